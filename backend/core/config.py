@@ -1,0 +1,70 @@
+"""Backend settings, read once from the environment (prefix-free names, documented in the README table)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the backend; defaults run a local game and leave room for load tests from one address."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    store_url: str = Field("memory://", description="memory:// (embedded default) or redis://host:port/db")
+    websocket_enabled: bool = Field(True, description="Global kill switch for the WebSocket transport")
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: [
+            "http://localhost:8501",
+            "http://127.0.0.1:8501",
+            "http://localhost:8000",
+            "http://127.0.0.1:8000",
+        ],
+        description="Browser origins allowed for CORS and the WebSocket handshake",
+    )
+    max_rooms: int = Field(5000, ge=1, description="Rooms one process keeps at once")
+    max_connections: int = Field(20000, ge=1, description="WebSocket connections one process accepts")
+    room_idle_seconds: float = Field(3600.0, gt=0, description="A room with no activity this long expires")
+    event_log_size: int = Field(1000, ge=10, description="Events kept per room for resume and long-polling")
+    clue_interval_seconds: float = Field(2.0, ge=0, description="Minimum time between two clues of a player")
+    max_clues_per_round: int = Field(10, ge=1, description="Clues one player may post in one round")
+    send_queue_size: int = Field(256, ge=8, description="Frames buffered per connection before it is cut")
+    hello_timeout_seconds: float = Field(5.0, gt=0, description="Time a new socket has to send hello")
+    heartbeat_timeout_seconds: float = Field(
+        75.0, ge=0, description="Close a socket silent this long (0 disables); clients ping every 25 s"
+    )
+    abuse_limit: int = Field(5, ge=1, description="Bad frames tolerated before close 4400")
+    max_frame_bytes: int = Field(16384, ge=256, description="Largest client frame; larger closes with 1009")
+    longpoll_max_wait_seconds: float = Field(30.0, gt=0, le=120)
+    presence_timeout_seconds: float = Field(
+        10.0, gt=0, description="A polling player not seen this long is shown offline"
+    )
+    bot_min_delay_seconds: float = Field(1.0, ge=0, description="Bots act no sooner than this into a phase")
+    bot_max_delay_seconds: float = Field(4.0, ge=0, description="Bots act no later than this into a phase")
+    drain_seconds: float = Field(3.0, ge=0, description="On SIGTERM, 1012 closes are spread over this long")
+    admin_token: str | None = Field(None, description="Token for /api/admin; admin API disabled when unset")
+    flags_file: Path = Field(Path("deploy/flags/flags.json"), description="OpenFeature flag file")
+    flags_audit_log: Path = Field(Path("var/flags-audit.jsonl"), description="Audit log of flag changes")
+    test_hooks: bool = Field(False, description="Enable /api/test endpoints used by the test suite only")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _refuse_weak_admin_token(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("ADMIN_TOKEN must be at least 16 characters")
+        return value or None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

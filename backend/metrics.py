@@ -1,0 +1,195 @@
+"""Every backend metric, declared once.
+
+Names carry the `parlor_` prefix, base units and `_total` on counters; label values come from the small
+fixed sets below and are pre-created so every series exists from the first scrape (dashboards and
+recording rules never see "no data" on a fresh process). Never label by player id or room code.
+HTTP RED metrics come from prometheus-fastapi-instrumentator (`parlor_http_*`), wired in `backend.main`.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+TRANSPORTS = ("websocket", "longpoll", "polling")
+CONNECT_RESULTS = (
+    "accepted",
+    "auth_failed",
+    "unknown_room",
+    "no_hello",
+    "bad_hello",
+    "origin_refused",
+    "over_capacity",
+    "flag_refused",
+    "disabled",
+)
+DISCONNECT_REASONS = (
+    "client_close",
+    "server_restart",
+    "heartbeat_timeout",
+    "slow_consumer",
+    "auth_failure",
+    "abuse",
+    "replaced",
+    "moved_to_polling",
+    "error",
+)
+FRAME_TYPES_OUT = (
+    "welcome",
+    "snapshot",
+    "pong",
+    "error",
+    "config_changed",
+    "player_joined",
+    "player_left",
+    "presence_changed",
+    "host_changed",
+    "settings_changed",
+    "game_started",
+    "phase_changed",
+    "clue_posted",
+    "player_ready",
+    "vote_cast",
+    "player_eliminated",
+    "vote_tied",
+    "game_over",
+    "your_word",
+)
+FRAME_TYPES_IN = ("hello", "ping", "invalid")
+WINNERS = ("civilians", "undercover")
+STORE_OPS = ("read", "write", "publish", "subscribe")
+
+# Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class Metrics:
+    """The backend's metric families, bound to one registry (the default one in production)."""
+
+    def __init__(self, registry: CollectorRegistry = REGISTRY) -> None:
+        r = registry
+        self.ws_connection_attempts = Counter(
+            "parlor_ws_connection_attempts_total",
+            "WebSocket connection attempts by result",
+            ["result"],
+            registry=r,
+        )
+        self.ws_connections_active = Gauge(
+            "parlor_ws_connections_active", "Open, authenticated WebSocket connections", registry=r
+        )
+        self.ws_disconnects = Counter(
+            "parlor_ws_disconnects_total", "Closed WebSocket connections by reason", ["reason"], registry=r
+        )
+        self.ws_frames_sent = Counter(
+            "parlor_ws_frames_sent_total", "Frames written to WebSocket clients by type", ["type"], registry=r
+        )
+        self.ws_frames_received = Counter(
+            "parlor_ws_frames_received_total", "Frames read from WebSocket clients by type", ["type"], registry=r
+        )
+        self.ws_bytes_sent = Counter(
+            "parlor_ws_sent_bytes_total", "Bytes of frame payload written to WebSocket clients", registry=r
+        )
+        self.fanout_latency = Histogram(
+            "parlor_fanout_latency_seconds",
+            "Time from an event's commit to its frame being written to a socket",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.ws_resumes = Counter(
+            "parlor_ws_resumes_total",
+            "Reconnects that asked to resume from an event id, by whether the log still reached back",
+            ["recovered"],
+            registry=r,
+        )
+        self.send_queue_overflows = Counter(
+            "parlor_ws_send_queue_overflows_total",
+            "Connections cut because their send queue was full (slow consumers)",
+            registry=r,
+        )
+        self.longpoll_requests = Counter(
+            "parlor_longpoll_requests_total",
+            "GET /events requests by outcome (events, timeout, snapshot)",
+            ["outcome"],
+            registry=r,
+        )
+        self.polling_requests = Counter(
+            "parlor_polling_requests_total", "GET /state requests (legacy polling transport)", registry=r
+        )
+        self.transport_messages = Counter(
+            "parlor_transport_messages_total",
+            "Client-server messages by transport and direction: HTTP polls and WebSocket frames alike",
+            ["transport", "direction"],
+            registry=r,
+        )
+        self.rooms_active = Gauge("parlor_rooms_active", "Rooms held by this process", registry=r)
+        self.players_connected = Gauge(
+            "parlor_players_connected", "Players seen live, by the transport they use", ["transport"], registry=r
+        )
+        self.games_started = Counter("parlor_games_started_total", "Games started", registry=r)
+        self.games_finished = Counter(
+            "parlor_games_finished_total", "Games finished by winner", ["winner"], registry=r
+        )
+        self.events_committed = Counter(
+            "parlor_events_committed_total", "Room events appended to the log", registry=r
+        )
+        self.draining = Gauge(
+            "parlor_draining", "1 while the process drains its sockets before exiting", registry=r
+        )
+        self.store_errors = Counter(
+            "parlor_store_errors_total", "Store (Redis) operations that failed, by operation", ["op"], registry=r
+        )
+        self.cross_process_lag = Histogram(
+            "parlor_cross_process_lag_seconds",
+            "Time from an event's commit on one process to its arrival on another",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.flag_rollout_percent = Gauge(
+            "parlor_flag_rollout_percent", "Share of players in the WebSocket cohort (0-100)", registry=r
+        )
+        self.flag_enabled = Gauge(
+            "parlor_flag_enabled",
+            "1 when the websocket-transport flag is on and the kill switch allows it",
+            registry=r,
+        )
+        self.flag_changes = Counter(
+            "parlor_flag_changes_total", "Flag configuration changes picked up at run time", registry=r
+        )
+        self.flag_evaluations = Counter(
+            "parlor_flag_evaluations_total", "websocket-transport evaluations by the transport given", ["transport"],
+            registry=r,
+        )
+        self._precreate()
+
+    def _precreate(self) -> None:
+        for result in CONNECT_RESULTS:
+            self.ws_connection_attempts.labels(result)
+        for reason in DISCONNECT_REASONS:
+            self.ws_disconnects.labels(reason)
+        for frame_type in FRAME_TYPES_OUT:
+            self.ws_frames_sent.labels(frame_type)
+        for frame_type in FRAME_TYPES_IN:
+            self.ws_frames_received.labels(frame_type)
+        for recovered in ("true", "false"):
+            self.ws_resumes.labels(recovered)
+        for outcome in ("events", "timeout", "snapshot"):
+            self.longpoll_requests.labels(outcome)
+        for transport in TRANSPORTS:
+            self.players_connected.labels(transport)
+            self.flag_evaluations.labels(transport)
+            for direction in ("in", "out"):
+                self.transport_messages.labels(transport, direction)
+        for winner in WINNERS:
+            self.games_finished.labels(winner)
+        for op in STORE_OPS:
+            self.store_errors.labels(op)
+
+
+_metrics: Metrics | None = None
+
+
+def get_metrics() -> Metrics:
+    """The process-wide metrics, created on first use so tests can build isolated ones instead."""
+    global _metrics
+    if _metrics is None:
+        _metrics = Metrics()
+    return _metrics
