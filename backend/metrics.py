@@ -125,15 +125,9 @@ class Metrics:
             "parlor_players_connected", "Players seen live, by the transport they use", ["transport"], registry=r
         )
         self.games_started = Counter("parlor_games_started_total", "Games started", registry=r)
-        self.games_finished = Counter(
-            "parlor_games_finished_total", "Games finished by winner", ["winner"], registry=r
-        )
-        self.events_committed = Counter(
-            "parlor_events_committed_total", "Room events appended to the log", registry=r
-        )
-        self.draining = Gauge(
-            "parlor_draining", "1 while the process drains its sockets before exiting", registry=r
-        )
+        self.games_finished = Counter("parlor_games_finished_total", "Games finished by winner", ["winner"], registry=r)
+        self.events_committed = Counter("parlor_events_committed_total", "Room events appended to the log", registry=r)
+        self.draining = Gauge("parlor_draining", "1 while the process drains its sockets before exiting", registry=r)
         self.store_errors = Counter(
             "parlor_store_errors_total", "Store (Redis) operations that failed, by operation", ["op"], registry=r
         )
@@ -155,7 +149,9 @@ class Metrics:
             "parlor_flag_changes_total", "Flag configuration changes picked up at run time", registry=r
         )
         self.flag_evaluations = Counter(
-            "parlor_flag_evaluations_total", "websocket-transport evaluations by the transport given", ["transport"],
+            "parlor_flag_evaluations_total",
+            "websocket-transport evaluations by the transport given",
+            ["transport"],
             registry=r,
         )
         self._precreate()

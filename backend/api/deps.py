@@ -1,0 +1,44 @@
+"""Dependencies shared by the routers: the service, the settings and the caller's credentials."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+
+from backend.core.config import Settings
+from backend.core.errors import Unauthorized
+from backend.service import Credentials, RoomService, normalize_code
+
+
+def get_service(request: Request) -> RoomService:
+    service: RoomService = request.app.state.service
+    return service
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+    if not authorization:
+        raise Unauthorized("missing Authorization: Bearer <token> header", "missing_token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'", "bad_token")
+    return token.strip()
+
+
+ServiceDep = Annotated[RoomService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RoomCode = Annotated[str, Path(min_length=5, max_length=5, description="5-character room code")]
+
+
+async def current_player(
+    code: RoomCode, service: ServiceDep, token: Annotated[str, Depends(bearer_token)]
+) -> Credentials:
+    return await service.authenticate(normalize_code(code), None, token)
+
+
+PlayerDep = Annotated[Credentials, Depends(current_player)]

@@ -1,0 +1,251 @@
+"""WS /ws/{code}: authenticate with `hello`, resume from the last event id, then stream events.
+
+The handler only authenticates, parses, dispatches and registers with the hub; the registration is released
+in `finally`. Refusals happen after `accept` with a close code, because a browser cannot read the HTTP status
+of a refused handshake; only a foreign Origin is refused at the handshake itself (403).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
+
+from backend.core.errors import NotFound, ParlorError, Unauthorized
+from backend.metrics import FRAME_TYPES_IN
+from backend.realtime.hub import Connection, Hub, dumps
+from backend.service import Credentials, RoomService, normalize_code
+
+router = APIRouter()
+
+CLOSE_RESTART = 1012
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_LATER = 1013
+CLOSE_HEARTBEAT = 1001
+CLOSE_ABUSE = 4400
+CLOSE_AUTH = 4401
+CLOSE_NOT_IN_COHORT = 4403
+CLOSE_UNKNOWN_ROOM = 4404
+CLOSE_NO_HELLO = 4408
+CLOSE_REPLACED = 4409
+
+
+class _Abuse(Exception):
+    """A frame we cannot use; counted, answered with an error frame, and fatal after `abuse_limit`."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _error_frame(code: str, message: str) -> str:
+    return dumps({"id": None, "type": "error", "ts": time.time(), "data": {"code": code, "message": message}})
+
+
+def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
+    text = raw.get("text")
+    if text is None:
+        data = raw.get("bytes") or b""
+        if len(data) > max_bytes:
+            raise OverflowError
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            raise _Abuse("malformed_frame", "frames must be UTF-8 JSON text") from None
+    if len(text) > max_bytes:
+        raise OverflowError
+    try:
+        frame = json.loads(text)
+    except ValueError:
+        raise _Abuse("malformed_json", "frames must be JSON objects") from None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise _Abuse("malformed_frame", "frames must be JSON objects with a string 'type'")
+    return frame
+
+
+@router.websocket("/ws/{code}")
+async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
+    service: RoomService = websocket.app.state.service
+    hub: Hub = service.hub
+    settings = service.settings
+    metrics = service.metrics
+    attempts = metrics.ws_connection_attempts
+
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in settings.allowed_origins:
+        attempts.labels("origin_refused").inc()
+        await websocket.close(code=1008)  # before accept: the server answers the handshake with 403
+        return
+    if service.ws_refused or service.draining:
+        attempts.labels("over_capacity").inc()
+        await websocket.close(code=1013)
+        return
+    await websocket.accept()
+    if hub.connection_count() >= settings.max_connections:
+        attempts.labels("over_capacity").inc()
+        await websocket.close(CLOSE_TRY_LATER, "server at capacity, try again later")
+        return
+
+    creds, last_event_id = await _await_hello(websocket, service, normalize_code(code))
+    if creds is None:
+        return
+    if service.transport_for(creds.player_id) != "websocket":
+        attempts.labels("disabled" if not settings.websocket_enabled else "flag_refused").inc()
+        await websocket.close(CLOSE_NOT_IN_COHORT, "use polling: WebSocket is not enabled for you")
+        return
+
+    attempts.labels("accepted").inc()
+    conn = hub.new_connection(websocket, creds.room_code, creds.player_id)
+    conn.pending = []  # live events are held back until the replay is queued, so order is kept
+    previous = hub.register(conn)
+    if previous is not None:
+        previous.request_close(CLOSE_REPLACED, "replaced by a newer connection", "replaced")
+    try:
+        await _resume(conn, service, creds, last_event_id)
+        await service.connected(creds)
+        await _read_loop(websocket, conn, service)
+    finally:
+        current = hub.unregister(conn)
+        metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
+        if current:
+            await service.disconnected(creds)
+
+
+async def _await_hello(websocket: WebSocket, service: RoomService, code: str) -> tuple[Credentials | None, int | None]:
+    settings, metrics = service.settings, service.metrics
+    deadline = time.monotonic() + settings.hello_timeout_seconds
+    strikes = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            raw = await asyncio.wait_for(websocket.receive(), timeout=max(remaining, 0.001))
+        except TimeoutError:
+            metrics.ws_connection_attempts.labels("no_hello").inc()
+            await websocket.close(CLOSE_NO_HELLO, "no hello within the time allowed")
+            return None, None
+        if raw["type"] == "websocket.disconnect":
+            metrics.ws_connection_attempts.labels("bad_hello").inc()
+            return None, None
+        try:
+            frame = _parse(raw, settings.max_frame_bytes)
+            if frame["type"] != "hello":
+                raise _Abuse("hello_required", "the first frame must be hello")
+            hello = _hello_fields(frame)
+        except OverflowError:
+            metrics.ws_connection_attempts.labels("bad_hello").inc()
+            await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
+            return None, None
+        except _Abuse as abuse:
+            strikes += 1
+            metrics.ws_frames_received.labels("invalid").inc()
+            if strikes >= settings.abuse_limit:
+                metrics.ws_connection_attempts.labels("bad_hello").inc()
+                await websocket.close(CLOSE_ABUSE, "too many invalid frames")
+                return None, None
+            await websocket.send_text(_error_frame(abuse.code, abuse.message))
+            continue
+        metrics.ws_frames_received.labels("hello").inc()
+        metrics.transport_messages.labels("websocket", "in").inc()
+        player_id, token, last_event_id = hello
+        try:
+            creds = await service.authenticate(code, player_id, token)
+        except NotFound:
+            metrics.ws_connection_attempts.labels("unknown_room").inc()
+            await websocket.close(CLOSE_UNKNOWN_ROOM, "unknown room")
+            return None, None
+        except Unauthorized:
+            metrics.ws_connection_attempts.labels("auth_failed").inc()
+            metrics.ws_disconnects.labels("auth_failure").inc()
+            await websocket.close(CLOSE_AUTH, "bad credentials")
+            return None, None
+        return creds, last_event_id
+
+
+def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None]:
+    player_id, token, last = frame.get("player_id"), frame.get("token"), frame.get("last_event_id")
+    if not isinstance(player_id, str) or not isinstance(token, str):
+        raise _Abuse("bad_hello", "hello needs string player_id and token")
+    if last is not None and (not isinstance(last, int) or isinstance(last, bool) or last < 0):
+        raise _Abuse("bad_hello", "last_event_id must be a non-negative integer or null")
+    return player_id, token, last
+
+
+async def _resume(conn: Connection, service: RoomService, creds: Credentials, after: int | None) -> None:
+    """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile."""
+    hub, metrics = service.hub, service.metrics
+    welcome: dict[str, Any] = {
+        "player_id": creds.player_id,
+        "room_code": creds.room_code,
+        "server_time": service.clock(),
+        "heartbeat_seconds": service.settings.heartbeat_timeout_seconds,
+        "transport": "websocket",
+        "resumed_from": after,
+    }
+    replay = None
+    if after is not None:
+        replay = await service.events_after(creds, after)
+        metrics.ws_resumes.labels("true" if replay.complete else "false").inc()
+    if replay is not None and replay.complete:
+        welcome.update(recovered=True, last_event_id=replay.last_event_id)
+        hub.send(conn, "welcome", welcome)
+        conn.last_id = after or 0
+        for event in replay.events:
+            hub.offer_event(conn, event)
+    else:
+        snap = await service.snapshot(creds, "websocket")
+        welcome.update(recovered=False, last_event_id=snap["last_event_id"])
+        hub.send(conn, "welcome", welcome)
+        hub.send(conn, "snapshot", snap)
+        conn.last_id = snap["last_event_id"]
+    hub.go_live(conn)
+
+
+async def _read_loop(websocket: WebSocket, conn: Connection, service: RoomService) -> None:
+    settings, metrics, hub = service.settings, service.metrics, service.hub
+    strikes = 0
+    inbound = metrics.transport_messages.labels("websocket", "in")
+    while True:
+        raw = await websocket.receive()
+        if raw["type"] == "websocket.disconnect":
+            if raw.get("code") == CLOSE_RESTART and conn.disconnect_reason == "client_close":
+                conn.disconnect_reason = "server_restart"
+            return
+        conn.last_seen = time.monotonic()
+        inbound.inc()
+        try:
+            frame = _parse(raw, settings.max_frame_bytes)
+            kind = frame["type"]
+            if kind == "ping":
+                metrics.ws_frames_received.labels("ping").inc()
+                hub.send(conn, "pong", {"t": frame.get("t")})
+                continue
+            if kind == "hello":
+                raise _Abuse("already_authenticated", "hello is only valid as the first frame")
+            raise _Abuse("unknown_type", f"unknown frame type {kind[:40]!r}; expected ping")
+        except OverflowError:
+            conn.disconnect_reason = "abuse"
+            await _close(websocket, CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
+            return
+        except _Abuse as abuse:
+            strikes += 1
+            metrics.ws_frames_received.labels("invalid").inc()
+            if strikes >= settings.abuse_limit:
+                conn.disconnect_reason = "abuse"
+                await _close(websocket, CLOSE_ABUSE, "too many invalid frames")
+                return
+            hub.send(conn, "error", {"code": abuse.code, "message": abuse.message})
+        except ParlorError as err:
+            hub.send(conn, "error", err.to_dict())
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    if websocket.application_state == WebSocketState.CONNECTED:
+        await websocket.close(code, reason)
+
+
+assert "hello" in FRAME_TYPES_IN

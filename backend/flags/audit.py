@@ -1,0 +1,91 @@
+"""Flag changes made by people: validate, write the flag file, append one JSON line to the audit log.
+
+The release CLI (`python -m backend.flags`) and the admin API both go through `change_flag`, so every
+change is validated the same way and leaves the same trail.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from backend.flags.file import DEFAULT_STATE, FlagState, read_flag_file, validate, write_flag_file
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    before: FlagState | None
+    after: FlagState
+
+
+def current_state(flags_file: Path) -> FlagState | None:
+    """The state in the file, or None when it is missing or unreadable (the server then keeps its last
+    good state, or the default on a fresh start)."""
+    try:
+        return read_flag_file(flags_file)
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        logger.warning("ignoring unreadable flag file %s: %s", flags_file, exc)
+        return None
+
+
+def change_flag(
+    flags_file: Path,
+    audit_log: Path,
+    *,
+    action: str,
+    actor: str,
+    reason: str | None,
+    enabled: bool | None = None,
+    percent: int | None = None,
+) -> Change:
+    """Apply the given fields on top of the current file, write it atomically and audit the change.
+
+    Raises ValueError (and writes nothing) when the result would be invalid.
+    """
+    before = current_state(flags_file)
+    base = before or DEFAULT_STATE
+    after = validate(
+        enabled=base.enabled if enabled is None else enabled,
+        percent=base.percent if percent is None else percent,
+    )
+    write_flag_file(flags_file, enabled=after.enabled, percent=after.percent)
+    append_audit(audit_log, actor=actor, action=action, before=before, after=after, reason=reason)
+    return Change(before=before, after=after)
+
+
+def append_audit(
+    audit_log: Path,
+    *,
+    actor: str,
+    action: str,
+    before: FlagState | None,
+    after: FlagState,
+    reason: str | None,
+) -> None:
+    """Append one JSON line; O_APPEND keeps lines from concurrent writers whole."""
+    record: dict[str, Any] = {
+        "ts": datetime.now(UTC).isoformat(),
+        "actor": actor,
+        "action": action,
+        "before": before.to_dict() if before else None,
+        "after": after.to_dict(),
+        "reason": reason,
+    }
+    line = (json.dumps(record, sort_keys=False) + "\n").encode("utf-8")
+    audit_log = Path(audit_log)
+    audit_log.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(audit_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

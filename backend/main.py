@@ -1,0 +1,80 @@
+"""Build the Parlor backend app: `uvicorn backend.main:app`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_fastapi_instrumentator import Instrumentator
+
+from backend.api.errors import install_error_handlers
+from backend.api.main import api_router
+from backend.core.config import Settings, get_settings
+from backend.metrics import Metrics, get_metrics
+from backend.realtime.hub import Hub
+from backend.realtime.lifecycle import attach_flag, detach_flag
+from backend.service import RoomService
+from backend.store import create_store
+
+log = logging.getLogger("parlor")
+
+
+def create_app(settings: Settings | None = None, registry: CollectorRegistry | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    metrics = Metrics(registry) if registry is not None else get_metrics()
+    registry = registry or REGISTRY
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = create_store(settings.store_url, log_size=settings.event_log_size)
+        hub = Hub(metrics, queue_size=settings.send_queue_size)
+        service = RoomService(settings, store, hub, metrics)
+        app.state.service = service
+        await service.start()
+        await attach_flag(app, service)
+        log.info("Parlor backend ready (store %s)", settings.store_url.split("@")[-1])
+        try:
+            yield
+        finally:
+            await detach_flag(app)
+            await service.stop()
+
+    app = FastAPI(
+        title="Parlor",
+        summary="Undercover, the party word game: rooms, moves and a real-time event stream",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.flags = None
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    install_error_handlers(app)
+    app.include_router(api_router)
+    Instrumentator(
+        excluded_handlers=["/metrics", "/healthz", "/readyz"],
+        registry=registry,
+    ).instrument(app, metric_namespace="parlor")
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        app.state.service.refresh_gauges()
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    if settings.test_hooks:
+        from backend.api.routes import testing
+
+        app.include_router(testing.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,208 @@
+"""The process's live connections and the fan-out from committed events to them.
+
+Each socket gets its own bounded queue and writer task, so a slow player never stalls a room: when the
+queue is full the connection is cut (it resumes from its last id when it comes back). A public frame is
+serialised once per event, not once per recipient. Long-poll requests wait on a per-room `asyncio.Event`
+that each commit sets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from backend.game.events import StoredEvent
+from backend.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+class Socket(Protocol):
+    async def send_text(self, data: str) -> None: ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    text: str
+    type: str
+    event_id: int | None = None
+    committed_at: float | None = None
+
+
+@dataclass
+class Connection:
+    """One authenticated socket of one player."""
+
+    socket: Socket
+    code: str
+    player_id: str
+    queue: asyncio.Queue[Outgoing | None]
+    last_id: int = 0
+    close_code: int | None = None
+    close_reason: str = ""
+    disconnect_reason: str = "client_close"
+    last_seen: float = field(default_factory=time.monotonic)
+    writer: asyncio.Task[None] | None = None
+    pending: list[Outgoing] | None = None  # not None while the resume replay is being queued
+
+    def offer(self, item: Outgoing) -> bool:
+        if self.pending is not None:
+            self.pending.append(item)
+            return len(self.pending) <= self.queue.maxsize
+        try:
+            self.queue.put_nowait(item)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def request_close(self, code: int, reason: str, disconnect_reason: str) -> None:
+        """Ask the writer to close after what is already queued; a second request never overrides the first."""
+        if self.close_code is not None:
+            return
+        self.close_code, self.close_reason, self.disconnect_reason = code, reason, disconnect_reason
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+        if self.queue.full():
+            # no room for the close marker: the writer is hopelessly behind, stop it now
+            self.abort()
+
+    def abort(self) -> None:
+        if self.writer is not None and not self.writer.done():
+            self.writer.cancel()
+
+
+class Hub:
+    def __init__(self, metrics: Metrics, *, queue_size: int = 256) -> None:
+        self.metrics = metrics
+        self.queue_size = queue_size
+        self.rooms: dict[str, dict[str, Connection]] = {}
+        self._room_events: dict[str, asyncio.Event] = {}
+
+    # ---- registration ----------------------------------------------------------------------------------
+
+    def new_connection(self, socket: Socket, code: str, player_id: str) -> Connection:
+        return Connection(socket, code, player_id, asyncio.Queue(self.queue_size))
+
+    def register(self, conn: Connection) -> Connection | None:
+        """Add a connection; returns the older connection of the same player it replaces, if any."""
+        room = self.rooms.setdefault(conn.code, {})
+        previous = room.get(conn.player_id)
+        room[conn.player_id] = conn
+        conn.writer = asyncio.create_task(self._write(conn), name=f"ws-writer-{conn.code}")
+        self.metrics.ws_connections_active.inc()
+        return previous
+
+    def unregister(self, conn: Connection) -> bool:
+        """Remove a connection; True when it was the player's current one (not already replaced)."""
+        self.metrics.ws_connections_active.dec()
+        conn.abort()
+        room = self.rooms.get(conn.code)
+        if room is None or room.get(conn.player_id) is not conn:
+            return False
+        del room[conn.player_id]
+        if not room:
+            del self.rooms[conn.code]
+        return True
+
+    def connection_count(self) -> int:
+        return sum(len(room) for room in self.rooms.values())
+
+    def connections(self, code: str | None = None) -> Iterable[Connection]:
+        if code is not None:
+            return list(self.rooms.get(code, {}).values())
+        return [c for room in self.rooms.values() for c in room.values()]
+
+    def is_connected(self, code: str, player_id: str) -> bool:
+        return player_id in self.rooms.get(code, {})
+
+    # ---- fan-out ---------------------------------------------------------------------------------------
+
+    def publish(self, code: str, events: list[StoredEvent]) -> None:
+        """Store listener: queue each committed event to every connection allowed to see it."""
+        self.metrics.events_committed.inc(len(events))
+        room = self.rooms.get(code)
+        if room:
+            for event in events:
+                item = Outgoing(dumps(event.frame()), event.type, event.id, event.ts)
+                if event.to is not None:
+                    conn = room.get(event.to)
+                    targets = [conn] if conn is not None else []
+                else:
+                    targets = list(room.values())
+                for conn in targets:
+                    if conn.close_code is None and not conn.offer(item):
+                        self._overflow(conn)
+        waiter = self._room_events.pop(code, None)
+        if waiter is not None:
+            waiter.set()
+
+    def offer_event(self, conn: Connection, event: StoredEvent) -> None:
+        """Queue one stored event to one connection directly (the resume replay)."""
+        if not conn.offer(Outgoing(dumps(event.frame()), event.type, event.id, event.ts)) or conn.queue.full():
+            self._overflow(conn)
+
+    def go_live(self, conn: Connection) -> None:
+        """Release the live events held back during the replay, in order, then stream directly."""
+        held, conn.pending = conn.pending or [], None
+        for item in held:
+            if not conn.offer(item):
+                self._overflow(conn)
+                return
+
+    def _overflow(self, conn: Connection) -> None:
+        self.metrics.send_queue_overflows.inc()
+        conn.request_close(1013, "send queue full: reconnect and resume", "slow_consumer")
+
+    def send(self, conn: Connection, frame_type: str, data: dict[str, Any], event_id: int | None = None) -> None:
+        """Queue a control frame (welcome, snapshot, pong, error) for one connection."""
+        frame = {"id": event_id, "type": frame_type, "ts": time.time(), "data": data}
+        if not conn.offer(Outgoing(dumps(frame), frame_type)):
+            self._overflow(conn)
+
+    def room_changed(self, code: str) -> asyncio.Event:
+        """An event set at the next commit in this room (long-poll wake-up)."""
+        waiter = self._room_events.get(code)
+        if waiter is None:
+            waiter = self._room_events[code] = asyncio.Event()
+        return waiter
+
+    async def _write(self, conn: Connection) -> None:
+        sent = self.metrics.ws_frames_sent
+        out = self.metrics.transport_messages.labels("websocket", "out")
+        latency = self.metrics.fanout_latency
+        nbytes = self.metrics.ws_bytes_sent
+        try:
+            while True:
+                item = await conn.queue.get()
+                if item is None:
+                    break
+                if item.event_id is not None:
+                    if item.event_id <= conn.last_id:
+                        continue  # already delivered by the resume replay
+                    conn.last_id = item.event_id
+                await conn.socket.send_text(item.text)
+                if item.committed_at is not None:
+                    latency.observe(max(0.0, time.time() - item.committed_at))
+                sent.labels(item.type).inc()
+                out.inc()
+                nbytes.inc(len(item.text))
+        except asyncio.CancelledError:
+            pass
+        except Exception as exc:  # the socket died under us; the reader side reports the disconnect
+            log.debug("writer for %s/%s stopped: %r", conn.code, conn.player_id, exc)
+            return
+        if conn.close_code is not None:
+            with contextlib.suppress(Exception):
+                await conn.socket.close(conn.close_code, conn.close_reason)

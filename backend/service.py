@@ -1,0 +1,346 @@
+"""Glue between the pure engine, the store and the hub: tokens, time, chance, timers, presence, expiry.
+
+Routers call these methods; they never touch the engine or the store themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from backend.core.config import Settings
+from backend.core.errors import Forbidden, NotFound, Unauthorized, Unavailable
+from backend.game.engine import Room, RoomLimits
+from backend.game.events import Event, StoredEvent
+from backend.game.words import WordBank
+from backend.metrics import TRANSPORTS, Metrics
+from backend.realtime.hub import Hub
+from backend.store import LogSlice, Store
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
+CODE_LENGTH = 5
+
+
+def new_room_code(rng: random.Random | secrets.SystemRandom) -> str:
+    return "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_code(code: str) -> str:
+    return code.strip().upper()
+
+
+class TransportDecider(Protocol):
+    def transport_for(self, player_id: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Credentials:
+    room_code: str
+    player_id: str
+    token: str
+
+
+class RoomService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        hub: Hub,
+        metrics: Metrics,
+        *,
+        words: WordBank | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.hub = hub
+        self.metrics = metrics
+        self.words = words or WordBank.default()
+        self.clock = clock
+        self.rng = rng or random.SystemRandom()
+        self.limits = RoomLimits(
+            clue_interval_seconds=settings.clue_interval_seconds,
+            max_clues_per_round=settings.max_clues_per_round,
+            bot_min_delay_seconds=settings.bot_min_delay_seconds,
+            bot_max_delay_seconds=settings.bot_max_delay_seconds,
+        )
+        self._pollers: dict[tuple[str, str], tuple[float, str]] = {}  # (code, player) -> (seen at, transport)
+        self._wakeups: dict[str, float] = {}
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.flag: TransportDecider | None = None
+        self.draining = False
+        self.ws_refused = False  # test hook: refuse WebSocket handshakes to exercise the fallbacks
+        store.subscribe(hub.publish)
+        store.subscribe(self._on_commit)
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.store.start()
+        self._tasks = [
+            asyncio.create_task(self._timer_loop(), name="parlor-timers"),
+            asyncio.create_task(self._maintenance_loop(), name="parlor-maintenance"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.store.close()
+
+    # ---- rooms and players -----------------------------------------------------------------------------
+
+    async def create_room(self, name: str) -> tuple[str, Credentials]:
+        if await self.store.count_rooms() >= self.settings.max_rooms:
+            raise Unavailable("the server holds as many rooms as it can; try again later", "too_many_rooms")
+        now = self.clock()
+        token = secrets.token_urlsafe(24)
+        player_id = self.new_player_id()
+        for _ in range(20):
+            code = new_room_code(self.rng)
+            room, events = Room.create(
+                code, host_id=player_id, host_name=name, token_hash=hash_token(token), now=now, limits=self.limits
+            )
+            try:
+                await self.store.create_room(room, events, now)
+            except Exception as exc:
+                if getattr(exc, "code", None) == "room_exists":
+                    continue
+                raise
+            return code, Credentials(code, player_id, token)
+        raise Unavailable("could not allocate a room code", "too_many_rooms")
+
+    async def join(self, code: str, name: str) -> Credentials:
+        token = secrets.token_urlsafe(24)
+        player_id = self.new_player_id()
+        await self.mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
+        return Credentials(normalize_code(code), player_id, token)
+
+    async def authenticate(self, code: str, player_id: str | None, token: str | None) -> Credentials:
+        """Check a token in constant time; without a player id the token alone identifies the seat."""
+        code = normalize_code(code)
+        if not token:
+            raise Unauthorized("missing token", "missing_token")
+        digest = hash_token(token)
+
+        def find(room: Room) -> str | None:
+            found = None
+            for player in room.players.values():
+                ok = hmac.compare_digest(player.token_hash, digest) and not player.is_bot
+                if ok and (player_id is None or player.id == player_id):
+                    found = player.id
+            return found
+
+        found = await self.store.read(code, find)
+        if found is None:
+            raise Unauthorized("invalid token for this room", "bad_token")
+        return Credentials(code, found, token)
+
+    async def mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> tuple[Room, list[StoredEvent]]:
+        room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())
+        self._schedule(room)
+        return room, stored
+
+    async def read(self, code: str, fn: Callable[[Room], T]) -> T:
+        return await self.store.read(normalize_code(code), fn)
+
+    async def summary(self, code: str) -> dict[str, Any]:
+        return await self.read(code, Room.summary)
+
+    async def snapshot(self, creds: Credentials, transport: str) -> dict[str, Any]:
+        snap = await self.read(creds.room_code, lambda r: r.snapshot(creds.player_id))
+        snap["transport"] = transport
+        snap["server_time"] = self.clock()
+        return snap
+
+    async def events_after(self, creds: Credentials, after: int) -> LogSlice:
+        piece = await self.store.events_after(creds.room_code, after)
+        visible = [e for e in piece.events if e.visible_to(creds.player_id)]
+        return LogSlice(visible, piece.complete, piece.last_event_id)
+
+    async def wait_events(self, creds: Credentials, after: int, wait: float) -> LogSlice:
+        """Long-poll: return as soon as events after `after` exist, or when `wait` seconds have passed."""
+        deadline = time.monotonic() + wait
+        while True:
+            changed = self.hub.room_changed(creds.room_code)
+            piece = await self.events_after(creds, after)
+            if piece.events or not piece.complete:
+                return piece
+            if after > piece.last_event_id:
+                # a client ahead of the log (a store that was reset): let it resync from the snapshot
+                return LogSlice([], False, piece.last_event_id)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return piece
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=remaining)
+            except TimeoutError:
+                return await self.events_after(creds, after)
+            if not (await self.store.read(creds.room_code, lambda r: r.players.get(creds.player_id))):
+                raise NotFound("you are no longer in this room", "unknown_player")
+
+    def require_player(self, room: Room, player_id: str) -> None:
+        if player_id not in room.players:
+            raise Forbidden("you are no longer in this room", "unknown_player")
+
+    def new_player_id(self) -> str:
+        return "p_" + secrets.token_hex(8)
+
+    def transport_for(self, player_id: str) -> str:
+        """websocket or polling for this player: the kill switch wins, then the rollout flag's cohort."""
+        if not self.settings.websocket_enabled:
+            return "polling"
+        if self.flag is None:
+            return "websocket"
+        return self.flag.transport_for(player_id)
+
+    def count_poll(self, transport: str) -> None:
+        self.metrics.transport_messages.labels(transport, "in").inc()
+        self.metrics.transport_messages.labels(transport, "out").inc()
+
+    async def remove_player(self, actor: Credentials, target_id: str) -> int:
+        """Leave or kick; the removed player's socket is closed and an empty room is dropped."""
+        room, _ = await self.mutate(
+            actor.room_code, lambda r: r.remove_player(actor.player_id, target_id, self.clock())
+        )
+        for conn in self.hub.connections(actor.room_code):
+            if conn.player_id == target_id:
+                conn.request_close(4401, "you are no longer in this room", "auth_failure")
+        self._pollers.pop((actor.room_code, target_id), None)
+        if not room.humans():
+            await self.store.delete_room(actor.room_code)
+            self._wakeups.pop(actor.room_code, None)
+        return room.event_seq
+
+    # ---- presence --------------------------------------------------------------------------------------
+
+    async def seen_polling(self, creds: Credentials, transport: str) -> None:
+        """A poll or long-poll request keeps its player shown online."""
+        self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
+        if not self.hub.is_connected(creds.room_code, creds.player_id):
+            await self._set_presence(creds.room_code, creds.player_id, True)
+
+    async def connected(self, creds: Credentials) -> None:
+        await self._set_presence(creds.room_code, creds.player_id, True)
+
+    async def disconnected(self, creds: Credentials) -> None:
+        if not self.hub.is_connected(creds.room_code, creds.player_id) and not self._polling_recently(
+            creds.room_code, creds.player_id
+        ):
+            await self._set_presence(creds.room_code, creds.player_id, False)
+
+    def _polling_recently(self, code: str, player_id: str) -> bool:
+        seen = self._pollers.get((code, player_id))
+        return seen is not None and time.monotonic() - seen[0] < self.settings.presence_timeout_seconds
+
+    async def _set_presence(self, code: str, player_id: str, online: bool) -> None:
+        with contextlib.suppress(NotFound):
+            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock()))
+
+    # ---- timers and upkeep -----------------------------------------------------------------------------
+
+    def _on_commit(self, code: str, events: list[StoredEvent]) -> None:
+        for event in events:
+            if event.type == "game_started":
+                self.metrics.games_started.inc()
+            elif event.type == "game_over":
+                self.metrics.games_finished.labels(event.data["winner"]).inc()
+
+    def _schedule(self, room: Room) -> None:
+        when = room.next_wakeup()
+        if when is None:
+            self._wakeups.pop(room.code, None)
+            return
+        earliest = min(self._wakeups.values(), default=None)
+        self._wakeups[room.code] = when
+        if earliest is None or when < earliest:
+            self._wake.set()
+
+    async def tick(self, code: str) -> None:
+        """Fire whatever is due in one room now (deadlines, bot moves)."""
+        try:
+            await self.mutate(code, lambda r: r.tick(self.clock(), self.rng))
+        except NotFound:
+            self._wakeups.pop(code, None)
+
+    async def _timer_loop(self) -> None:
+        while True:
+            now = self.clock()
+            due = [code for code, when in self._wakeups.items() if when <= now]
+            for code in due:
+                self._wakeups.pop(code, None)
+                try:
+                    await self.tick(code)
+                except Exception:  # a store outage must not kill the timer loop; retry shortly
+                    log.exception("tick failed for room %s", code)
+                    self._wakeups[code] = now + 0.5
+            self._wake.clear()
+            nxt = min(self._wakeups.values(), default=None)
+            delay = 0.5 if nxt is None else min(0.5, max(0.0, nxt - self.clock()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                await self.upkeep()
+            except Exception:
+                log.exception("upkeep failed")
+
+    async def upkeep(self) -> None:
+        """Presence timeouts for pollers, idle-room expiry, gauges."""
+        mono = time.monotonic()
+        for (code, player_id), (seen, _transport) in list(self._pollers.items()):
+            if mono - seen >= self.settings.presence_timeout_seconds:
+                del self._pollers[(code, player_id)]
+                if not self.hub.is_connected(code, player_id):
+                    await self._set_presence(code, player_id, False)
+        now = self.clock()
+        for code in await self.store.room_codes():
+            if self.hub.rooms.get(code):
+                continue
+            try:
+                idle = await self.store.read(code, lambda r: now - r.last_activity)
+            except NotFound:
+                continue
+            if idle >= self.settings.room_idle_seconds:
+                log.info("room %s expired after %.0f s idle", code, idle)
+                await self.store.delete_room(code)
+                self._wakeups.pop(code, None)
+        self.refresh_gauges()
+        await self.refresh_room_gauge()
+
+    def refresh_gauges(self) -> None:
+        counts = dict.fromkeys(TRANSPORTS, 0)
+        counts["websocket"] = self.hub.connection_count()
+        mono = time.monotonic()
+        for (code, player_id), (seen, transport) in self._pollers.items():
+            recent = mono - seen < self.settings.presence_timeout_seconds
+            if recent and not self.hub.is_connected(code, player_id):
+                counts[transport] = counts.get(transport, 0) + 1
+        for transport, n in counts.items():
+            self.metrics.players_connected.labels(transport).set(n)
+
+    async def refresh_room_gauge(self) -> None:
+        self.metrics.rooms_active.set(await self.store.count_rooms())

@@ -1,0 +1,86 @@
+"""Where rooms live: one `Store` protocol, an in-memory default and a Redis implementation, chosen by URL.
+
+A store keeps each room's state, its bounded event log and fans committed events out to listeners (the
+process's connection hub). `mutate` is the only way to change a room: it runs an engine command on the
+current state, assigns event ids, persists state and events together, then publishes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from backend.game.engine import Room
+from backend.game.events import Event, StoredEvent
+
+T = TypeVar("T")
+Mutation = Callable[[Room], list[Event]]
+Listener = Callable[[str, list[StoredEvent]], None]
+
+
+@dataclass(frozen=True)
+class LogSlice:
+    """Events after an id; `complete` is False when the log no longer reaches back that far."""
+
+    events: list[StoredEvent]
+    complete: bool
+    last_event_id: int
+
+
+class Store(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool:
+        """True while the store can serve (readiness)."""
+        ...
+
+    async def create_room(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
+        """Persist a new room; raises Conflict if the code is taken."""
+        ...
+
+    async def mutate(self, code: str, fn: Mutation, now: float) -> tuple[Room, list[StoredEvent]]:
+        """Apply `fn` atomically to the room; raises NotFound for an unknown room."""
+        ...
+
+    async def read(self, code: str, fn: Callable[[Room], T]) -> T:
+        """Run a read-only function on a consistent view of the room (state and last event id together)."""
+        ...
+
+    async def events_after(self, code: str, after: int) -> LogSlice: ...
+
+    async def delete_room(self, code: str) -> None: ...
+
+    async def room_codes(self) -> list[str]: ...
+
+    async def count_rooms(self) -> int: ...
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(code, events)` for every commit, on this process or (Redis) any other."""
+        ...
+
+    async def try_claim(self, key: str, ttl_seconds: float) -> bool:
+        """Claim a short-lived lock (scheduler duty); always True on a single-process store."""
+        ...
+
+    async def get_json(self, key: str) -> Any: ...
+
+    async def set_json(self, key: str, value: Any) -> None: ...
+
+
+AsyncFactory = Callable[[str, int], Awaitable[Store]]
+
+
+def create_store(url: str, *, log_size: int = 1000) -> Store:
+    """Pick the implementation from the URL scheme; Redis is imported only when asked for."""
+    if url.startswith("memory://"):
+        from backend.store.memory import MemoryStore
+
+        return MemoryStore(log_size=log_size)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from backend.store.redis import RedisStore
+
+        return RedisStore(url, log_size=log_size)
+    raise ValueError(f"unsupported STORE_URL scheme: {url!r} (use memory:// or redis://)")
