@@ -82,7 +82,7 @@ class RoomService:
             bot_max_delay_seconds=settings.bot_max_delay_seconds,
         )
         self._pollers: dict[tuple[str, str], tuple[float, str]] = {}  # (code, player) -> (seen at, transport)
-        self._wakeups: dict[str, float] = {}
+        self._next_timer: float | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.flag: TransportDecider | None = None
@@ -229,7 +229,6 @@ class RoomService:
         self._pollers.pop((actor.room_code, target_id), None)
         if not room.humans():
             await self.store.delete_room(actor.room_code)
-            self._wakeups.pop(actor.room_code, None)
         return room.event_seq
 
     # ---- presence --------------------------------------------------------------------------------------
@@ -267,36 +266,31 @@ class RoomService:
                 self.metrics.games_finished.labels(event.data["winner"]).inc()
 
     def _schedule(self, room: Room) -> None:
+        """Wake the timer loop early when this commit set a wake-up sooner than the one it sleeps towards."""
         when = room.next_wakeup()
-        if when is None:
-            self._wakeups.pop(room.code, None)
-            return
-        earliest = min(self._wakeups.values(), default=None)
-        self._wakeups[room.code] = when
-        if earliest is None or when < earliest:
+        if when is not None and (self._next_timer is None or when < self._next_timer):
             self._wake.set()
 
     async def tick(self, code: str) -> None:
         """Fire whatever is due in one room now (deadlines, bot moves)."""
-        try:
+        with contextlib.suppress(NotFound):
             await self.mutate(code, lambda r: r.tick(self.clock(), self.rng))
-        except NotFound:
-            self._wakeups.pop(code, None)
 
     async def _timer_loop(self) -> None:
+        """Fire due rooms; the store hands each due room to one process only, so a deadline fires once."""
         while True:
-            now = self.clock()
-            due = [code for code, when in self._wakeups.items() if when <= now]
-            for code in due:
-                self._wakeups.pop(code, None)
-                try:
-                    await self.tick(code)
-                except Exception:  # a store outage must not kill the timer loop; retry shortly
-                    log.exception("tick failed for room %s", code)
-                    self._wakeups[code] = now + 0.5
             self._wake.clear()
-            nxt = min(self._wakeups.values(), default=None)
-            delay = 0.5 if nxt is None else min(0.5, max(0.0, nxt - self.clock()))
+            try:
+                for code in await self.store.claim_due(self.clock()):
+                    try:
+                        await self.tick(code)
+                    except Exception:
+                        log.exception("tick failed for room %s", code)
+                self._next_timer = await self.store.next_wakeup()
+            except Exception:  # a store outage must not kill the timer loop; it retries shortly
+                log.exception("timer loop: store unavailable")
+                self._next_timer = None
+            delay = 0.5 if self._next_timer is None else min(0.5, max(0.0, self._next_timer - self.clock()))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
@@ -309,8 +303,13 @@ class RoomService:
                 log.exception("upkeep failed")
 
     async def upkeep(self) -> None:
-        """Presence timeouts for pollers, idle-room expiry, gauges."""
+        """Heartbeat and presence timeouts, idle-room expiry, gauges."""
         mono = time.monotonic()
+        silent_limit = self.settings.heartbeat_timeout_seconds
+        if silent_limit > 0:
+            for conn in self.hub.connections():
+                if mono - conn.last_seen > silent_limit:
+                    conn.request_close(1001, "heartbeat timeout: no frame received", "heartbeat_timeout")
         for (code, player_id), (seen, _transport) in list(self._pollers.items()):
             if mono - seen >= self.settings.presence_timeout_seconds:
                 del self._pollers[(code, player_id)]
@@ -327,7 +326,6 @@ class RoomService:
             if idle >= self.settings.room_idle_seconds:
                 log.info("room %s expired after %.0f s idle", code, idle)
                 await self.store.delete_room(code)
-                self._wakeups.pop(code, None)
         self.refresh_gauges()
         await self.refresh_room_gauge()
 

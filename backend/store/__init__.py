@@ -42,7 +42,9 @@ class Store(Protocol):
         ...
 
     async def mutate(self, code: str, fn: Mutation, now: float) -> tuple[Room, list[StoredEvent]]:
-        """Apply `fn` atomically to the room; raises NotFound for an unknown room."""
+        """Apply `fn` atomically to the room and record its next wake-up; raises NotFound for an unknown room.
+
+        `fn` may run more than once (optimistic concurrency retries), so it must only touch the room."""
         ...
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
@@ -61,8 +63,12 @@ class Store(Protocol):
         """Call `listener(code, events)` for every commit, on this process or (Redis) any other."""
         ...
 
-    async def try_claim(self, key: str, ttl_seconds: float) -> bool:
-        """Claim a short-lived lock (scheduler duty); always True on a single-process store."""
+    async def claim_due(self, now: float) -> list[str]:
+        """Rooms whose next wake-up (deadline or bot move) has come; each is handed to exactly one caller."""
+        ...
+
+    async def next_wakeup(self) -> float | None:
+        """The earliest pending wake-up of any room, so the timer loop can sleep until then."""
         ...
 
     async def get_json(self, key: str) -> Any: ...

@@ -34,6 +34,7 @@ class MemoryStore:
         self._rooms: dict[str, _Record] = {}
         self._listeners: list[Listener] = []
         self._kv: dict[str, Any] = {}
+        self._wakeups: dict[str, float] = {}
 
     async def start(self) -> None:
         return None
@@ -73,6 +74,7 @@ class MemoryStore:
 
     async def delete_room(self, code: str) -> None:
         self._rooms.pop(code, None)
+        self._wakeups.pop(code, None)
 
     async def room_codes(self) -> list[str]:
         return list(self._rooms)
@@ -83,8 +85,14 @@ class MemoryStore:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    async def try_claim(self, key: str, ttl_seconds: float) -> bool:
-        return True
+    async def claim_due(self, now: float) -> list[str]:
+        due = [code for code, when in self._wakeups.items() if when <= now]
+        for code in due:
+            del self._wakeups[code]
+        return due
+
+    async def next_wakeup(self) -> float | None:
+        return min(self._wakeups.values(), default=None)
 
     async def get_json(self, key: str) -> Any:
         return self._kv.get(key)
@@ -99,6 +107,11 @@ class MemoryStore:
         return record
 
     def _commit(self, record: _Record, events: list[Event], now: float) -> list[StoredEvent]:
+        when = record.room.next_wakeup()
+        if when is None:
+            self._wakeups.pop(record.room.code, None)
+        else:
+            self._wakeups[record.room.code] = when
         if not events:
             return []
         stored = []
