@@ -16,7 +16,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
-HEADER = "# Parlor benchmarks\n\nEvery figure below was measured by the script named in its section; rerun it to refresh.\n"
+HEADER = (
+    "# Parlor benchmarks\n\n"
+    "Every figure below was measured by the script named in its section; rerun it to refresh.\n"
+)
 
 
 def machine_line(packages: Sequence[str] = ("fastapi", "uvicorn", "websockets")) -> str:

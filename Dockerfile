@@ -1,0 +1,34 @@
+# One image for both processes:
+#   backend (default):  python -m backend                      (uvicorn on 0.0.0.0:8000)
+#   frontend:           streamlit run frontend/app.py --server.port 8501 --server.address 0.0.0.0
+# The HEALTHCHECK probes the backend; deploy/docker-compose.yml overrides it for the frontend.
+
+FROM python:3.11-slim-bookworm AS builder
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY requirements.txt /tmp/requirements.txt
+RUN pip install --no-cache-dir -r /tmp/requirements.txt
+
+FROM python:3.11-slim-bookworm AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    STREAMLIT_SERVER_HEADLESS=true
+RUN groupadd --system --gid 10001 parlor \
+    && useradd --system --uid 10001 --gid parlor --create-home --home-dir /home/parlor \
+       --shell /usr/sbin/nologin parlor
+WORKDIR /app
+COPY --from=builder /opt/venv /opt/venv
+COPY backend ./backend
+COPY frontend ./frontend
+COPY deploy ./deploy
+# The flag audit log (FLAGS_AUDIT_LOG, var/flags-audit.jsonl) is the only thing the app writes.
+RUN mkdir -p /app/var && chown parlor:parlor /app/var
+USER parlor
+EXPOSE 8000 8501 9108
+HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
+CMD ["python", "-m", "backend"]
