@@ -24,10 +24,11 @@ WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
 COPY backend ./backend
 COPY frontend ./frontend
-COPY deploy ./deploy
-# The flag audit log (FLAGS_AUDIT_LOG, var/flags-audit.jsonl) is the only thing the app writes.
-RUN mkdir -p /app/var && chown parlor:parlor /app/var
-USER parlor
+# The flag file is rewritten atomically by `python -m backend.flags` (rename within its directory), and the
+# audit log goes to var/: the only places the app user may write.
+COPY --chown=10001:10001 deploy/flags ./deploy/flags
+RUN mkdir -p /app/var && chown 10001:10001 /app/var
+USER 10001:10001
 EXPOSE 8000 8501 9108
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]

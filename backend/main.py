@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type"],
     )
     install_error_handlers(app)

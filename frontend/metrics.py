@@ -47,9 +47,7 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
             "Times a browser switched to long-poll fallback because its socket was down",
             registry=r,
         ),
-        disconnects=Counter(
-            "parlor_bridge_disconnects_total", "Browser sockets that closed unexpectedly", registry=r
-        ),
+        disconnects=Counter("parlor_bridge_disconnects_total", "Browser sockets that closed unexpectedly", registry=r),
         sessions=Gauge(
             "parlor_bridge_sessions",
             "Browser sessions by transport and connection status",

@@ -113,6 +113,7 @@ async def events(
         "last_event_id": piece.last_event_id,
         "recovered": piece.complete,
         "snapshot": None,
+        "transport": service.transport_for(player.player_id),
     }
     if not piece.complete:
         snap = await service.snapshot(player, service.transport_for(player.player_id))

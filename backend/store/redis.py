@@ -1,0 +1,409 @@
+"""The shared store: rooms, logs and wake-ups in Redis, so any number of backend processes serve one game.
+
+Layout (prefix `parlor:`):
+  room:{code}   hash  state (Room JSON), v (version, bumped by every commit), seq (last event id)
+  log:{code}    stream of the room's events, entry id `<event id>-0`, capped at log_size (exact MAXLEN)
+  rooms         set of room codes
+  wakeups       zset code -> next wake-up (deadline or bot move)
+  kv:{key}      JSON values (shared flag state and the like)
+  commits       pub/sub channel: every commit as {"o": origin, "c": code, "e": [events]}
+
+A commit is one Lua script: it checks the version read before `fn` ran (optimistic concurrency: on a
+conflict `mutate` re-reads and re-runs `fn` on a fresh Room), writes the state, appends the events, sets
+the wake-up and publishes, all atomically. Publishing inside the script makes the channel's order the
+commit order, so each process sees a room's commits in id order.
+
+Fan-out: local commits reach the listeners right away; the subscriber task delivers everything else. Each
+room's last delivered id makes delivery exactly-once and in order per process: anything at or below it is
+dropped, and a gap (a message lost while the subscription was down) is filled from the stream. After a
+reconnect every room is caught up from its stream before new messages are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+from backend.core.errors import Conflict, NotFound, Unavailable
+from backend.game.engine import Room
+from backend.game.events import Event, StoredEvent
+from backend.metrics import Metrics, get_metrics
+from backend.store import Listener, LogSlice, Mutation
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+PREFIX = "parlor:"
+ROOMS_KEY = PREFIX + "rooms"
+WAKEUPS_KEY = PREFIX + "wakeups"
+CHANNEL = PREFIX + "commits"
+MAX_ATTEMPTS = 100
+# A claimed wake-up is pushed this far ahead rather than removed: the tick's commit replaces it, and if the
+# claiming process dies before committing, another one fires the room once the lease runs out.
+CLAIM_LEASE_SECONDS = 5.0
+CLAIM_BATCH = 200
+RECONNECT_MAX_DELAY = 2.0
+
+# KEYS: room, log, rooms, wakeups. ARGV: expected version ('' to create), state, seq, wake-up ('' for none),
+# maxlen, channel, message, code, then (stream id, event JSON) pairs.
+# Returns the new version, -1 on a version conflict (or an existing code on create), -2 for a deleted room.
+_COMMIT = """
+local v = redis.call('HGET', KEYS[1], 'v')
+if ARGV[1] == '' then
+  if v then return -1 end
+  redis.call('DEL', KEYS[2])
+  redis.call('SADD', KEYS[3], ARGV[8])
+  v = '0'
+elseif not v then
+  return -2
+elseif v ~= ARGV[1] then
+  return -1
+end
+local nv = tonumber(v) + 1
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3])
+for i = 9, #ARGV, 2 do
+  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], ARGV[i], 'e', ARGV[i + 1])
+end
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[4], ARGV[8])
+else
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8])
+end
+if #ARGV >= 9 then
+  redis.call('PUBLISH', ARGV[6], ARGV[7])
+end
+return nv
+"""
+
+# KEYS: wakeups. ARGV: now, lease until, room key prefix, batch. Due rooms are leased in one atomic step,
+# so each is handed to exactly one caller; wake-ups of rooms that no longer exist are dropped.
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
+local claimed = {}
+for _, code in ipairs(due) do
+  if redis.call('EXISTS', ARGV[3] .. code) == 1 then
+    redis.call('ZADD', KEYS[1], ARGV[2], code)
+    claimed[#claimed + 1] = code
+  else
+    redis.call('ZREM', KEYS[1], code)
+  end
+end
+return claimed
+"""
+
+
+def _room_key(code: str) -> str:
+    return f"{PREFIX}room:{code}"
+
+
+def _log_key(code: str) -> str:
+    return f"{PREFIX}log:{code}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _parse_entries(entries: list[tuple[str, dict[str, str]]]) -> list[StoredEvent]:
+    return [StoredEvent.from_dict(json.loads(fields["e"])) for _id, fields in entries]
+
+
+class RedisStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        log_size: int = 1000,
+        metrics: Metrics | None = None,
+        socket_timeout: float = 2.0,
+    ) -> None:
+        self._log_size = log_size
+        self._metrics = metrics or get_metrics()
+        # No client-side retries: re-sending a commit whose reply was lost would make `mutate` re-run `fn`
+        # on a state that already holds its effect. A failed call surfaces as 503 and the caller retries.
+        self._redis = aioredis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._commit_script = self._redis.register_script(_COMMIT)
+        self._claim_script = self._redis.register_script(_CLAIM)
+        self._origin = secrets.token_hex(8)
+        self._listeners: list[Listener] = []
+        self._delivered: dict[str, int] = {}  # room -> last event id handed to the listeners here
+        self._subscriber: asyncio.Task[None] | None = None
+        self._subscribed = asyncio.Event()
+        self.conflicts = 0  # optimistic-concurrency retries, for tests and debugging
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self, timeout: float = 3.0) -> None:
+        """Start the subscriber; wait a little for it, but boot anyway if Redis is down (it keeps retrying)."""
+        self._subscriber = asyncio.create_task(self._subscribe_forever(), name="parlor-redis-subscriber")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._subscribed.wait(), timeout)
+        if not self._subscribed.is_set():
+            log.warning("redis store: not subscribed yet; serving will resume when Redis answers")
+
+    async def close(self) -> None:
+        if self._subscriber is not None:
+            self._subscriber.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._subscriber
+            self._subscriber = None
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping()) and self._subscribed.is_set()
+        except (RedisError, OSError):
+            self._metrics.store_errors.labels("read").inc()
+            return False
+
+    # ---- rooms -----------------------------------------------------------------------------------------
+
+    async def create_room(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
+        stored = self._number(room, events, now)
+        result = await self._commit(room, stored, None)
+        if result == -1:
+            raise Conflict("room code already in use", "room_exists")
+        self._deliver(room.code, stored)
+        return stored
+
+    async def mutate(self, code: str, fn: Mutation, now: float) -> tuple[Room, list[StoredEvent]]:
+        for attempt in range(MAX_ATTEMPTS):
+            with self._guard("read"):
+                state, version = await self._redis.hmget(_room_key(code), ["state", "v"])
+            if state is None:
+                raise self._unknown(code)
+            room = Room.from_dict(json.loads(state))
+            stored = self._number(room, fn(room), now)
+            result = await self._commit(room, stored, version)
+            if result > 0:
+                self._deliver(code, stored)
+                return room, stored
+            if result == -2:
+                raise self._unknown(code)
+            self.conflicts += 1
+            # jittered, growing pause so contending writers stop colliding
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
+        raise Unavailable("the room is too busy right now, try again", "store_contended")
+
+    async def read(self, code: str, fn: Callable[[Room], T]) -> T:
+        with self._guard("read"):
+            state = await self._redis.hget(_room_key(code), "state")
+        if state is None:
+            raise self._unknown(code)
+        return fn(Room.from_dict(json.loads(state)))
+
+    async def events_after(self, code: str, after: int) -> LogSlice:
+        with self._guard("read"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hget(_room_key(code), "seq")
+                pipe.xrange(_log_key(code), f"{after + 1}-0", "+")
+                seq, entries = await pipe.execute()
+        if seq is None:
+            raise self._unknown(code)
+        last = int(seq)
+        if after >= last:
+            return LogSlice([], True, last)
+        events = _parse_entries(entries)
+        # ids are dense: the log reaches back far enough exactly when it starts right after `after`
+        complete = bool(events) and events[0].id == after + 1
+        return LogSlice(events, complete, last)
+
+    async def delete_room(self, code: str) -> None:
+        with self._guard("write"):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.delete(_room_key(code), _log_key(code))
+                pipe.srem(ROOMS_KEY, code)
+                pipe.zrem(WAKEUPS_KEY, code)
+                pipe.publish(CHANNEL, _dumps({"o": self._origin, "c": code, "deleted": True}))
+                await pipe.execute()
+        self._delivered.pop(code, None)
+
+    async def room_codes(self) -> list[str]:
+        with self._guard("read"):
+            return list(await self._redis.smembers(ROOMS_KEY))
+
+    async def count_rooms(self) -> int:
+        with self._guard("read"):
+            return int(await self._redis.scard(ROOMS_KEY))
+
+    # ---- wake-ups --------------------------------------------------------------------------------------
+
+    async def claim_due(self, now: float) -> list[str]:
+        with self._guard("write"):
+            claimed = await self._claim_script(
+                keys=[WAKEUPS_KEY], args=[repr(now), repr(now + CLAIM_LEASE_SECONDS), PREFIX + "room:", CLAIM_BATCH]
+            )
+        return list(claimed)
+
+    async def next_wakeup(self) -> float | None:
+        with self._guard("read"):
+            first = await self._redis.zrange(WAKEUPS_KEY, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None
+
+    # ---- shared values ---------------------------------------------------------------------------------
+
+    async def get_json(self, key: str) -> Any:
+        with self._guard("read"):
+            raw = await self._redis.get(PREFIX + "kv:" + key)
+        return None if raw is None else json.loads(raw)
+
+    async def set_json(self, key: str, value: Any) -> None:
+        with self._guard("write"):
+            await self._redis.set(PREFIX + "kv:" + key, _dumps(value))
+
+    # ---- commits ---------------------------------------------------------------------------------------
+
+    def _number(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
+        stored = []
+        for event in events:
+            room.event_seq += 1
+            stored.append(StoredEvent(room.event_seq, now, event.type, event.data, event.to))
+        return stored
+
+    async def _commit(self, room: Room, stored: list[StoredEvent], version: str | None) -> int:
+        when = room.next_wakeup()
+        message = _dumps({"o": self._origin, "c": room.code, "e": [e.to_dict() for e in stored]})
+        args: list[str | int] = [
+            "" if version is None else version,
+            _dumps(room.to_dict()),
+            room.event_seq,
+            "" if when is None else repr(when),
+            self._log_size,
+            CHANNEL,
+            message,
+            room.code,
+        ]
+        for event in stored:
+            args += [f"{event.id}-0", _dumps(event.to_dict())]
+        with self._guard("write"):
+            result = await self._commit_script(
+                keys=[_room_key(room.code), _log_key(room.code), ROOMS_KEY, WAKEUPS_KEY], args=args
+            )
+        return int(result)
+
+    @contextlib.contextmanager
+    def _guard(self, op: str) -> Iterator[None]:
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            self._metrics.store_errors.labels(op).inc()
+            log.warning("redis store: %s failed: %r", op, exc)
+            raise Unavailable("store unavailable", "store_unavailable") from exc
+
+    def _unknown(self, code: str) -> NotFound:
+        return NotFound(f"no room with code {code!r}", "unknown_room")
+
+    # ---- fan-out ---------------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def _deliver(self, code: str, events: list[StoredEvent], *, remote: bool = False, skip_gap: bool = False) -> bool:
+        """Hand the not-yet-delivered events to the listeners; False (nothing delivered) on a gap."""
+        last = self._delivered.get(code, 0)
+        fresh = [e for e in events if e.id > last]
+        if not fresh:
+            return True
+        if fresh[0].id != last + 1 and not skip_gap:
+            return False
+        self._delivered[code] = fresh[-1].id
+        if remote:
+            received = time.time()
+            for event in fresh:
+                self._metrics.cross_process_lag.observe(max(0.0, received - event.ts))
+        for listener in self._listeners:
+            try:
+                listener(code, fresh)
+            except Exception:  # one broken listener must not lose the commit for the others
+                log.exception("store listener failed")
+        return True
+
+    async def _subscribe_forever(self) -> None:
+        delay = 0.05
+        seeded = False
+        while True:
+            pubsub = self._redis.pubsub()
+            try:
+                await pubsub.subscribe(CHANNEL)
+                while (await pubsub.get_message(timeout=None) or {}).get("type") != "subscribe":
+                    pass
+                # subscribed first, then read the logs: nothing committed in between can slip through
+                if seeded:
+                    await self._catch_up()
+                else:
+                    await self._seed()
+                    seeded = True
+                self._subscribed.set()
+                delay = 0.05
+                log.info("redis store: subscribed to %s", CHANNEL)
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is not None and message["type"] == "message":
+                        await self._on_message(message["data"])
+            except (RedisError, OSError) as exc:
+                self._metrics.store_errors.labels("subscribe").inc()
+                log.warning("redis store: subscription lost (%r); reconnecting in %.2f s", exc, delay)
+            finally:
+                self._subscribed.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, RECONNECT_MAX_DELAY)
+
+    async def _seed(self) -> None:
+        """On the first subscription: every existing room counts as delivered up to its current last id."""
+        codes = list(await self._redis.smembers(ROOMS_KEY))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in codes:
+                pipe.hget(_room_key(code), "seq")
+            seqs = await pipe.execute()
+        for code, seq in zip(codes, seqs, strict=True):
+            if seq is not None:
+                self._delivered.setdefault(code, int(seq))
+
+    async def _catch_up(self) -> None:
+        """After a reconnect: deliver from each room's stream what was committed while we were away."""
+        codes = set(await self._redis.smembers(ROOMS_KEY))
+        for gone in set(self._delivered) - codes:
+            del self._delivered[gone]
+        ordered = sorted(codes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in ordered:
+                pipe.xrange(_log_key(code), f"{self._delivered.get(code, 0) + 1}-0", "+")
+            results = await pipe.execute()
+        for code, entries in zip(ordered, results, strict=True):
+            if entries:
+                self._deliver(code, _parse_entries(entries), remote=True, skip_gap=True)
+
+    async def _on_message(self, data: str) -> None:
+        message = json.loads(data)
+        code = message["c"]
+        if message.get("deleted"):
+            self._delivered.pop(code, None)
+            return
+        remote = message["o"] != self._origin
+        events = [StoredEvent.from_dict(e) for e in message["e"]]
+        if self._deliver(code, events, remote=remote):
+            return
+        # a gap: commits we never got (or a local commit that overtook them); read them from the stream
+        start = self._delivered.get(code, 0) + 1
+        entries = await self._redis.xrange(_log_key(code), f"{start}-0", f"{events[-1].id}-0")
+        self._deliver(code, _parse_entries(entries), remote=True, skip_gap=True)

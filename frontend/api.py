@@ -1,0 +1,117 @@
+"""The backend's REST API as the Streamlit server calls it, with every error turned into a sentence for people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+FRIENDLY: dict[str, str] = {
+    "unknown_room": "There is no room with that code. Check the code and try again.",
+    "room_full": "That room is full.",
+    "room_exists": "That room code is taken; please try again.",
+    "too_many_rooms": "The server is hosting as many rooms as it can right now. Please try again later.",
+    "name_taken": "Someone in that room already uses that name. Pick another one.",
+    "invalid_name": "Names need 1 to 24 characters, without control characters.",
+    "invalid_clue": "Clues need 1 to 120 characters, without control characters.",
+    "clue_contains_word": "Your clue must not contain your own word.",
+    "too_many_clues": "You have posted the most clues allowed this round.",
+    "invalid_settings": "Those settings are not allowed for this many players.",
+    "invalid_vote": "You can only vote for another player who is still in the game.",
+    "not_host": "Only the host can do that.",
+    "not_in_game": "Only players still in the game can do that.",
+    "not_enough_players": "You need at least 3 players (bots count) to start.",
+    "wrong_phase": "That is not possible right now; the game has moved on.",
+    "unknown_player": "You are no longer in this room.",
+    "missing_token": "Your session has expired. Please join the room again.",
+    "bad_token": "Your session has expired. Please join the room again.",
+    "unauthorized": "Your session has expired. Please join the room again.",
+    "validation_error": "Some of what you entered is not valid.",
+    "unavailable": "The server is busy right now. Please try again in a moment.",
+    "internal": "Something went wrong on the server. Please try again.",
+    "network": "Cannot reach the game server. Is it running?",
+}
+
+
+class ApiError(Exception):
+    """A refused or failed call: `code` from the backend's error body, `text` a sentence for the player."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+    @property
+    def text(self) -> str:
+        return friendly(self.code, self.message)
+
+
+def friendly(code: str, message: str = "") -> str:
+    if code == "rate_limited":
+        return f"Slow down a little ({message})." if message else "Slow down a little."
+    if code in FRIENDLY:
+        return FRIENDLY[code]
+    return message[:1].upper() + message[1:] if message else "Something went wrong. Please try again."
+
+
+@dataclass(frozen=True)
+class Seat:
+    room_code: str
+    player_id: str
+    token: str
+    transport: str = "websocket"
+
+
+class Api:
+    """Synchronous REST client; one per Streamlit session (connections are pooled)."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+
+    def _call(self, method: str, path: str, seat: Seat | None = None, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {seat.token}"} if seat else None
+        try:
+            resp = self._http.request(method, path, json=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, "network", str(exc)) from None
+        if resp.status_code >= 400:
+            try:
+                err = resp.json()["error"]
+                code, message = str(err.get("code", "http_error")), str(err.get("message", ""))
+            except (ValueError, KeyError, TypeError):
+                code, message = "http_error", resp.text[:200]
+            raise ApiError(resp.status_code, code, message)
+        return resp.json()
+
+    def create_room(self, name: str) -> Seat:
+        return Seat(**self._call("POST", "/api/rooms", body={"name": name}))
+
+    def join_room(self, code: str, name: str) -> Seat:
+        return Seat(**self._call("POST", f"/api/rooms/{code.strip().upper()}/players", body={"name": name}))
+
+    def state(self, seat: Seat) -> dict[str, Any]:
+        return dict(self._call("GET", f"/api/rooms/{seat.room_code}/state", seat))
+
+    def act(self, seat: Seat, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
+        return self._call(method, f"/api/rooms/{seat.room_code}/{path}", seat, body)
+
+    def add_bot(self, seat: Seat) -> None:
+        self.act(seat, "bots")
+
+    def remove_player(self, seat: Seat, player_id: str) -> None:
+        self.act(seat, f"players/{player_id}", method="DELETE")
+
+    def settings(self, seat: Seat, changes: dict[str, int | None]) -> None:
+        self.act(seat, "settings", changes, method="PATCH")
+
+    def start(self, seat: Seat) -> None:
+        self.act(seat, "start")
+
+    def clue(self, seat: Seat, text: str) -> None:
+        self.act(seat, "clues", {"text": text})
+
+    def ready(self, seat: Seat) -> None:
+        self.act(seat, "ready")
+
+    def vote(self, seat: Seat, target_id: str) -> None:
+        self.act(seat, "votes", {"target_id": target_id})

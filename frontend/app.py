@@ -1,0 +1,217 @@
+"""Parlor's Streamlit frontend: `streamlit run frontend/app.py` (settings in frontend/config.py).
+
+Transports: the browser bridge (WebSocket, long-poll fallback) feeding an event-driven fragment; legacy
+polling of the state endpoint when WEBSOCKET_ENABLED=false; and the seed's 0.5 s rerun loop, kept only for
+the benchmark (PARLOR_TRANSPORT_MODE=seed-loop or ?transport=seed-loop).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run frontend/app.py`
+
+from frontend import live
+from frontend.api import Api, ApiError, Seat
+from frontend.bridge_reports import record_report, track_session
+from frontend.config import get_settings
+from frontend.metrics import get_bridge_metrics
+from frontend.state import apply_events
+from frontend.views import landing, room
+from frontend.views.common import STATUS_TEXT
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="wide")
+settings = get_settings()
+metrics = get_bridge_metrics(settings.frontend_metrics_port or None)
+ss = st.session_state
+
+
+@st.cache_resource
+def _css() -> str:
+    return (STATIC / "style.css").read_text(encoding="utf-8")
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "unknown"
+
+
+def _mode() -> str:
+    if not settings.websocket_enabled:
+        return "legacy"
+    if st.query_params.get("transport") == "seed-loop" or settings.parlor_transport_mode == "seed-loop":
+        return "seed-loop"
+    return "bridge"
+
+
+def _api() -> Api:
+    if "api" not in ss:
+        ss.api = Api(settings.backend_url, settings.request_timeout_seconds)
+    return ss.api
+
+
+def _take_seat(seat: Seat, name: str) -> None:
+    try:
+        snap = _api().state(seat)
+    except ApiError as err:
+        st.error(err.text)
+        return
+    ss.seat, ss.name, ss.game_state = seat, name, snap
+    ss.last_id = int(snap.get("last_event_id") or 0)
+    ss.wait_seq = ss.status_seq = 1
+    ss.bridge_status = "connecting" if _mode() != "legacy" else "polling"
+    ss.status_known = ss.bridge_status
+    ss.detail = ""
+    st.query_params["room"] = seat.room_code
+    st.rerun()
+
+
+def _leave() -> None:
+    seat = ss.get("seat")
+    if seat is not None:
+        with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
+            _api().remove_player(seat, seat.player_id)
+    for key in ("seat", "game_state", "last_id", "wait_seq", "status_seq", "bridge_status", "status_known"):
+        ss.pop(key, None)
+    ss.left = True
+
+
+def _share_url(code: str) -> str:
+    base = "http://localhost:8501/"
+    try:
+        url = st.context.url
+        if url:
+            base = url.split("?")[0]
+    except AttributeError:
+        pass
+    return f"{base}?room={code}"
+
+
+def _consume(value: dict[str, Any]) -> None:
+    """Apply one batch from the bridge: events, a snapshot if the log was too short, status and the report."""
+    frames = list(value.get("events") or [])
+    if value.get("snapshot"):
+        frames.insert(0, {"id": None, "type": "snapshot", "data": value["snapshot"]})
+    if frames:
+        ss.game_state = apply_events(ss.game_state, frames)
+        ss.last_id = max(ss.last_id, int(ss.game_state.get("last_event_id") or 0))
+    ss.bridge_status = str(value.get("status") or ss.bridge_status)
+    ss.detail = str(value.get("detail") or "")
+    record_report(metrics, value.get("report") or {})
+    track_session(metrics, _session_id(), str(value.get("transport") or "websocket"), ss.bridge_status)
+
+
+def _bridge_config(seat: Seat) -> dict[str, Any]:
+    return {
+        "room": seat.room_code,
+        "player": seat.player_id,
+        "token": seat.token,
+        "baseUrl": settings.browser_backend_url,
+        "lastId": ss.last_id,
+        "mode": "bridge",
+    }
+
+
+# ---- the three live panels --------------------------------------------------------------------------------
+
+
+@st.fragment
+def bridge_panel() -> None:
+    """Reruns only when the bridge resolves a wait: new events, a status change, or the heartbeat."""
+    value = ss.get(live.WAIT_KEY)
+    if isinstance(value, dict) and value.get("seq") == ss.wait_seq:
+        _consume(value)
+        ss.wait_seq += 1
+    seat = ss.seat
+    if ss.bridge_status == "stopped":
+        st.error(ss.detail or "Live updates stopped.", icon="⛔")
+    room.render(ss.game_state, _api(), seat, _share_url(seat.room_code))
+    live.request(
+        live.wait_expression(ss.wait_seq, ss.last_id, settings.bridge_heartbeat_ms, ss.bridge_status), live.WAIT_KEY
+    )
+
+
+@st.fragment
+def status_light() -> None:
+    """The sidebar's connection light; its wait resolves as soon as the bridge's status changes."""
+    value = ss.get(live.STATUS_KEY)
+    if isinstance(value, dict) and value.get("seq") == ss.status_seq:
+        ss.status_known = str(value.get("status") or ss.status_known)
+        ss.status_seq += 1
+        if value.get("transport"):
+            track_session(metrics, _session_id(), str(value["transport"]), ss.status_known)
+    _status_text(ss.status_known, str((value or {}).get("detail") or ""))
+    live.request(live.status_expression(ss.status_seq, ss.status_known, 25000), live.STATUS_KEY)
+
+
+def _status_text(status: str, detail: str = "") -> None:
+    st.markdown(f'<div data-testid="connection-status">{STATUS_TEXT.get(status, status)}</div>', unsafe_allow_html=True)
+    if detail:
+        st.caption(detail)
+
+
+@st.fragment(run_every=settings.legacy_poll_seconds)
+def legacy_panel() -> None:
+    """WEBSOCKET_ENABLED=false: the state endpoint, polled every LEGACY_POLL_SECONDS."""
+    try:
+        ss.game_state = _api().state(ss.seat)
+    except ApiError as err:
+        st.error(err.text, icon="⚠️")
+        return
+    track_session(metrics, _session_id(), "polling", "polling")
+    room.render(ss.game_state, _api(), ss.seat, _share_url(ss.seat.room_code))
+
+
+def seed_loop_panel() -> None:
+    """The seed's design, for the benchmark only: every 0.5 s a full rerun reads what the bridge buffered."""
+    value = ss.get(live.SEED_KEY)
+    if isinstance(value, dict) and value.get("seq") == ss.wait_seq:
+        _consume(value)
+        ss.wait_seq += 1
+        ss.seed_checked = time.monotonic()
+    room.render(ss.game_state, _api(), ss.seat, _share_url(ss.seat.room_code))
+    live.request(live.peek_expression(ss.wait_seq, ss.last_id), live.SEED_KEY)
+
+
+# ---- page ----------------------------------------------------------------------------------------------------
+
+st.html(f"<style>{_css()}</style>")
+mode = _mode()
+
+if "seat" not in ss:
+    if mode != "legacy" and ss.get("left"):
+        live.install(None)
+    landing.render(_api(), _take_seat)
+else:
+    with st.sidebar:
+        st.markdown(f"### {ss.name}")
+        st.caption(f"Room **{ss.seat.room_code}**")
+        if mode == "bridge":
+            status_light()
+        elif mode == "seed-loop":
+            _status_text(ss.bridge_status, ss.get("detail", ""))
+        else:
+            _status_text("polling")
+        st.divider()
+        st.button("Leave room", on_click=_leave, use_container_width=True)
+    if mode == "legacy":
+        legacy_panel()
+    else:
+        live.install(_bridge_config(ss.seat))
+        if mode == "bridge":
+            bridge_panel()
+        else:
+            seed_loop_panel()
+            time.sleep(0.5)
+            st.rerun()

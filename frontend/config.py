@@ -1,0 +1,48 @@
+"""Frontend settings, read from the environment once per process (names documented in the README table)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TransportMode = Literal["bridge", "seed-loop"]
+
+
+class FrontendSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    backend_url: str = Field("http://127.0.0.1:8000", description="Backend base URL as the Streamlit server sees it")
+    public_backend_url: str | None = Field(
+        None, description="Backend base URL as the browser sees it (WebSocket and long-poll); default BACKEND_URL"
+    )
+    websocket_enabled: bool = Field(True, description="false: legacy mode, Python polls the state endpoint")
+    legacy_poll_seconds: float = Field(0.4, gt=0, description="State polling interval of the legacy mode")
+    bridge_heartbeat_ms: int = Field(
+        20000, ge=500, description="A waiting batch resolves empty after this long (status changes resolve at once)"
+    )
+    request_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of the frontend's REST calls")
+    frontend_metrics_port: int = Field(9108, ge=0, le=65535, description="Port of the bridge /metrics; 0 disables")
+    parlor_transport_mode: TransportMode = Field(
+        "bridge", description="seed-loop reproduces the seed's 0.5 s rerun loop (benchmark only)"
+    )
+
+    @field_validator("backend_url", "public_backend_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("backend URLs must start with http:// or https://")
+        return value.rstrip("/")
+
+    @property
+    def browser_backend_url(self) -> str:
+        return self.public_backend_url or self.backend_url
+
+
+@lru_cache
+def get_settings() -> FrontendSettings:
+    return FrontendSettings()

@@ -1,0 +1,65 @@
+"""Python's side of the browser bridge: install it into the page once, then wait for batches of events.
+
+The bridge (static/bridge.js) lives in the Streamlit page, not in a component iframe, so its socket survives
+reruns. `streamlit_js_eval` is only the doorway: its iframe evaluates a short expression and sends the
+resolved value back, which reruns the enclosing fragment. Because the component re-evaluates only when its
+expression changes, each wait carries a sequence number; a value is consumed once, when its number matches.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from streamlit_js_eval import streamlit_js_eval
+
+STATIC = Path(__file__).resolve().parent / "static"
+INSTALL_KEY = "parlor-install"
+WAIT_KEY = "parlor-wait"
+STATUS_KEY = "parlor-status"
+SEED_KEY = "parlor-seed"
+
+
+@lru_cache
+def _script(name: str) -> str:
+    return (STATIC / name).read_text(encoding="utf-8")
+
+
+def install_expression(config: dict[str, Any] | None) -> str:
+    """Load the browser files into window.parent (once per page) and configure the bridge for this seat."""
+    loader = _script("loader.js")
+    files = {name: _script(name) for name in ("bridge.js", "countdown.js")}
+    return f"({loader})(window.parent, {json.dumps(files)}, {json.dumps(config)})"
+
+
+def install(config: dict[str, Any] | None) -> Any:
+    return streamlit_js_eval(js_expressions=install_expression(config), key=INSTALL_KEY)
+
+
+def _await_bridge(call: str) -> str:
+    # The install iframe and the wait iframe load independently, so a wait may be evaluated first.
+    return (
+        "(function w() { const b = window.parent.parlorBridge; "
+        "return b ? Promise.resolve(b) : new Promise(r => setTimeout(() => r(w()), 20)); })()"
+        f".then(b => {call})"
+    )
+
+
+def wait_expression(seq: int, last_id: int, timeout_ms: int, known_status: str) -> str:
+    call = f"b.next({int(last_id)}, {int(timeout_ms)}, {json.dumps(known_status)}).then(v => ({{...v, seq: {seq}}}))"
+    return _await_bridge(call)
+
+
+def status_expression(seq: int, known_status: str, timeout_ms: int) -> str:
+    call = f"b.nextStatus({json.dumps(known_status)}, {int(timeout_ms)}).then(v => ({{...v, seq: {seq}}}))"
+    return _await_bridge(call)
+
+
+def peek_expression(seq: int, last_id: int) -> str:
+    return _await_bridge(f"({{...b.peek({int(last_id)}), seq: {seq}}})")
+
+
+def request(expression: str, key: str) -> None:
+    streamlit_js_eval(js_expressions=expression, key=key)

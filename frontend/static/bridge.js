@@ -1,0 +1,446 @@
+// Parlor bridge: one real-time connection per browser tab, installed into the Streamlit page (window.parent)
+// so it outlives Streamlit reruns and component iframes. It keeps the room's events in an id-ordered,
+// de-duplicated buffer (mirrored to sessionStorage), reconnects with full-jitter backoff, falls back to
+// long-polling while the socket is down, and hands batches to Python through `next()`, a Promise that
+// resolves as soon as there is something new (events or a status change) or after a heartbeat timeout.
+(function (root) {
+  "use strict";
+  const VERSION = "1";
+  if (root.parlorBridge && root.parlorBridge.version === VERSION) return;
+
+  const BUFFER_CAP = 500;
+  const BATCH_CAP = 100;
+  const PING_MS = 20000;
+  const BACKOFF_BASE_MS = 250;
+  const BACKOFF_MAX_MS = 30000;
+  const LONGPOLL_WAIT_S = 25;
+  const LONGPOLL_RETRY_MS = 1000;
+  const STOP_REASONS = {
+    4401: "Your session is no longer valid. Please join the room again.",
+    4404: "This room no longer exists.",
+    4409: "This room is open in another tab; this tab has stopped updating.",
+  };
+  const RECONNECT_CODES = new Set([1001, 1012, 1013]);
+
+  const nowEpochMs = () => performance.timeOrigin + performance.now();
+  const fullJitter = (attempt) => Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+
+  function emptyReport() {
+    return {
+      connect_attempts: { success: 0, failure: 0 },
+      reconnects: 0,
+      fallback_activations: 0,
+      disconnects: 0,
+      delivery: [],
+      render: [],
+      events: {},
+    };
+  }
+
+  class Bridge {
+    constructor() {
+      this.version = VERSION;
+      this.config = null;
+      this.ws = null;
+      this.status = "idle"; // connecting | connected | fallback | polling | stopped
+      this.transport = "websocket"; // websocket | longpoll | polling
+      this.detail = "";
+      this.events = []; // frames with ids, ascending, unique
+      this.snapshot = null; // {last_event_id, data}: the log did not reach back far enough
+      this.lastId = 0;
+      this.attempt = 0;
+      this.everConnected = false;
+      this.reconnectTimer = null;
+      this.pingTimer = null;
+      this.pollAbort = null;
+      this.polling = false;
+      this.waiters = [];
+      this.pendingRender = []; // [id, receivedAtMs, transport] waiting for Python to render them
+      this.report = emptyReport();
+    }
+
+    // ---- configuration ------------------------------------------------------------------------------
+
+    configure(cfg) {
+      const same =
+        this.config &&
+        this.config.room === cfg.room &&
+        this.config.player === cfg.player &&
+        this.config.token === cfg.token &&
+        this.config.mode === cfg.mode;
+      if (same) return this.state();
+      this.shutdown();
+      this.config = cfg;
+      this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
+      this.restore(cfg.lastId || 0);
+      if (cfg.mode === "polling-only") {
+        this.setStatus("polling", "longpoll", "");
+        this.startLongPoll();
+      } else {
+        this.connect();
+      }
+      return this.state();
+    }
+
+    shutdown() {
+      clearTimeout(this.reconnectTimer);
+      clearInterval(this.pingTimer);
+      this.stopLongPoll();
+      if (this.ws) {
+        this.ws.onclose = this.ws.onmessage = this.ws.onerror = this.ws.onopen = null;
+        try {
+          this.ws.close(1000, "leaving");
+        } catch (e) {}
+        this.ws = null;
+      }
+      this.events = [];
+      this.snapshot = null;
+      this.lastId = 0;
+      this.attempt = 0;
+      this.everConnected = false;
+      this.pendingRender = [];
+      this.status = "idle";
+    }
+
+    leave() {
+      this.shutdown();
+      this.config = null;
+      this.wake();
+    }
+
+    // ---- buffer --------------------------------------------------------------------------------------
+
+    restore(minId) {
+      try {
+        const saved = JSON.parse(sessionStorage.getItem(this.storageKey) || "null");
+        if (saved && Array.isArray(saved.events)) {
+          this.events = saved.events;
+          this.lastId = saved.lastId || 0;
+        }
+      } catch (e) {}
+      this.lastId = Math.max(this.lastId, minId);
+    }
+
+    persist() {
+      try {
+        sessionStorage.setItem(this.storageKey, JSON.stringify({ events: this.events, lastId: this.lastId }));
+      } catch (e) {}
+    }
+
+    accept(frame, via) {
+      if (frame.id === null || frame.id === undefined) return false;
+      // Every source asks for events after lastId, so an id at or below it is a duplicate (a replay racing
+      // the backfill, or an event a snapshot already covers).
+      if (frame.id <= this.lastId) return false;
+      let i = this.events.length;
+      while (i > 0 && this.events[i - 1].id > frame.id) i--;
+      const received = nowEpochMs();
+      this.events.splice(i, 0, frame);
+      if (this.events.length > BUFFER_CAP) this.events.splice(0, this.events.length - BUFFER_CAP);
+      this.lastId = Math.max(this.lastId, frame.id);
+      this.report.events[via] = (this.report.events[via] || 0) + 1;
+      if (typeof frame.ts === "number") {
+        this.report.delivery.push([via, Math.max(0, received / 1000 - frame.ts)]);
+      }
+      this.pendingRender.push([frame.id, received, via]);
+      return true;
+    }
+
+    acceptBatch(frames, via) {
+      let added = false;
+      for (const f of frames) added = this.accept(f, via) || added;
+      if (added) {
+        this.persist();
+        this.wake();
+      }
+    }
+
+    acceptSnapshot(snap) {
+      this.snapshot = { last_event_id: snap.last_event_id, data: snap };
+      this.events = this.events.filter((e) => e.id > snap.last_event_id);
+      this.lastId = Math.max(this.lastId, snap.last_event_id);
+      this.persist();
+      this.wake();
+    }
+
+    // ---- status --------------------------------------------------------------------------------------
+
+    setStatus(status, transport, detail) {
+      const changed = status !== this.status || transport !== this.transport || (detail || "") !== this.detail;
+      this.status = status;
+      this.transport = transport;
+      this.detail = detail || "";
+      if (changed) this.wake();
+    }
+
+    state() {
+      return { status: this.status, transport: this.transport, detail: this.detail, last_id: this.lastId };
+    }
+
+    // ---- WebSocket -----------------------------------------------------------------------------------
+
+    wsUrl() {
+      return this.config.baseUrl.replace(/^http/, "ws") + "/ws/" + encodeURIComponent(this.config.room);
+    }
+
+    connect() {
+      clearTimeout(this.reconnectTimer);
+      if (!this.config || this.status === "stopped") return;
+      if (this.status !== "fallback" && this.status !== "polling") this.setStatus("connecting", "websocket", "");
+      let ws;
+      try {
+        ws = new WebSocket(this.wsUrl());
+      } catch (e) {
+        this.onSocketDown(1006);
+        return;
+      }
+      this.ws = ws;
+      let welcomed = false;
+      ws.onopen = () => {
+        ws.send(
+          JSON.stringify({
+            type: "hello",
+            player_id: this.config.player,
+            token: this.config.token,
+            last_event_id: this.lastId,
+          })
+        );
+      };
+      ws.onmessage = (msg) => {
+        let frame;
+        try {
+          frame = JSON.parse(msg.data);
+        } catch (e) {
+          return;
+        }
+        if (frame.type === "welcome") {
+          welcomed = true;
+          this.onWelcome();
+        } else if (frame.type === "snapshot") {
+          this.acceptSnapshot(frame.data);
+        } else if (frame.type === "config_changed") {
+          if (frame.data && frame.data.transport === "polling") this.toPolling("The server moved you to polling.");
+        } else if (frame.id !== null && frame.id !== undefined) {
+          this.acceptBatch([frame], "websocket");
+        }
+      };
+      ws.onerror = () => {};
+      ws.onclose = (ev) => {
+        if (this.ws !== ws) return;
+        this.ws = null;
+        clearInterval(this.pingTimer);
+        if (!welcomed) this.report.connect_attempts.failure++;
+        else this.report.disconnects++;
+        this.onSocketDown(ev.code);
+      };
+    }
+
+    onWelcome() {
+      this.report.connect_attempts.success++;
+      if (this.everConnected) this.report.reconnects++;
+      const wasDown = this.status === "fallback" || this.status === "polling";
+      this.everConnected = true;
+      this.attempt = 0;
+      this.stopLongPoll();
+      this.setStatus("connected", "websocket", "");
+      clearInterval(this.pingTimer);
+      this.pingTimer = setInterval(() => {
+        if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+          this.ws.send(JSON.stringify({ type: "ping", t: Date.now() }));
+        }
+      }, PING_MS);
+      if (wasDown) this.backfill();
+    }
+
+    onSocketDown(code) {
+      if (STOP_REASONS[code]) {
+        this.stopLongPoll();
+        this.setStatus("stopped", this.transport, STOP_REASONS[code]);
+        return;
+      }
+      if (code === 4403) {
+        this.toPolling("WebSocket is not enabled for you.");
+        return;
+      }
+      if (this.status === "polling") return; // the flag moved us; the long-poll tells us when to come back
+      if (this.status !== "fallback") {
+        this.report.fallback_activations++;
+        this.setStatus("fallback", "longpoll", RECONNECT_CODES.has(code) ? "server restarting" : "");
+      }
+      this.startLongPoll();
+      const delay = fullJitter(this.attempt++);
+      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    }
+
+    toPolling(reason) {
+      clearTimeout(this.reconnectTimer);
+      this.setStatus("polling", "longpoll", reason);
+      this.startLongPoll();
+    }
+
+    // ---- HTTP: backfill and long-poll ---------------------------------------------------------------
+
+    async fetchEvents(wait, signal) {
+      const url =
+        this.config.baseUrl +
+        "/api/rooms/" +
+        encodeURIComponent(this.config.room) +
+        "/events?after=" +
+        this.lastId +
+        "&wait=" +
+        wait;
+      const resp = await fetch(url, { headers: { Authorization: "Bearer " + this.config.token }, signal });
+      if (resp.status === 401 || resp.status === 404) {
+        const err = new Error("gone");
+        err.stopCode = resp.status === 401 ? 4401 : 4404;
+        throw err;
+      }
+      if (!resp.ok) throw new Error("HTTP " + resp.status);
+      return resp.json();
+    }
+
+    absorb(body, via) {
+      if (body.snapshot) this.acceptSnapshot(body.snapshot);
+      this.acceptBatch(body.events || [], via);
+    }
+
+    async backfill() {
+      try {
+        this.absorb(await this.fetchEvents(0), "websocket");
+      } catch (e) {}
+    }
+
+    startLongPoll() {
+      if (this.polling || !this.config) return;
+      this.polling = true;
+      const abort = new AbortController();
+      this.pollAbort = abort;
+      const cfg = this.config;
+      const loop = async () => {
+        while (!abort.signal.aborted && this.config === cfg) {
+          try {
+            const body = await this.fetchEvents(LONGPOLL_WAIT_S, abort.signal);
+            if (abort.signal.aborted) return;
+            this.absorb(body, "longpoll");
+            if (body.transport === "websocket" && this.status === "polling" && cfg.mode !== "polling-only") {
+              this.setStatus("fallback", "longpoll", "");
+              this.attempt = 0;
+              this.connect();
+            } else if (body.transport === "polling" && this.status === "fallback") {
+              this.toPolling("WebSocket is not enabled for you.");
+            }
+          } catch (e) {
+            if (abort.signal.aborted) return;
+            if (e.stopCode) {
+              this.onSocketDown(e.stopCode);
+              return;
+            }
+            await new Promise((r) => setTimeout(r, LONGPOLL_RETRY_MS));
+          }
+        }
+      };
+      loop().finally(() => {
+        if (this.pollAbort === abort) {
+          this.polling = false;
+          this.pollAbort = null;
+        }
+      });
+    }
+
+    stopLongPoll() {
+      if (this.pollAbort) this.pollAbort.abort();
+      this.pollAbort = null;
+      this.polling = false;
+    }
+
+    // ---- hand-over to Python ------------------------------------------------------------------------
+
+    wake() {
+      const waiters = this.waiters;
+      this.waiters = [];
+      for (const w of waiters) w();
+    }
+
+    takeReport(afterId) {
+      const now = nowEpochMs();
+      const keep = [];
+      for (const [id, received, via] of this.pendingRender) {
+        if (id <= afterId) this.report.render.push([via, Math.max(0, (now - received) / 1000)]);
+        else keep.push([id, received, via]);
+      }
+      this.pendingRender = keep;
+      const report = this.report;
+      this.report = emptyReport();
+      return report;
+    }
+
+    batch(afterId, knownStatus) {
+      const fresh = this.events.filter((e) => e.id > afterId);
+      const snap = this.snapshot && this.snapshot.last_event_id > afterId ? this.snapshot.data : null;
+      if (!fresh.length && !snap && knownStatus === this.status) return null;
+      const events = fresh.slice(0, BATCH_CAP);
+      return {
+        events,
+        snapshot: snap,
+        more: fresh.length > events.length,
+        ...this.state(),
+        report: this.takeReport(afterId),
+      };
+    }
+
+    // A Promise for Python: events newer than `afterId` (and a status differing from `knownStatus`) resolve it
+    // at once; otherwise it resolves when they arrive, or after `timeoutMs` with just the connection state.
+    next(afterId, timeoutMs, knownStatus) {
+      afterId = Number(afterId) || 0;
+      const ready = this.batch(afterId, knownStatus);
+      if (ready) return Promise.resolve(ready);
+      return new Promise((resolve) => {
+        let timer = null;
+        const check = () => {
+          const b = this.batch(afterId, knownStatus);
+          if (b) {
+            clearTimeout(timer);
+            resolve(b);
+          } else {
+            this.waiters.push(check);
+          }
+        };
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== check);
+          resolve({ events: [], snapshot: null, more: false, ...this.state(), report: this.takeReport(afterId) });
+        }, timeoutMs);
+        this.waiters.push(check);
+      });
+    }
+
+    // Resolves when the status differs from `knownStatus` (for the sidebar light), else after `timeoutMs`.
+    nextStatus(knownStatus, timeoutMs) {
+      if (knownStatus !== this.status) return Promise.resolve(this.state());
+      return new Promise((resolve) => {
+        let timer = null;
+        const check = () => {
+          if (knownStatus !== this.status) {
+            clearTimeout(timer);
+            resolve(this.state());
+          } else {
+            this.waiters.push(check);
+          }
+        };
+        timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== check);
+          resolve(this.state());
+        }, timeoutMs);
+        this.waiters.push(check);
+      });
+    }
+
+    // The seed's design, kept for the benchmark: read whatever is buffered right now, never wait.
+    peek(afterId) {
+      const fresh = this.events.filter((e) => e.id > afterId).slice(0, BATCH_CAP);
+      const snap = this.snapshot && this.snapshot.last_event_id > afterId ? this.snapshot.data : null;
+      return { events: fresh, snapshot: snap, more: false, ...this.state(), report: this.takeReport(afterId) };
+    }
+  }
+
+  root.parlorBridge = new Bridge();
+})(window);

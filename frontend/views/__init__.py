@@ -1,0 +1,1 @@
+"""Streamlit views of Parlor: landing, lobby, game, game over; each takes the room state and acts via the API."""

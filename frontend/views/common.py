@@ -1,0 +1,51 @@
+"""Helpers shared by the views: running an action with a friendly error, and small HTML pieces."""
+
+from __future__ import annotations
+
+import html
+import time
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from frontend.api import ApiError
+
+STATUS_TEXT = {
+    "connected": "🟢 Connected (Real-time)",
+    "connecting": "🟡 Connecting…",
+    "idle": "🟡 Connecting…",
+    "fallback": "🔴 Disconnected (Fallback to polling)",
+    "polling": "⚪ Polling (WebSocket off)",
+    "stopped": "⛔ Stopped",
+}
+
+
+def esc(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def run_action(fn: Callable[..., Any], *args: Any) -> None:
+    """Widget callback: call the API; a refusal becomes a friendly message shown on the next render."""
+    try:
+        fn(*args)
+        st.session_state.pop("flash", None)
+    except ApiError as err:
+        st.session_state["flash"] = err.text
+
+
+def show_flash() -> None:
+    text = st.session_state.pop("flash", None)
+    if text:
+        st.error(text, icon="⚠️")
+
+
+def countdown_html(deadline: float | None, total: float) -> str:
+    if not deadline:
+        return ""
+    left = max(0, int(deadline - time.time() + 0.999))
+    return (
+        f'<div class="parlor-countdown" data-deadline="{deadline:.3f}" data-total="{total:g}">'
+        f'<div class="parlor-countdown-text">{left // 60}:{left % 60:02d}</div>'
+        '<div class="parlor-countdown-bar"><span></span></div></div>'
+    )

@@ -1,0 +1,44 @@
+"""The landing page: create a room, or join one by code (a `?room=CODE` link prefills the code)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from frontend.api import Api, ApiError, Seat
+
+
+def render(api: Api, on_seat) -> None:
+    st.html(
+        '<div class="parlor-hero"><h1>🕵️ Parlor</h1>'
+        "<p>Undercover, the party word game. Everyone shares a secret word, except the undercover.</p></div>"
+    )
+    prefill = str(st.query_params.get("room", "")).strip().upper()[:5]
+    join_col, create_col = st.columns(2, gap="large") if prefill else reversed(st.columns(2, gap="large"))
+    with join_col, st.form("join", border=True):
+        st.subheader("Join a room")
+        code = st.text_input("Room code", value=prefill, max_chars=5, placeholder="ABCDE")
+        name = st.text_input("Your name", max_chars=24, key="join_name", placeholder="e.g. Bob")
+        if st.form_submit_button("Join room", type="primary", use_container_width=True):
+            if len(code.strip()) != 5:
+                st.error("Room codes have 5 characters, like ABCDE.")
+            else:
+                _enter(lambda: api.join_room(code, name), code=code, name=name, on_seat=on_seat)
+    with create_col, st.form("create", border=True):
+        st.subheader("Create a room")
+        st.caption("You will be the host: invite friends with the room code, add bots, start the game.")
+        host_name = st.text_input("Your name", max_chars=24, key="create_name", placeholder="e.g. Alice")
+        if st.form_submit_button("Create room", type="primary", use_container_width=True):
+            _enter(lambda: api.create_room(host_name), code="", name=host_name, on_seat=on_seat)
+    st.caption("3 to 12 players. Give clues about your word without saying it, then vote out the undercover.")
+
+
+def _enter(call, *, code: str, name: str, on_seat) -> None:
+    if not name.strip():
+        st.error("Please enter your name.")
+        return
+    try:
+        seat: Seat = call()
+    except ApiError as err:
+        st.error(err.text, icon="⚠️")
+        return
+    on_seat(seat, name.strip())

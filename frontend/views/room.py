@@ -1,0 +1,282 @@
+"""A room in every phase: lobby, game (discussion and voting), game over; spectators watch the game."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from frontend.api import Api, Seat
+from frontend.views.common import countdown_html, esc, run_action, show_flash
+
+UNDERCOVER_CHOICES = {"Automatic": None, "1 undercover": 1, "2 undercovers": 2}
+
+
+def render(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
+    show_flash()
+    you = state.get("you") or {}
+    if you.get("removed"):
+        st.warning("You are no longer in this room." if you["removed"] != "kicked" else "The host removed you.")
+        return
+    phase = state.get("phase")
+    if phase == "lobby":
+        _lobby(state, api, seat, share_url)
+    elif phase in ("discussion", "voting"):
+        _game(state, api, seat)
+    else:
+        _game_over(state, api, seat)
+
+
+# ---- lobby -------------------------------------------------------------------------------------------------
+
+
+def _player_row(p: dict[str, Any], *, in_game: bool = False, phase: str = "") -> str:
+    dot = "on" if p.get("online") else "off"
+    tags = []
+    if p.get("is_host"):
+        tags.append('<span class="parlor-tag host">host</span>')
+    if p.get("is_bot"):
+        tags.append('<span class="parlor-tag">bot</span>')
+    if p.get("spectator"):
+        tags.append('<span class="parlor-tag">watching</span>')
+    name = esc(p["name"])
+    if in_game and not p.get("alive") and not p.get("spectator"):
+        role = p.get("role")
+        tags.append(f'<span class="parlor-tag out">out{" · " + esc(role) if role else ""}</span>')
+        name = f'<span class="parlor-out">{name}</span>'
+    elif in_game and phase == "voting" and p.get("has_voted"):
+        tags.append('<span class="parlor-tag voted">✓ voted</span>')
+    elif in_game and phase == "discussion" and p.get("ready"):
+        tags.append('<span class="parlor-tag ready">ready</span>')
+    return (
+        f'<div class="parlor-player" data-player="{esc(p["id"])}"><span class="parlor-dot {dot}"></span>'
+        f"<span>{name}</span>{' '.join(tags)}</div>"
+    )
+
+
+def _lobby(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
+    you = state.get("you") or {}
+    is_host = bool(you.get("is_host"))
+    players = state.get("players") or []
+    st.html(
+        '<div class="parlor-card" style="text-align:center"><div class="parlor-label">Room code</div>'
+        f'<div class="parlor-code" data-testid="room-code">{esc(state["room_code"])}</div></div>'
+    )
+    st.caption("Share this link so friends can join:")
+    st.code(share_url, language=None)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown(f"#### Players ({len(players)}/12)")
+        for p in players:
+            row, action = st.columns([5, 1], vertical_alignment="center")
+            row.html(_player_row(p))
+            if is_host and p["id"] != seat.player_id:
+                action.button(
+                    "✕",
+                    key=f"remove-{p['id']}",
+                    help=f"Remove {p['name']}",
+                    on_click=run_action,
+                    args=(api.remove_player, seat, p["id"]),
+                )
+        if len(players) < 3:
+            st.caption(f"{3 - len(players)} more player(s) needed to start. Bots count.")
+    with right:
+        settings = state.get("settings") or {}
+        if is_host:
+            st.markdown("#### Host controls")
+            st.button("Add a bot", icon="🤖", use_container_width=True, on_click=run_action, args=(api.add_bot, seat))
+            with st.form("settings", border=True):
+                disc = st.number_input(
+                    "Discussion (seconds)", 10, 600, int(settings.get("discussion_seconds", 90)), step=10
+                )
+                vote = st.number_input("Voting (seconds)", 5, 300, int(settings.get("voting_seconds", 30)), step=5)
+                current = {v: k for k, v in UNDERCOVER_CHOICES.items()}.get(settings.get("undercover_count"))
+                names = list(UNDERCOVER_CHOICES)
+                choice = st.selectbox("Undercovers", names, index=names.index(current or "Automatic"))
+                if st.form_submit_button("Save settings", use_container_width=True):
+                    changes = {
+                        "discussion_seconds": int(disc),
+                        "voting_seconds": int(vote),
+                        "undercover_count": UNDERCOVER_CHOICES[choice],
+                    }
+                    run_action(api.settings, seat, changes)
+                    show_flash()
+            st.button(
+                "Start game",
+                type="primary",
+                use_container_width=True,
+                disabled=len(players) < 3,
+                on_click=run_action,
+                args=(api.start, seat),
+            )
+        else:
+            st.markdown("#### Settings")
+            uc = settings.get("undercover_count")
+            st.markdown(
+                f"- Discussion: **{settings.get('discussion_seconds')} s**\n"
+                f"- Voting: **{settings.get('voting_seconds')} s**\n"
+                f"- Undercovers: **{uc or 'automatic'}**"
+            )
+            st.info("Waiting for the host to start the game…")
+
+
+# ---- game --------------------------------------------------------------------------------------------------
+
+
+def _phase_header(state: dict[str, Any]) -> None:
+    phase = state["phase"]
+    settings = state.get("settings") or {}
+    total = settings.get("discussion_seconds" if phase == "discussion" else "voting_seconds", 0)
+    title = "Discussion" if phase == "discussion" else "Voting"
+    sub = (
+        "Give a clue about your word without saying it."
+        if phase == "discussion"
+        else "Who is the undercover? Vote someone out."
+    )
+    st.html(
+        '<div class="parlor-phase"><div>'
+        f'<div class="parlor-label">Game {state.get("game", 1)} · Round {state.get("round", 1)}</div>'
+        f'<div class="parlor-phase-title" data-testid="phase">{title}</div>'
+        f'<div class="parlor-phase-sub">{sub}</div></div>'
+        f"{countdown_html(state.get('deadline'), total)}</div>"
+    )
+
+
+def _word_card(you: dict[str, Any]) -> None:
+    if you.get("spectator") or not you.get("word"):
+        st.html(
+            '<div class="parlor-word-card spectator"><div class="parlor-label">Spectating</div>'
+            '<div class="parlor-word">You joined mid-game. You will play in the next one.</div></div>'
+        )
+        return
+    st.html(
+        '<div class="parlor-word-card"><div class="parlor-label">Your secret word</div>'
+        f'<div class="parlor-word" data-testid="word">{esc(you["word"])}</div></div>'
+    )
+
+
+def _last_result(state: dict[str, Any]) -> None:
+    result = state.get("last_result")
+    if not result or result.get("round") != state.get("round", 0) - 1:
+        return
+    if result["kind"] == "eliminated":
+        st.info(f"**{result['name']}** was voted out in round {result['round']}: a **{result['role']}**.", icon="🗳️")
+    else:
+        st.info(f"Round {result['round']} ended in a tie: nobody was voted out.", icon="🤝")
+
+
+def _clue_feed(state: dict[str, Any]) -> None:
+    clues = state.get("clues") or []
+    with st.container(border=True):
+        st.markdown("##### Clues")
+        if not clues:
+            st.caption("No clues yet.")
+            return
+        parts: list[str] = []
+        last_round = None
+        for clue in clues:
+            if clue.get("round") != last_round:
+                last_round = clue.get("round")
+                parts.append(f'<div class="parlor-round-sep">Round {esc(last_round)}</div>')
+            parts.append(f'<div class="parlor-clue"><b>{esc(clue["name"])}</b>{esc(clue["text"])}</div>')
+        st.html('<div data-testid="clue-feed">' + "".join(parts) + "</div>")
+
+
+def _game(state: dict[str, Any], api: Api, seat: Seat) -> None:
+    you = state.get("you") or {}
+    phase = state["phase"]
+    _phase_header(state)
+    _word_card(you)
+    _last_result(state)
+    playing = bool(you.get("alive")) and not you.get("spectator")
+    if you.get("word") and not you.get("alive") and not you.get("spectator"):
+        st.warning("You were voted out. Watch the rest of the game.", icon="👀")
+    feed, side = st.columns([3, 2], gap="large")
+    with feed:
+        _clue_feed(state)
+        if playing and phase == "discussion":
+            with st.form("clue", clear_on_submit=True, border=False):
+                text_col, send_col = st.columns([4, 1], vertical_alignment="bottom")
+                text = text_col.text_input("Your clue", max_chars=120, placeholder="One short clue…")
+                sent = send_col.form_submit_button("Send", type="primary", use_container_width=True)
+                if sent and text.strip():
+                    run_action(api.clue, seat, text)
+                    show_flash()
+            st.button(
+                "I'm ready to vote" if not you.get("ready") else "Ready ✓",
+                disabled=bool(you.get("ready")),
+                use_container_width=True,
+                on_click=run_action,
+                args=(api.ready, seat),
+            )
+    with side:
+        players = [p for p in state.get("players") or [] if not p.get("spectator")]
+        watchers = [p for p in state.get("players") or [] if p.get("spectator")]
+        st.markdown("##### Players")
+        st.html("".join(_player_row(p, in_game=True, phase=phase) for p in players))
+        if watchers:
+            st.caption("Watching: " + ", ".join(p["name"] for p in watchers))
+        if playing and phase == "voting":
+            st.markdown("##### Your vote")
+            voted_for = you.get("voted_for")
+            for p in players:
+                if not p.get("alive") or p["id"] == seat.player_id:
+                    continue
+                chosen = voted_for == p["id"]
+                st.button(
+                    f"{'✓ ' if chosen else ''}Vote {p['name']}",
+                    key=f"vote-{p['id']}",
+                    type="primary" if chosen else "secondary",
+                    use_container_width=True,
+                    on_click=_vote,
+                    args=(api, seat, p["id"]),
+                )
+        if you.get("is_host"):
+            label = "End discussion now" if phase == "discussion" else "Count the votes now"
+            st.button(label, key="advance", on_click=run_action, args=(api.act, seat, "advance"))
+
+
+def _vote(api: Api, seat: Seat, target_id: str) -> None:
+    run_action(api.vote, seat, target_id)
+    if "flash" not in st.session_state:
+        st.session_state["my_vote"] = target_id
+        game_state = st.session_state.get("game_state")
+        if game_state:
+            game_state.setdefault("you", {})["voted_for"] = target_id
+
+
+# ---- game over ---------------------------------------------------------------------------------------------
+
+
+def _game_over(state: dict[str, Any], api: Api, seat: Seat) -> None:
+    over = state.get("game_over") or {}
+    winner = over.get("winner") or "civilians"
+    words = over.get("words") or {}
+    title = "The civilians win!" if winner == "civilians" else "The undercover wins!"
+    st.html(
+        f'<div class="parlor-winner {esc(winner)}"><div class="parlor-label" style="color:rgba(255,255,255,.85)">'
+        f'Game over</div><div class="parlor-word" data-testid="winner">{title}</div></div>'
+    )
+    st.html(
+        '<div class="parlor-words">'
+        f'<div class="parlor-card"><div class="parlor-label">Civilian word</div>'
+        f'<div style="font-size:1.6rem;font-weight:700">{esc(words.get("civilian", "?"))}</div></div>'
+        f'<div class="parlor-card"><div class="parlor-label">Undercover word</div>'
+        f'<div style="font-size:1.6rem;font-weight:700">{esc(words.get("undercover", "?"))}</div></div></div>'
+    )
+    alive = {p["id"]: p.get("alive") for p in state.get("players") or []}
+    rows = [
+        {
+            "Player": info.get("name"),
+            "Role": "🕵️ Undercover" if info.get("role") == "undercover" else "Civilian",
+            "Word": info.get("word"),
+            "Survived": "yes" if alive.get(info.get("id")) else "no",
+        }
+        for info in over.get("players") or []
+    ]
+    st.dataframe(rows, hide_index=True, use_container_width=True)
+    _clue_feed(state)
+    if (state.get("you") or {}).get("is_host"):
+        st.button("Play again", type="primary", use_container_width=True, on_click=run_action, args=(api.start, seat))
+    else:
+        st.info("Waiting for the host to start a new game…")

@@ -1,0 +1,242 @@
+"""Fan-out latency of the Parlor backend: N rooms x 10 WebSocket players, one clue per room per second.
+
+A fresh backend (CLUE_INTERVAL_SECONDS=0, MAX_CLUES_PER_ROUND=100000) holds N started rooms in a 600 s
+discussion. Worker processes hold the players' sockets (`loadtest.wsclients`); a driver in this process posts
+one clue per room per second over REST, spread evenly over the second and rotating among the room's players.
+Every delivered `clue_posted` frame is timed from its `ts` (server epoch at commit) to its receipt.
+
+    python -m loadtest.fanout --rooms 100 --seconds 30       # prints figures, writes section "fanout"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from loadtest.harness import CpuMeter, Server, parlor_server
+from loadtest.report import REPORT, machine_line, percentile, update_section
+from loadtest.wsclients import Fleet, FleetResult, Sub, drive
+
+FANOUT_ENV = {
+    "CLUE_INTERVAL_SECONDS": "0",
+    "MAX_CLUES_PER_ROUND": "100000",
+    "MAX_ROOMS": "5000",
+    "MAX_CONNECTIONS": "20000",
+}
+
+
+@dataclass(frozen=True)
+class Seat:
+    room: str
+    player_id: str
+    token: str
+
+    def hello(self, last_event_id: int | None) -> str:
+        return json.dumps(
+            {"type": "hello", "player_id": self.player_id, "token": self.token, "last_event_id": last_event_id}
+        )
+
+
+async def _seat_room(http: httpx.AsyncClient, players: int, start: bool) -> tuple[list[Seat], int]:
+    """Create a room with `players` humans; when `start`, begin a game in a 600 s discussion."""
+    resp = await http.post("/api/rooms", json={"name": "Host"})
+    resp.raise_for_status()
+    host = resp.json()
+    code = host["room_code"]
+    seats = [Seat(code, host["player_id"], host["token"])]
+    for n in range(1, players):
+        resp = await http.post(f"/api/rooms/{code}/players", json={"name": f"Player {n}"})
+        resp.raise_for_status()
+        seats.append(Seat(code, resp.json()["player_id"], resp.json()["token"]))
+    auth = {"Authorization": f"Bearer {host['token']}"}
+    last = 0
+    if start:
+        resp = await http.patch(f"/api/rooms/{code}/settings", json={"discussion_seconds": 600}, headers=auth)
+        resp.raise_for_status()
+        resp = await http.post(f"/api/rooms/{code}/start", headers=auth)
+        resp.raise_for_status()
+        last = resp.json()["last_event_id"]
+    return seats, last
+
+
+async def seat_rooms(url: str, rooms: int, players: int, start: bool) -> list[tuple[list[Seat], int]]:
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+        sem = asyncio.Semaphore(32)
+
+        async def one() -> tuple[list[Seat], int]:
+            async with sem:
+                return await _seat_room(http, players, start)
+
+        return list(await asyncio.gather(*(one() for _ in range(rooms))))
+
+
+def parlor_subs(rooms: Sequence[tuple[list[Seat], int]]) -> list[Sub]:
+    return [Sub(f"/ws/{s.room}", s.room, s.hello(last)) for seats, last in rooms for s in seats]
+
+
+async def drive_parlor(url: str, rooms: Sequence[tuple[list[Seat], int]], seconds: float) -> tuple[int, int]:
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+
+        async def publish(i: int, k: int) -> bool:
+            seats = rooms[i][0]
+            seat = seats[k % len(seats)]
+            resp = await http.post(
+                f"/api/rooms/{seat.room}/clues",
+                json={"text": f"zq{k}"},
+                headers={"Authorization": f"Bearer {seat.token}"},
+            )
+            return resp.status_code == 200
+
+        return await drive(publish, len(rooms), seconds)
+
+
+@dataclass
+class FanoutResult:
+    """One fan-out run against one server; latencies in seconds."""
+
+    server: str
+    rooms: int
+    per_room: int
+    seconds: float
+    published: int
+    publish_failed: int
+    expected: int
+    fleet: FleetResult
+    cpu_percent: float
+    cpu_seconds: float
+    rss_idle: int  # before any WebSocket connected (rooms already created)
+    rss_connected: int  # all sockets connected, before the load
+    rss_after: int
+
+    @property
+    def clients(self) -> int:
+        return self.rooms * self.per_room
+
+    def ms(self, q: float) -> float:
+        return 1000 * percentile(self.fleet.latencies, q) if self.fleet.latencies else float("nan")
+
+    @property
+    def max_ms(self) -> float:
+        return 1000 * max(self.fleet.latencies) if self.fleet.latencies else float("nan")
+
+    @property
+    def rss_per_conn(self) -> float:
+        return (self.rss_connected - self.rss_idle) / max(1, self.fleet.connected)
+
+    @property
+    def cpu_us_per_frame(self) -> float:
+        return 1e6 * self.cpu_seconds / max(1, self.fleet.delivered)
+
+    def summary(self) -> str:
+        return (
+            f"{self.server}: {self.rooms}x{self.per_room} clients, {self.fleet.connected} connected "
+            f"({self.fleet.failed} failed), delivered {self.fleet.delivered}/{self.expected}, "
+            f"latency p50 {self.ms(50):.2f} ms p95 {self.ms(95):.2f} ms p99 {self.ms(99):.2f} ms "
+            f"max {self.max_ms:.1f} ms, server CPU {self.cpu_percent:.0f}% "
+            f"({self.cpu_us_per_frame:.1f} us/frame), RSS {self.rss_after / 2**20:.0f} MiB "
+            f"({self.rss_per_conn / 1024:.1f} KiB/conn), lost {self.fleet.lost}"
+        )
+
+
+def measure(
+    server: Server,
+    subs: Sequence[Sub],
+    protocol: str,
+    publish_loop: Any,
+    rooms: int,
+    per_room: int,
+    seconds: float,
+    procs: int,
+    ping_every: float = 0,
+    deflate: bool = True,
+) -> FanoutResult:
+    """Connect the fleet, run the driver for `seconds`, collect every delivered frame's latency."""
+    rss_idle = server.rss()
+    with Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate) as fleet:
+        fleet.wait_ready()
+        time.sleep(1.0)  # let join/presence traffic settle before the measured window
+        rss_connected = server.rss()
+        meter = CpuMeter(server)
+        published, failed = asyncio.run(publish_loop())
+        cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
+        time.sleep(1.0)  # in-flight frames
+        result = fleet.finish()
+        rss_after = server.rss()
+    return FanoutResult(
+        server.name, rooms, per_room, seconds, published, failed, published * per_room, result,
+        cpu_percent, cpu_seconds, rss_idle, rss_connected, rss_after,
+    )
+
+
+def run_parlor(rooms: int, per_room: int, seconds: float, procs: int = 1, env: dict[str, str] | None = None,
+               ping_every: float = 0, deflate: bool = True) -> FanoutResult:
+    with parlor_server({**FANOUT_ENV, **(env or {})}) as server:
+        seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
+        return measure(
+            server, parlor_subs(seated), "parlor", lambda: drive_parlor(server.url, seated, seconds),
+            rooms, per_room, seconds, procs, ping_every, deflate,
+        )
+
+
+def markdown(result: FanoutResult, command: str) -> str:
+    f = result.fleet
+    rows = [
+        ("WebSocket clients connected", f"{f.connected} of {result.clients} ({f.failed} failed, {f.retries} retries)"),
+        ("events published (REST clues)", f"{result.published} ({result.publish_failed} failed)"),
+        ("frames delivered / expected", f"{f.delivered} / {result.expected}"),
+        ("latency p50 / p95 / p99 / max", f"{result.ms(50):.2f} / {result.ms(95):.2f} / {result.ms(99):.2f} / "
+         f"{result.max_ms:.1f} ms"),
+        ("target p99 < 15 ms", "met" if result.ms(99) < 15 else "**missed**"),
+        ("server CPU (one process)", f"{result.cpu_percent:.0f}% of one core, {result.cpu_us_per_frame:.1f} µs per "
+         "delivered frame"),
+        ("server RSS", f"{result.rss_after / 2**20:.0f} MiB ({result.rss_per_conn / 1024:.1f} KiB per connection)"),
+        ("connections lost during the run", f"{f.lost} {f.close_codes or ''}"),
+    ]
+    lines = [
+        "## Fan-out latency (`loadtest/fanout.py`)",
+        "",
+        machine_line(),
+        "",
+        f"`{command}`: {result.rooms} rooms x {result.per_room} WebSocket players (asyncio `websockets` clients in "
+        f"worker processes), one clue per room per second for {result.seconds:g} s, spread evenly over each "
+        "second and posted over REST by a driver rotating among each room's players. Latency is client receipt "
+        "time minus the frame's `ts` (server clock at commit, same host), over every delivered `clue_posted` "
+        "frame. Server CPU and RSS are read with psutil on the uvicorn process.",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in rows),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rooms", type=int, default=100)
+    parser.add_argument("--players", type=int, default=10, help="WebSocket players per room")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--procs", type=int, default=1, help="client worker processes")
+    parser.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
+    parser.add_argument("--report", type=Path, default=REPORT, help="markdown file to update")
+    parser.add_argument("--no-report", action="store_true", help="print figures only")
+    args = parser.parse_args(argv)
+    result = run_parlor(args.rooms, args.players, args.seconds, args.procs, deflate=not args.no_deflate)
+    print(result.summary())
+    if not args.no_report:
+        command = f"python -m loadtest.fanout --rooms {args.rooms} --players {args.players} --seconds {args.seconds:g}"
+        update_section("fanout", markdown(result, command), args.report)
+        print(f"wrote section 'fanout' of {args.report}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,285 @@
+"""A lean asyncio WebSocket subscriber fleet, spread over worker processes, that timestamps every pushed event.
+
+Each worker process holds a slice of the connections (one `websockets` connection and one `async for` receive
+loop each), waits for the go-ahead, records `receipt time - frame ts` for every frame of the measured type,
+and reports back through a multiprocessing queue. Three wire protocols share the code:
+
+* `parlor` and `floor`: JSON text frames `{"id","type","ts","data"}`; `hello` is the first frame sent.
+* `socketio`: Engine.IO 4 over a plain WebSocket (`0` open, `40` namespace connect, `42[...]` events,
+  `2`/`3` ping/pong), so every server is driven by the same client library and the same loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import queue
+import random
+import time
+from array import array
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import websockets
+
+from loadtest.serve import raise_nofile
+
+MEASURED = "clue_posted"
+
+
+@dataclass(frozen=True)
+class Sub:
+    """One subscriber connection: where it connects and what it sends first."""
+
+    path: str
+    room: str
+    hello: str | None = None
+
+
+@dataclass
+class WorkerReport:
+    connected: int = 0
+    failed: int = 0
+    retries: int = 0
+    delivered: int = 0
+    other_frames: int = 0
+    lost: int = 0  # connections closed by the server (or the network) before the run ended
+    close_codes: dict[int, int] = field(default_factory=dict)
+    latencies: bytes = b""  # array('d') of seconds
+    errors: list[str] = field(default_factory=list)
+
+
+class _Fleet:
+    def __init__(self, base: str, protocol: str, ping_every: float, deflate: bool) -> None:
+        self.base, self.protocol, self.ping_every = base, protocol, ping_every
+        self.compression: str | None = "deflate" if deflate else None
+        self.report = WorkerReport()
+        self.lat = array("d")
+        self.conns: list[Any] = []
+        self.stopping = False
+
+    async def connect(self, sub: Sub, sem: asyncio.Semaphore) -> None:
+        for attempt in range(4):
+            async with sem:
+                try:
+                    ws = await websockets.connect(self.base + sub.path, max_size=2**20, open_timeout=60,
+                                                  ping_interval=None, close_timeout=1,
+                                                  compression=self.compression)
+                    welcome = await self._handshake(ws, sub)
+                    if not welcome:
+                        raise ConnectionError("no welcome")
+                except (OSError, TimeoutError, websockets.WebSocketException, ConnectionError) as exc:
+                    if attempt == 3:
+                        self.report.failed += 1
+                        if len(self.report.errors) < 5:
+                            self.report.errors.append(repr(exc))
+                        return
+                    self.report.retries += 1
+                    await asyncio.sleep(0.5 * (attempt + 1) * random.random())
+                    continue
+            self.report.connected += 1
+            self.conns.append(ws)
+            asyncio.get_running_loop().create_task(self._receive(ws))
+            return
+
+    async def _handshake(self, ws: Any, sub: Sub) -> bool:
+        if self.protocol == "socketio":
+            opened = await asyncio.wait_for(ws.recv(), 30)
+            if not str(opened).startswith("0"):
+                return False
+            await ws.send("40")
+            ack = await asyncio.wait_for(ws.recv(), 30)
+            if not str(ack).startswith("40"):
+                return False
+            await ws.send("42" + json.dumps(["join", {"room": sub.room}]))
+        elif sub.hello is not None:
+            await ws.send(sub.hello)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            frame = self._decode(await asyncio.wait_for(ws.recv(), 30))
+            if frame is not None and frame.get("type") == "welcome":
+                return True
+        return False
+
+    def _decode(self, raw: str | bytes) -> dict[str, Any] | None:
+        if self.protocol == "socketio":
+            text = raw if isinstance(raw, str) else raw.decode()
+            if not text.startswith("42"):
+                return None
+            payload = json.loads(text[2:])
+            return payload[1] if len(payload) > 1 and isinstance(payload[1], dict) else None
+        frame = json.loads(raw)
+        return frame if isinstance(frame, dict) else None
+
+    async def _receive(self, ws: Any) -> None:
+        lat, report, socketio = self.lat, self.report, self.protocol == "socketio"
+        try:
+            async for raw in ws:
+                rx = time.time()
+                if socketio and raw == "2":
+                    await ws.send("3")
+                    continue
+                frame = self._decode(raw)
+                if frame is not None and frame.get("type") == MEASURED:
+                    lat.append(rx - frame["ts"])
+                    report.delivered += 1
+                else:
+                    report.other_frames += 1
+        except websockets.ConnectionClosed:
+            pass
+        if not self.stopping:
+            report.lost += 1
+            code = ws.close_code or 0
+            report.close_codes[code] = report.close_codes.get(code, 0) + 1
+
+    async def pinger(self) -> None:
+        """Parlor's app-level heartbeat: every connection pings once per `ping_every`, spread evenly."""
+        while True:
+            conns = list(self.conns)
+            step = self.ping_every / max(1, len(conns))
+            for ws in conns:
+                with contextlib.suppress(websockets.WebSocketException):
+                    await ws.send(json.dumps({"type": "ping", "t": time.time()}))
+                await asyncio.sleep(step)
+
+
+async def _run_worker(
+    base: str, subs: Sequence[Sub], protocol: str, ping_every: float, deflate: bool, out: Any, stop: Any
+) -> None:
+    fleet = _Fleet(base, protocol, ping_every, deflate)
+    sem = asyncio.Semaphore(64)
+    await asyncio.gather(*(fleet.connect(s, sem) for s in subs))
+    out.put(("ready", fleet.report.connected, fleet.report.failed))
+    pinger = asyncio.create_task(fleet.pinger()) if ping_every > 0 and protocol == "parlor" else None
+    loop = asyncio.get_running_loop()
+    while not await loop.run_in_executor(None, stop.wait, 0.2):
+        pass
+    fleet.stopping = True
+    if pinger is not None:
+        pinger.cancel()
+    fleet.report.latencies = fleet.lat.tobytes()
+    out.put(("done", fleet.report))
+    for ws in fleet.conns:
+        ws.transport.abort()
+
+
+def _worker_main(
+    base: str, subs: Sequence[Sub], protocol: str, ping_every: float, deflate: bool, out: Any, stop: Any
+) -> None:
+    raise_nofile()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop ships with uvicorn[standard]
+        pass
+    asyncio.run(_run_worker(base, subs, protocol, ping_every, deflate, out, stop))
+
+
+@dataclass
+class FleetResult:
+    connected: int
+    failed: int
+    retries: int
+    delivered: int
+    lost: int
+    close_codes: dict[int, int]
+    latencies: list[float]
+    errors: list[str]
+
+
+class Fleet:
+    """Subscriber connections spread over `procs` worker processes; a context manager around their life."""
+
+    def __init__(
+        self,
+        base_ws: str,
+        subs: Sequence[Sub],
+        protocol: str,
+        procs: int = 1,
+        ping_every: float = 0,
+        deflate: bool = True,
+    ) -> None:
+        ctx = mp.get_context("spawn")
+        self._out: Any = ctx.Queue()
+        self._stop = ctx.Event()
+        self.total = len(subs)
+        slices = [list(subs[i::procs]) for i in range(procs)]
+        self._procs = [
+            ctx.Process(target=_worker_main, args=(base_ws, s, protocol, ping_every, deflate, self._out, self._stop), daemon=True)
+            for s in slices
+            if s
+        ]
+
+    def __enter__(self) -> Fleet:
+        for proc in self._procs:
+            proc.start()
+        return self
+
+    def wait_ready(self, timeout: float = 300) -> tuple[int, int]:
+        connected = failed = 0
+        for _ in self._procs:
+            kind, ok, bad = self._out.get(timeout=timeout)
+            assert kind == "ready"
+            connected, failed = connected + ok, failed + bad
+        return connected, failed
+
+    def finish(self, timeout: float = 120) -> FleetResult:
+        self._stop.set()
+        result = FleetResult(0, 0, 0, 0, 0, {}, [], [])
+        for _ in self._procs:
+            try:
+                kind, report = self._out.get(timeout=timeout)
+            except queue.Empty:
+                result.errors.append("a worker did not report")
+                continue
+            assert kind == "done"
+            result.connected += report.connected
+            result.failed += report.failed
+            result.retries += report.retries
+            result.delivered += report.delivered
+            result.lost += report.lost
+            for code, n in report.close_codes.items():
+                result.close_codes[code] = result.close_codes.get(code, 0) + n
+            lat = array("d")
+            lat.frombytes(report.latencies)
+            result.latencies.extend(lat)
+            result.errors.extend(report.errors)
+        return result
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for proc in self._procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+
+
+async def drive(publish: Callable[[int, int], Awaitable[bool]], rooms: int, seconds: float) -> tuple[int, int]:
+    """One event per room per second, spread evenly over the second; returns (accepted, failed) publishes."""
+    total = int(rooms * seconds)
+    start = time.monotonic() + 0.05
+    ok = failed = 0
+    pending: set[asyncio.Task[bool]] = set()
+
+    def done(task: asyncio.Task[bool]) -> None:
+        nonlocal ok, failed
+        pending.discard(task)
+        if not task.cancelled() and task.exception() is None and task.result():
+            ok += 1
+        else:
+            failed += 1
+
+    for k in range(total):
+        delay = start + k / rooms - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        task = asyncio.create_task(publish(k % rooms, k // rooms))
+        pending.add(task)
+        task.add_done_callback(done)
+    while pending:
+        await asyncio.sleep(0.05)
+    return ok, failed

@@ -1,0 +1,157 @@
+"""What only the shared store has to get right: several processes on one Redis, and Redis going away."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from backend.core.errors import Unavailable
+from backend.game.engine import Room
+from backend.game.events import Event, StoredEvent
+from backend.metrics import Metrics
+from backend.store.redis import RedisStore
+from tests.backend.store.conftest import StoreFactory
+from tests.backend.store.test_store import CREATED, NOW, new_room, note, with_deadline
+from tests.support.redis import RedisServer, run_redis
+
+pytestmark = pytest.mark.redis
+
+
+def errors(registry: CollectorRegistry, op: str) -> float:
+    return registry.get_sample_value("parlor_store_errors_total", {"op": op}) or 0.0
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.ids: dict[str, list[int]] = {}
+        self.changed = asyncio.Event()
+
+    def __call__(self, code: str, events: list[StoredEvent]) -> None:
+        self.ids.setdefault(code, []).extend(e.id for e in events)
+        self.changed.set()
+
+    async def until(self, code: str, last: int, timeout: float = 5.0) -> list[int]:
+        deadline = time.monotonic() + timeout
+        while not self.ids.get(code) or self.ids[code][-1] < last:
+            self.changed.clear()
+            await asyncio.wait_for(self.changed.wait(), max(0.01, deadline - time.monotonic()))
+        return self.ids[code]
+
+
+async def test_concurrent_mutates_from_two_stores_keep_ids_dense(redis_stores: StoreFactory) -> None:
+    """Two processes mutating one room at once: every commit lands once, ids dense, conflicts retried."""
+    a, b = await redis_stores(), await redis_stores()
+    await a.create_room(*new_room(), NOW)
+    calls = 0
+
+    def bump(room: Room) -> list[Event]:
+        nonlocal calls
+        calls += 1
+        room.round += 1  # state and events must move together even when fn is re-run
+        return [note(room.round)]
+
+    results = await asyncio.gather(*(s.mutate("ABCDE", bump, NOW) for _ in range(40) for s in (a, b)))
+    ids = sorted(e.id for _, stored in results for e in stored)
+    assert ids == list(range(CREATED + 1, CREATED + 81))
+    assert calls > 80 and a.conflicts + b.conflicts == calls - 80  # type: ignore[attr-defined]
+    assert await b.read("ABCDE", lambda r: (r.round, r.event_seq)) == (80, CREATED + 80)
+    for _, stored in results:  # each commit's event carries the round its own fn run produced
+        assert stored[0].data["n"] == stored[0].id - CREATED
+
+
+async def test_listeners_get_remote_commits_once_and_in_order(
+    redis_stores: StoreFactory, registry: CollectorRegistry
+) -> None:
+    """Commits from either process reach the other's listeners exactly once, in id order, lag recorded."""
+    a, b = await redis_stores(), await redis_stores()
+    heard_a, heard_b = Recorder(), Recorder()
+    a.subscribe(heard_a)
+    b.subscribe(heard_b)
+    await a.create_room(*new_room(), NOW)
+    await asyncio.gather(*(s.mutate("ABCDE", lambda r: [note(0)], time.time()) for _ in range(25) for s in (a, b)))
+    last = CREATED + 50
+    assert await heard_a.until("ABCDE", last) == list(range(1, last + 1))
+    assert await heard_b.until("ABCDE", last) == list(range(1, last + 1))
+    await asyncio.sleep(0.1)
+    assert heard_a.ids["ABCDE"] == heard_b.ids["ABCDE"] == list(range(1, last + 1))
+    # b heard the 2 creation events and a's 25 commits from afar, a heard b's 25: one lag sample each
+    assert registry.get_sample_value("parlor_cross_process_lag_seconds_count") == CREATED + 50
+
+
+async def test_claim_due_hands_each_room_to_exactly_one_process(redis_stores: StoreFactory) -> None:
+    """Two processes claiming the same due rooms at once: every room is claimed, none twice."""
+    a, b = await redis_stores(), await redis_stores()
+    codes = [f"R{n:04d}" for n in range(60)]
+    for code in codes:
+        await a.create_room(*new_room(code), NOW)
+        await a.mutate(code, with_deadline(NOW + 1), NOW)  # type: ignore[arg-type]
+    claims = await asyncio.gather(*(s.claim_due(NOW + 2) for _ in range(5) for s in (a, b)))
+    flat = [code for claimed in claims for code in claimed]
+    assert sorted(flat) == codes
+    assert await b.claim_due(NOW + 2) == []
+
+
+async def test_claim_lease_refires_when_the_claimer_never_commits(redis_stores: StoreFactory) -> None:
+    """A process that dies after claiming: the room comes due again once the claim's lease runs out."""
+    from backend.store.redis import CLAIM_LEASE_SECONDS
+
+    a, b = await redis_stores(), await redis_stores()
+    await a.create_room(*new_room(), NOW)
+    await a.mutate("ABCDE", with_deadline(NOW + 1), NOW)  # type: ignore[arg-type]
+    assert await a.claim_due(NOW + 2) == ["ABCDE"]
+    assert await b.claim_due(NOW + 2 + CLAIM_LEASE_SECONDS / 2) == []
+    assert await b.claim_due(NOW + 3 + CLAIM_LEASE_SECONDS) == ["ABCDE"]
+
+
+async def test_subscriber_catches_up_after_losing_its_connection(
+    redis_stores: StoreFactory, redis_server: RedisServer, registry: CollectorRegistry
+) -> None:
+    """Commits made while a process's subscription is cut reach its listeners after it reconnects."""
+    a, b = await redis_stores(), await redis_stores()
+    heard = Recorder()
+    a.subscribe(heard)
+    await b.create_room(*new_room(), NOW)
+    await heard.until("ABCDE", CREATED)
+    admin = aioredis.from_url(redis_server.url)
+    before = errors(registry, "subscribe")
+    for n in range(5):
+        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await b.mutate("ABCDE", lambda r, n=n: [note(n)], time.time())
+    await admin.aclose()
+    assert await heard.until("ABCDE", CREATED + 5) == list(range(1, CREATED + 6))
+    assert errors(registry, "subscribe") > before
+    assert await a.ping()
+
+
+async def test_redis_down_raises_unavailable_and_recovers(
+    tmp_path: Path, metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    """With Redis gone every call raises Unavailable (counted) and ping is False; it recovers by itself."""
+    with run_redis(tmp_path) as server:
+        store = RedisStore(server.url, metrics=metrics, socket_timeout=0.5)
+        await store.start()
+        heard = Recorder()
+        store.subscribe(heard)
+        await store.create_room(*new_room(), NOW)
+        server.shutdown_saving()
+        with pytest.raises(Unavailable) as info:
+            await store.mutate("ABCDE", lambda r: [note(1)], NOW)
+        assert info.value.status == 503 and info.value.code == "store_unavailable"
+        with pytest.raises(Unavailable):
+            await store.claim_due(NOW)
+        assert await store.ping() is False
+        assert errors(registry, "read") >= 2 and errors(registry, "write") >= 1
+        server.start()
+        deadline = time.monotonic() + 10
+        while not await store.ping():
+            assert time.monotonic() < deadline, "store did not recover"
+            await asyncio.sleep(0.05)
+        _, stored = await store.mutate("ABCDE", lambda r: [note(1)], NOW)
+        assert [e.id for e in stored] == [CREATED + 1]
+        assert await heard.until("ABCDE", CREATED + 1) == list(range(1, CREATED + 2))
+        await store.close()

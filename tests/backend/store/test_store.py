@@ -1,0 +1,156 @@
+"""The Store protocol's contract, pinned down on the memory and the Redis implementation alike."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from backend.core.errors import Conflict, NotFound
+from backend.game.engine import Room
+from backend.game.events import Event, StoredEvent
+from backend.store import Store
+from tests.backend.store.conftest import LOG_SIZE
+
+NOW = 1_000_000.0
+CREATED = 2  # Room.create emits player_joined and host_changed
+
+
+def new_room(code: str = "ABCDE") -> tuple[Room, list[Event]]:
+    return Room.create(code, host_id="p_host", host_name="Host", token_hash="h", now=NOW)
+
+
+def note(n: int) -> Event:
+    return Event("clue_posted", {"n": n})
+
+
+def with_deadline(when: float) -> object:
+    def fn(room: Room) -> list[Event]:
+        room.phase, room.deadline = "discussion", when
+        return [Event("phase_changed", {"phase": "discussion"})]
+
+    return fn
+
+
+async def test_create_mutate_read_and_log(store: Store) -> None:
+    """Commits get dense increasing ids; read sees state and last id together; the log returns them."""
+    room, events = new_room()
+    created = await store.create_room(room, events, NOW)
+    assert [e.id for e in created] == [1, 2] == list(range(1, CREATED + 1))
+    after, stored = await store.mutate("ABCDE", lambda r: [note(1), note(2)], NOW + 1)
+    assert [e.id for e in stored] == [3, 4] and after.event_seq == 4
+    assert all(e.ts == NOW + 1 for e in stored)
+    assert await store.read("ABCDE", lambda r: (r.event_seq, r.host_id)) == (4, "p_host")
+    piece = await store.events_after("ABCDE", 2)
+    assert [e.id for e in piece.events] == [3, 4] and piece.complete and piece.last_event_id == 4
+    assert piece.events[1] == StoredEvent(4, NOW + 1, "clue_posted", {"n": 2})
+    assert [e.type for e in (await store.events_after("ABCDE", 0)).events][:2] == ["player_joined", "host_changed"]
+    assert (await store.events_after("ABCDE", 4)).events == []
+    assert await store.room_codes() == ["ABCDE"] and await store.count_rooms() == 1
+
+
+async def test_mutate_without_events_keeps_the_ids(store: Store) -> None:
+    """A mutation that emits nothing still persists its state change and assigns no id."""
+    await store.create_room(*new_room(), NOW)
+
+    def rename(room: Room) -> list[Event]:
+        room.players["p_host"].name = "Renamed"
+        return []
+
+    _, stored = await store.mutate("ABCDE", rename, NOW)
+    assert stored == []
+    assert await store.read("ABCDE", lambda r: (r.players["p_host"].name, r.event_seq)) == ("Renamed", CREATED)
+
+
+async def test_events_after_says_incomplete_once_the_cap_drops_events(store: Store) -> None:
+    """Past log_size events the oldest are gone: resuming from before them is reported incomplete."""
+    await store.create_room(*new_room(), NOW)
+    for n in range(LOG_SIZE + 5):
+        await store.mutate("ABCDE", lambda r, n=n: [note(n)], NOW)
+    last = LOG_SIZE + 5 + CREATED
+    oldest = last - LOG_SIZE + 1
+    whole = await store.events_after("ABCDE", oldest - 1)
+    assert whole.complete and [e.id for e in whole.events] == list(range(oldest, last + 1))
+    gone = await store.events_after("ABCDE", oldest - 2)
+    assert not gone.complete and gone.last_event_id == last
+    assert not (await store.events_after("ABCDE", 0)).complete
+    tail = await store.events_after("ABCDE", last - 2)
+    assert tail.complete and [e.id for e in tail.events] == [last - 1, last]
+
+
+async def test_unknown_and_taken_codes(store: Store) -> None:
+    """An unknown room is NotFound everywhere; a taken code is a Conflict and leaves the room as it was."""
+    for call in (
+        store.mutate("ZZZZZ", lambda r: [], NOW),
+        store.read("ZZZZZ", lambda r: r),
+        store.events_after("ZZZZZ", 0),
+    ):
+        with pytest.raises(NotFound):
+            await call
+    await store.create_room(*new_room(), NOW)
+    with pytest.raises(Conflict):
+        await store.create_room(*new_room(), NOW)
+    assert await store.read("ABCDE", lambda r: r.event_seq) == CREATED
+
+
+async def test_domain_errors_of_fn_commit_nothing(store: Store) -> None:
+    """An engine error raised by fn propagates and leaves state and log untouched."""
+    await store.create_room(*new_room(), NOW)
+
+    def refuse(room: Room) -> list[Event]:
+        room.round = 99
+        raise Conflict("not now", "wrong_phase")
+
+    with pytest.raises(Conflict):
+        await store.mutate("ABCDE", refuse, NOW)
+    assert await store.read("ABCDE", lambda r: (r.round, r.event_seq)) == (0, CREATED)
+
+
+async def test_listeners_get_each_local_commit_once_in_order(store: Store) -> None:
+    """Every commit reaches every listener once, in id order."""
+    seen: list[tuple[str, int]] = []
+    store.subscribe(lambda code, events: seen.extend((code, e.id) for e in events))
+    await store.create_room(*new_room(), NOW)
+    for n in range(3):
+        await store.mutate("ABCDE", lambda r, n=n: [note(n)], NOW)
+    await asyncio.sleep(0.1)  # a Redis store also hears its own commits back: they must not repeat
+    assert seen == [("ABCDE", i) for i in range(1, CREATED + 4)]
+
+
+async def test_claim_due_and_next_wakeup(store: Store) -> None:
+    """A due room is claimed once; a room not yet due is not; the earliest wake-up is reported."""
+    await store.create_room(*new_room("AAAAA"), NOW)
+    await store.create_room(*new_room("BBBBB"), NOW)
+    assert await store.next_wakeup() is None
+    await store.mutate("AAAAA", with_deadline(NOW + 10), NOW)  # type: ignore[arg-type]
+    await store.mutate("BBBBB", with_deadline(NOW + 30), NOW)  # type: ignore[arg-type]
+    assert await store.next_wakeup() == NOW + 10
+    assert await store.claim_due(NOW + 5) == []
+    assert await store.claim_due(NOW + 11) == ["AAAAA"]
+    assert await store.claim_due(NOW + 11) == []
+    _, stored = await store.mutate("AAAAA", lambda r: r.tick(NOW + 11, random.Random(1)), NOW + 11)
+    assert [e.type for e in stored][0] == "phase_changed"
+    assert await store.next_wakeup() == await store.read("AAAAA", Room.next_wakeup)
+
+
+async def test_delete_room(store: Store) -> None:
+    """A deleted room is gone with its log and its wake-up."""
+    await store.create_room(*new_room(), NOW)
+    await store.mutate("ABCDE", with_deadline(NOW + 1), NOW)  # type: ignore[arg-type]
+    await store.delete_room("ABCDE")
+    await store.delete_room("ABCDE")  # idempotent
+    assert await store.room_codes() == [] and await store.count_rooms() == 0
+    assert await store.next_wakeup() is None and await store.claim_due(NOW + 100) == []
+    with pytest.raises(NotFound):
+        await store.events_after("ABCDE", 0)
+    created = await store.create_room(*new_room(), NOW)  # the code is free again, with a fresh log
+    assert [e.id for e in created] == [1, 2]
+
+
+async def test_json_values_and_ping(store: Store) -> None:
+    """get_json/set_json round-trip JSON; ping is True while the store serves."""
+    assert await store.get_json("flag") is None
+    await store.set_json("flag", {"enabled": True, "percent": 25, "cohort": ["a"]})
+    assert await store.get_json("flag") == {"enabled": True, "percent": 25, "cohort": ["a"]}
+    assert await store.ping() is True

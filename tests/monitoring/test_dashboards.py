@@ -1,0 +1,136 @@
+"""Dashboards as code: the committed JSON is what generate.py produces, and it says what the rollout needs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from monitoring.grafana import generate
+
+ROOT = Path(__file__).resolve().parents[2]
+DASHBOARDS = ROOT / "monitoring" / "grafana" / "dashboards"
+PROVISIONING = ROOT / "monitoring" / "grafana" / "provisioning"
+
+
+def load(name: str) -> dict[str, Any]:
+    return json.loads((DASHBOARDS / name).read_text())
+
+
+def panels(model: dict[str, Any]) -> list[dict[str, Any]]:
+    return [panel for panel in model["panels"] if panel["type"] != "row"]
+
+
+def by_title(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(panel["title"]): panel for panel in panels(model)}
+
+
+def test_committed_dashboards_are_up_to_date() -> None:
+    """`python -m monitoring.grafana.generate --check` passes on the committed JSON."""
+    result = subprocess.run(
+        [sys.executable, "-m", "monitoring.grafana.generate", "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_detects_a_hand_edited_dashboard(tmp_path: Path) -> None:
+    """--check exits 1 and names the file when a dashboard differs from the generated one, 0 when it does not."""
+    generate.write(tmp_path)
+    assert generate.main(["--check", "--out", str(tmp_path)]) == 0
+    edited = tmp_path / generate.ROLLOUT_FILE
+    edited.write_text(edited.read_text().replace('"Connection success ratio"', '"Connection success"'))
+    assert generate.stale(tmp_path) == [edited]
+    assert generate.main(["--check", "--out", str(tmp_path)]) == 1
+    (tmp_path / generate.BACKEND_FILE).unlink()
+    assert len(generate.stale(tmp_path)) == 2
+
+
+def test_every_panel_and_query_uses_the_provisioned_datasource() -> None:
+    """Panels, their targets and annotations all reference the datasource uid parlor-prometheus."""
+    datasource = json.dumps({"type": "prometheus", "uid": "parlor-prometheus"}, sort_keys=True)
+    for name in (generate.ROLLOUT_FILE, generate.BACKEND_FILE):
+        model = load(name)
+        for panel in panels(model):
+            assert json.dumps(panel["datasource"], sort_keys=True) == datasource, panel["title"]
+            for target in panel["targets"]:
+                assert json.dumps(target["datasource"], sort_keys=True) == datasource, panel["title"]
+        for item in model["annotations"]["list"]:
+            assert item["datasource"]["uid"] == "parlor-prometheus"
+    provisioned = (PROVISIONING / "datasources" / "prometheus.yml").read_text()
+    assert "uid: parlor-prometheus" in provisioned and "url: http://prometheus:9090" in provisioned
+
+
+def test_success_criteria_panels_have_the_seeds_thresholds() -> None:
+    """Each success-criterion panel exists and carries thresholds at the seed's values."""
+    expected = {
+        "Connection success ratio": [0.95, 0.99],
+        "Average message latency": [0.05, 0.1],
+        "p95 message latency": [0.2],
+        "Unexpected disconnection rate": [0.01],
+        "Concurrent players": [200, 500],
+        "Zero downtime: replicas up and restarts": [1],
+    }
+    assert set(expected) == set(generate.SUCCESS_CRITERIA)
+    rollout = by_title(load(generate.ROLLOUT_FILE))
+    for title, values in expected.items():
+        steps = rollout[title]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        assert [step["value"] for step in steps][1:] == values, title
+
+
+def test_success_criteria_split_by_transport_where_the_metric_has_one() -> None:
+    """Criterion panels over transport-labelled metrics follow the $transport picker and group by transport."""
+    rollout = load(generate.ROLLOUT_FILE)
+    variables = {v["name"]: v for v in rollout["templating"]["list"]}
+    assert variables["transport"]["includeAll"] and variables["transport"]["allValue"] == ".*"
+    titles = by_title(rollout)
+    for title in ("Average message latency", "p95 message latency", "Concurrent players"):
+        exprs = [target["expr"] for target in titles[title]["targets"]]
+        assert any('transport=~"$transport"' in e and "by (transport" in e for e in exprs), title
+
+
+def test_rollout_dashboard_annotates_flag_flips_and_restarts() -> None:
+    """The rollout dashboard marks flag changes and backend restarts, and shows flag state and transports."""
+    rollout = load(generate.ROLLOUT_FILE)
+    exprs = [item["expr"] for item in rollout["annotations"]["list"]]
+    assert any("changes(parlor_flag_changes_total" in e for e in exprs)
+    assert any("changes(process_start_time_seconds" in e for e in exprs)
+    titles = by_title(rollout)
+    for title in ("Flag state", "Messages per connected player by transport", "Reconnects", "Fallback activations"):
+        assert title in titles
+
+
+def test_backend_dashboard_covers_red_process_game_and_store() -> None:
+    """The backend dashboard has HTTP and WebSocket RED, process, game and store panels."""
+    exprs = " ".join(expr for dash, _, expr in generate.panel_queries() if dash == "Parlor backend")
+    for metric in (
+        "parlor_http_requests_total",
+        "parlor_http_request_duration_seconds_bucket",
+        "parlor_ws_connection_attempts_total",
+        "parlor_ws_disconnects_total",
+        "parlor_ws_frames_sent_total",
+        "parlor_ws_frames_received_total",
+        "parlor_fanout_latency_seconds_bucket",
+        "parlor_ws_send_queue_overflows_total",
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "parlor_rooms_active",
+        "parlor_games_finished_total",
+        "parlor_store_errors_total",
+        "parlor_cross_process_lag_seconds_bucket",
+    ):
+        assert metric in exprs, metric
+
+
+def test_dashboard_provider_points_at_the_mounted_dashboards() -> None:
+    """Grafana's file provider reads the directory the compose file mounts the generated JSON into."""
+    provider = (PROVISIONING / "dashboards" / "parlor.yml").read_text()
+    compose = (ROOT / "deploy" / "docker-compose.yml").read_text()
+    assert "path: /etc/grafana/dashboards/parlor" in provider
+    assert "../monitoring/grafana/dashboards:/etc/grafana/dashboards/parlor:ro" in compose
