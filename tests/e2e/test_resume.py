@@ -44,7 +44,7 @@ async def test_reconnect_with_last_id_gets_exactly_the_missed_events(backend: Ba
         assert welcome["data"]["recovered"] is True
         await act(http, pa.seat, "clues", {"text": "after the return"})
         await pb.wait_for(lambda f: f["type"] == "clue_posted" and f["data"]["text"] == "after the return")
-        room_log = (await act(http, pb.seat, f"events?after=0", method="GET")).json()["events"]
+        room_log = (await act(http, pb.seat, "events?after=0", method="GET")).json()["events"]
         got = [f["id"] for f in pb.events()]
         assert got == [e["id"] for e in room_log], "same ids, same order, nothing missing or doubled"
         texts = [f["data"]["text"] for f in pb.frames if f["type"] == "clue_posted"]
@@ -89,7 +89,7 @@ async def test_long_poll_returns_within_100ms_of_an_event(backend: Backend) -> N
         bob = await join_room(http, alice.room_code, "Bob")
         last = (await act(http, bob, "events?after=0", method="GET")).json()["last_event_id"]
         samples = []
-        for i in range(5):
+        for _i in range(5):
             poll = asyncio.create_task(act(http, bob, f"events?after={last}&wait=25", method="GET"))
             await asyncio.sleep(0.3)
             assert not poll.done(), "the request is held while nothing happens"

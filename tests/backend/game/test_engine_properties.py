@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import random
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import event as note_event
 from hypothesis import strategies as st
 
 from backend.core.errors import ParlorError
@@ -121,7 +122,7 @@ def test_random_sequences_keep_invariants(
                 else:
                     assert p.word is None and not p.alive
         check_privacy(room, log)
-    event(
+    note_event(
         f"reached {max((LEGAL_ORDER.index(e.data['phase']) for _, e in log if e.type == 'phase_changed'), default=0)}"
     )
     ids_seen = [i for i, _ in log]

@@ -130,7 +130,7 @@ async def test_claim_due_and_next_wakeup(store: Store) -> None:
     assert await store.claim_due(NOW + 11) == ["AAAAA"]
     assert await store.claim_due(NOW + 11) == []
     _, stored = await store.mutate("AAAAA", lambda r: r.tick(NOW + 11, random.Random(1)), NOW + 11)
-    assert [e.type for e in stored][0] == "phase_changed"
+    assert next(e.type for e in stored) == "phase_changed"
     assert await store.next_wakeup() == await store.read("AAAAA", Room.next_wakeup)
 
 
