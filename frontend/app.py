@@ -25,7 +25,7 @@ from frontend.config import get_settings
 from frontend.metrics import get_bridge_metrics
 from frontend.state import apply_events
 from frontend.views import landing, room
-from frontend.views.common import STATUS_TEXT
+from frontend.views.common import STATUS_TEXT, esc
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -69,9 +69,8 @@ def _take_seat(seat: Seat, name: str) -> None:
         return
     ss.seat, ss.name, ss.game_state = seat, name, snap
     ss.last_id = int(snap.get("last_event_id") or 0)
-    ss.wait_seq = ss.status_seq = 1
+    ss.wait_seq = 1
     ss.bridge_status = "connecting" if _mode() != "legacy" else "polling"
-    ss.status_known = ss.bridge_status
     ss.detail = ""
     st.query_params["room"] = seat.room_code
     st.rerun()
@@ -82,7 +81,7 @@ def _leave() -> None:
     if seat is not None:
         with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
             _api().remove_player(seat, seat.player_id)
-    for key in ("seat", "game_state", "last_id", "wait_seq", "status_seq", "bridge_status", "status_known"):
+    for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail"):
         ss.pop(key, None)
     ss.left = True
 
@@ -92,7 +91,7 @@ def _share_url(code: str) -> str:
     try:
         url = st.context.url
         if url:
-            base = url.split("?")[0]
+            base = url.split("?")[0].rstrip("/") + "/"
     except AttributeError:
         pass
     return f"{base}?room={code}"
@@ -119,7 +118,8 @@ def _bridge_config(seat: Seat) -> dict[str, Any]:
         "token": seat.token,
         "baseUrl": settings.browser_backend_url,
         "lastId": ss.last_id,
-        "mode": "bridge",
+        "transport": seat.transport,
+        "labels": STATUS_TEXT,
     }
 
 
@@ -142,23 +142,13 @@ def bridge_panel() -> None:
     )
 
 
-@st.fragment
-def status_light() -> None:
-    """The sidebar's connection light; its wait resolves as soon as the bridge's status changes."""
-    value = ss.get(live.STATUS_KEY)
-    if isinstance(value, dict) and value.get("seq") == ss.status_seq:
-        ss.status_known = str(value.get("status") or ss.status_known)
-        ss.status_seq += 1
-        if value.get("transport"):
-            track_session(metrics, _session_id(), str(value["transport"]), ss.status_known)
-    _status_text(ss.status_known, str((value or {}).get("detail") or ""))
-    live.request(live.status_expression(ss.status_seq, ss.status_known, 25000), live.STATUS_KEY)
-
-
-def _status_text(status: str, detail: str = "") -> None:
-    st.markdown(f'<div data-testid="connection-status">{STATUS_TEXT.get(status, status)}</div>', unsafe_allow_html=True)
-    if detail:
-        st.caption(detail)
+def _status_light(status: str, detail: str, mode: str) -> None:
+    """The connection light; in bridge mode the bridge repaints it the moment its status changes."""
+    st.html(
+        f'<div class="parlor-status" data-testid="connection-status" data-mode="{mode}" data-status="{esc(status)}">'
+        f'<div class="parlor-status-text">{esc(STATUS_TEXT.get(status, status))}</div>'
+        f'<div class="parlor-status-detail">{esc(detail)}</div></div>'
+    )
 
 
 @st.fragment(run_every=settings.legacy_poll_seconds)
@@ -197,12 +187,7 @@ else:
     with st.sidebar:
         st.markdown(f"### {ss.name}")
         st.caption(f"Room **{ss.seat.room_code}**")
-        if mode == "bridge":
-            status_light()
-        elif mode == "seed-loop":
-            _status_text(ss.bridge_status, ss.get("detail", ""))
-        else:
-            _status_text("polling")
+        _status_light("polling" if mode == "legacy" else ss.bridge_status, ss.get("detail", ""), mode)
         st.divider()
         st.button("Leave room", on_click=_leave, use_container_width=True)
     if mode == "legacy":

@@ -18,7 +18,6 @@ from streamlit_js_eval import streamlit_js_eval
 STATIC = Path(__file__).resolve().parent / "static"
 INSTALL_KEY = "parlor-install"
 WAIT_KEY = "parlor-wait"
-STATUS_KEY = "parlor-status"
 SEED_KEY = "parlor-seed"
 
 
@@ -34,8 +33,9 @@ def install_expression(config: dict[str, Any] | None) -> str:
     return f"({loader})(window.parent, {json.dumps(files)}, {json.dumps(config)})"
 
 
-def install(config: dict[str, Any] | None) -> Any:
-    return streamlit_js_eval(js_expressions=install_expression(config), key=INSTALL_KEY)
+def install(config: dict[str, Any] | None) -> None:
+    # No output wanted: a value would rerun the whole app for nothing.
+    streamlit_js_eval(js_expressions=install_expression(config), key=INSTALL_KEY, want_output=False)
 
 
 def _await_bridge(call: str) -> str:
@@ -49,11 +49,6 @@ def _await_bridge(call: str) -> str:
 
 def wait_expression(seq: int, last_id: int, timeout_ms: int, known_status: str) -> str:
     call = f"b.next({int(last_id)}, {int(timeout_ms)}, {json.dumps(known_status)}).then(v => ({{...v, seq: {seq}}}))"
-    return _await_bridge(call)
-
-
-def status_expression(seq: int, known_status: str, timeout_ms: int) -> str:
-    call = f"b.nextStatus({json.dumps(known_status)}, {int(timeout_ms)}).then(v => ({{...v, seq: {seq}}}))"
     return _await_bridge(call)
 
 

@@ -144,7 +144,7 @@ class FanoutResult:
             f"latency p50 {self.ms(50):.2f} ms p95 {self.ms(95):.2f} ms p99 {self.ms(99):.2f} ms "
             f"max {self.max_ms:.1f} ms, server CPU {self.cpu_percent:.0f}% "
             f"({self.cpu_us_per_frame:.1f} us/frame), RSS {self.rss_after / 2**20:.0f} MiB "
-            f"({self.rss_per_conn / 1024:.1f} KiB/conn), lost {self.fleet.lost}"
+            f"({self.rss_per_conn / 1024:.1f} KiB/conn), lost {self.fleet.lost} {self.fleet.close_codes}"
         )
 
 
@@ -163,7 +163,9 @@ def measure(
     """Connect the fleet, run the driver for `seconds`, collect every delivered frame's latency."""
     rss_idle = server.rss()
     with Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate) as fleet:
+        t0 = time.monotonic()
         fleet.wait_ready()
+        print(f"connected in {time.monotonic() - t0:.1f} s", flush=True)
         time.sleep(1.0)  # let join/presence traffic settle before the measured window
         rss_connected = server.rss()
         meter = CpuMeter(server)
@@ -181,7 +183,9 @@ def measure(
 def run_parlor(rooms: int, per_room: int, seconds: float, procs: int = 1, env: dict[str, str] | None = None,
                ping_every: float = 0, deflate: bool = True) -> FanoutResult:
     with parlor_server({**FANOUT_ENV, **(env or {})}) as server:
+        t0 = time.monotonic()
         seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
+        print(f"seated in {time.monotonic() - t0:.1f} s", flush=True)
         return measure(
             server, parlor_subs(seated), "parlor", lambda: drive_parlor(server.url, seated, seconds),
             rooms, per_room, seconds, procs, ping_every, deflate,
@@ -232,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = run_parlor(args.rooms, args.players, args.seconds, args.procs, deflate=not args.no_deflate)
     print(result.summary())
+    print(f"start {time.time():.1f}", result.fleet.errors)
     if not args.no_report:
         command = f"python -m loadtest.fanout --rooms {args.rooms} --players {args.players} --seconds {args.seconds:g}"
         update_section("fanout", markdown(result, command), args.report)

@@ -134,6 +134,8 @@ class _Fleet:
             report.lost += 1
             code = ws.close_code or 0
             report.close_codes[code] = report.close_codes.get(code, 0) + 1
+            if len(report.errors) < 5:
+                report.errors.append(f"closed {code} {ws.close_reason!r} at {time.time():.1f}")
 
     async def pinger(self) -> None:
         """Parlor's app-level heartbeat: every connection pings once per `ping_every`, spread evenly."""

@@ -55,6 +55,7 @@ MAX_ATTEMPTS = 100
 CLAIM_LEASE_SECONDS = 5.0
 CLAIM_BATCH = 200
 RECONNECT_MAX_DELAY = 2.0
+START_WAIT_SECONDS = 3.0
 
 # KEYS: room, log, rooms, wakeups. ARGV: expected version ('' to create), state, seq, wake-up ('' for none),
 # maxlen, channel, message, code, then (stream id, event JSON) pairs.
@@ -116,7 +117,8 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _parse_entries(entries: list[tuple[str, dict[str, str]]]) -> list[StoredEvent]:
+def _parse_entries(entries: Any) -> list[StoredEvent]:
+    """XRANGE rows: (stream id, {"e": event JSON})."""
     return [StoredEvent.from_dict(json.loads(fields["e"])) for _id, fields in entries]
 
 
@@ -151,11 +153,11 @@ class RedisStore:
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
-    async def start(self, timeout: float = 3.0) -> None:
+    async def start(self) -> None:
         """Start the subscriber; wait a little for it, but boot anyway if Redis is down (it keeps retrying)."""
         self._subscriber = asyncio.create_task(self._subscribe_forever(), name="parlor-redis-subscriber")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._subscribed.wait(), timeout)
+            await asyncio.wait_for(self._subscribed.wait(), START_WAIT_SECONDS)
         if not self._subscribed.is_set():
             log.warning("redis store: not subscribed yet; serving will resume when Redis answers")
 
@@ -192,7 +194,7 @@ class RedisStore:
                 raise self._unknown(code)
             room = Room.from_dict(json.loads(state))
             stored = self._number(room, fn(room), now)
-            result = await self._commit(room, stored, version)
+            result = await self._commit(room, stored, str(version))
             if result > 0:
                 self._deliver(code, stored)
                 return room, stored
@@ -238,7 +240,7 @@ class RedisStore:
 
     async def room_codes(self) -> list[str]:
         with self._guard("read"):
-            return list(await self._redis.smembers(ROOMS_KEY))
+            return [str(code) for code in await self._redis.smembers(ROOMS_KEY)]
 
     async def count_rooms(self) -> int:
         with self._guard("read"):
@@ -370,7 +372,7 @@ class RedisStore:
 
     async def _seed(self) -> None:
         """On the first subscription: every existing room counts as delivered up to its current last id."""
-        codes = list(await self._redis.smembers(ROOMS_KEY))
+        codes = [str(code) for code in await self._redis.smembers(ROOMS_KEY)]
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in codes:
                 pipe.hget(_room_key(code), "seq")
@@ -381,7 +383,7 @@ class RedisStore:
 
     async def _catch_up(self) -> None:
         """After a reconnect: deliver from each room's stream what was committed while we were away."""
-        codes = set(await self._redis.smembers(ROOMS_KEY))
+        codes = {str(code) for code in await self._redis.smembers(ROOMS_KEY)}
         for gone in set(self._delivered) - codes:
             del self._delivered[gone]
         ordered = sorted(codes)

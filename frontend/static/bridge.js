@@ -57,6 +57,25 @@
       this.waiters = [];
       this.pendingRender = []; // [id, receivedAtMs, transport] waiting for Python to render them
       this.report = emptyReport();
+      this.labels = {};
+      this.painter = setInterval(() => this.paintStatus(), 400);
+    }
+
+    // ---- the sidebar light -----------------------------------------------------------------------------
+
+    // The light is painted here rather than by a Streamlit rerun: a second waiting component would race the
+    // game fragment's (Streamlit flushes simultaneous component values as one rerun of one fragment).
+    paintStatus() {
+      const doc = root.document;
+      for (const el of doc.querySelectorAll(".parlor-status")) {
+        if (el.dataset.mode && el.dataset.mode !== "bridge") continue;
+        const label = this.labels[this.status] || this.labels.connecting || this.status;
+        const text = el.querySelector(".parlor-status-text");
+        const detail = el.querySelector(".parlor-status-detail");
+        if (text && text.textContent !== label) text.textContent = label;
+        if (detail && detail.textContent !== this.detail) detail.textContent = this.detail;
+        if (el.dataset.status !== this.status) el.dataset.status = this.status;
+      }
     }
 
     // ---- configuration ------------------------------------------------------------------------------
@@ -67,15 +86,15 @@
         this.config.room === cfg.room &&
         this.config.player === cfg.player &&
         this.config.token === cfg.token &&
-        this.config.mode === cfg.mode;
+        this.config.baseUrl === cfg.baseUrl;
+      this.labels = cfg.labels || this.labels;
       if (same) return this.state();
       this.shutdown();
       this.config = cfg;
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
       this.restore(cfg.lastId || 0);
-      if (cfg.mode === "polling-only") {
-        this.setStatus("polling", "longpoll", "");
-        this.startLongPoll();
+      if (cfg.transport === "polling") {
+        this.toPolling("WebSocket is not enabled for you.");
       } else {
         this.connect();
       }
@@ -170,7 +189,10 @@
       this.status = status;
       this.transport = transport;
       this.detail = detail || "";
-      if (changed) this.wake();
+      if (changed) {
+        this.paintStatus();
+        this.wake();
+      }
     }
 
     state() {
@@ -322,7 +344,7 @@
             const body = await this.fetchEvents(LONGPOLL_WAIT_S, abort.signal);
             if (abort.signal.aborted) return;
             this.absorb(body, "longpoll");
-            if (body.transport === "websocket" && this.status === "polling" && cfg.mode !== "polling-only") {
+            if (body.transport === "websocket" && this.status === "polling") {
               this.setStatus("fallback", "longpoll", "");
               this.attempt = 0;
               this.connect();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -28,8 +29,12 @@ class Frontend:
 
 
 def frontend_origins(port: int) -> str:
-    """ALLOWED_ORIGINS for a backend serving a Streamlit frontend on `port` (pass it to run_backend's env)."""
-    return f"http://127.0.0.1:{port},http://localhost:{port}"
+    """ALLOWED_ORIGINS for a backend serving a Streamlit frontend on `port` (pass it to run_backend's env).
+
+    A JSON list, because pydantic-settings decodes list fields from the environment as JSON before the
+    backend's comma-splitting validator runs.
+    """
+    return json.dumps([f"http://127.0.0.1:{port}", f"http://localhost:{port}"])
 
 
 @contextlib.contextmanager

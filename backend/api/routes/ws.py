@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
 from backend.core.errors import NotFound, ParlorError, Unauthorized
@@ -80,6 +81,12 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     if origin is not None and origin not in settings.allowed_origins:
         attempts.labels("origin_refused").inc()
         await websocket.close(code=1008)  # before accept: the server answers the handshake with 403
+        return
+    if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
+        # a 503 handshake answer lets the load balancer retry the upgrade on another process
+        attempts.labels("over_capacity").inc()
+        body = {"error": {"code": "draining", "message": "server restarting: connect again"}}
+        await websocket.send_denial_response(JSONResponse(body, status_code=503))
         return
     if service.ws_refused or service.draining:
         attempts.labels("over_capacity").inc()

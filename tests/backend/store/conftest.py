@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from backend.metrics import Metrics
@@ -40,31 +42,40 @@ def metrics(registry: CollectorRegistry) -> Metrics:
 @pytest.fixture
 async def redis_stores(redis_server: RedisServer, metrics: Metrics) -> AsyncIterator[StoreFactory]:
     """Builds started RedisStores on one freshly flushed Redis (several of them play separate processes)."""
+    async with _redis_stores(redis_server, metrics) as make:
+        yield make
+
+
+@contextlib.asynccontextmanager
+async def _redis_stores(server: RedisServer, metrics: Metrics) -> AsyncIterator[StoreFactory]:
     from backend.store.redis import RedisStore
 
-    flusher = RedisStore(redis_server.url, metrics=metrics)
-    await flusher._redis.flushall()
-    await flusher.close()
+    admin = aioredis.from_url(server.url)
+    await admin.flushall()
+    await admin.aclose()
     started: list[RedisStore] = []
 
     async def make() -> Store:
-        store = RedisStore(redis_server.url, log_size=LOG_SIZE, metrics=metrics)
+        store = RedisStore(server.url, log_size=LOG_SIZE, metrics=metrics)
         await store.start()
         started.append(store)
         return store
 
-    yield make
-    for store in started:
-        await store.close()
+    try:
+        yield make
+    finally:
+        for store in started:
+            await store.close()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+async def store(request: pytest.FixtureRequest, metrics: Metrics) -> AsyncIterator[Store]:
     if request.param == "memory":
         memory = MemoryStore(log_size=LOG_SIZE)
         await memory.start()
         yield memory
         await memory.close()
         return
-    make: StoreFactory = request.getfixturevalue("redis_stores")
-    yield await make()
+    server: RedisServer = request.getfixturevalue("redis_server")
+    async with _redis_stores(server, metrics) as make:
+        yield await make()

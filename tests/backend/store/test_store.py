@@ -95,16 +95,16 @@ async def test_unknown_and_taken_codes(store: Store) -> None:
 
 
 async def test_domain_errors_of_fn_commit_nothing(store: Store) -> None:
-    """An engine error raised by fn propagates and leaves state and log untouched."""
+    """An engine error raised by fn (it validates before it changes anything) propagates; nothing is logged."""
     await store.create_room(*new_room(), NOW)
 
     def refuse(room: Room) -> list[Event]:
-        room.round = 99
         raise Conflict("not now", "wrong_phase")
 
     with pytest.raises(Conflict):
         await store.mutate("ABCDE", refuse, NOW)
-    assert await store.read("ABCDE", lambda r: (r.round, r.event_seq)) == (0, CREATED)
+    assert await store.read("ABCDE", lambda r: r.event_seq) == CREATED
+    assert (await store.events_after("ABCDE", CREATED)).events == []
 
 
 async def test_listeners_get_each_local_commit_once_in_order(store: Store) -> None:
@@ -131,7 +131,8 @@ async def test_claim_due_and_next_wakeup(store: Store) -> None:
     assert await store.claim_due(NOW + 11) == []
     _, stored = await store.mutate("AAAAA", lambda r: r.tick(NOW + 11, random.Random(1)), NOW + 11)
     assert next(e.type for e in stored) == "phase_changed"
-    assert await store.next_wakeup() == await store.read("AAAAA", Room.next_wakeup)
+    assert await store.read("AAAAA", Room.next_wakeup) > NOW + 30  # voting now: its deadline is later
+    assert await store.next_wakeup() == NOW + 30
 
 
 async def test_delete_room(store: Store) -> None:

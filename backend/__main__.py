@@ -1,0 +1,113 @@
+"""Run the backend with graceful drain: `python -m backend [--host H] [--port P] [--ws websockets]`.
+
+On SIGTERM the process stops being ready (/readyz 503, parlor_draining 1, new sockets refused), asks its
+WebSocket clients to reconnect with close 1012 in small batches spread over DRAIN_SECONDS, so they move to
+the other processes behind the load balancer without a stampede, and then lets uvicorn shut down. A second
+SIGTERM, or SIGINT, stops at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from backend.realtime.lifecycle import CLOSE_RESTART
+from backend.service import RoomService
+
+log = logging.getLogger("parlor.drain")
+
+DRAIN_BATCH_SECONDS = 0.05
+# Closed sockets get this long to flush their last frames and the close handshake before uvicorn stops.
+FLUSH_SECONDS = 1.0
+# In-flight requests (long-polls hold up to 30 s) get this long once the drain is over; their clients retry.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+async def drain(service: RoomService, window: float) -> int:
+    """Refuse new sockets, then close the open ones with 1012 in batches spread over `window` seconds."""
+    service.draining = True
+    service.metrics.draining.set(1)
+    conns = list(service.hub.connections())
+    batches = max(1, int(window / DRAIN_BATCH_SECONDS)) if window > 0 else 1
+    per_batch = -(-len(conns) // batches)  # ceil: every socket is closed by the end of the window
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for n, first in enumerate(range(0, len(conns), per_batch or 1)):
+        await asyncio.sleep(max(0.0, start + n * window / batches - loop.time()))
+        for conn in conns[first : first + per_batch]:
+            conn.request_close(CLOSE_RESTART, "server restarting: reconnect", "server_restart")
+    deadline = loop.time() + FLUSH_SECONDS
+    while service.hub.connection_count() and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+    return len(conns)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server with SIGTERM turned into a drain before the usual shutdown."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.app = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if sig != signal.SIGTERM or self._loop is None or self._draining is not None or self.should_exit:
+            super().handle_exit(sig, frame)
+            return
+        # a signal handler runs between two bytecodes of the loop's thread: hand the work to the loop itself
+        self._loop.call_soon_threadsafe(self._begin_drain)
+
+    def _begin_drain(self) -> None:
+        if self._draining is None and not self.should_exit:
+            self._draining = asyncio.get_running_loop().create_task(self._drain(), name="parlor-drain")
+
+    async def _drain(self) -> None:
+        service: RoomService | None = getattr(self.app.state, "service", None)
+        try:
+            if service is not None:
+                window = service.settings.drain_seconds
+                log.info("SIGTERM: draining, sockets closed with 1012 over %.1f s", window)
+                closed = await drain(service, window)
+                log.info("drained %d sockets; shutting down", closed)
+        finally:
+            self.should_exit = True
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default=os.environ.get("PARLOR_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PARLOR_PORT", "8000")))
+    parser.add_argument("--ws", default="websockets", help="uvicorn WebSocket implementation")
+    parser.add_argument("--log-level", default=os.environ.get("PARLOR_LOG_LEVEL", "info"))
+    args = parser.parse_args(argv)
+
+    from backend.main import app
+
+    config = uvicorn.Config(
+        app,
+        host=args.host,
+        port=args.port,
+        ws=args.ws,
+        ws_max_size=app.state.settings.max_frame_bytes,  # 16384 by default, the same limit the handler enforces
+        log_level=args.log_level,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        lifespan="on",
+    )
+    DrainingServer(config, app).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install what Parlor needs on a fresh Debian machine with Python 3.11: a virtualenv in .venv with the pinned
+# pip packages, and (for the test suite) the Debian packages the tests run for real. Safe to run again.
+#   scripts/bootstrap.sh run    runtime only (backend + frontend)
+#   scripts/bootstrap.sh dev    runtime + tests + load tests + monitoring tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-dev}"
+
+apt_packages=()
+if [[ "$mode" == "dev" ]]; then
+  command -v chromium >/dev/null || apt_packages+=(chromium)
+  command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
+  command -v promtool >/dev/null || apt_packages+=(prometheus)
+  command -v redis-server >/dev/null || apt_packages+=(redis-server)
+  command -v nginx >/dev/null && [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
+fi
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
+if (( ${#apt_packages[@]} )); then
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  echo "bootstrap: installing Debian packages: ${apt_packages[*]}"
+  $sudo_cmd apt-get update -qq
+  # The Debian prometheus/redis/nginx packages try to start services; we run them as plain processes instead.
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+req="requirements.txt"
+[[ "$mode" == "dev" ]] && req="requirements-dev.txt"
+stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)-$mode"
+if [[ ! -f "$stamp" ]]; then
+  echo "bootstrap: installing Python packages from $req"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r "$req"
+  touch "$stamp"
+fi

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run the game: the backend (in-memory store) and the Streamlit frontend, then print the URL to open.
+# Ctrl-C stops both. BACKEND_PORT and FRONTEND_PORT choose the ports (8000 and 8501 by default).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh run
+backend_port="${BACKEND_PORT:-8000}"
+frontend_port="${FRONTEND_PORT:-8501}"
+export BACKEND_URL="${BACKEND_URL:-http://127.0.0.1:${backend_port}}"
+export PUBLIC_BACKEND_URL="${PUBLIC_BACKEND_URL:-http://localhost:${backend_port}}"
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+PARLOR_PORT="$backend_port" .venv/bin/python -m backend &
+pids+=($!)
+.venv/bin/streamlit run frontend/app.py --server.port "$frontend_port" --server.address 0.0.0.0 \
+  --browser.gatherUsageStats false >/dev/null &
+pids+=($!)
+for _ in $(seq 1 100); do
+  if .venv/bin/python -c "import httpx,sys; httpx.get('http://127.0.0.1:${frontend_port}/_stcore/health').raise_for_status()" 2>/dev/null \
+     && .venv/bin/python -c "import httpx; httpx.get('${BACKEND_URL}/healthz').raise_for_status()" 2>/dev/null; then
+    echo
+    echo "Parlor is running. Open http://localhost:${frontend_port} in your browser."
+    echo "(backend API: ${BACKEND_URL}/docs, metrics: ${BACKEND_URL}/metrics; Ctrl-C to stop)"
+    break
+  fi
+  sleep 0.3
+done
+wait -n "${pids[@]}"

@@ -1,0 +1,91 @@
+"""docs/protocol.md stays true: every server frame type has an example whose shape matches real frames."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
+
+from backend.main import create_app
+from backend.metrics import FRAME_TYPES_OUT
+from tests.backend.api.conftest import make_settings
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
+
+
+def documented_frames() -> dict[str, dict[str, Any]]:
+    text = DOC.read_text()
+    found = {}
+    for name, body in re.findall(r"#### `(\w+)`\n.*?```json\n(.*?)\n```", text, re.S):
+        found[name] = json.loads(body)
+    return found
+
+
+def play_and_capture(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """A short real game through the app, keeping the first frame of each type Bob's socket receives."""
+    app = create_app(
+        make_settings(tmp_path, bot_min_delay_seconds=30, bot_max_delay_seconds=40), registry=CollectorRegistry()
+    )
+    seen: dict[str, dict[str, Any]] = {}
+    with TestClient(app) as c:
+        a = c.post("/api/rooms", json={"name": "Alice"}).json()
+        code = a["room_code"]
+        ha = {"Authorization": f"Bearer {a['token']}"}
+        b = c.post(f"/api/rooms/{code}/players", json={"name": "Bob"}).json()
+        hb = {"Authorization": f"Bearer {b['token']}"}
+        c.post(f"/api/rooms/{code}/players", json={"name": "Cleo"})
+        with c.websocket_connect(f"/ws/{code}") as ws:
+            ws.send_json({"type": "hello", "player_id": b["player_id"], "token": b["token"], "last_event_id": None})
+            ws.send_json({"type": "ping", "t": 1.5})
+            ws.send_json({"type": "dance"})
+            bot = c.post(f"/api/rooms/{code}/bots", headers=ha).json()
+            c.patch(f"/api/rooms/{code}/settings", json={"discussion_seconds": 60}, headers=ha)
+            c.post(f"/api/rooms/{code}/start", headers=ha)
+            c.post(f"/api/rooms/{code}/clues", json={"text": "round and warm"}, headers=hb)
+            c.post(f"/api/rooms/{code}/ready", headers=hb)
+            c.post(f"/api/rooms/{code}/advance", headers=ha)
+            c.post(f"/api/rooms/{code}/advance", headers=ha)  # nobody voted: a tie
+            for _ in range(6):
+                state = c.get(f"/api/rooms/{code}/state", headers=hb).json()
+                if state["phase"] == "finished":
+                    break
+                if state["phase"] == "discussion":
+                    c.post(f"/api/rooms/{code}/advance", headers=ha)
+                alive = [p["id"] for p in c.get(f"/api/rooms/{code}/state", headers=hb).json()["players"] if p["alive"]]
+                others = [x for x in alive if x not in (a["player_id"], b["player_id"])]
+                for voter, headers in ((b["player_id"], hb), (a["player_id"], ha)):
+                    if voter in alive:
+                        target = (others or [x for x in alive if x != voter])[0]
+                        c.post(f"/api/rooms/{code}/votes", json={"target_id": target}, headers=headers)
+                c.post(f"/api/rooms/{code}/advance", headers=ha)
+            c.delete(f"/api/rooms/{code}/players/{bot['player_id']}", headers=ha)
+            c.delete(f"/api/rooms/{code}/players/{a['player_id']}", headers=ha)
+            last = c.get(f"/api/rooms/{code}/state", headers=hb).json()["last_event_id"]
+            while True:
+                frame = ws.receive_json()
+                seen.setdefault(frame["type"], frame)
+                if frame.get("id") == last:
+                    break
+    return seen
+
+
+def test_every_server_frame_type_is_documented_with_a_well_formed_example() -> None:
+    """Each frame type the server can send has a `#### type` section with a {id,type,ts,data} example."""
+    docs = documented_frames()
+    assert set(FRAME_TYPES_OUT) <= set(docs), set(FRAME_TYPES_OUT) - set(docs)
+    for name, frame in docs.items():
+        assert set(frame) == {"id", "type", "ts", "data"} and frame["type"] == name
+
+
+def test_documented_examples_match_real_frames(tmp_path: Path) -> None:
+    """The data keys of each documented example are exactly those of the frame a real game produces."""
+    docs = documented_frames()
+    real = play_and_capture(tmp_path)
+    assert set(FRAME_TYPES_OUT) - set(real) <= {"config_changed"}, "the game covers every other type"
+    for name, frame in real.items():
+        assert set(frame["data"]) == set(docs[name]["data"]), name
+        assert (frame["id"] is None) == (docs[name]["id"] is None), name

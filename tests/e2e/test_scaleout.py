@@ -1,0 +1,395 @@
+"""Two backend processes on one Redis behind nginx: shared rooms, rolling restarts, crashes, a Redis outage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.conftest import scaled
+from tests.support.client import Seat, WsPlayer, create_room, join_room
+from tests.support.nginx import Nginx, nginx_available, run_nginx
+from tests.support.redis import RedisServer, redis_available, run_redis
+from tests.support.servers import PYTHON, ROOT, backend_env, free_port
+
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.skipif(not (redis_available() and nginx_available()), reason="needs redis-server and nginx"),
+]
+
+DRAIN_SECONDS = 1.0
+RETRY_STATUSES = (502, 503, 504)
+
+
+# ---- processes ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BackendProcess:
+    """`python -m backend` on a fixed port, so it can be stopped and started again in place."""
+
+    port: int
+    env: dict[str, str]
+    tmp: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with open(self.tmp / f"backend-{self.port}.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [PYTHON, "-m", "backend", "--port", str(self.port), "--log-level", "warning"],
+                cwd=ROOT,
+                env=backend_env(self.env, self.tmp),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_ready(self.url, self.process)
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        """SIGTERM: the process drains its sockets and exits by itself."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(scaled(timeout))
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(5)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+    def log(self) -> str:
+        return (self.tmp / f"backend-{self.port}.log").read_text(errors="replace")
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + scaled(timeout)
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"backend exited with {proc.returncode} before {url}/readyz was ready")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + "/readyz", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{url}/readyz not ready within {timeout} s")
+
+
+@dataclass
+class Cluster:
+    redis: RedisServer
+    backends: list[BackendProcess]
+    nginx: Nginx
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    tmp = tmp_path_factory.mktemp("scaleout")
+    with run_redis(tmp) as redis_server:
+        env = {
+            "STORE_URL": redis_server.url,
+            "DRAIN_SECONDS": str(DRAIN_SECONDS),
+            "MAX_CLUES_PER_ROUND": "200",
+        }
+        backends = [BackendProcess(free_port(), env, tmp) for _ in range(2)]
+        try:
+            for backend in backends:
+                backend.start()
+            with run_nginx([b.port for b in backends], tmp / "nginx") as nginx:
+                yield Cluster(redis_server, backends, nginx)
+        finally:
+            for backend in backends:
+                backend.stop()
+
+
+@pytest.fixture
+async def http(cluster: Cluster) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=cluster.nginx.url, timeout=10) as client:
+        yield client
+
+
+# ---- clients -----------------------------------------------------------------------------------------------
+
+
+async def call(
+    http: httpx.AsyncClient, method: str, path: str, seat: Seat | None = None, body: Any = None, within: float = 15.0
+) -> httpx.Response:
+    """A client that falls back and retries while a backend restarts or the store is away."""
+    deadline = time.monotonic() + scaled(within)
+    headers = seat.auth if seat is not None else None
+    while True:
+        try:
+            resp = await http.request(method, path, json=body, headers=headers)
+            if resp.status_code not in RETRY_STATUSES or time.monotonic() > deadline:
+                return resp
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.1)
+
+
+@dataclass
+class Resilient:
+    """A player's socket through nginx that reconnects with its last event id, as the browser client does."""
+
+    base_ws: str
+    seat: Seat
+    player: WsPlayer = field(init=False)
+    closes: list[int | None] = field(default_factory=list)
+    welcomes: list[dict[str, Any]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+    _stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.player = WsPlayer(self.base_ws, self.seat)
+
+    async def start(self) -> None:
+        self.welcomes.append(await self.player.connect(last_event_id=0))
+        self._task = asyncio.create_task(self._keep_connected())
+
+    async def _keep_connected(self) -> None:
+        while not self._stopping:
+            code = await self.player.wait_closed(timeout=3600)
+            if self._stopping:
+                return
+            self.closes.append(code)
+            while not self._stopping:
+                await asyncio.sleep(0.05)
+                try:
+                    self.welcomes.append(await self.player.connect(last_event_id=self.player.last_event_id))
+                    break
+                except (OSError, TimeoutError, websockets.InvalidStatus, websockets.ConnectionClosed):
+                    continue
+
+    async def stop(self) -> None:
+        self._stopping = True
+        await self.player.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def ids(self) -> list[int]:
+        return [f["id"] for f in self.player.events()]
+
+
+async def log_ids(http: httpx.AsyncClient, seat: Seat) -> tuple[list[int], list[dict[str, Any]]]:
+    resp = await call(http, "GET", f"/api/rooms/{seat.room_code}/events?after=0", seat)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["recovered"] is True
+    return [e["id"] for e in body["events"]], body["events"]
+
+
+async def assert_holds_the_log(http: httpx.AsyncClient, clients: list[Resilient], timeout: float = 10.0) -> None:
+    """Every client ends with exactly its view of the room's log: nothing lost, doubled or reordered."""
+    for client in clients:
+        expected, events = await log_ids(http, client.seat)
+        deadline = time.monotonic() + scaled(timeout)
+        while client.ids()[-1:] != expected[-1:] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        got = client.ids()
+        assert got == expected, f"{client.seat.player_id}: missing {sorted(set(expected) - set(got))[:10]}, " + (
+            f"doubled {len(got) - len(set(got))}"
+        )
+        got_types = [f["type"] for f in client.player.events()]
+        assert got_types == [e["type"] for e in events]
+        assert all(w["data"]["recovered"] for w in client.welcomes)
+
+
+async def seat_room(http: httpx.AsyncClient, humans: int = 3, bots: int = 1) -> list[Seat]:
+    host = await create_room(http, "Host")
+    seats = [host] + [await join_room(http, host.room_code, f"P{n}") for n in range(1, humans)]
+    for _ in range(bots):
+        assert (await call(http, "POST", f"/api/rooms/{host.room_code}/bots", host)).status_code == 201
+    return seats
+
+
+async def finish_game(http: httpx.AsyncClient, seats: list[Seat], timeout: float = 40.0) -> dict[str, Any]:
+    """Everyone clues, readies and votes for one target until the game is over; retries through restarts."""
+    host, code = seats[0], seats[0].room_code
+    deadline = time.monotonic() + scaled(timeout)
+    while time.monotonic() < deadline:
+        snap = (await call(http, "GET", f"/api/rooms/{code}/state", host)).json()
+        if snap["phase"] == "finished":
+            return snap
+        alive = [p["id"] for p in snap["players"] if p["alive"]]
+        target = next(p for p in alive if p != host.player_id)
+        for n, seat in enumerate(s for s in seats if s.player_id in alive):
+            if snap["phase"] == "discussion":
+                await call(http, "POST", f"/api/rooms/{code}/clues", seat, {"text": f"clue {n} {snap['round']}"})
+                await call(http, "POST", f"/api/rooms/{code}/ready", seat)
+            elif snap["phase"] == "voting":
+                vote_for = target if seat.player_id != target else host.player_id
+                await call(http, "POST", f"/api/rooms/{code}/votes", seat, {"target_id": vote_for})
+        await asyncio.sleep(0.2)
+    raise TimeoutError("game did not finish")
+
+
+async def chatter(http: httpx.AsyncClient, seats: list[Seat], stop: asyncio.Event) -> int:
+    """A steady stream of events: humans take turns posting clues while the test restarts things."""
+    posted = 0
+    while not stop.is_set():
+        seat = seats[posted % len(seats)]
+        resp = await call(http, "POST", f"/api/rooms/{seat.room_code}/clues", seat, {"text": f"hmm {posted}"})
+        assert resp.status_code in (200, 409, 502), resp.text
+        posted += 1
+        await asyncio.sleep(0.05)
+    return posted
+
+
+def public_sequence(player: WsPlayer) -> list[tuple[int, str]]:
+    return [(f["id"], f["type"]) for f in player.events() if f["type"] != "your_word"]
+
+
+# ---- tests -------------------------------------------------------------------------------------------------
+
+
+async def test_players_on_different_processes_share_one_game(cluster: Cluster, http: httpx.AsyncClient) -> None:
+    """Players on two processes see one event order; deadlines fire once each though both processes tick."""
+    a, b = cluster.backends
+    seats = await seat_room(http)
+    code = seats[0].room_code
+    await call(http, "PATCH", f"/api/rooms/{code}/settings", seats[0], {"discussion_seconds": 10, "voting_seconds": 5})
+    players = [WsPlayer(backend.ws_url, seat) for backend, seat in zip([a, b, a], seats, strict=True)]
+    for player in players:
+        await player.connect(last_event_id=0)
+    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    # nobody acts in round 1: the discussion deadline, then the voting deadline, must each fire exactly once
+    timeout = scaled(25)
+    for phase in ("voting", "discussion|finished"):
+        await players[1].wait_for(
+            lambda f, phase=phase: f["type"] == "phase_changed" and f["data"]["phase"] in phase.split("|"),
+            timeout=timeout,
+        )
+    over = await finish_game(http, seats)
+    assert over["game_over"]["winner"] in ("civilians", "undercover")
+    for player in players:
+        await player.wait_for(lambda f: f["type"] == "game_over")
+    await asyncio.sleep(0.2)
+    first = public_sequence(players[0])
+    assert all(public_sequence(p) == first for p in players[1:])
+    ids, events = await log_ids(http, seats[0])
+    assert [f["id"] for f in players[0].events()] == ids
+    phases = [(e["data"]["round"], e["data"]["phase"]) for e in events if e["type"] == "phase_changed"]
+    assert len(phases) == len(set(phases)), f"a phase change fired twice: {phases}"
+    changes = {(e["data"]["round"], e["data"]["phase"]): e["data"] for e in events if e["type"] == "phase_changed"}
+    assert changes[(1, "voting")]["started_at"] >= changes[(1, "discussion")]["deadline"], "fired by the deadline"
+    for player in players:
+        await player.close()
+
+
+async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
+    cluster: Cluster, http: httpx.AsyncClient
+) -> None:
+    """SIGTERM each process in turn mid-game: clients reconnect via nginx and resume; the game finishes."""
+    seats = await seat_room(http)
+    code = seats[0].room_code
+    await call(http, "PATCH", f"/api/rooms/{code}/settings", seats[0], {"discussion_seconds": 120})
+    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
+    for client in clients:
+        await client.start()
+    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    stop = asyncio.Event()
+    talk = asyncio.create_task(chatter(http, seats, stop))
+    for backend in cluster.backends:
+        await asyncio.sleep(0.5)
+        began = time.monotonic()
+        assert await asyncio.to_thread(backend.terminate) == 0, backend.log()[-2000:]
+        assert time.monotonic() - began >= DRAIN_SECONDS * 0.8, "closes were spread over the drain window"
+        await asyncio.to_thread(backend.start)
+    await asyncio.sleep(0.5)
+    stop.set()
+    assert await talk > 20
+    await finish_game(http, seats)
+    for client in clients:
+        await client.player.wait_for(lambda f: f["type"] == "game_over")
+    await assert_holds_the_log(http, clients)
+    assert all(1012 in client.closes for client in clients), [c.closes for c in clients]
+    for client in clients:
+        await client.stop()
+
+
+async def test_sigkill_loses_no_state_and_clients_resume_elsewhere(cluster: Cluster, http: httpx.AsyncClient) -> None:
+    """A process killed outright mid-game: its clients resume on the other one, the game goes on."""
+    victim = cluster.backends[0]
+    seats = await seat_room(http)
+    code = seats[0].room_code
+    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
+    for client in clients:
+        await client.start()
+    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    stop = asyncio.Event()
+    talk = asyncio.create_task(chatter(http, seats, stop))
+    await asyncio.sleep(0.7)
+    await asyncio.to_thread(victim.kill)
+    await asyncio.sleep(1.0)
+    stop.set()
+    await talk
+    over = await finish_game(http, seats)
+    assert over["game_over"]["winner"] in ("civilians", "undercover")
+    for client in clients:
+        await client.player.wait_for(lambda f: f["type"] == "game_over")
+    await assert_holds_the_log(http, clients)
+    assert any(client.closes for client in clients), "nobody was on the killed process"
+    await asyncio.to_thread(victim.start)
+
+
+async def test_redis_outage_gives_clear_errors_and_play_resumes(cluster: Cluster, http: httpx.AsyncClient) -> None:
+    """Redis restarted mid-game: 503 JSON and failing readiness while it is down, nothing corrupted after."""
+    seats = await seat_room(http)
+    code = seats[0].room_code
+    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
+    for client in clients:
+        await client.start()
+    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    await call(http, "POST", f"/api/rooms/{code}/clues", seats[1], {"text": "before the outage"})
+    before, _ = await log_ids(http, seats[0])
+
+    await asyncio.to_thread(cluster.redis.shutdown_saving)
+    try:
+        resp = await http.post(f"/api/rooms/{code}/clues", json={"text": "during"}, headers=seats[2].auth)
+        assert resp.status_code == 503
+        assert resp.json()["error"]["code"] == "store_unavailable"
+        resp = await http.get(f"/api/rooms/{code}/state", headers=seats[0].auth)
+        assert resp.status_code == 503 and resp.json()["error"]["code"] == "store_unavailable"
+        for backend in cluster.backends:
+            assert httpx.get(backend.url + "/readyz").status_code == 503
+            assert httpx.get(backend.url + "/healthz").status_code == 200
+        await asyncio.sleep(1.0)  # timers and subscribers keep failing meanwhile; nothing may be half-written
+    finally:
+        await asyncio.to_thread(cluster.redis.start)
+    for backend in cluster.backends:
+        await asyncio.to_thread(wait_ready, backend.url)
+    after, _ = await log_ids(http, seats[0])
+    assert after == before, "the refused commit left no trace"
+    resp = await call(http, "POST", f"/api/rooms/{code}/clues", seats[2], {"text": "after the outage"})
+    assert resp.status_code == 200, resp.text
+    over = await finish_game(http, seats)
+    assert over["game_over"]["winner"] in ("civilians", "undercover")
+    await assert_holds_the_log(http, clients)
+    errors = httpx.get(cluster.backends[0].url + "/metrics").text
+    assert 'parlor_store_errors_total{op="subscribe"}' in errors
+    for client in clients:
+        await client.stop()
+

@@ -1,0 +1,102 @@
+"""Drive Parlor's Streamlit page like a player would: through visible labels and buttons, waiting on conditions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, expect
+
+from tests.conftest import scaled
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+UI_TIMEOUT_MS = scaled(30) * 1000
+
+STATUS_CONNECTED = "🟢 Connected (Real-time)"
+STATUS_FALLBACK = "🔴 Disconnected (Fallback to polling)"
+STATUS_POLLING = "⚪ Polling (WebSocket off)"
+
+
+@dataclass
+class Player:
+    page: Page
+    name: str
+    code: str = ""
+
+    @classmethod
+    def open(cls, browser: Browser, url: str, name: str) -> Player:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(UI_TIMEOUT_MS)
+        page.goto(url)
+        return cls(page, name)
+
+    # ---- landing -----------------------------------------------------------------------------------------
+
+    def create_room(self) -> str:
+        form = self.page.get_by_test_id("stForm").filter(has_text="Create a room")
+        form.get_by_label("Your name").fill(self.name)
+        form.get_by_role("button", name="Create room").click()
+        return self._seated()
+
+    def join_room(self, code: str) -> str:
+        form = self.page.get_by_test_id("stForm").filter(has_text="Join a room")
+        code_box = form.get_by_label("Room code")
+        if code_box.input_value() != code:
+            code_box.fill(code)
+        form.get_by_label("Your name").fill(self.name)
+        form.get_by_role("button", name="Join room").click()
+        return self._seated()
+
+    def _seated(self) -> str:
+        self.page.get_by_test_id("connection-status").wait_for()
+        expect(self.page).to_have_url(re.compile(r"room=\w{5}"))
+        self.code = self.page.url.split("room=")[-1][:5]
+        return self.code
+
+    # ---- reading the page ----------------------------------------------------------------------------------
+
+    def expect_status(self, text: str, timeout_s: float = 30) -> None:
+        expect(self.page.locator(".parlor-status-text")).to_have_text(text, timeout=scaled(timeout_s) * 1000)
+
+    def expect_text(self, text: str, timeout_s: float = 30) -> None:
+        expect(self.page.get_by_text(text, exact=False).first).to_be_visible(timeout=scaled(timeout_s) * 1000)
+
+    def clue_texts(self) -> list[str]:
+        return [t.strip() for t in self.page.locator(".parlor-clue").all_inner_texts()]
+
+    def bridge(self, expression: str) -> Any:
+        return self.page.evaluate(f"window.parlorBridge && window.parlorBridge.{expression}")
+
+    @property
+    def token(self) -> str:
+        token = self.page.evaluate("window.parlorBridge.config.token")
+        assert isinstance(token, str)
+        return token
+
+    # ---- acting ------------------------------------------------------------------------------------------
+
+    def click(self, name: str) -> None:
+        self.page.get_by_role("button", name=name, exact=True).click()
+
+    def post_clue(self, text: str) -> None:
+        self.page.get_by_label("Your clue").fill(text)
+        self.click("Send")
+        self.expect_text(text)
+
+
+def rest_clue(backend_url: str, code: str, token: str, text: str) -> None:
+    resp = httpx.post(
+        f"{backend_url}/api/rooms/{code}/clues", json={"text": text}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert resp.status_code == 200, resp.text

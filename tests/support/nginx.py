@@ -1,0 +1,77 @@
+"""A real nginx for tests: deploy/nginx.conf rendered with the test's ports, run in the foreground."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.servers import ROOT, free_port, wait_http
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+TEMPLATE = ROOT / "deploy" / "nginx.conf"
+
+
+def nginx_available() -> bool:
+    return Path(NGINX).exists()
+
+
+def render(template: str, listen_port: int, backend_ports: list[int], workdir: Path) -> str:
+    """Point the upstream at the test's backends, listen on loopback, keep every path inside `workdir`."""
+    server_line = re.compile(r"^(\s*)server 127\.0\.0\.1:\d+( [^;]*)?;\n", re.M)
+    indent, options = server_line.findall(template)[0]
+    servers = "".join(f"{indent}server 127.0.0.1:{port}{options};\n" for port in backend_ports)
+    text = server_line.sub("", template, count=0)
+    text = text.replace("upstream parlor_backend {\n", "upstream parlor_backend {\n" + servers, 1)
+    text, n = re.subn(r"listen \d+;", f"listen 127.0.0.1:{listen_port};", text)
+    assert n == 1, "deploy/nginx.conf must have exactly one listen line"
+    temp_paths = "".join(
+        f"    {kind}_temp_path {workdir / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    text = text.replace("worker_processes auto;", "worker_processes 2;\nuser root;", 1)
+    return text.replace("http {\n", "http {\n" + temp_paths, 1)
+
+
+@dataclass
+class Nginx:
+    url: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
+    def log(self) -> str:
+        path = self.workdir / "nginx.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@contextlib.contextmanager
+def run_nginx(backend_ports: list[int], workdir: Path) -> Iterator[Nginx]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = workdir / "nginx.conf"
+    conf.write_text(render(TEMPLATE.read_text(), port, backend_ports, workdir))
+    pid = workdir / "nginx.pid"
+    with open(workdir / "nginx.log", "wb") as log:
+        proc = subprocess.Popen(
+            [NGINX, "-p", str(workdir), "-c", str(conf), "-g", f"daemon off; pid {pid}; error_log stderr;"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    nginx = Nginx(f"http://127.0.0.1:{port}", proc, workdir)
+    try:
+        wait_http(nginx.url + "/healthz", proc=proc)
+        yield nginx
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
