@@ -58,9 +58,14 @@ class Connection:
     pending: list[Outgoing] | None = None  # not None while the resume replay is being queued
 
     def offer(self, item: Outgoing) -> bool:
+        """Queue a live event; during a resume it is held back until the replay is queued."""
         if self.pending is not None:
             self.pending.append(item)
             return len(self.pending) <= self.queue.maxsize
+        return self.enqueue(item)
+
+    def enqueue(self, item: Outgoing) -> bool:
+        """Queue directly, ahead of held-back live events (welcome, replay, snapshot, control frames)."""
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -148,16 +153,18 @@ class Hub:
         if waiter is not None:
             waiter.set()
 
-    def offer_event(self, conn: Connection, event: StoredEvent) -> None:
-        """Queue one stored event to one connection directly (the resume replay)."""
-        if not conn.offer(Outgoing(dumps(event.frame()), event.type, event.id, event.ts)) or conn.queue.full():
-            self._overflow(conn)
+    async def replay(self, conn: Connection, events: list[StoredEvent]) -> None:
+        """Queue a resume replay, waiting for the writer when it is longer than the queue (up to the whole log)."""
+        for event in events:
+            if conn.close_code is not None:
+                return
+            await conn.queue.put(Outgoing(dumps(event.frame()), event.type, event.id, event.ts))
 
     def go_live(self, conn: Connection) -> None:
         """Release the live events held back during the replay, in order, then stream directly."""
         held, conn.pending = conn.pending or [], None
         for item in held:
-            if not conn.offer(item):
+            if not conn.enqueue(item):
                 self._overflow(conn)
                 return
 
@@ -168,7 +175,7 @@ class Hub:
     def send(self, conn: Connection, frame_type: str, data: dict[str, Any], event_id: int | None = None) -> None:
         """Queue a control frame (welcome, snapshot, pong, error) for one connection."""
         frame = {"id": event_id, "type": frame_type, "ts": time.time(), "data": data}
-        if not conn.offer(Outgoing(dumps(frame), frame_type)):
+        if not conn.enqueue(Outgoing(dumps(frame), frame_type)):
             self._overflow(conn)
 
     def room_changed(self, code: str) -> asyncio.Event:

@@ -201,8 +201,7 @@ async def _resume(conn: Connection, service: RoomService, creds: Credentials, af
         welcome.update(recovered=True, last_event_id=replay.last_event_id)
         hub.send(conn, "welcome", welcome)
         conn.last_id = after or 0
-        for event in replay.events:
-            hub.offer_event(conn, event)
+        await hub.replay(conn, replay.events)
     else:
         snap = await service.snapshot(creds, "websocket")
         welcome.update(recovered=False, last_event_id=snap["last_event_id"])

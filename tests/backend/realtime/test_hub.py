@@ -1,0 +1,115 @@
+"""The hub's fan-out: per-connection queues, slow consumers cut, no duplicates across the resume seam."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from prometheus_client import CollectorRegistry
+
+from backend.game.events import StoredEvent
+from backend.metrics import Metrics
+from backend.realtime.hub import Hub
+
+
+class RecordingSocket:
+    """A socket that records what it is sent; `stall` makes send_text block like a client that stopped reading."""
+
+    def __init__(self, stall: bool = False) -> None:
+        self.sent: list[dict] = []
+        self.closed: tuple[int, str | None] | None = None
+        self._gate = asyncio.Event()
+        if not stall:
+            self._gate.set()
+
+    async def send_text(self, data: str) -> None:
+        await self._gate.wait()
+        self.sent.append(json.loads(data))
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        self.closed = (code, reason)
+
+
+def event(i: int, to: str | None = None) -> StoredEvent:
+    return StoredEvent(i, 1.0, "clue_posted", {"text": f"clue {i}"}, to)
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_slow_consumer_is_cut_and_does_not_stall_the_room() -> None:
+    """A client that stops reading is closed with 1013 once its queue fills; the other gets every event."""
+    metrics = Metrics(CollectorRegistry())
+    hub = Hub(metrics, queue_size=8)
+    fast, slow = RecordingSocket(), RecordingSocket(stall=True)
+    cf = hub.new_connection(fast, "ROOMA", "fast")
+    cs = hub.new_connection(slow, "ROOMA", "slow")
+    hub.register(cf)
+    hub.register(cs)
+    for i in range(1, 51):
+        hub.publish("ROOMA", [event(i)])
+        await settle()
+    assert [f["id"] for f in fast.sent] == list(range(1, 51))
+    assert cs.close_code == 1013 and cs.disconnect_reason == "slow_consumer"
+    assert metrics.send_queue_overflows._value.get() >= 1
+    assert cs.writer is not None and cs.writer.done() or slow.closed is None
+
+
+async def test_private_events_reach_only_their_owner() -> None:
+    """An event addressed to one player is queued to that player's socket only."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    a, b = RecordingSocket(), RecordingSocket()
+    hub.register(hub.new_connection(a, "R", "a"))
+    hub.register(hub.new_connection(b, "R", "b"))
+    hub.publish("R", [event(1, to="a"), event(2)])
+    await settle()
+    assert [f["id"] for f in a.sent] == [1, 2]
+    assert [f["id"] for f in b.sent] == [2]
+
+
+async def test_live_events_held_during_replay_are_not_doubled() -> None:
+    """Events published while a resume replay is queued arrive once, after the replay, in id order."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    sock = RecordingSocket()
+    conn = hub.new_connection(sock, "R", "p")
+    conn.pending = []
+    hub.register(conn)
+    hub.publish("R", [event(3), event(4)])  # committed while the replay (1..3) is being read
+    hub.send(conn, "welcome", {"recovered": True})
+    await hub.replay(conn, [event(i) for i in (1, 2, 3)])
+    hub.go_live(conn)
+    hub.publish("R", [event(5)])
+    await settle()
+    assert [f["type"] for f in sock.sent][0] == "welcome"
+    assert [f["id"] for f in sock.sent[1:]] == [1, 2, 3, 4, 5]
+
+
+async def test_replay_longer_than_the_queue_is_delivered_whole() -> None:
+    """A resume replay of 600 events through a queue of 8 waits for the writer instead of cutting the client."""
+    hub = Hub(Metrics(CollectorRegistry()), queue_size=8)
+    sock = RecordingSocket()
+    conn = hub.new_connection(sock, "R", "p")
+    conn.pending = []
+    hub.register(conn)
+    await hub.replay(conn, [event(i) for i in range(1, 601)])
+    hub.go_live(conn)
+    await settle()
+    assert [f["id"] for f in sock.sent] == list(range(1, 601))
+    assert conn.close_code is None
+
+
+async def test_replaced_connection_is_closed_with_requested_code() -> None:
+    """request_close flushes what is queued, then closes with the code given."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    sock = RecordingSocket()
+    conn = hub.new_connection(sock, "R", "p")
+    hub.register(conn)
+    hub.publish("R", [event(1)])
+    conn.request_close(4409, "replaced", "replaced")
+    await settle()
+    assert [f["id"] for f in sock.sent] == [1]
+    assert sock.closed == (4409, "replaced")
+    assert hub.unregister(conn) is True
+    assert hub.connection_count() == 0
