@@ -42,7 +42,7 @@ async def test_idle_rooms_expire(tmp_path: Path) -> None:
     """A room with no activity for ROOM_IDLE_SECONDS and no sockets is removed by upkeep."""
     clock = Clock()
     service = make_service(tmp_path, clock, room_idle_seconds=60)
-    code, creds = await service.create_room("Alice")
+    code, _ = await service.create_room("Alice")
     clock.now += 59
     await service.upkeep()
     assert (await service.summary(code))["player_count"] == 1

@@ -54,7 +54,7 @@ async def test_slow_consumer_is_cut_and_does_not_stall_the_room() -> None:
     assert [f["id"] for f in fast.sent] == list(range(1, 51))
     assert cs.close_code == 1013 and cs.disconnect_reason == "slow_consumer"
     assert metrics.send_queue_overflows._value.get() >= 1
-    assert cs.writer is not None and cs.writer.done() or slow.closed is None
+    assert hub.unregister(cs) is True
 
 
 async def test_private_events_reach_only_their_owner() -> None:
@@ -82,7 +82,7 @@ async def test_live_events_held_during_replay_are_not_doubled() -> None:
     hub.go_live(conn)
     hub.publish("R", [event(5)])
     await settle()
-    assert [f["type"] for f in sock.sent][0] == "welcome"
+    assert sock.sent[0]["type"] == "welcome"
     assert [f["id"] for f in sock.sent[1:]] == [1, 2, 3, 4, 5]
 
 
