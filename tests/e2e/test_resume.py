@@ -138,3 +138,20 @@ async def test_sigterm_closes_sockets_with_1012(tmp_path: Path) -> None:
         backend.process.send_signal(signal.SIGTERM)
         assert await player.wait_closed(timeout=scaled(15)) == 1012
         backend.process.wait(scaled(15))
+
+
+async def test_silent_socket_is_closed_after_heartbeat_timeout(tmp_path: Path) -> None:
+    """A socket that sends nothing for HEARTBEAT_TIMEOUT_SECONDS is closed with 1001; a pinging one stays."""
+    with run_backend({"HEARTBEAT_TIMEOUT_SECONDS": "1.5"}, tmp=tmp_path) as backend:
+        async with httpx.AsyncClient(base_url=backend.url, timeout=10) as http:
+            alice = await create_room(http, "Alice")
+            bob = await join_room(http, alice.room_code, "Bob")
+        silent, chatty = WsPlayer(backend.ws_url, alice), WsPlayer(backend.ws_url, bob)
+        await silent.connect(None)
+        await chatty.connect(None)
+        for _ in range(8):
+            await chatty.conn.send(json.dumps({"type": "ping", "t": time.time()}))
+            await asyncio.sleep(0.5)
+        assert await silent.wait_closed(timeout=scaled(5)) == 1001
+        assert chatty.close_code is None
+        await chatty.close()
