@@ -13,6 +13,8 @@ RUN pip install --no-cache-dir -r /tmp/requirements.txt
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
+    PARLOR_HOST=0.0.0.0 \
+    PARLOR_PORT=8000 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \

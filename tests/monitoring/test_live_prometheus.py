@@ -26,32 +26,38 @@ from monitoring.grafana.generate import annotation_queries, panel_queries
 from tests.support.client import Seat, WsPlayer, act, create_room, join_room
 from tests.support.servers import ROOT, Backend, free_port, run_backend, stop_process, wait_http
 
-pytestmark = [pytest.mark.prometheus, pytest.mark.slow]
-
 PROMETHEUS = Path("/usr/bin/prometheus")
+pytestmark = [
+    pytest.mark.prometheus,
+    pytest.mark.slow,
+    pytest.mark.skipif(not PROMETHEUS.exists(), reason="needs /usr/bin/prometheus"),
+]
 RULES = sorted((ROOT / "monitoring" / "prometheus" / "rules").glob("*.yml"))
 # Values Grafana would substitute; the rate window spans the whole test so every counter change is inside it.
 GRAFANA_VARIABLES = {"__rate_interval": "5m", "__interval": "5s", "__range": "5m", "transport": ".*"}
 
-# One browser's worth of bridge reports: connects (one failed), a drop, a reconnect, a fallback, deliveries.
+# The Streamlit side's real path: get_bridge_metrics serves /metrics, record_report and track_session take the
+# browser bridge's reports. Each line on stdin is one batch: connects (one failed), a drop, a reconnect, a
+# fallback to long-poll, and delivery and render timings per transport.
 BRIDGE = """
 import sys
+from frontend.bridge_reports import record_report, track_session
 from frontend.metrics import get_bridge_metrics
 
 m = get_bridge_metrics(int(sys.argv[1]))
 print("ready", flush=True)
 for _ in sys.stdin:
-    m.connect_attempts.labels("success").inc(3)
-    m.connect_attempts.labels("failure").inc()
-    m.disconnects.inc()
-    m.reconnects.inc()
-    m.fallback_activations.inc()
-    m.sessions.labels("websocket", "connected").set(2)
-    m.sessions.labels("longpoll", "fallback").set(1)
-    for transport, seconds in (("websocket", 0.012), ("websocket", 0.03), ("longpoll", 0.4)):
-        m.delivery_latency.labels(transport).observe(seconds)
-        m.render_latency.labels(transport).observe(seconds / 2)
-        m.events_received.labels(transport).inc()
+    record_report(m, {
+        "connect_attempts": {"success": 3, "failure": 1},
+        "disconnects": 1,
+        "reconnects": 1,
+        "fallback_activations": 1,
+        "delivery": [["websocket", 0.012], ["websocket", 0.03], ["longpoll", 0.4]],
+        "render": [["websocket", 0.006], ["longpoll", 0.02]],
+        "events": {"websocket": 2, "longpoll": 1},
+    })
+    track_session(m, "tab-1", "websocket", "connected")
+    track_session(m, "tab-2", "longpoll", "fallback")
     print("recorded", flush=True)
 """
 
