@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from typing import Annotated
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -16,7 +18,7 @@ class Settings(BaseSettings):
 
     store_url: str = Field("memory://", description="memory:// (embedded default) or redis://host:port/db")
     websocket_enabled: bool = Field(True, description="Global kill switch for the WebSocket transport")
-    allowed_origins: list[str] = Field(
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "http://localhost:8501",
             "http://127.0.0.1:8501",
@@ -34,7 +36,7 @@ class Settings(BaseSettings):
     send_queue_size: int = Field(256, ge=8, description="Frames buffered per connection before it is cut")
     hello_timeout_seconds: float = Field(5.0, gt=0, description="Time a new socket has to send hello")
     heartbeat_timeout_seconds: float = Field(
-        75.0, ge=0, description="Close a socket silent this long (0 disables); clients ping every 25 s"
+        75.0, ge=0, description="Close a socket silent this long (0 disables); clients ping every 20 s"
     )
     abuse_limit: int = Field(5, ge=1, description="Bad frames tolerated before close 4400")
     max_frame_bytes: int = Field(16384, ge=256, description="Largest client frame; larger closes with 1009")
@@ -53,7 +55,9 @@ class Settings(BaseSettings):
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
+        if isinstance(value, str):
+            if value.strip().startswith("["):
+                return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 

@@ -94,6 +94,7 @@ class Hub:
         self.queue_size = queue_size
         self.rooms: dict[str, dict[str, Connection]] = {}
         self._room_events: dict[str, asyncio.Event] = {}
+        self._sent_counters: dict[str, Any] = {}  # label lookups cost more than the increment on the hot path
 
     # ---- registration ----------------------------------------------------------------------------------
 
@@ -186,7 +187,7 @@ class Hub:
         return waiter
 
     async def _write(self, conn: Connection) -> None:
-        sent = self.metrics.ws_frames_sent
+        sent_by_type = self._sent_counters
         out = self.metrics.transport_messages.labels("websocket", "out")
         latency = self.metrics.fanout_latency
         nbytes = self.metrics.ws_bytes_sent
@@ -202,7 +203,10 @@ class Hub:
                 await conn.socket.send_text(item.text)
                 if item.committed_at is not None:
                     latency.observe(max(0.0, time.time() - item.committed_at))
-                sent.labels(item.type).inc()
+                counter = sent_by_type.get(item.type)
+                if counter is None:
+                    counter = sent_by_type[item.type] = self.metrics.ws_frames_sent.labels(item.type)
+                counter.inc()
                 out.inc()
                 nbytes.inc(len(item.text))
         except asyncio.CancelledError:

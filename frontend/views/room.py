@@ -178,7 +178,10 @@ def _clue_feed(state: dict[str, Any]) -> None:
             if clue.get("round") != last_round:
                 last_round = clue.get("round")
                 parts.append(f'<div class="parlor-round-sep">Round {esc(last_round)}</div>')
-            parts.append(f'<div class="parlor-clue"><b>{esc(clue["name"])}</b>{esc(clue["text"])}</div>')
+            parts.append(
+                f'<div class="parlor-clue"><b class="parlor-clue-name">{esc(clue["name"])}</b>'
+                f'<span class="parlor-clue-text">{esc(clue["text"])}</span></div>'
+            )
         st.html('<div data-testid="clue-feed">' + "".join(parts) + "</div>")
 
 

@@ -96,3 +96,11 @@ async def test_phase_deadline_is_handed_to_the_timer_once(tmp_path: Path) -> Non
     assert await service.store.claim_due(clock()) == []
     await service.tick(code)
     assert (await service.read(code, lambda r: r.phase)) == "voting"
+
+
+def test_allowed_origins_accept_comma_list_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ALLOWED_ORIGINS may be a comma-separated list or a JSON array."""
+    monkeypatch.setenv("ALLOWED_ORIGINS", "http://a:1, http://b:2")
+    assert Settings().allowed_origins == ["http://a:1", "http://b:2"]
+    monkeypatch.setenv("ALLOWED_ORIGINS", '["http://c:3"]')
+    assert Settings().allowed_origins == ["http://c:3"]

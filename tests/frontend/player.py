@@ -72,8 +72,13 @@ class Player:
     def expect_text(self, text: str, timeout_s: float = 30) -> None:
         expect(self.page.get_by_text(text, exact=False).first).to_be_visible(timeout=scaled(timeout_s) * 1000)
 
-    def clue_texts(self) -> list[str]:
-        return [t.strip() for t in self.page.locator(".parlor-clue").all_inner_texts()]
+    def clues(self) -> list[tuple[str, str]]:
+        """(name, text) of every clue in the feed, top to bottom."""
+        rows = self.page.locator(".parlor-clue").evaluate_all(
+            "els => els.map(e => [e.querySelector('.parlor-clue-name').textContent,"
+            " e.querySelector('.parlor-clue-text').textContent])"
+        )
+        return [(str(name), str(text)) for name, text in rows]
 
     def bridge(self, expression: str) -> Any:
         return self.page.evaluate(f"window.parlorBridge && window.parlorBridge.{expression}")

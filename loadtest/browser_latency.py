@@ -1,0 +1,213 @@
+"""Browser latency: from player A's clue (a REST call) to the text appearing in player B's Streamlit page.
+
+    python -m loadtest.browser_latency            # 50 samples per mode, writes docs/benchmarks.md
+    python -m loadtest.browser_latency --quick    # 5 samples per mode, prints only
+
+Real servers (uvicorn, two Streamlits) and real headless Chromium. For each sample, Python reads time.time()
+just before the POST; a MutationObserver in B's page records performance.timeOrigin + performance.now() when
+the clue's text enters the feed; the difference is one sample. Modes, all in one run:
+  event-driven bridge  WebSocket -> bridge buffer -> resolved Promise -> fragment rerun
+  long-poll fallback   the same, with every socket refused through the backend's test hook
+  seed loop            the seed's design: a full rerun every 0.5 s reading what the bridge buffered
+  legacy polling       WEBSOCKET_ENABLED=false: a run_every fragment fetching the state every 0.4 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from loadtest.report import machine_line, percentile, update_section
+from tests.support.servers import Backend, free_port, run_backend
+from tests.support.streamlit import Frontend, run_streamlit
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
+TARGETS = {"event-driven bridge": (50.0, 100.0), "long-poll fallback": (None, 250.0)}
+OBSERVER_JS = (Path(__file__).resolve().parent / "latency_probe.js").read_text(encoding="utf-8")
+UI_TIMEOUT_MS = 60_000
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    samples_ms: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        s = self.samples_ms
+        return {
+            "n": len(s),
+            "p50": statistics.median(s),
+            "p95": percentile(s, 95),
+            "max": max(s),
+        }
+
+
+@contextlib.contextmanager
+def stack(tmp: Path) -> Iterator[tuple[Backend, Frontend, Frontend]]:
+    bridge_port, legacy_port = free_port(), free_port()
+    origins = [f"http://127.0.0.1:{p}" for p in (bridge_port, legacy_port)]
+    env = {"ALLOWED_ORIGINS": json.dumps(origins), "MAX_CLUES_PER_ROUND": "1000"}
+    with (
+        run_backend(env=env, tmp=tmp) as backend,
+        run_streamlit(backend.url, port=bridge_port, tmp=tmp) as bridge,
+        run_streamlit(backend.url, port=legacy_port, tmp=tmp, env={"WEBSOCKET_ENABLED": "false"}) as legacy,
+    ):
+        yield backend, bridge, legacy
+
+
+def _room(http: httpx.Client) -> dict[str, Any]:
+    """A room whose host is player A, driven from Python; returns A's seat."""
+    seat = http.post("/api/rooms", json={"name": "Alice"}).json()
+    seat["auth"] = {"Authorization": f"Bearer {seat['token']}"}
+    return dict(seat)
+
+
+def _start(http: httpx.Client, seat: dict[str, Any]) -> None:
+    code = seat["room_code"]
+    http.post(f"/api/rooms/{code}/bots", headers=seat["auth"]).raise_for_status()
+    http.patch(
+        f"/api/rooms/{code}/settings", json={"discussion_seconds": 600, "voting_seconds": 300}, headers=seat["auth"]
+    ).raise_for_status()
+    http.post(f"/api/rooms/{code}/start", headers=seat["auth"]).raise_for_status()
+
+
+def _join(browser: Browser, url: str) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    page.goto(url)
+    form = page.get_by_test_id("stForm").filter(has_text="Join a room")
+    form.get_by_label("Your name").fill("Bob")
+    form.get_by_role("button", name="Join room").click()
+    page.get_by_test_id("connection-status").wait_for()
+    page.add_script_tag(content=OBSERVER_JS)
+    return page
+
+
+def _sample(http: httpx.Client, page: Page, seat: dict[str, Any], text: str) -> float:
+    page.evaluate("t => window.parlorProbe.arm(t)", text)
+    t0 = time.time()
+    resp = http.post(f"/api/rooms/{seat['room_code']}/clues", json={"text": text}, headers=seat["auth"])
+    resp.raise_for_status()
+    page.wait_for_function("() => window.parlorProbe.seenAt !== null", timeout=UI_TIMEOUT_MS, polling=50)
+    seen_ms = float(page.evaluate("window.parlorProbe.seenAt"))
+    return seen_ms - t0 * 1000
+
+
+def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mode: str, samples: int) -> ModeResult:
+    seat = _room(http)
+    sep = "&" if "?" in url else "?"
+    page = _join(browser, f"{url}{sep}room={seat['room_code']}")
+    _start(http, seat)
+    expect(page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    if mode == "event-driven bridge":
+        expect(page.locator(".parlor-status-text")).to_have_text("🟢 Connected (Real-time)", timeout=UI_TIMEOUT_MS)
+    if mode == "long-poll fallback":
+        httpx.post(f"{backend.url}/api/test/websocket", json={"refuse": True}).raise_for_status()
+        expect(page.locator(".parlor-status-text")).to_have_text(
+            "🔴 Disconnected (Fallback to polling)", timeout=UI_TIMEOUT_MS
+        )
+    result = ModeResult(mode)
+    try:
+        _sample(http, page, seat, "warm-up clue")  # the first rerun after a phase change also loads fonts
+        for n in range(samples):
+            result.samples_ms.append(_sample(http, page, seat, f"clue {n} {random.randrange(10**6)}"))
+            page.wait_for_timeout(random.uniform(100, 250))  # not in lock-step with any polling period
+    finally:
+        if mode == "long-poll fallback":
+            httpx.post(f"{backend.url}/api/test/websocket", json={"refuse": False}).raise_for_status()
+        page.context.close()
+    return result
+
+
+def run_benchmark(samples: int, *, write: bool) -> dict[str, ModeResult]:
+    results: dict[str, ModeResult] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="parlor-latency-") as tmp,
+        stack(Path(tmp)) as (backend, bridge, legacy),
+        sync_playwright() as pw,
+        httpx.Client(base_url=backend.url, timeout=30) as http,
+    ):
+        if True:  # one block for the servers, the browser and the HTTP client
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            try:
+                urls = {
+                    "event-driven bridge": bridge.url + "/",
+                    "long-poll fallback": bridge.url + "/",
+                    "seed loop": bridge.url + "/?transport=seed-loop",
+                    "legacy polling": legacy.url + "/",
+                }
+                for mode in MODES:
+                    results[mode] = measure(browser, http, backend, urls[mode], mode, samples)
+                    s = results[mode].summary()
+                    print(f"{mode:22s} n={s['n']:3.0f}  p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms", flush=True)
+            finally:
+                browser.close()
+    if write:
+        update_section("browser-latency", markdown(results))
+    return results
+
+
+def markdown(results: dict[str, ModeResult]) -> str:
+    lines = [
+        "## Browser latency: a clue posted by player A, visible in player B's page",
+        "",
+        "`python -m loadtest.browser_latency` — real uvicorn, real Streamlit, real headless Chromium. Time from",
+        "Python's `time.time()` just before A's `POST /clues` to a MutationObserver in B's page seeing the clue's",
+        "text in the feed (`performance.timeOrigin + performance.now()`).",
+        "",
+        "| mode | samples | p50 (ms) | p95 (ms) | max (ms) | target |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for mode, res in results.items():
+        s = res.summary()
+        target = TARGETS.get(mode)
+        goal = ""
+        if target:
+            parts = []
+            if target[0] is not None:
+                parts.append(f"p50 ≤ {target[0]:g}")
+            parts.append(f"p95 ≤ {target[1]:g}")
+            ok = (target[0] is None or s["p50"] <= target[0]) and s["p95"] <= target[1]
+            goal = ", ".join(parts) + (" ✅" if ok else " ❌")
+        lines.append(f"| {mode} | {s['n']:.0f} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} | {goal} |")
+    lines += ["", machine_line(("streamlit", "streamlit-js-eval", "playwright", "fastapi", "uvicorn")), ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="5 samples per mode and no report")
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--json", type=Path, help="also write the raw samples (ms) per mode to this file")
+    args = parser.parse_args(argv)
+    samples = 5 if args.quick else args.samples
+    results = run_benchmark(samples, write=not args.quick)
+    if args.json:
+        args.json.write_text(json.dumps({mode: r.samples_ms for mode, r in results.items()}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

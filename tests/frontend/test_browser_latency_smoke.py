@@ -1,0 +1,45 @@
+"""The browser latency benchmark runs end to end in its quick mode (figures are not judged here)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from loadtest.browser_latency import MODES
+from tests.conftest import scaled
+from tests.support.servers import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_quick_benchmark_measures_every_mode(tmp_path: Path) -> None:
+    """`--quick` takes 5 positive samples in each of the four modes and leaves docs/benchmarks.md alone."""
+    before = _section()
+    out = tmp_path / "samples.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtest.browser_latency", "--quick", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=scaled(240),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    samples = json.loads(out.read_text())
+    assert list(samples) == list(MODES)
+    for mode, values in samples.items():
+        assert len(values) == 5, mode
+        assert all(v > 0 for v in values), (mode, values)
+    assert _section() == before
+
+
+def _section() -> str:
+    """This benchmark's part of docs/benchmarks.md (other benchmarks may write theirs meanwhile)."""
+    report = ROOT / "docs" / "benchmarks.md"
+    text = report.read_text() if report.exists() else ""
+    match = re.search(r"<!-- BEGIN browser-latency -->.*?<!-- END browser-latency -->", text, re.S)
+    return match.group(0) if match else ""
