@@ -13,7 +13,9 @@ if [[ "$mode" == "dev" ]]; then
   command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
   command -v promtool >/dev/null || apt_packages+=(prometheus)
   command -v redis-server >/dev/null || apt_packages+=(redis-server)
-  command -v nginx >/dev/null && [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
+  [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
+  # so the status light's emoji render in headless screenshots
+  [[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || apt_packages+=(fonts-noto-color-emoji)
 fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
 if (( ${#apt_packages[@]} )); then
