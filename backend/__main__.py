@@ -24,7 +24,7 @@ from backend.service import RoomService
 
 log = logging.getLogger("parlor.drain")
 
-DRAIN_BATCH_SECONDS = 0.05
+DRAIN_TICK_SECONDS = 0.05
 # Closed sockets get this long to flush their last frames and the close handshake before uvicorn stops.
 FLUSH_SECONDS = 1.0
 # In-flight requests (long-polls hold up to 30 s) get this long once the drain is over; their clients retry.
@@ -36,17 +36,17 @@ async def drain(service: RoomService, window: float) -> int:
     service.draining = True
     service.metrics.draining.set(1)
     conns = list(service.hub.connections())
-    batches = max(1, int(window / DRAIN_BATCH_SECONDS)) if window > 0 else 1
-    per_batch = -(-len(conns) // batches)  # ceil: every socket is closed by the end of the window
     loop = asyncio.get_running_loop()
     start = loop.time()
-    for n, first in enumerate(range(0, len(conns), per_batch or 1)):
-        await asyncio.sleep(max(0.0, start + n * window / batches - loop.time()))
-        for conn in conns[first : first + per_batch]:
-            conn.request_close(CLOSE_RESTART, "server restarting: reconnect", "server_restart")
-    deadline = loop.time() + FLUSH_SECONDS
-    while service.hub.connection_count() and loop.time() < deadline:
-        await asyncio.sleep(0.02)
+    # socket i closes at i/n of the window, released in ticks of DRAIN_TICK_SECONDS rather than one by one
+    for i, conn in enumerate(conns):
+        due = start + window * i / len(conns)
+        if due - loop.time() >= DRAIN_TICK_SECONDS:
+            await asyncio.sleep(due - loop.time())
+        conn.request_close(CLOSE_RESTART, "server restarting: reconnect", "server_restart")
+    writers = [conn.writer for conn in conns if conn.writer is not None]
+    if writers:
+        await asyncio.wait(writers, timeout=FLUSH_SECONDS)
     return len(conns)
 
 

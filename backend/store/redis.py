@@ -56,6 +56,9 @@ CLAIM_LEASE_SECONDS = 5.0
 CLAIM_BATCH = 200
 RECONNECT_MAX_DELAY = 2.0
 START_WAIT_SECONDS = 3.0
+# How long a call waits for a free pooled connection when all are busy (a loaded event loop, not Redis down:
+# a refused connection fails at once).
+POOL_WAIT_SECONDS = 10.0
 
 # KEYS: room, log, rooms, wakeups. ARGV: expected version ('' to create), state, seq, wake-up ('' for none),
 # maxlen, channel, message, code, then (stream id, event JSON) pairs.
@@ -130,18 +133,24 @@ class RedisStore:
         log_size: int = 1000,
         metrics: Metrics | None = None,
         socket_timeout: float = 2.0,
+        max_connections: int = 64,
     ) -> None:
         self._log_size = log_size
         self._metrics = metrics or get_metrics()
         # No client-side retries: re-sending a commit whose reply was lost would make `mutate` re-run `fn`
         # on a state that already holds its effect. A failed call surfaces as 503 and the caller retries.
-        self._redis = aioredis.from_url(
+        # A blocking pool: a burst (hundreds of sockets resuming at once) waits for a connection instead of
+        # failing with "too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=POOL_WAIT_SECONDS,
             decode_responses=True,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
             retry=Retry(NoBackoff(), 0),
         )
+        self._redis = aioredis.Redis(connection_pool=pool)
         self._commit_script = self._redis.register_script(_COMMIT)
         self._claim_script = self._redis.register_script(_CLAIM)
         self._origin = secrets.token_hex(8)

@@ -8,6 +8,7 @@ of a refused handshake; only a foreign Origin is refused at the handshake itself
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
-from backend.core.errors import NotFound, ParlorError, Unauthorized
+from backend.core.errors import NotFound, ParlorError, Unauthorized, Unavailable
 from backend.metrics import FRAME_TYPES_IN
 from backend.realtime.hub import Connection, Hub, dumps
 from backend.service import Credentials, RoomService, normalize_code
@@ -98,7 +99,11 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         await websocket.close(CLOSE_TRY_LATER, "server at capacity, try again later")
         return
 
-    creds, last_event_id = await _await_hello(websocket, service, normalize_code(code))
+    try:
+        creds, last_event_id = await _await_hello(websocket, service, normalize_code(code))
+    except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
+        await _close(websocket, CLOSE_TRY_LATER, exc.message)
+        return
     if creds is None:
         return
     if service.transport_for(creds.player_id) != "websocket":
@@ -116,11 +121,15 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         await _resume(conn, service, creds, last_event_id)
         await service.connected(creds)
         await _read_loop(websocket, conn, service)
+    except Unavailable as exc:
+        conn.disconnect_reason = "error"
+        await _close(websocket, CLOSE_TRY_LATER, exc.message)
     finally:
         current = hub.unregister(conn)
         metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
         if current:
-            await service.disconnected(creds)
+            with contextlib.suppress(Unavailable):  # presence is best effort while the store is away
+                await service.disconnected(creds)
 
 
 async def _await_hello(websocket: WebSocket, service: RoomService, code: str) -> tuple[Credentials | None, int | None]:
