@@ -1,4 +1,4 @@
-"""Run the backend with graceful drain: `python -m backend [--host H] [--port P] [--ws websockets]`.
+"""Run the backend with graceful drain: `python -m backend [--host H] [--port P] [--ws auto]`.
 
 On SIGTERM the process stops being ready (/readyz 503, parlor_draining 1, new sockets refused), asks its
 WebSocket clients to reconnect with close 1012 in small batches spread over DRAIN_SECONDS, so they move to
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("PARLOR_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PARLOR_PORT", "8000")))
-    parser.add_argument("--ws", default="websockets", help="uvicorn WebSocket implementation")
+    parser.add_argument("--ws", default="auto", help="uvicorn WebSocket implementation (auto: websockets sans-I/O)")
     parser.add_argument("--log-level", default=os.environ.get("PARLOR_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
 
@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
         port=args.port,
         ws=args.ws,
         ws_max_size=app.state.settings.max_frame_bytes,  # 16384 by default, the same limit the handler enforces
+        # frames are small JSON: compression would cost CPU per recipient and a zlib context per socket
+        ws_per_message_deflate=app.state.settings.ws_per_message_deflate,
         log_level=args.log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",

@@ -83,13 +83,13 @@ class RoomService:
         )
         self._pollers: dict[tuple[str, str], tuple[float, str]] = {}  # (code, player) -> (seen at, transport)
         self._next_timer: float | None = None
+        self._timer_failing = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.flag: TransportDecider | None = None
         self.draining = False
         self.ws_refused = False  # test hook: refuse WebSocket handshakes to exercise the fallbacks
         store.subscribe(hub.publish)
-        store.subscribe(self._on_commit)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -122,7 +122,7 @@ class RoomService:
                 code, host_id=player_id, host_name=name, token_hash=hash_token(token), now=now, limits=self.limits
             )
             try:
-                await self.store.create_room(room, events, now)
+                self._count(await self.store.create_room(room, events, now))
             except Exception as exc:
                 if getattr(exc, "code", None) == "room_exists":
                     continue
@@ -159,6 +159,7 @@ class RoomService:
     async def mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> tuple[Room, list[StoredEvent]]:
         room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())
         self._schedule(room)
+        self._count(stored)
         return room, stored
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
@@ -237,28 +238,30 @@ class RoomService:
         """A poll or long-poll request keeps its player shown online."""
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
         if not self.hub.is_connected(creds.room_code, creds.player_id):
-            await self._set_presence(creds.room_code, creds.player_id, True)
+            await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
 
-    async def connected(self, creds: Credentials) -> None:
-        await self._set_presence(creds.room_code, creds.player_id, True)
+    async def connected(self, creds: Credentials, session: str) -> None:
+        await self._set_presence(creds.room_code, creds.player_id, True, session)
 
-    async def disconnected(self, creds: Credentials) -> None:
+    async def disconnected(self, creds: Credentials, session: str) -> None:
         if not self.hub.is_connected(creds.room_code, creds.player_id) and not self._polling_recently(
             creds.room_code, creds.player_id
         ):
-            await self._set_presence(creds.room_code, creds.player_id, False)
+            await self._set_presence(creds.room_code, creds.player_id, False, session)
 
     def _polling_recently(self, code: str, player_id: str) -> bool:
         seen = self._pollers.get((code, player_id))
         return seen is not None and time.monotonic() - seen[0] < self.settings.presence_timeout_seconds
 
-    async def _set_presence(self, code: str, player_id: str, online: bool) -> None:
+    async def _set_presence(self, code: str, player_id: str, online: bool, session: str | None = None) -> None:
         with contextlib.suppress(NotFound):
-            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock()))
+            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session))
 
     # ---- timers and upkeep -----------------------------------------------------------------------------
 
-    def _on_commit(self, code: str, events: list[StoredEvent]) -> None:
+    def _count(self, events: list[StoredEvent]) -> None:
+        """Count commits on the process that made them, so sums across processes are right."""
+        self.metrics.events_committed.inc(len(events))
         for event in events:
             if event.type == "game_started":
                 self.metrics.games_started.inc()
@@ -287,8 +290,13 @@ class RoomService:
                     except Exception:
                         log.exception("tick failed for room %s", code)
                 self._next_timer = await self.store.next_wakeup()
-            except Exception:  # a store outage must not kill the timer loop; it retries shortly
-                log.exception("timer loop: store unavailable")
+                if self._timer_failing:
+                    log.info("timer loop: store reachable again")
+                self._timer_failing = False
+            except Exception as exc:  # a store outage must not kill the timer loop; it retries shortly
+                if not self._timer_failing:
+                    log.warning("timer loop: store unavailable (%r); retrying every 0.5 s", exc)
+                self._timer_failing = True
                 self._next_timer = None
             delay = 0.5 if self._next_timer is None else min(0.5, max(0.0, self._next_timer - self.clock()))
             with contextlib.suppress(TimeoutError):
@@ -310,11 +318,11 @@ class RoomService:
             for conn in self.hub.connections():
                 if mono - conn.last_seen > silent_limit:
                     conn.request_close(1001, "heartbeat timeout: no frame received", "heartbeat_timeout")
-        for (code, player_id), (seen, _transport) in list(self._pollers.items()):
+        for (code, player_id), (seen, transport) in list(self._pollers.items()):
             if mono - seen >= self.settings.presence_timeout_seconds:
                 del self._pollers[(code, player_id)]
                 if not self.hub.is_connected(code, player_id):
-                    await self._set_presence(code, player_id, False)
+                    await self._set_presence(code, player_id, False, f"{transport}:{player_id}")
         now = self.clock()
         for code in await self.store.room_codes():
             if self.hub.rooms.get(code):

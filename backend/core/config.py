@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Annotated
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     abuse_limit: int = Field(5, ge=1, description="Bad frames tolerated before close 4400")
     max_frame_bytes: int = Field(16384, ge=256, description="Largest client frame; larger closes with 1009")
+    ws_per_message_deflate: bool = Field(
+        False, description="Offer permessage-deflate (python -m backend); off: frames are small, zlib costs per socket"
+    )
     longpoll_max_wait_seconds: float = Field(30.0, gt=0, le=120)
     presence_timeout_seconds: float = Field(
         10.0, gt=0, description="A polling player not seen this long is shown offline"

@@ -77,6 +77,7 @@ class Player:
     last_clue_at: float | None = None
     bot_action_at: float | None = None
     bot_hints_used: int = 0
+    presence_session: str | None = None  # the connection that last brought this player online
 
     def public(self, *, reveal_role: bool, host_id: str | None, voted: bool) -> dict[str, Any]:
         view: dict[str, Any] = {
@@ -290,9 +291,17 @@ class Room:
             events += self._after_roster_change(now)
         return events
 
-    def set_presence(self, player_id: str, online: bool, now: float) -> list[Event]:
+    def set_presence(self, player_id: str, online: bool, now: float, session: str | None = None) -> list[Event]:
+        """Online/offline; with sessions, only the session that brought a player online can take them offline,
+        so a socket that closes after its player reconnected elsewhere (another process) changes nothing."""
         player = self.players.get(player_id)
-        if player is None or player.online == online:
+        if player is None:
+            return []
+        if online and session is not None:
+            player.presence_session = session
+        if not online and session is not None and player.presence_session not in (None, session):
+            return []
+        if player.online == online:
             return []
         player.online = online
         self.last_activity = now

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ class Connection:
     last_seen: float = field(default_factory=time.monotonic)
     writer: asyncio.Task[None] | None = None
     pending: list[Outgoing] | None = None  # not None while the resume replay is being queued
+    session: str = field(default_factory=lambda: "ws:" + secrets.token_hex(6))
 
     def offer(self, item: Outgoing) -> bool:
         """Queue a live event; during a resume it is held back until the replay is queued."""
@@ -137,7 +139,6 @@ class Hub:
 
     def publish(self, code: str, events: list[StoredEvent]) -> None:
         """Store listener: queue each committed event to every connection allowed to see it."""
-        self.metrics.events_committed.inc(len(events))
         room = self.rooms.get(code)
         if room:
             for event in events:

@@ -119,7 +119,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         previous.request_close(CLOSE_REPLACED, "replaced by a newer connection", "replaced")
     try:
         await _resume(conn, service, creds, last_event_id)
-        await service.connected(creds)
+        await service.connected(creds, conn.session)
         await _read_loop(websocket, conn, service)
     except Unavailable as exc:
         conn.disconnect_reason = "error"
@@ -129,7 +129,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
         if current:
             with contextlib.suppress(Unavailable):  # presence is best effort while the store is away
-                await service.disconnected(creds)
+                await service.disconnected(creds, conn.session)
 
 
 async def _await_hello(websocket: WebSocket, service: RoomService, code: str) -> tuple[Credentials | None, int | None]:

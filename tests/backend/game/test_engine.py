@@ -409,3 +409,13 @@ def test_room_round_trips_through_dict() -> None:
     again = Room.from_dict(room.to_dict())
     assert again.to_dict() == room.to_dict()
     assert again.snapshot("h1") == room.snapshot("h1")
+
+
+def test_presence_belongs_to_the_newest_session() -> None:
+    """A socket closing after its player reconnected elsewhere does not take them offline."""
+    room, _ = make_room(3)
+    room.set_presence("h1", True, T0, session="old")
+    room.set_presence("h1", True, T0, session="new")
+    assert room.set_presence("h1", False, T0, session="old") == []
+    assert room.players["h1"].online
+    assert types(room.set_presence("h1", False, T0, session="new")) == ["presence_changed"]
