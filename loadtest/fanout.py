@@ -175,20 +175,46 @@ def measure(
         result = fleet.finish()
         rss_after = server.rss()
     return FanoutResult(
-        server.name, rooms, per_room, seconds, published, failed, published * per_room, result,
-        cpu_percent, cpu_seconds, rss_idle, rss_connected, rss_after,
+        server.name,
+        rooms,
+        per_room,
+        seconds,
+        published,
+        failed,
+        published * per_room,
+        result,
+        cpu_percent,
+        cpu_seconds,
+        rss_idle,
+        rss_connected,
+        rss_after,
     )
 
 
-def run_parlor(rooms: int, per_room: int, seconds: float, procs: int = 1, env: dict[str, str] | None = None,
-               ping_every: float = 0, deflate: bool = True) -> FanoutResult:
+def run_parlor(
+    rooms: int,
+    per_room: int,
+    seconds: float,
+    procs: int = 1,
+    env: dict[str, str] | None = None,
+    ping_every: float = 25,
+    deflate: bool = True,
+) -> FanoutResult:
     with parlor_server({**FANOUT_ENV, **(env or {})}) as server:
         t0 = time.monotonic()
         seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
         print(f"seated in {time.monotonic() - t0:.1f} s", flush=True)
         return measure(
-            server, parlor_subs(seated), "parlor", lambda: drive_parlor(server.url, seated, seconds),
-            rooms, per_room, seconds, procs, ping_every, deflate,
+            server,
+            parlor_subs(seated),
+            "parlor",
+            lambda: drive_parlor(server.url, seated, seconds),
+            rooms,
+            per_room,
+            seconds,
+            procs,
+            ping_every,
+            deflate,
         )
 
 
@@ -198,11 +224,15 @@ def markdown(result: FanoutResult, command: str) -> str:
         ("WebSocket clients connected", f"{f.connected} of {result.clients} ({f.failed} failed, {f.retries} retries)"),
         ("events published (REST clues)", f"{result.published} ({result.publish_failed} failed)"),
         ("frames delivered / expected", f"{f.delivered} / {result.expected}"),
-        ("latency p50 / p95 / p99 / max", f"{result.ms(50):.2f} / {result.ms(95):.2f} / {result.ms(99):.2f} / "
-         f"{result.max_ms:.1f} ms"),
+        (
+            "latency p50 / p95 / p99 / max",
+            f"{result.ms(50):.2f} / {result.ms(95):.2f} / {result.ms(99):.2f} / {result.max_ms:.1f} ms",
+        ),
         ("target p99 < 15 ms", "met" if result.ms(99) < 15 else "**missed**"),
-        ("server CPU (one process)", f"{result.cpu_percent:.0f}% of one core, {result.cpu_us_per_frame:.1f} µs per "
-         "delivered frame"),
+        (
+            "server CPU (one process)",
+            f"{result.cpu_percent:.0f}% of one core, {result.cpu_us_per_frame:.1f} µs per delivered frame",
+        ),
         ("server RSS", f"{result.rss_after / 2**20:.0f} MiB ({result.rss_per_conn / 1024:.1f} KiB per connection)"),
         ("connections lost during the run", f"{f.lost} {f.close_codes or ''}"),
     ]
@@ -236,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = run_parlor(args.rooms, args.players, args.seconds, args.procs, deflate=not args.no_deflate)
     print(result.summary())
-    print(f"start {time.time():.1f}", result.fleet.errors)
+    if result.fleet.errors:
+        print("client errors:", result.fleet.errors[:5])
     if not args.no_report:
         command = f"python -m loadtest.fanout --rooms {args.rooms} --players {args.players} --seconds {args.seconds:g}"
         update_section("fanout", markdown(result, command), args.report)

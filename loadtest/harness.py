@@ -101,7 +101,9 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -
 
 
 @contextlib.contextmanager
-def run_server(name: str, argv: list[str], env: dict[str, str], port: int, health: str = "/healthz") -> Iterator[Server]:
+def run_server(
+    name: str, argv: list[str], env: dict[str, str], port: int, health: str = "/healthz"
+) -> Iterator[Server]:
     log_path = Path(tempfile.gettempdir()) / f"parlor-loadtest-{name}-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -28,9 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     raise_nofile()
     # the same options as tests/support/servers.py; a deep backlog absorbs thousands of simultaneous handshakes
-    uvicorn.run(
-        args.app, host=args.host, port=args.port, log_level="warning", ws_max_size=16384, backlog=8192
-    )
+    uvicorn.run(args.app, host=args.host, port=args.port, log_level="warning", ws_max_size=16384, backlog=8192)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import queue
 import random
 import time
 from array import array
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,9 +65,14 @@ class _Fleet:
         for attempt in range(4):
             async with sem:
                 try:
-                    ws = await websockets.connect(self.base + sub.path, max_size=2**20, open_timeout=60,
-                                                  ping_interval=None, close_timeout=1,
-                                                  compression=self.compression)
+                    ws = await websockets.connect(
+                        self.base + sub.path,
+                        max_size=2**20,
+                        open_timeout=60,
+                        ping_interval=None,
+                        close_timeout=1,
+                        compression=self.compression,
+                    )
                     welcome = await self._handshake(ws, sub)
                     if not welcome:
                         raise ConnectionError("no welcome")
@@ -211,7 +216,11 @@ class Fleet:
         self.total = len(subs)
         slices = [list(subs[i::procs]) for i in range(procs)]
         self._procs = [
-            ctx.Process(target=_worker_main, args=(base_ws, s, protocol, ping_every, deflate, self._out, self._stop), daemon=True)
+            ctx.Process(
+                target=_worker_main,
+                args=(base_ws, s, protocol, ping_every, deflate, self._out, self._stop),
+                daemon=True,
+            )
             for s in slices
             if s
         ]
@@ -260,7 +269,9 @@ class Fleet:
                 proc.kill()
 
 
-async def drive(publish: Callable[[int, int], Awaitable[bool]], rooms: int, seconds: float) -> tuple[int, int]:
+async def drive(
+    publish: Callable[[int, int], Coroutine[Any, Any, bool]], rooms: int, seconds: float
+) -> tuple[int, int]:
     """One event per room per second, spread evenly over the second; returns (accepted, failed) publishes."""
     total = int(rooms * seconds)
     start = time.monotonic() + 0.05

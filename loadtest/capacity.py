@@ -1,0 +1,211 @@
+"""Capacity of one backend process: idle WebSocket players held, and fan-out against a floor and a peer.
+
+1. Idle: 1,000 rooms x 10 seated players connect (hello with `last_event_id`, then idle) with the heartbeat
+   left on: each client sends the app-level `{"type":"ping"}` every 25 s. RSS is read (psutil) before and
+   after the sockets connect; the 20,000 open-file limit is compared with the connections held.
+2. Active: 200 rooms x 10 players, one clue per room per second spread evenly, against Parlor, the floor
+   (`loadtest/peers/ws_floor.py`, `websockets` alone) and a peer (`loadtest/peers/socketio_peer.py`,
+   python-socketio under uvicorn), in this run, with the same client (`loadtest/wsclients.py`), message
+   sizes and counts. Parlor's latency, CPU per delivered frame and RSS per connection are given as ratios.
+
+    python -m loadtest.capacity            # writes section "capacity" of docs/benchmarks.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+import websockets
+
+from loadtest.fanout import FANOUT_ENV, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
+from loadtest.harness import PYTHON, free_port, parlor_server, run_server
+from loadtest.report import REPORT, machine_line, update_section
+from loadtest.serve import raise_nofile
+from loadtest.wsclients import Fleet, Sub, drive
+
+HELLO = json.dumps({"type": "hello"})
+
+
+def _peer_subs(rooms: int, per_room: int, prefix: str) -> list[Sub]:
+    return [Sub(f"{prefix}{r:05d}", f"{r:05d}", HELLO) for r in range(rooms) for _ in range(per_room)]
+
+
+def _message(i: int, k: int) -> dict[str, str]:
+    # Parlor's player ids are "p_" + 16 hex digits and its driver's names "Player N"; same sizes here
+    return {"player_id": f"p_{i:016x}", "name": f"Player {k % 10}", "text": f"zq{k}"}
+
+
+def run_floor(rooms: int, per_room: int, seconds: float, procs: int) -> FanoutResult:
+    port = free_port()
+    argv = [PYTHON, "-m", "loadtest.peers.ws_floor", "--port", str(port)]
+    with run_server("ws_floor", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
+
+        async def publish_loop() -> tuple[int, int]:
+            async with websockets.connect(server.ws_url + "/publish", compression=None) as pub:
+
+                async def publish(i: int, k: int) -> bool:
+                    await pub.send(json.dumps({"room": f"{i:05d}", **_message(i, k)}))
+                    return True
+
+                return await drive(publish, rooms, seconds)
+
+        subs = _peer_subs(rooms, per_room, "/room/")
+        return measure(server, subs, "floor", publish_loop, rooms, per_room, seconds, procs)
+
+
+def run_socketio(rooms: int, per_room: int, seconds: float, procs: int) -> FanoutResult:
+    port = free_port()
+    argv = [PYTHON, "-m", "loadtest.serve", "--app", "loadtest.peers.socketio_peer:app", "--port", str(port)]
+    with run_server("socketio", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
+
+        async def publish_loop() -> tuple[int, int]:
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
+
+                async def publish(i: int, k: int) -> bool:
+                    resp = await http.post(f"/publish/{i:05d}", json=_message(i, k))
+                    return resp.status_code == 200
+
+                return await drive(publish, rooms, seconds)
+
+        subs = [Sub("/socket.io/?EIO=4&transport=websocket", s.room) for s in _peer_subs(rooms, per_room, "")]
+        return measure(server, subs, "socketio", publish_loop, rooms, per_room, seconds, procs)
+
+
+def run_idle(rooms: int, per_room: int, hold: float, procs: int) -> dict[str, float]:
+    """Seat rooms x per_room players, connect them all, hold `hold` seconds; RSS before/after, fds, losses."""
+    with parlor_server(FANOUT_ENV) as server:
+        t0 = time.monotonic()
+        seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=False))
+        seat_s = time.monotonic() - t0
+        time.sleep(1)
+        rss_before = server.rss()
+        t0 = time.monotonic()
+        with Fleet(server.ws_url, parlor_subs(seated), "parlor", procs=procs, ping_every=25) as fleet:
+            connected, failed = fleet.wait_ready(timeout=600)
+            connect_s = time.monotonic() - t0
+            time.sleep(hold)
+            rss_after, fds = server.rss(), server.ps.num_fds()
+            result = fleet.finish()
+    return {
+        "clients": rooms * per_room,
+        "connected": connected,
+        "failed": failed,
+        "lost": result.lost,
+        "seat_s": seat_s,
+        "connect_s": connect_s,
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+        "fds": fds,
+        "per_conn": (rss_after - rss_before) / max(1, connected),
+    }
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def markdown(idle: dict[str, float] | None, active: Sequence[FanoutResult], command: str) -> str:
+    out = [
+        "## Capacity and peers (`loadtest/capacity.py`)",
+        "",
+        machine_line(("fastapi", "uvicorn", "websockets", "python-socketio")),
+        "",
+        f"`{command}`. Client: `loadtest/wsclients.py` (asyncio `websockets`, uvloop, "
+        "worker processes); server CPU and RSS: psutil on the server process; latency: client receipt minus the "
+        "frame's `ts` (server clock at commit, same host). The client processes share the 2 cores with the "
+        "server, so latency includes client scheduling.",
+        "",
+    ]
+    if idle is not None:
+        fd_left = 20000 - idle["fds"]
+        out += [
+            "### Idle players held by one backend process",
+            "",
+            'Heartbeat on (HEARTBEAT_TIMEOUT_SECONDS=75); every client sends `{"type":"ping"}` every 25 s.',
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| players seated / connected / failed | {idle['clients']:.0f} / {idle['connected']:.0f} / "
+            f"{idle['failed']:.0f} (target ≥ 10,000 connected) |",
+            f"| connections lost while idle | {idle['lost']:.0f} |",
+            f"| time to seat rooms (REST) / connect all | {idle['seat_s']:.0f} s / {idle['connect_s']:.0f} s |",
+            f"| backend RSS before / after connecting | {idle['rss_before'] / 2**20:.0f} MiB / "
+            f"{idle['rss_after'] / 2**20:.0f} MiB |",
+            f"| RSS per connection | {idle['per_conn'] / 1024:.1f} KiB (target ≤ 48 KB: "
+            f"{'met' if idle['per_conn'] <= 48000 else '**missed**'}) |",
+            f"| backend open fds / limit | {idle['fds']:.0f} / 20,000: one fd per socket, so the limit binds at about "
+            f"{idle['connected'] + fd_left:.0f} connections (before MAX_CONNECTIONS=20,000); client processes "
+            "hold one fd per socket each too |",
+            "",
+        ]
+    if active:
+        parlor = active[0]
+        out += [
+            f"### Fan-out at {parlor.clients} active players ({parlor.rooms} rooms x {parlor.per_room}, one message "
+            f"per room per second, {parlor.seconds:g} s)",
+            "",
+            "Parlor's events come in as REST clues (auth, engine, event log) and so do the Socket.IO peer's "
+            "(`POST /publish`); the floor's come over one WebSocket. Targets for Parlor: p50 ≤ 3 ms, p99 ≤ 20 ms, "
+            "every connection made, every event delivered.",
+            "",
+            "| server | connected | delivered / expected | p50 ms | p95 ms | p99 ms | max ms | CPU % | "
+            "CPU µs per delivered frame | RSS per connection KiB | lost |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in active:
+            out.append(
+                f"| {r.server} | {r.fleet.connected}/{r.clients} | {r.fleet.delivered}/{r.expected} | {r.ms(50):.2f} | "
+                f"{r.ms(95):.2f} | {r.ms(99):.2f} | {r.max_ms:.1f} | {r.cpu_percent:.0f} | {r.cpu_us_per_frame:.1f} | "
+                f"{r.rss_per_conn / 1024:.1f} | {r.fleet.lost} |"
+            )
+        out += [
+            "",
+            "| Parlor as a ratio to | p50 latency | p99 latency | CPU per frame | RSS per connection |",
+            "|---|---|---|---|---|",
+        ]
+        for r in active[1:]:
+            out.append(
+                f"| {r.server} | {_ratio(parlor.ms(50), r.ms(50))} | {_ratio(parlor.ms(99), r.ms(99))} | "
+                f"{_ratio(parlor.cpu_us_per_frame, r.cpu_us_per_frame)} | "
+                f"{_ratio(parlor.rss_per_conn, r.rss_per_conn)} |"
+            )
+        met = parlor.ms(50) <= 3 and parlor.ms(99) <= 20 and parlor.fleet.failed == 0
+        met = met and parlor.fleet.delivered == parlor.expected
+        out += ["", f"Parlor targets: {'met' if met else '**missed**'}."]
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--idle-rooms", type=int, default=1000)
+    parser.add_argument("--active-rooms", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=20, help="measured seconds of each active run")
+    parser.add_argument("--procs", type=int, default=2, help="client worker processes")
+    parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--report", type=Path, default=REPORT)
+    args = parser.parse_args(argv)
+    raise_nofile()
+    idle = None
+    if not args.skip_idle:
+        idle = run_idle(args.idle_rooms, 10, 10, args.procs)
+        print("idle:", {k: round(v) for k, v in idle.items()}, flush=True)
+    active = []
+    for name, run in (("parlor", run_parlor), ("floor", run_floor), ("socketio", run_socketio)):
+        result = run(args.active_rooms, 10, args.seconds, args.procs)
+        print(result.summary(), flush=True)
+        active.append(result)
+        del name
+    command = f"python -m loadtest.capacity --idle-rooms {args.idle_rooms} --active-rooms {args.active_rooms}"
+    update_section("capacity", markdown(idle, active, command), args.report)
+    print(f"wrote section 'capacity' of {args.report}")
+
+
+if __name__ == "__main__":
+    main()
