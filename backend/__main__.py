@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import signal
 import socket
 from types import FrameType
@@ -86,6 +87,14 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
+def raise_open_file_limit() -> int:
+    """One socket is one file: lift the soft open-file limit to the hard one so MAX_CONNECTIONS is reachable."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("PARLOR_HOST", "127.0.0.1"))
@@ -94,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default=os.environ.get("PARLOR_LOG_LEVEL", "info"))
     args = parser.parse_args(argv)
 
+    raise_open_file_limit()
     from backend.main import app
 
     config = uvicorn.Config(
@@ -107,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         log_level=args.log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
+        backlog=8192,  # a reconnect wave after a drain arrives all at once
     )
     DrainingServer(config, app).run()
 

@@ -122,9 +122,9 @@ def run_server(
 
 
 def parlor_server(extra_env: dict[str, str] | None = None) -> contextlib.AbstractContextManager[Server]:
-    """A fresh Parlor backend (`backend.main:app` under uvicorn) with settings from `extra_env`."""
+    """A fresh Parlor backend started the production way (`python -m backend`) with settings from `extra_env`."""
     port = free_port()
-    argv = [PYTHON, "-m", "loadtest.serve", "--app", "backend.main:app", "--port", str(port)]
+    argv = [PYTHON, "-m", "backend", "--port", str(port), "--log-level", "warning"]
     return run_server("parlor", argv, parlor_env(extra_env), port)
 
 

@@ -28,7 +28,16 @@ def main() -> None:
     args = parser.parse_args()
     raise_nofile()
     # the same options as tests/support/servers.py; a deep backlog absorbs thousands of simultaneous handshakes
-    uvicorn.run(args.app, host=args.host, port=args.port, log_level="warning", ws_max_size=16384, backlog=8192)
+    # no permessage-deflate, like `python -m backend`: every server in a comparison pays the same per frame
+    uvicorn.run(
+        args.app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws_max_size=16384,
+        ws_per_message_deflate=False,
+        backlog=8192,
+    )
 
 
 if __name__ == "__main__":

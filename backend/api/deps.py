@@ -11,17 +11,17 @@ from backend.core.errors import Unauthorized
 from backend.service import Credentials, RoomService, normalize_code
 
 
-def get_service(request: Request) -> RoomService:
+async def get_service(request: Request) -> RoomService:
     service: RoomService = request.app.state.service
     return service
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
+async def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
     if not authorization:
         raise Unauthorized("missing Authorization: Bearer <token> header", "missing_token")
     scheme, _, token = authorization.partition(" ")

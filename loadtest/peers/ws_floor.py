@@ -60,7 +60,9 @@ def health(connection: ServerConnection, request: Request) -> Response | None:
 
 
 async def main(port: int) -> None:
-    async with serve(handler, "127.0.0.1", port, process_request=health, max_size=16384, backlog=8192) as server:
+    async with serve(
+        handler, "127.0.0.1", port, process_request=health, max_size=16384, backlog=8192, compression=None
+    ) as server:
         await server.serve_forever()
 
 
