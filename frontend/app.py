@@ -81,7 +81,7 @@ def _leave() -> None:
     if seat is not None:
         with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
             _api().remove_player(seat, seat.player_id)
-    for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail"):
+    for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail", "layout_key"):
         ss.pop(key, None)
     ss.left = True
 
@@ -128,15 +128,20 @@ def _bridge_config(seat: Seat) -> dict[str, Any]:
 
 @st.fragment
 def bridge_panel() -> None:
-    """Reruns only when the bridge resolves a wait: new events, a status change, or the heartbeat."""
+    """Reruns only when the bridge resolves a wait: new events, a status change, or the heartbeat.
+
+    It draws only the room's live HTML (one delta per batch); a batch that changes anything drawn outside it
+    (see `room.layout_key`) reruns the whole app instead.
+    """
     value = ss.get(live.WAIT_KEY)
     if isinstance(value, dict) and value.get("seq") == ss.wait_seq:
         _consume(value)
         ss.wait_seq += 1
-    seat = ss.seat
+        if room.layout_key(ss.game_state) != ss.get("layout_key"):
+            st.rerun()
+    room.render_live(ss.game_state)
     if ss.bridge_status == "stopped":
         st.error(ss.detail or "Live updates stopped.", icon="⛔")
-    room.render(ss.game_state, _api(), seat, _share_url(seat.room_code))
     live.request(
         live.wait_expression(ss.wait_seq, ss.last_id, settings.bridge_heartbeat_ms, ss.bridge_status), live.WAIT_KEY
     )
@@ -198,7 +203,8 @@ else:
     else:
         live.install(_bridge_config(ss.seat))
         if mode == "bridge":
-            bridge_panel()
+            ss.layout_key = room.layout_key(ss.game_state)
+            room.render(ss.game_state, _api(), ss.seat, _share_url(ss.seat.room_code), live=bridge_panel)
         else:
             seed_loop_panel()
             time.sleep(0.5)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import statistics
 import sys
@@ -143,6 +144,7 @@ def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mo
 
 def run_benchmark(samples: int, *, write: bool) -> dict[str, ModeResult]:
     results: dict[str, ModeResult] = {}
+    load_before = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="parlor-latency-") as tmp,
         stack(Path(tmp)) as (backend, bridge, legacy),
@@ -164,12 +166,14 @@ def run_benchmark(samples: int, *, write: bool) -> dict[str, ModeResult]:
                     print(f"{mode:22s} n={s['n']:3.0f}  p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms", flush=True)
             finally:
                 browser.close()
+    load = (load_before, os.getloadavg()[0])
+    print(f"1-minute load average: {load[0]:.2f} before, {load[1]:.2f} after", flush=True)
     if write:
-        update_section("browser-latency", markdown(results))
+        update_section("browser-latency", markdown(results, load))
     return results
 
 
-def markdown(results: dict[str, ModeResult]) -> str:
+def markdown(results: dict[str, ModeResult], load: tuple[float, float] | None = None) -> str:
     lines = [
         "## Browser latency: a clue posted by player A, visible in player B's page",
         "",
@@ -192,7 +196,11 @@ def markdown(results: dict[str, ModeResult]) -> str:
             ok = (target[0] is None or s["p50"] <= target[0]) and s["p95"] <= target[1]
             goal = ", ".join(parts) + (" ✅" if ok else " ❌")
         lines.append(f"| {mode} | {s['n']:.0f} | {s['p50']:.1f} | {s['p95']:.1f} | {s['max']:.1f} | {goal} |")
-    lines += ["", machine_line(("streamlit", "streamlit-js-eval", "playwright", "fastapi", "uvicorn")), ""]
+    lines += ["", machine_line(("streamlit", "streamlit-js-eval", "playwright", "fastapi", "uvicorn"))]
+    if load is not None:
+        # Chromium, Streamlit and uvicorn share the cores: other work on the machine shows up in these figures.
+        lines.append(f"1-minute load average {load[0]:.2f} at the start, {load[1]:.2f} at the end.")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -52,6 +52,7 @@
       this.everConnected = false;
       this.reconnectTimer = null;
       this.pingTimer = null;
+      this.persistTimer = null;
       this.pollAbort = null;
       this.polling = false;
       this.waiters = [];
@@ -103,6 +104,8 @@
 
     shutdown() {
       clearTimeout(this.reconnectTimer);
+      clearTimeout(this.persistTimer);
+      this.persistTimer = null;
       clearInterval(this.pingTimer);
       this.stopLongPoll();
       if (this.ws) {
@@ -169,9 +172,18 @@
       let added = false;
       for (const f of frames) added = this.accept(f, via) || added;
       if (added) {
-        this.persist();
         this.wake();
+        this.schedulePersist();
       }
+    }
+
+    // The waiting Promise's hand-over to Python runs first; serialising the buffer can wait for the next task.
+    schedulePersist() {
+      if (this.persistTimer) return;
+      this.persistTimer = setTimeout(() => {
+        this.persistTimer = null;
+        this.persist();
+      }, 0);
     }
 
     acceptSnapshot(snap) {

@@ -18,7 +18,10 @@
       if (label.textContent !== text) label.textContent = text;
       el.classList.toggle("parlor-countdown-urgent", left <= 10);
       const bar = el.querySelector(".parlor-countdown-bar > span");
-      if (bar && total > 0) bar.style.width = Math.max(0, Math.min(100, (left / total) * 100)) + "%";
+      if (bar && total > 0) {
+        const scale = "scaleX(" + Math.max(0, Math.min(1, left / total)).toFixed(4) + ")";
+        if (bar.style.transform !== scale) bar.style.transform = scale;
+      }
     }
   };
   w.parlorCountdown = w.setInterval(tick, 250);

@@ -1,7 +1,15 @@
-"""A room in every phase: lobby, game (discussion and voting), game over; spectators watch the game."""
+"""A room in every phase: lobby, game (discussion and voting), game over; spectators watch the game.
+
+Each phase is drawn in two parts. The live part (the clue feed and the player list) is one HTML element that
+the event-driven fragment redraws on every batch of events, so a clue costs Streamlit one delta. Everything
+else (forms, buttons, the word card) is drawn by full-app runs only: `layout_key` names what it depends on,
+and the fragment asks for a full run when a batch changes that key (a phase change, a vote of yours).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -12,19 +20,69 @@ from frontend.views.common import countdown_html, esc, run_action, show_flash
 UNDERCOVER_CHOICES = {"Automatic": None, "1 undercover": 1, "2 undercovers": 2}
 
 
-def render(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
+def render(state: dict[str, Any], api: Api, seat: Seat, share_url: str, live: Callable[[], None] | None = None) -> None:
+    """Draw the room; `live` draws the live part in place (default: `render_live` of this same state)."""
     show_flash()
     you = state.get("you") or {}
     if you.get("removed"):
         st.warning("You are no longer in this room." if you["removed"] != "kicked" else "The host removed you.")
+        (live or (lambda: None))()
         return
+    live = live or (lambda: render_live(state))
     phase = state.get("phase")
     if phase == "lobby":
         _lobby(state, api, seat, share_url)
+        live()
     elif phase in ("discussion", "voting"):
-        _game(state, api, seat)
+        _game(state, api, seat, live)
     else:
-        _game_over(state, api, seat)
+        _game_over(state, api, seat, live)
+
+
+def live_html(state: dict[str, Any]) -> str:
+    """The live part of the room as one piece of HTML ("" when the phase has none)."""
+    if (state.get("you") or {}).get("removed"):
+        return ""
+    phase = state.get("phase")
+    if phase in ("discussion", "voting"):
+        players = [p for p in state.get("players") or [] if not p.get("spectator")]
+        watchers = [p for p in state.get("players") or [] if p.get("spectator")]
+        rows = "".join(_player_row(p, in_game=True, phase=str(phase)) for p in players)
+        if watchers:
+            rows += f'<div class="parlor-caption">Watching: {esc(", ".join(p["name"] for p in watchers))}</div>'
+        return (
+            f'<div class="parlor-live"><div>{_clue_feed_html(state)}</div>'
+            f'<div><div class="parlor-heading">Players</div>{rows}</div></div>'
+        )
+    if phase == "finished":
+        return _clue_feed_html(state)
+    return ""
+
+
+def render_live(state: dict[str, Any]) -> None:
+    html = live_html(state)
+    if html:
+        st.html(html)
+
+
+def layout_key(state: dict[str, Any]) -> str:
+    """What the parts outside the live HTML are drawn from: when it changes, the whole page must be redrawn."""
+    you = state.get("you") or {}
+    phase = state.get("phase")
+    key: dict[str, Any] = {"phase": phase, "removed": you.get("removed"), "host": you.get("is_host")}
+    players = state.get("players") or []
+    if phase == "lobby":
+        key["code"] = state.get("room_code")
+        key["players"] = [[p["id"], p["name"], p.get("online"), p.get("is_host"), p.get("is_bot")] for p in players]
+        key["settings"] = state.get("settings")
+    elif phase in ("discussion", "voting"):
+        key.update({k: state.get(k) for k in ("game", "round", "deadline", "settings", "last_result")})
+        key["you"] = [you.get(k) for k in ("word", "alive", "spectator", "ready", "voted_for")]
+        key["players"] = [[p["id"], p["name"], p.get("alive"), p.get("spectator")] for p in players]
+    else:
+        key["game_over"] = state.get("game_over")
+        key["players"] = [[p["id"], p.get("alive")] for p in players]
+    return json.dumps(key, sort_keys=True, default=str)
 
 
 # ---- lobby -------------------------------------------------------------------------------------------------
@@ -165,27 +223,24 @@ def _last_result(state: dict[str, Any]) -> None:
         st.info(f"Round {result['round']} ended in a tie: nobody was voted out.", icon="🤝")
 
 
-def _clue_feed(state: dict[str, Any]) -> None:
+def _clue_feed_html(state: dict[str, Any]) -> str:
     clues = state.get("clues") or []
-    with st.container(border=True):
-        st.markdown("##### Clues")
-        if not clues:
-            st.caption("No clues yet.")
-            return
-        parts: list[str] = []
-        last_round = None
-        for clue in clues:
-            if clue.get("round") != last_round:
-                last_round = clue.get("round")
-                parts.append(f'<div class="parlor-round-sep">Round {esc(last_round)}</div>')
-            parts.append(
-                f'<div class="parlor-clue"><b class="parlor-clue-name">{esc(clue["name"])}</b>'
-                f'<span class="parlor-clue-text">{esc(clue["text"])}</span></div>'
-            )
-        st.html('<div data-testid="clue-feed">' + "".join(parts) + "</div>")
+    parts = ['<div class="parlor-card parlor-feed"><div class="parlor-heading">Clues</div>']
+    if not clues:
+        parts.append('<div class="parlor-caption">No clues yet.</div>')
+    last_round = None
+    for clue in clues:
+        if clue.get("round") != last_round:
+            last_round = clue.get("round")
+            parts.append(f'<div class="parlor-round-sep">Round {esc(last_round)}</div>')
+        parts.append(
+            f'<div class="parlor-clue"><b class="parlor-clue-name">{esc(clue["name"])}</b>'
+            f'<span class="parlor-clue-text">{esc(clue["text"])}</span></div>'
+        )
+    return '<div data-testid="clue-feed">' + "".join(parts) + "</div></div>"
 
 
-def _game(state: dict[str, Any], api: Api, seat: Seat) -> None:
+def _game(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None]) -> None:
     you = state.get("you") or {}
     phase = state["phase"]
     _phase_header(state)
@@ -194,9 +249,10 @@ def _game(state: dict[str, Any], api: Api, seat: Seat) -> None:
     playing = bool(you.get("alive")) and not you.get("spectator")
     if you.get("word") and not you.get("alive") and not you.get("spectator"):
         st.warning("You were voted out. Watch the rest of the game.", icon="👀")
-    feed, side = st.columns([3, 2], gap="large")
-    with feed:
-        _clue_feed(state)
+    live()
+    players = [p for p in state.get("players") or [] if not p.get("spectator")]
+    acts, side = st.columns([3, 2], gap="large")
+    with acts:
         if playing and phase == "discussion":
             with st.form("clue", clear_on_submit=True, border=False):
                 text_col, send_col = st.columns([4, 1], vertical_alignment="bottom")
@@ -213,12 +269,6 @@ def _game(state: dict[str, Any], api: Api, seat: Seat) -> None:
                 args=(api.ready, seat),
             )
     with side:
-        players = [p for p in state.get("players") or [] if not p.get("spectator")]
-        watchers = [p for p in state.get("players") or [] if p.get("spectator")]
-        st.markdown("##### Players")
-        st.html("".join(_player_row(p, in_game=True, phase=phase) for p in players))
-        if watchers:
-            st.caption("Watching: " + ", ".join(p["name"] for p in watchers))
         if playing and phase == "voting":
             st.markdown("##### Your vote")
             voted_for = you.get("voted_for")
@@ -251,7 +301,7 @@ def _vote(api: Api, seat: Seat, target_id: str) -> None:
 # ---- game over ---------------------------------------------------------------------------------------------
 
 
-def _game_over(state: dict[str, Any], api: Api, seat: Seat) -> None:
+def _game_over(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None]) -> None:
     over = state.get("game_over") or {}
     winner = over.get("winner") or "civilians"
     words = over.get("words") or {}
@@ -278,7 +328,7 @@ def _game_over(state: dict[str, Any], api: Api, seat: Seat) -> None:
         for info in over.get("players") or []
     ]
     st.dataframe(rows, hide_index=True, use_container_width=True)
-    _clue_feed(state)
+    live()
     if (state.get("you") or {}).get("is_host"):
         st.button("Play again", type="primary", use_container_width=True, on_click=run_action, args=(api.start, seat))
     else:
