@@ -31,7 +31,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="wide")
 settings = get_settings()
-metrics = get_bridge_metrics(settings.frontend_metrics_port or None)
+metrics = get_bridge_metrics(settings.frontend_metrics_port or None, addr=settings.frontend_metrics_addr)
 ss = st.session_state
 
 

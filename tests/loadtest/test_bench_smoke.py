@@ -20,7 +20,7 @@ def test_bench_quick_runs_every_scenario_without_failed_requests(tmp_path: Path)
     for s in results:
         assert s.failures == 0, (s.transport, s.users, s.errors)
         assert s.requests > 0 and s.deliveries > 0, (s.transport, s.users, s.errors)
-        assert s.inbound_per_s > 0 and s.cpu_percent >= 0 and s.rss_mib > 0
+        assert s.messages_per_s > 0 and s.cpu_percent >= 0 and s.rss_mib > 0
         assert not math.isnan(s.p50_ms)
         if s.transport == "websocket":
             assert s.ws_connects == s.users and s.ws_connect_failures == 0 and s.disconnects == 0
