@@ -26,7 +26,7 @@ class FrontendSettings(BaseSettings):
     request_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of the frontend's REST calls")
     frontend_metrics_port: int = Field(9108, ge=0, le=65535, description="Port of the bridge /metrics; 0 disables")
     frontend_metrics_addr: str = Field(
-        "127.0.0.1", description="Address the bridge /metrics listens on (0.0.0.0 in containers so Prometheus can scrape)"
+        "127.0.0.1", description="Address of the bridge /metrics (0.0.0.0 in containers, for Prometheus)"
     )
     parlor_transport_mode: TransportMode = Field(
         "bridge", description="seed-loop reproduces the seed's 0.5 s rerun loop (benchmark only)"
