@@ -17,8 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "docs" / "benchmarks.md"
 HEADER = (
-    "# Parlor benchmarks\n\n"
-    "Every figure below was measured by the script named in its section; rerun it to refresh.\n"
+    "# Parlor benchmarks\n\nEvery figure below was measured by the script named in its section; rerun it to refresh.\n"
 )
 
 

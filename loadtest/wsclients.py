@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import multiprocessing as mp
 import queue
@@ -159,6 +160,9 @@ async def _run_worker(
     fleet = _Fleet(base, protocol, ping_every, deflate)
     sem = asyncio.Semaphore(64)
     await asyncio.gather(*(fleet.connect(s, sem) for s in subs))
+    # the sockets live for the whole run: keep the collector from rescanning them, so client GC pauses do not
+    # show up as server latency
+    gc.freeze()
     out.put(("ready", fleet.report.connected, fleet.report.failed))
     pinger = asyncio.create_task(fleet.pinger()) if ping_every > 0 and protocol == "parlor" else None
     loop = asyncio.get_running_loop()
