@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
+
 TRANSPORTS = ("websocket", "longpoll", "polling")
 CONNECT_RESULTS = (
     "accepted",
@@ -33,27 +35,8 @@ DISCONNECT_REASONS = (
     "moved_to_polling",
     "error",
 )
-FRAME_TYPES_OUT = (
-    "welcome",
-    "snapshot",
-    "pong",
-    "error",
-    "config_changed",
-    "player_joined",
-    "player_left",
-    "presence_changed",
-    "host_changed",
-    "settings_changed",
-    "game_started",
-    "phase_changed",
-    "clue_posted",
-    "player_ready",
-    "vote_cast",
-    "player_eliminated",
-    "vote_tied",
-    "game_over",
-    "your_word",
-)
+CONTROL_TYPES = ("welcome", "snapshot", "pong", "error", "config_changed")
+FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
 FRAME_TYPES_IN = ("hello", "ping", "invalid")
 WINNERS = ("civilians", "undercover")
 STORE_OPS = ("read", "write", "publish", "subscribe")

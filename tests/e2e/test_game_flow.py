@@ -6,24 +6,11 @@ import asyncio
 
 import httpx
 
+from backend.game.events import PUBLIC_TYPES
 from tests.support.client import WsPlayer, act, create_room, join_room
 from tests.support.servers import Backend
 
-PUBLIC = {
-    "player_joined",
-    "player_left",
-    "presence_changed",
-    "host_changed",
-    "settings_changed",
-    "game_started",
-    "phase_changed",
-    "clue_posted",
-    "player_ready",
-    "vote_cast",
-    "player_eliminated",
-    "vote_tied",
-    "game_over",
-}
+PUBLIC = set(PUBLIC_TYPES)
 
 
 async def play_to_game_over(http: httpx.AsyncClient, players: list[WsPlayer], timeout: float = 60) -> dict:

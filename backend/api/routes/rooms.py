@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -9,7 +10,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import PlayerDep, RoomCode, ServiceDep
 from backend.core.errors import Invalid
-from backend.game.engine import CLUE_MAX, NAME_MAX, clean_text
+from backend.game.engine import CLUE_MAX, NAME_MAX, Room, clean_text
+from backend.game.events import Event
 from backend.service import Credentials
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -150,41 +152,32 @@ async def change_settings(body: SettingsIn, player: PlayerDep, service: ServiceD
     return {"settings": room.snapshot(player.player_id)["settings"], "last_event_id": room.event_seq}
 
 
+async def _act(service: ServiceDep, player: Credentials, command: Callable[[Room], list[Event]]) -> Accepted:
+    """Run one game command for the caller; its effects reach everyone (the caller too) as events."""
+    room, _ = await service.mutate(player.room_code, command)
+    return Accepted(last_event_id=room.event_seq)
+
+
 @router.post("/{code}/start")
 async def start(player: PlayerDep, service: ServiceDep) -> Accepted:
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words)
-    )
-    return Accepted(last_event_id=room.event_seq)
+    return await _act(service, player, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words))
 
 
 @router.post("/{code}/clues")
 async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.post_clue(player.player_id, body.text, service.clock(), service.rng)
-    )
-    return Accepted(last_event_id=room.event_seq)
+    return await _act(service, player, lambda r: r.post_clue(player.player_id, body.text, service.clock(), service.rng))
 
 
 @router.post("/{code}/ready")
 async def ready(player: PlayerDep, service: ServiceDep) -> Accepted:
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.mark_ready(player.player_id, service.clock(), service.rng)
-    )
-    return Accepted(last_event_id=room.event_seq)
+    return await _act(service, player, lambda r: r.mark_ready(player.player_id, service.clock(), service.rng))
 
 
 @router.post("/{code}/votes")
 async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.vote(player.player_id, body.target_id, service.clock(), service.rng)
-    )
-    return Accepted(last_event_id=room.event_seq)
+    return await _act(service, player, lambda r: r.vote(player.player_id, body.target_id, service.clock(), service.rng))
 
 
 @router.post("/{code}/advance")
 async def advance(player: PlayerDep, service: ServiceDep) -> Accepted:
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.advance(player.player_id, service.clock(), service.rng)
-    )
-    return Accepted(last_event_id=room.event_seq)
+    return await _act(service, player, lambda r: r.advance(player.player_id, service.clock(), service.rng))
