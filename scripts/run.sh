@@ -8,13 +8,15 @@ backend_port="${BACKEND_PORT:-8000}"
 frontend_port="${FRONTEND_PORT:-8501}"
 export BACKEND_URL="${BACKEND_URL:-http://127.0.0.1:${backend_port}}"
 export PUBLIC_BACKEND_URL="${PUBLIC_BACKEND_URL:-http://localhost:${backend_port}}"
+# the browser page comes from the Streamlit port: let it open sockets and long-polls to the backend
+export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://localhost:${frontend_port},http://127.0.0.1:${frontend_port}}"
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 PARLOR_PORT="$backend_port" .venv/bin/python -m backend &
 pids+=($!)
 .venv/bin/streamlit run frontend/app.py --server.port "$frontend_port" --server.address 0.0.0.0 \
-  --browser.gatherUsageStats false >/dev/null &
+  --browser.gatherUsageStats false --browser.serverAddress localhost >/dev/null 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do
   if .venv/bin/python -c "import httpx,sys; httpx.get('http://127.0.0.1:${frontend_port}/_stcore/health').raise_for_status()" 2>/dev/null \
