@@ -75,7 +75,7 @@ def test_compose_wires_frontend_metrics_and_pinned_images() -> None:
     services = compose()["services"]
     env = services["frontend"]["environment"]
     assert isinstance(env, dict)
-    assert env["BACKEND_URL"] == "http://backend:8000"
+    assert env["BACKEND_URL"] == "http://nginx:8000"
     assert env["PUBLIC_BACKEND_URL"] == "http://localhost:8000"
     assert env["FRONTEND_METRICS_PORT"] == "9108"
     assert services["grafana"]["image"] == "grafana/grafana:11.6.0"
@@ -94,3 +94,15 @@ def test_dockerfile_copies_only_files_that_reach_the_build_context() -> None:
             source = next(part for part in line.split()[1:] if not part.startswith("--"))
             assert (ROOT / source).exists(), source
             assert source.split("/")[0] not in ignored, source
+
+
+def test_compose_runs_two_backends_on_redis_behind_nginx() -> None:
+    """Two backend replicas share Redis and one flag volume; nginx fronts them with deploy/nginx.conf."""
+    services = compose()["services"]
+    for name in ("backend-a", "backend-b"):
+        assert services[name]["environment"]["STORE_URL"] == "redis://redis:6379/0"
+        assert "flags:/app/deploy/flags" in services[name]["volumes"]
+    assert "../deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
+    upstream = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "server backend-a:8000" in upstream and "server backend-b:8000" in upstream
+    assert services["redis"]["image"].startswith("redis:")

@@ -22,7 +22,7 @@ def nginx_available() -> bool:
 
 def render(template: str, listen_port: int, backend_ports: list[int], workdir: Path) -> str:
     """Point the upstream at the test's backends, listen on loopback, keep every path inside `workdir`."""
-    server_line = re.compile(r"^(\s*)server 127\.0\.0\.1:\d+( [^;]*)?;\n", re.M)
+    server_line = re.compile(r"^(\s*)server [\w.-]+:\d+( [^;]*)?;\n", re.M)
     indent, options = server_line.findall(template)[0]
     servers = "".join(f"{indent}server 127.0.0.1:{port}{options};\n" for port in backend_ports)
     text = server_line.sub("", template, count=0)
