@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from backend.core.config import Settings
-from backend.core.errors import Forbidden, NotFound, Unauthorized, Unavailable
+from backend.core.errors import NotFound, Unauthorized, Unavailable
 from backend.game.engine import Room, RoomLimits
 from backend.game.events import Event, StoredEvent
 from backend.game.words import WordBank
@@ -204,10 +204,6 @@ class RoomService:
                 return await self.events_after(creds, after)
             if not (await self.store.read(creds.room_code, lambda r: r.players.get(creds.player_id))):
                 raise NotFound("you are no longer in this room", "unknown_player")
-
-    def require_player(self, room: Room, player_id: str) -> None:
-        if player_id not in room.players:
-            raise Forbidden("you are no longer in this room", "unknown_player")
 
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
 
-from backend.core.config import Settings
 from backend.core.errors import Unauthorized
 from backend.service import Credentials, RoomService, normalize_code
 
@@ -14,11 +13,6 @@ from backend.service import Credentials, RoomService, normalize_code
 async def get_service(request: Request) -> RoomService:
     service: RoomService = request.app.state.service
     return service
-
-
-async def get_app_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def bearer_token(authorization: Annotated[str | None, Header()] = None) -> str:
@@ -31,7 +25,6 @@ async def bearer_token(authorization: Annotated[str | None, Header()] = None) ->
 
 
 ServiceDep = Annotated[RoomService, Depends(get_service)]
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 RoomCode = Annotated[str, Path(min_length=5, max_length=5, description="5-character room code")]
 
 

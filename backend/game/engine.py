@@ -11,14 +11,11 @@ import random
 import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
 from backend.game.events import Event
 from backend.game.words import WordBank
-
-Phase = Literal["lobby", "discussion", "voting", "finished"]
-Role = Literal["civilian", "undercover"]
 
 MIN_PLAYERS = 3
 MAX_PLAYERS = 12

@@ -7,9 +7,9 @@ current state, assigns event ids, persists state and events together, then publi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
@@ -70,13 +70,6 @@ class Store(Protocol):
     async def next_wakeup(self) -> float | None:
         """The earliest pending wake-up of any room, so the timer loop can sleep until then."""
         ...
-
-    async def get_json(self, key: str) -> Any: ...
-
-    async def set_json(self, key: str, value: Any) -> None: ...
-
-
-AsyncFactory = Callable[[str, int], Awaitable[Store]]
 
 
 def create_store(url: str, *, log_size: int = 1000) -> Store:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
@@ -33,7 +33,6 @@ class MemoryStore:
         self._log_size = log_size
         self._rooms: dict[str, _Record] = {}
         self._listeners: list[Listener] = []
-        self._kv: dict[str, Any] = {}
         self._wakeups: dict[str, float] = {}
 
     async def start(self) -> None:
@@ -93,12 +92,6 @@ class MemoryStore:
 
     async def next_wakeup(self) -> float | None:
         return min(self._wakeups.values(), default=None)
-
-    async def get_json(self, key: str) -> Any:
-        return self._kv.get(key)
-
-    async def set_json(self, key: str, value: Any) -> None:
-        self._kv[key] = value
 
     def _record(self, code: str) -> _Record:
         record = self._rooms.get(code)

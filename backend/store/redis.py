@@ -269,17 +269,6 @@ class RedisStore:
             first = await self._redis.zrange(WAKEUPS_KEY, 0, 0, withscores=True)
         return float(first[0][1]) if first else None
 
-    # ---- shared values ---------------------------------------------------------------------------------
-
-    async def get_json(self, key: str) -> Any:
-        with self._guard("read"):
-            raw = await self._redis.get(PREFIX + "kv:" + key)
-        return None if raw is None else json.loads(raw)
-
-    async def set_json(self, key: str, value: Any) -> None:
-        with self._guard("write"):
-            await self._redis.set(PREFIX + "kv:" + key, _dumps(value))
-
     # ---- commits ---------------------------------------------------------------------------------------
 
     def _number(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:

@@ -149,9 +149,6 @@ async def test_delete_room(store: Store) -> None:
     assert [e.id for e in created] == [1, 2]
 
 
-async def test_json_values_and_ping(store: Store) -> None:
-    """get_json/set_json round-trip JSON; ping is True while the store serves."""
-    assert await store.get_json("flag") is None
-    await store.set_json("flag", {"enabled": True, "percent": 25, "cohort": ["a"]})
-    assert await store.get_json("flag") == {"enabled": True, "percent": 25, "cohort": ["a"]}
+async def test_ping(store: Store) -> None:
+    """ping is True while the store serves."""
     assert await store.ping() is True
