@@ -55,6 +55,7 @@ MAX_ATTEMPTS = 100
 CLAIM_LEASE_SECONDS = 5.0
 CLAIM_BATCH = 200
 RECONNECT_MAX_DELAY = 2.0
+CLOSE_TIMEOUT_SECONDS = 1.0  # bound on closing a connection that Redis (or the network) already dropped
 START_WAIT_SECONDS = 3.0
 # How long a call waits for a free pooled connection when all are busy (a loaded event loop, not Redis down:
 # a refused connection fails at once).
@@ -173,10 +174,11 @@ class RedisStore:
     async def close(self) -> None:
         if self._subscriber is not None:
             self._subscriber.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._subscriber
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._subscriber, 2 * CLOSE_TIMEOUT_SECONDS)
             self._subscriber = None
-        await self._redis.aclose()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._redis.aclose(), CLOSE_TIMEOUT_SECONDS)
 
     async def ping(self) -> bool:
         try:
@@ -363,8 +365,9 @@ class RedisStore:
                 log.warning("redis store: subscription lost (%r); reconnecting in %.2f s", exc, delay)
             finally:
                 self._subscribed.clear()
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_DELAY)
 

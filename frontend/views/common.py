@@ -44,8 +44,10 @@ def countdown_html(deadline: float | None, total: float) -> str:
     if not deadline:
         return ""
     left = max(0, int(deadline - time.time() + 0.999))
+    # The bar starts where it belongs; countdown.js only moves it on the next whole second.
+    scale = min(1.0, left / total) if total > 0 else 1.0
     return (
         f'<div class="parlor-countdown" data-deadline="{deadline:.3f}" data-total="{total:g}">'
         f'<div class="parlor-countdown-text">{left // 60}:{left % 60:02d}</div>'
-        '<div class="parlor-countdown-bar"><span></span></div></div>'
+        f'<div class="parlor-countdown-bar"><span style="transform:scaleX({scale:.4f})"></span></div></div>'
     )
