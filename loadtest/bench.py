@@ -126,13 +126,27 @@ def _read_stats(scenario: Scenario, csv_prefix: Path) -> None:
             scenario.errors += [f"{r['Name']}: {r['Error'][:120]} x{r['Occurrences']}" for r in csv.DictReader(fh)][:3]
 
 
+# Locust runs this much longer than ramp + window, so waiting for the last joins never eats the window.
+STEADY_WAIT = 5.0
+
+
+def _wait_steady(url: str, users: int, timeout: float) -> None:
+    """Start the window only once every player is connected, so joins and hellos stay out of it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if metric_sum(scrape(url), "parlor_players_connected") >= users:
+            return
+        time.sleep(0.25)
+
+
 def run_scenario(transport: str, users: int, window: float, workdir: Path) -> Scenario:
     scenario = Scenario(transport, users, window)
     ramp = users / max(10, users // 5) + 4  # spawn, join rooms, first game started
     with parlor_server({"MAX_ROOMS": "5000"}) as server:
         prefix = workdir / f"{transport}-{users}"
-        proc = _locust(server.url, transport, users, int(ramp + window + 3), prefix)
+        proc = _locust(server.url, transport, users, int(ramp + STEADY_WAIT + window + 3), prefix)
         time.sleep(ramp)
+        _wait_steady(server.url, users, timeout=STEADY_WAIT)
         before, meter = scrape(server.url), CpuMeter(server)
         time.sleep(window)
         after = scrape(server.url)
