@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,14 +19,10 @@ from pathlib import Path
 import httpx
 import psutil
 
+from tests.support.servers import free_port, wait_http
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -88,18 +83,6 @@ def parlor_env(extra: dict[str, str] | None = None, tmp: Path | None = None) -> 
     return env
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before {url} answered")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer within {timeout} s")
-
-
 @contextlib.contextmanager
 def run_server(
     name: str, argv: list[str], env: dict[str, str], port: int, health: str = "/healthz"
@@ -109,7 +92,7 @@ def run_server(
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = Server(name, f"http://127.0.0.1:{port}", proc, log_path)
     try:
-        _wait_http(server.url + health, proc)
+        wait_http(server.url + health, timeout=30.0, proc=proc)
         yield server
     finally:
         if proc.poll() is None:
