@@ -202,8 +202,6 @@ class RoomService:
                 await asyncio.wait_for(changed.wait(), timeout=remaining)
             except TimeoutError:
                 return await self.events_after(creds, after)
-            if not (await self.store.read(creds.room_code, lambda r: r.players.get(creds.player_id))):
-                raise NotFound("you are no longer in this room", "unknown_player")
 
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)

@@ -33,17 +33,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from loadtest.report import machine_line, percentile, update_section
 from tests.support.servers import Backend, free_port, run_backend
-from tests.support.streamlit import Frontend, run_streamlit
+from tests.support.streamlit import CHROMIUM_ARGS, Frontend, run_streamlit
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
 TARGETS = {"event-driven bridge": (50.0, 100.0), "long-poll fallback": (None, 250.0)}
 OBSERVER_JS = (Path(__file__).resolve().parent / "latency_probe.js").read_text(encoding="utf-8")

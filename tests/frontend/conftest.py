@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.frontend.player import CHROMIUM_ARGS
+from tests.support.streamlit import CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="module")

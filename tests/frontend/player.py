@@ -11,15 +11,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import scaled
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 UI_TIMEOUT_MS = scaled(30) * 1000
 
 STATUS_CONNECTED = "🟢 Connected (Real-time)"

@@ -12,6 +12,17 @@ from pathlib import Path
 
 from tests.support.servers import PYTHON, ROOT, free_port, stop_process, wait_http
 
+# Debian's Chromium, headless; without the background-networking flags it keeps dialling out of this sandbox.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
 
 @dataclass
 class Frontend:
