@@ -147,9 +147,16 @@ def bridge_panel() -> None:
     )
 
 
-def _status_light(status: str, detail: str, mode: str) -> None:
-    """The connection light; in bridge mode the bridge repaints it the moment its status changes."""
+def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str) -> None:
+    """Who you are, the room, and the connection light, as one element (each element costs every rerun).
+
+    It also carries the page's stylesheet. In bridge mode the bridge repaints the light the moment its
+    status changes.
+    """
     st.html(
+        f"<style>{_css()}</style>"
+        f'<div class="parlor-me"><div class="parlor-me-name">{esc(name)}</div>'
+        f'<div class="parlor-caption">Room <b>{esc(code)}</b></div></div>'
         f'<div class="parlor-status" data-testid="connection-status" data-mode="{mode}" data-status="{esc(status)}">'
         f'<div class="parlor-status-text">{esc(STATUS_TEXT.get(status, status))}</div>'
         f'<div class="parlor-status-detail">{esc(detail)}</div></div>'
@@ -184,19 +191,17 @@ def seed_loop_panel() -> None:
 
 # ---- page ----------------------------------------------------------------------------------------------------
 
-st.html(f"<style>{_css()}</style>")
 mode = _mode()
 
 if "seat" not in ss:
+    st.html(f"<style>{_css()}</style>")
     if mode != "legacy" and ss.get("left"):
         live.install(None)
     landing.render(_api(), _take_seat)
 else:
     with st.sidebar:
-        st.markdown(f"### {ss.name}")
-        st.caption(f"Room **{ss.seat.room_code}**")
-        _status_light("polling" if mode == "legacy" else ss.bridge_status, ss.get("detail", ""), mode)
-        st.divider()
+        status = "polling" if mode == "legacy" else ss.bridge_status
+        _sidebar_card(ss.name, ss.seat.room_code, status, ss.get("detail", ""), mode)
         st.button("Leave room", on_click=_leave, use_container_width=True)
     if mode == "legacy":
         legacy_panel()

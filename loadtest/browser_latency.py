@@ -102,8 +102,7 @@ def _sample(http: httpx.Client, page: Page, seat: dict[str, Any], text: str) -> 
     t0 = time.time()
     resp = http.post(f"/api/rooms/{seat['room_code']}/clues", json={"text": text}, headers=seat["auth"])
     resp.raise_for_status()
-    page.wait_for_function("() => window.parlorProbe.seenAt !== null", timeout=UI_TIMEOUT_MS, polling=50)
-    seen_ms = float(page.evaluate("window.parlorProbe.seenAt"))
+    seen_ms = float(page.evaluate("ms => window.parlorProbe.wait(ms)", UI_TIMEOUT_MS))
     return seen_ms - t0 * 1000
 
 
@@ -133,7 +132,7 @@ def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mo
     return result
 
 
-def run_benchmark(samples: int, *, write: bool) -> dict[str, ModeResult]:
+def run_benchmark(samples: int, *, write: bool, modes: tuple[str, ...] = MODES) -> dict[str, ModeResult]:
     results: dict[str, ModeResult] = {}
     load_before = os.getloadavg()[0]
     with (
@@ -151,7 +150,7 @@ def run_benchmark(samples: int, *, write: bool) -> dict[str, ModeResult]:
                     "seed loop": bridge.url + "/?transport=seed-loop",
                     "legacy polling": legacy.url + "/",
                 }
-                for mode in MODES:
+                for mode in modes:
                     results[mode] = measure(browser, http, backend, urls[mode], mode, samples)
                     s = results[mode].summary()
                     print(f"{mode:22s} n={s['n']:3.0f}  p50 {s['p50']:7.1f} ms  p95 {s['p95']:7.1f} ms", flush=True)
@@ -200,9 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="5 samples per mode and no report")
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the raw samples (ms) per mode to this file")
+    parser.add_argument(
+        "--mode", action="append", choices=MODES, help="measure only this mode (repeatable); implies no report"
+    )
     args = parser.parse_args(argv)
     samples = 5 if args.quick else args.samples
-    results = run_benchmark(samples, write=not args.quick)
+    modes = tuple(args.mode or MODES)
+    results = run_benchmark(samples, write=not args.quick and modes == MODES, modes=modes)
     if args.json:
         args.json.write_text(json.dumps({mode: r.samples_ms for mode, r in results.items()}, indent=2))
     return 0

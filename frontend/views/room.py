@@ -181,7 +181,7 @@ def _lobby(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
 # ---- game --------------------------------------------------------------------------------------------------
 
 
-def _phase_header(state: dict[str, Any]) -> None:
+def _phase_header_html(state: dict[str, Any]) -> str:
     phase = state["phase"]
     settings = state.get("settings") or {}
     total = settings.get("discussion_seconds" if phase == "discussion" else "voting_seconds", 0)
@@ -191,7 +191,7 @@ def _phase_header(state: dict[str, Any]) -> None:
         if phase == "discussion"
         else "Who is the undercover? Vote someone out."
     )
-    st.html(
+    return (
         '<div class="parlor-phase"><div>'
         f'<div class="parlor-label">Game {state.get("game", 1)} · Round {state.get("round", 1)}</div>'
         f'<div class="parlor-phase-title" data-testid="phase">{title}</div>'
@@ -200,27 +200,40 @@ def _phase_header(state: dict[str, Any]) -> None:
     )
 
 
-def _word_card(you: dict[str, Any]) -> None:
+def _word_card_html(you: dict[str, Any]) -> str:
     if you.get("spectator") or not you.get("word"):
-        st.html(
+        return (
             '<div class="parlor-word-card spectator"><div class="parlor-label">Spectating</div>'
             '<div class="parlor-word">You joined mid-game. You will play in the next one.</div></div>'
         )
-        return
-    st.html(
+    return (
         '<div class="parlor-word-card"><div class="parlor-label">Your secret word</div>'
         f'<div class="parlor-word" data-testid="word">{esc(you["word"])}</div></div>'
     )
 
 
-def _last_result(state: dict[str, Any]) -> None:
+def _notices_html(state: dict[str, Any]) -> str:
+    """Last round's result (right after it) and, once you are out, a reminder that you are watching."""
+    parts = []
     result = state.get("last_result")
-    if not result or result.get("round") != state.get("round", 0) - 1:
-        return
-    if result["kind"] == "eliminated":
-        st.info(f"**{result['name']}** was voted out in round {result['round']}: a **{result['role']}**.", icon="🗳️")
-    else:
-        st.info(f"Round {result['round']} ended in a tie: nobody was voted out.", icon="🤝")
+    if result and result.get("round") == state.get("round", 0) - 1:
+        if result["kind"] == "eliminated":
+            text = (
+                f"🗳️ <b>{esc(result['name'])}</b> was voted out in round {esc(result['round'])}: "
+                f"a <b>{esc(result['role'])}</b>."
+            )
+        else:
+            text = f"🤝 Round {esc(result['round'])} ended in a tie: nobody was voted out."
+        parts.append(f'<div class="parlor-notice info" data-testid="last-result">{text}</div>')
+    you = state.get("you") or {}
+    if you.get("word") and not you.get("alive") and not you.get("spectator"):
+        parts.append('<div class="parlor-notice warn">👀 You were voted out. Watch the rest of the game.</div>')
+    return "".join(parts)
+
+
+def _game_header(state: dict[str, Any]) -> None:
+    """Phase, countdown, your word and the round's notices: one element, redrawn only by full runs."""
+    st.html(_phase_header_html(state) + _word_card_html(state.get("you") or {}) + _notices_html(state))
 
 
 def _clue_feed_html(state: dict[str, Any]) -> str:
@@ -243,50 +256,47 @@ def _clue_feed_html(state: dict[str, Any]) -> str:
 def _game(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None]) -> None:
     you = state.get("you") or {}
     phase = state["phase"]
-    _phase_header(state)
-    _word_card(you)
-    _last_result(state)
+    _game_header(state)
     playing = bool(you.get("alive")) and not you.get("spectator")
-    if you.get("word") and not you.get("alive") and not you.get("spectator"):
-        st.warning("You were voted out. Watch the rest of the game.", icon="👀")
     live()
     players = [p for p in state.get("players") or [] if not p.get("spectator")]
-    acts, side = st.columns([3, 2], gap="large")
-    with acts:
-        if playing and phase == "discussion":
-            with st.form("clue", clear_on_submit=True, border=False):
-                text_col, send_col = st.columns([4, 1], vertical_alignment="bottom")
-                text = text_col.text_input("Your clue", max_chars=120, placeholder="One short clue…")
-                sent = send_col.form_submit_button("Send", type="primary", use_container_width=True)
-                if sent and text.strip():
-                    run_action(api.clue, seat, text)
-                    show_flash()
-            st.button(
-                "I'm ready to vote" if not you.get("ready") else "Ready ✓",
-                disabled=bool(you.get("ready")),
-                use_container_width=True,
-                on_click=run_action,
-                args=(api.ready, seat),
+    # Flex rows rather than columns: every block is redrawn on every live update, and a column costs three.
+    if playing and phase == "discussion":
+        with st.form("clue", clear_on_submit=True, border=False):
+            row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
+            text = row.text_input("Your clue", max_chars=120, placeholder="One short clue…")
+            sent = row.form_submit_button("Send", type="primary")
+            if sent and text.strip():
+                run_action(api.clue, seat, text)
+                show_flash()
+    if not playing and not you.get("is_host"):
+        return
+    if playing and phase == "voting":
+        st.markdown("##### Your vote")
+    buttons = st.container(horizontal=True)
+    if playing and phase == "discussion":
+        buttons.button(
+            "I'm ready to vote" if not you.get("ready") else "Ready ✓",
+            disabled=bool(you.get("ready")),
+            on_click=run_action,
+            args=(api.ready, seat),
+        )
+    if playing and phase == "voting":
+        voted_for = you.get("voted_for")
+        for p in players:
+            if not p.get("alive") or p["id"] == seat.player_id:
+                continue
+            chosen = voted_for == p["id"]
+            buttons.button(
+                f"{'✓ ' if chosen else ''}Vote {p['name']}",
+                key=f"vote-{p['id']}",
+                type="primary" if chosen else "secondary",
+                on_click=_vote,
+                args=(api, seat, p["id"]),
             )
-    with side:
-        if playing and phase == "voting":
-            st.markdown("##### Your vote")
-            voted_for = you.get("voted_for")
-            for p in players:
-                if not p.get("alive") or p["id"] == seat.player_id:
-                    continue
-                chosen = voted_for == p["id"]
-                st.button(
-                    f"{'✓ ' if chosen else ''}Vote {p['name']}",
-                    key=f"vote-{p['id']}",
-                    type="primary" if chosen else "secondary",
-                    use_container_width=True,
-                    on_click=_vote,
-                    args=(api, seat, p["id"]),
-                )
-        if you.get("is_host"):
-            label = "End discussion now" if phase == "discussion" else "Count the votes now"
-            st.button(label, key="advance", on_click=run_action, args=(api.act, seat, "advance"))
+    if you.get("is_host"):
+        label = "End discussion now" if phase == "discussion" else "Count the votes now"
+        buttons.button(label, key="advance", type="tertiary", on_click=run_action, args=(api.act, seat, "advance"))
 
 
 def _vote(api: Api, seat: Seat, target_id: str) -> None:
