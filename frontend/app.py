@@ -150,11 +150,9 @@ def bridge_panel() -> None:
 def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str) -> None:
     """Who you are, the room, and the connection light, as one element (each element costs every rerun).
 
-    It also carries the page's stylesheet. In bridge mode the bridge repaints the light the moment its
-    status changes.
+    In bridge mode the bridge repaints the light the moment its status changes.
     """
     st.html(
-        f"<style>{_css()}</style>"
         f'<div class="parlor-me"><div class="parlor-me-name">{esc(name)}</div>'
         f'<div class="parlor-caption">Room <b>{esc(code)}</b></div></div>'
         f'<div class="parlor-status" data-testid="connection-status" data-mode="{mode}" data-status="{esc(status)}">'
@@ -191,10 +189,12 @@ def seed_loop_panel() -> None:
 
 # ---- page ----------------------------------------------------------------------------------------------------
 
+# A style-only st.html goes to Streamlit's event container: it takes no room and is not sanitised (DOMPurify
+# drops a <style> that shares an element with other HTML).
+st.html(f"<style>{_css()}</style>")
 mode = _mode()
 
 if "seat" not in ss:
-    st.html(f"<style>{_css()}</style>")
     if mode != "legacy" and ss.get("left"):
         live.install(None)
     landing.render(_api(), _take_seat)

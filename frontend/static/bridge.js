@@ -9,6 +9,7 @@
   if (root.parlorBridge && root.parlorBridge.version === VERSION) return;
 
   const BUFFER_CAP = 500;
+  const PERSIST_DELAY_MS = 250;
   const BATCH_CAP = 100;
   const PING_MS = 20000;
   const BACKOFF_BASE_MS = 250;
@@ -177,13 +178,15 @@
       }
     }
 
-    // The waiting Promise's hand-over to Python runs first; serialising the buffer can wait for the next task.
+    // Serialising the whole buffer into sessionStorage grows with it, and a timer of 0 ran before the waiting
+    // Promise's hand-over to Python reached Streamlit. The mirror only serves a reload (which resumes from the
+    // server anyway), so it waits PERSIST_DELAY_MS, coalescing bursts, and is flushed when the page goes away.
     schedulePersist() {
       if (this.persistTimer) return;
       this.persistTimer = setTimeout(() => {
         this.persistTimer = null;
         this.persist();
-      }, 0);
+      }, PERSIST_DELAY_MS);
     }
 
     acceptSnapshot(snap) {
@@ -477,4 +480,12 @@
   }
 
   root.parlorBridge = new Bridge();
+  root.addEventListener("pagehide", () => {
+    const bridge = root.parlorBridge;
+    if (bridge && bridge.persistTimer) {
+      clearTimeout(bridge.persistTimer);
+      bridge.persistTimer = null;
+      bridge.persist();
+    }
+  });
 })(window);

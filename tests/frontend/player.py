@@ -65,9 +65,8 @@ class Player:
 
     def clues(self) -> list[tuple[str, str]]:
         """(name, text) of every clue in the feed, top to bottom."""
-        rows = self.page.locator(".parlor-clue").evaluate_all(
-            "els => els.map(e => [e.querySelector('.parlor-clue-name').textContent,"
-            " e.querySelector('.parlor-clue-text').textContent])"
+        rows = self.page.locator(".parlor-feed > p").evaluate_all(
+            "els => els.map(e => [e.querySelector('b').textContent, e.lastChild.textContent])"
         )
         return [(str(name), str(text)) for name, text in rows]
 

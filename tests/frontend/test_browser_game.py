@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,11 @@ def _play_round_to_game_over(alice: Player, bob: Player) -> None:
     """Both humans give a clue, get ready and vote for the bot, so the game ends after one round."""
     alice.post_clue("grows in fields")
     bob.expect_text("grows in fields")
+    # Parlor's stylesheet is still applied after live updates (the word card's gradient comes from it), and the
+    # bridge's doorway iframes stay hidden.
+    for player in (alice, bob):
+        expect(player.page.locator(".parlor-word-card")).to_have_css("background-image", re.compile("gradient"))
+        expect(player.page.locator("iframe[title*='streamlit_js_eval']").first).to_be_hidden()
     bob.post_clue("golden color")
     alice.expect_text("golden color")
     alice.click("I'm ready to vote")
@@ -68,6 +74,12 @@ def test_two_players_play_a_whole_game_live(browser: Browser, stack: tuple[Backe
         expect(player.page.get_by_test_id("word")).to_be_visible(timeout=scaled(30) * 1000)
     alice.post_clue("you can bake with it")
     bob.expect_text("you can bake with it")
+    # The bridge mirrors its buffer to sessionStorage (shortly after, so the hand-over to Python goes first).
+    bob.page.wait_for_function(
+        "t => Object.keys(sessionStorage).some(k => k.startsWith('parlor:') && sessionStorage.getItem(k).includes(t))",
+        arg="you can bake with it",
+        timeout=scaled(10) * 1000,
+    )
     bob.post_clue("farmers harvest it")
     alice.expect_text("farmers harvest it")
     alice.page.wait_for_timeout(300)  # let the countdown tick once more before the picture

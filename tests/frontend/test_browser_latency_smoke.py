@@ -31,9 +31,12 @@ def test_quick_benchmark_measures_every_mode(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     samples = json.loads(out.read_text())
     assert list(samples) == list(MODES)
-    for mode, values in samples.items():
-        assert len(values) == 5, mode
-        assert all(v > 0 for v in values), (mode, values)
+    for mode, got in samples.items():
+        assert len(got["seen"]) == 5, mode
+        assert all(v > 0 for v in got["seen"]), (mode, got)
+        # the bridge's share is measured wherever the page has a bridge, and it comes before the screen
+        assert len(got["bridge"]) == (0 if mode == "legacy polling" else 5), (mode, got)
+        assert all(0 < b < s for b, s in zip(got["bridge"], got["seen"], strict=False)), (mode, got)
     assert _section() == before
 
 

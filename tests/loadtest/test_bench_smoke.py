@@ -20,10 +20,13 @@ def test_bench_quick_runs_every_scenario_without_failed_requests(tmp_path: Path)
     for s in results:
         assert s.failures == 0, (s.transport, s.users, s.errors)
         assert s.requests > 0 and s.deliveries > 0, (s.transport, s.users, s.errors)
-        assert s.messages_per_s > 0 and s.cpu_percent >= 0 and s.rss_mib > 0
+        # A 3 s window can fall in a quiet stretch of both games (clues in, everyone waiting out the discussion
+        # clock): long-poll and WebSocket then have nothing to carry. Full runs measure 10 s windows.
+        assert s.messages_per_s >= 0 and s.cpu_percent >= 0 and s.rss_mib > 0
         assert not math.isnan(s.p50_ms)
         if s.transport == "websocket":
             assert s.ws_connects == s.users and s.ws_connect_failures == 0 and s.disconnects == 0
+    assert all(s.messages_per_s > 0 for s in results if s.transport == "polling")  # polls never pause
     assert "<!-- BEGIN transports -->" in report.read_text()
     assert all((tmp_path / f"bench-{name}.png").stat().st_size > 0 for name in ("requests", "cpu", "latency"))
 

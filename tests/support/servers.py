@@ -73,6 +73,7 @@ def backend_env(extra: dict[str, str] | None = None, tmp: Path | None = None) ->
             "BOT_MIN_DELAY_SECONDS": "0.2",
             "BOT_MAX_DELAY_SECONDS": "0.6",
             "CLUE_INTERVAL_SECONDS": "0",
+            "DRAIN_SECONDS": "0",
         }
     )
     if tmp is not None:
@@ -85,27 +86,16 @@ def backend_env(extra: dict[str, str] | None = None, tmp: Path | None = None) ->
 def run_backend(
     env: dict[str, str] | None = None, *, port: int | None = None, tmp: Path | None = None, args: tuple[str, ...] = ()
 ) -> Iterator[Backend]:
-    """Start `uvicorn backend.main:app` on 127.0.0.1 and stop it afterwards (SIGTERM, then SIGKILL)."""
+    """Start `python -m backend` (the entry point the image runs) on 127.0.0.1; stop it afterwards.
+
+    Stopping is SIGTERM, then SIGKILL. The drain is instant unless `env` sets DRAIN_SECONDS.
+    """
     port = port or free_port()
     log_dir = tmp or Path(os.environ.get("PARLOR_TEST_LOGS", "/tmp"))
     log_path = log_dir / f"backend-{port}.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "backend.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--ws-max-size",
-                "16384",
-                "--log-level",
-                "warning",
-                *args,
-            ],
+            [PYTHON, "-m", "backend", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *args],
             cwd=ROOT,
             env=backend_env(env, tmp),
             stdout=log,
