@@ -189,8 +189,8 @@ def seed_loop_panel() -> None:
 
 # ---- page ----------------------------------------------------------------------------------------------------
 
-# A style-only st.html goes to Streamlit's event container: it takes no room and is not sanitised (DOMPurify
-# drops a <style> that shares an element with other HTML).
+# A style-only st.html goes to Streamlit's event container, where it takes no room in the layout. The sheet must
+# not contain "<" (tests/frontend/test_views.py): DOMPurify would drop it whole.
 st.html(f"<style>{_css()}</style>")
 mode = _mode()
 
