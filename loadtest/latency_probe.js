@@ -1,7 +1,7 @@
 // Injected into player B's page by loadtest/browser_latency.py: records the epoch time (ms) at which an armed
-// text first appears in the clue feed (a row is `<p><b>name</b>text</p>` in `.parlor-feed`). A MutationObserver fires in the same task as the DOM change. `wait`
-// returns a Promise of that time, so the benchmark waits with one call instead of polling the page (a poll is
-// main-thread work that can land in the middle of the sample it is waiting for). Where the page runs the
+// text first appears in the clue feed (a row is `<p><b>name</b>text</p>` in `.parlor-feed`). A MutationObserver
+// fires in the same task as the DOM change. `wait` returns a Promise of that time, so the benchmark waits with
+// one call instead of polling the page (a poll is main-thread work that can land in the sample it waits for). Where the page runs the
 // bridge, it also notes when the bridge took in the event, which splits a sample into the server's part and
 // Streamlit's part.
 (function (w) {
@@ -9,8 +9,11 @@
   const probe = { target: null, seenAt: null, bridgeAt: null, resolve: null, seen: null };
   const check = () => {
     if (probe.target === null || probe.seenAt !== null) return;
-    for (const row of w.document.querySelectorAll(".parlor-feed > p")) {
-      if (row.lastChild && row.lastChild.textContent === probe.target) {
+    // the text node after the name; `.parlor-clue-text` is the markup before 2026-11-26 (loadtest/browser_ab.py)
+    const rows = w.document.querySelectorAll(".parlor-feed > p, .parlor-clue-text");
+    for (const row of rows) {
+      const text = row.classList.contains("parlor-clue-text") ? row : row.lastChild;
+      if (text && text.textContent === probe.target) {
         probe.seenAt = now();
         probe.resolve(probe.seenAt);
         return;

@@ -1,0 +1,27 @@
+"""The side-by-side browser tool runs end to end (figures are not judged here)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import scaled
+from tests.support.servers import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_ab_compares_head_with_the_working_tree() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtest.browser_ab", "--ref", "HEAD", "--samples", "3"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=scaled(240),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if " n=  3 " in line]
+    assert [line.split()[0] for line in lines] == ["HEAD", "working"], proc.stdout
+    assert all("p50" in line and "by tenths" in line for line in lines)
