@@ -14,7 +14,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
-from backend.metrics import Metrics, get_metrics
+from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
 from backend.realtime.hub import Hub
 from backend.realtime.lifecycle import attach_flag, detach_flag
 from backend.service import RoomService
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     Instrumentator(
         excluded_handlers=["/metrics", "/healthz", "/readyz"],
         registry=registry,
-    ).instrument(app, metric_namespace="parlor")
+    ).instrument(app, metric_namespace="parlor", latency_lowr_buckets=HTTP_LATENCY_BUCKETS)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:

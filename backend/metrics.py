@@ -43,6 +43,10 @@ STORE_OPS = ("read", "write", "publish", "subscribe")
 
 # Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# HTTP by handler (parlor_http_request_duration_seconds, from prometheus-fastapi-instrumentator). Its default
+# (0.1, 0.5, 1) put every game request, a few milliseconds, in the first bucket, so the dashboard's per-handler
+# percentiles were interpolation. The top buckets hold long-polls, which wait up to 25 s.
+HTTP_LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0)
 
 
 class Metrics:

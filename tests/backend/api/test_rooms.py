@@ -169,3 +169,16 @@ def test_health_and_metrics(client: TestClient) -> None:
     assert client.get("/readyz").status_code == 200
     text = client.get("/metrics").text
     assert "parlor_ws_connection_attempts_total" in text and "parlor_http_requests_total" in text
+
+
+def test_http_latency_by_handler_has_millisecond_buckets(client: TestClient) -> None:
+    """A game request lands in a bucket of a few milliseconds, not in the instrumentator's 100 ms floor."""
+    client.post("/api/rooms", json={"name": "Ann"})
+    lines = [
+        line
+        for line in client.get("/metrics").text.splitlines()
+        if line.startswith("parlor_http_request_duration_seconds_bucket") and 'handler="/api/rooms"' in line
+    ]
+    bounds = [line.split('le="')[1].split('"')[0] for line in lines]
+    assert bounds[:3] == ["0.0025", "0.005", "0.01"], lines
+    assert bounds[-2:] == ["30.0", "+Inf"], lines
