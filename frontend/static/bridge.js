@@ -10,6 +10,7 @@
 
   const BUFFER_CAP = 500;
   const PERSIST_DELAY_MS = 250;
+  const CLOCK_SAMPLES = 16;
   const BATCH_CAP = 100;
   const PING_MS = 20000;
   const BACKOFF_BASE_MS = 250;
@@ -58,6 +59,8 @@
       this.polling = false;
       this.waiters = [];
       this.pendingRender = []; // [id, receivedAtMs, transport] waiting for Python to render them
+      this.clockSamples = []; // server ts minus our arrival time (ms), for the last CLOCK_SAMPLES stamped frames
+      this.clockOffsetMs = 0; // the server's clock minus ours (see observeServerTime)
       this.report = emptyReport();
       this.labels = {};
       this.painter = setInterval(() => this.paintStatus(), 400);
@@ -250,6 +253,7 @@
         } catch (e) {
           return;
         }
+        this.observeServerTime(frame.ts, nowEpochMs());
         if (frame.type === "welcome") {
           welcomed = true;
           this.onWelcome();
@@ -336,7 +340,26 @@
       return resp.json();
     }
 
+    // ---- the server's clock ---------------------------------------------------------------------------
+
+    // Deadlines are the server's epoch seconds, and a browser's clock can be off by seconds or minutes. A frame
+    // stamped `ts` by the server and arriving now bounds the offset from below (offset minus its transit), so
+    // the largest recent bound, the fastest frame's, estimates it to within a few milliseconds; a window of
+    // recent frames lets the estimate follow a clock that is corrected. Replayed events are old and never win.
+    observeServerTime(tsSeconds, receivedMs) {
+      if (typeof tsSeconds !== "number" || !Number.isFinite(tsSeconds)) return;
+      this.clockSamples.push(tsSeconds * 1000 - receivedMs);
+      if (this.clockSamples.length > CLOCK_SAMPLES) this.clockSamples.shift();
+      this.clockOffsetMs = Math.max(...this.clockSamples);
+    }
+
+    serverNowMs() {
+      return nowEpochMs() + this.clockOffsetMs;
+    }
+
     absorb(body, via) {
+      const arrived = nowEpochMs();
+      for (const e of body.events || []) this.observeServerTime(e.ts, arrived);
       if (body.snapshot) this.acceptSnapshot(body.snapshot);
       this.acceptBatch(body.events || [], via);
     }

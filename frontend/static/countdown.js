@@ -1,5 +1,6 @@
 // Live countdowns without Streamlit reruns: every element with class "parlor-countdown" and a
-// data-deadline (server epoch seconds) shows the time left. It steps once a second, just after the displayed
+// data-deadline (server epoch seconds) shows the time left, on the server's clock as the bridge estimates it
+// (a browser whose clock is off still counts down to the real deadline). It steps once a second, just after the displayed
 // second changes, with no transition: with software rendering a continuously animated bar costs both the
 // page's main thread and its compositor a frame every 16 ms, and those frames delay the live feed's updates.
 (function (w) {
@@ -11,7 +12,8 @@
     return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
   };
   const tick = () => {
-    const now = (performance.timeOrigin + performance.now()) / 1000;
+    const bridge = w.parlorBridge;
+    const now = (bridge && bridge.serverNowMs ? bridge.serverNowMs() : performance.timeOrigin + performance.now()) / 1000;
     let nextMs = 1000;
     for (const el of w.document.querySelectorAll(".parlor-countdown[data-deadline]")) {
       const deadline = Number(el.dataset.deadline);

@@ -80,6 +80,8 @@ def test_two_players_play_a_whole_game_live(browser: Browser, stack: tuple[Backe
         arg="you can bake with it",
         timeout=scaled(10) * 1000,
     )
+    # Same machine, same clock: the bridge's estimate of the server's clock offset is near zero.
+    assert abs(bob.bridge("clockOffsetMs")) < 250
     bob.post_clue("farmers harvest it")
     alice.expect_text("farmers harvest it")
     alice.page.wait_for_timeout(300)  # let the countdown tick once more before the picture
