@@ -1,14 +1,19 @@
 """Flag changes made by people: validate, write the flag file, append one JSON line to the audit log.
 
 The release CLI (`python -m backend.flags`) and the admin API both go through `change_flag`, so every
-change is validated the same way and leaves the same trail.
+change is validated the same way and leaves the same trail. Changes are serialised with an exclusive lock on
+a file beside the flag file, so two people flipping at once cannot lose one of the changes, and the audit
+log reads as a chain (each record's `before` is the previous record's `after`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,15 +56,32 @@ def change_flag(
 
     Raises ValueError (and writes nothing) when the result would be invalid.
     """
-    before = current_state(flags_file)
-    base = before or DEFAULT_STATE
-    after = validate(
-        enabled=base.enabled if enabled is None else enabled,
-        percent=base.percent if percent is None else percent,
-    )
-    write_flag_file(flags_file, enabled=after.enabled, percent=after.percent)
-    append_audit(audit_log, actor=actor, action=action, before=before, after=after, reason=reason)
+    with _exclusive(Path(flags_file)):
+        before = current_state(flags_file)
+        base = before or DEFAULT_STATE
+        after = validate(
+            enabled=base.enabled if enabled is None else enabled,
+            percent=base.percent if percent is None else percent,
+        )
+        write_flag_file(flags_file, enabled=after.enabled, percent=after.percent)
+        append_audit(audit_log, actor=actor, action=action, before=before, after=after, reason=reason)
     return Change(before=before, after=after)
+
+
+@contextlib.contextmanager
+def _exclusive(flags_file: Path) -> Iterator[None]:
+    """Hold an flock on `.<flags file>.lock` (any process on this host or sharing the volume) while inside.
+
+    A separate file, because the flag file itself is replaced on every write.
+    """
+    lock = flags_file.with_name(f".{flags_file.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def append_audit(
