@@ -44,7 +44,7 @@ def test_live_html_escapes_names_and_clues_and_groups_rounds() -> None:
     assert html.index("Round 1") < html.index("Round 2")
     assert html.count("<p><b>") == 2
     assert "<p><b>Bob</b>sunny</p>" in html
-    assert "parlor-out" in html  # Bob is out
+    assert '<p data-player="p2" class="off"><s>Bob</s><span class="parlor-tag out">out · undercover</span></p>' in html
 
 
 def test_game_header_escapes_word_and_result_and_shows_notices() -> None:
