@@ -1,8 +1,9 @@
 // Live countdowns without Streamlit reruns: every element with class "parlor-countdown" and a
 // data-deadline (server epoch seconds) shows the time left, on the server's clock as the bridge estimates it
-// (a browser whose clock is off still counts down to the real deadline). It steps once a second, just after the displayed
-// second changes, with no transition: with software rendering a continuously animated bar costs both the
-// page's main thread and its compositor a frame every 16 ms, and those frames delay the live feed's updates.
+// (a browser whose clock is off still counts down to the real deadline). It steps once a second, just after
+// the displayed second changes, with no transition: with software rendering a continuously animated bar
+// costs both the page's main thread and its compositor a frame every 16 ms, and those frames delay the live
+// feed's updates.
 (function (w) {
   "use strict";
   if (w.parlorCountdown) return;
@@ -13,7 +14,8 @@
   };
   const tick = () => {
     const bridge = w.parlorBridge;
-    const now = (bridge && bridge.serverNowMs ? bridge.serverNowMs() : performance.timeOrigin + performance.now()) / 1000;
+    const nowMs = bridge && bridge.serverNowMs ? bridge.serverNowMs() : performance.timeOrigin + performance.now();
+    const now = nowMs / 1000;
     let nextMs = 1000;
     for (const el of w.document.querySelectorAll(".parlor-countdown[data-deadline]")) {
       const deadline = Number(el.dataset.deadline);
