@@ -242,6 +242,16 @@ async def seat_room(http: httpx.AsyncClient, humans: int = 3, bots: int = 1) -> 
     return seats
 
 
+async def start_game_watched(cluster: Cluster, http: httpx.AsyncClient, seats: list[Seat]) -> list[Resilient]:
+    """A resilient client per seat, through nginx, then the host starts the game."""
+    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
+    for client in clients:
+        await client.start()
+    code = seats[0].room_code
+    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    return clients
+
+
 async def finish_game(http: httpx.AsyncClient, seats: list[Seat], timeout: float = 40.0) -> dict[str, Any]:
     """Everyone clues, readies and votes for one target until the game is over; retries through restarts."""
     host, code = seats[0], seats[0].room_code
@@ -323,10 +333,7 @@ async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
     seats = await seat_room(http)
     code = seats[0].room_code
     await call(http, "PATCH", f"/api/rooms/{code}/settings", seats[0], {"discussion_seconds": 120})
-    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
-    for client in clients:
-        await client.start()
-    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    clients = await start_game_watched(cluster, http, seats)
     stop = asyncio.Event()
     talk = asyncio.create_task(chatter(http, seats, stop))
     drains = []
@@ -356,10 +363,7 @@ async def test_redis_outage_gives_clear_errors_and_play_resumes(cluster: Cluster
     """Redis restarted mid-game: 503 JSON and failing readiness while it is down, nothing corrupted after."""
     seats = await seat_room(http)
     code = seats[0].room_code
-    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
-    for client in clients:
-        await client.start()
-    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    clients = await start_game_watched(cluster, http, seats)
     await call(http, "POST", f"/api/rooms/{code}/clues", seats[1], {"text": "before the outage"})
     before, _ = await log_ids(http, seats[0])
 
@@ -396,11 +400,7 @@ async def test_sigkill_loses_no_state_and_clients_resume_elsewhere(cluster: Clus
     """A process killed outright mid-game: its clients resume on the other one, the game goes on (runs last)."""
     victim = cluster.backends[0]
     seats = await seat_room(http)
-    code = seats[0].room_code
-    clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
-    for client in clients:
-        await client.start()
-    assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
+    clients = await start_game_watched(cluster, http, seats)
     stop = asyncio.Event()
     talk = asyncio.create_task(chatter(http, seats, stop))
     try:

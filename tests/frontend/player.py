@@ -95,3 +95,14 @@ def rest_clue(backend_url: str, code: str, token: str, text: str) -> None:
         f"{backend_url}/api/rooms/{code}/clues", json={"text": text}, headers={"Authorization": f"Bearer {token}"}
     )
     assert resp.status_code == 200, resp.text
+
+
+def seat_two_and_a_bot(browser: Browser, url: str) -> tuple[Player, Player]:
+    """Alice creates a room, Bob joins it through the share link, and Alice adds a bot (Bot Ada)."""
+    alice = Player.open(browser, url, "Alice")
+    code = alice.create_room()
+    bob = Player.open(browser, f"{url}/?room={code}", "Bob")
+    bob.join_room(code)
+    alice.click("Add a bot")
+    alice.expect_text("Bot Ada")
+    return alice, bob

@@ -12,7 +12,14 @@ from playwright.sync_api import Browser, expect
 
 from backend.flags.file import write_flag_file
 from tests.conftest import scaled
-from tests.frontend.player import STATUS_CONNECTED, STATUS_FALLBACK, STATUS_POLLING, Player, rest_clue
+from tests.frontend.player import (
+    STATUS_CONNECTED,
+    STATUS_FALLBACK,
+    STATUS_POLLING,
+    Player,
+    rest_clue,
+    seat_two_and_a_bot,
+)
 from tests.support.servers import Backend, free_port, run_backend
 from tests.support.streamlit import Frontend, frontend_origins, run_streamlit
 
@@ -108,12 +115,8 @@ def test_two_players_play_a_whole_game_live(browser: Browser, stack: tuple[Backe
 def test_socket_cut_falls_back_to_long_poll_and_recovers(browser: Browser, stack: tuple[Backend, Frontend]) -> None:
     """Cut sockets: Fallback, clues still arrive by long-poll; restored: Connected, no clue lost or doubled."""
     backend, frontend = stack
-    alice = Player.open(browser, frontend.url, "Alice")
-    code = alice.create_room()
-    bob = Player.open(browser, f"{frontend.url}/?room={code}", "Bob")
-    bob.join_room(code)
-    alice.click("Add a bot")
-    alice.expect_text("Bot Ada")
+    alice, bob = seat_two_and_a_bot(browser, frontend.url)
+    code = alice.code
     alice.click("Start game")
     for player in (alice, bob):
         expect(player.page.get_by_test_id("word")).to_be_visible(timeout=scaled(30) * 1000)
@@ -154,14 +157,9 @@ def test_legacy_polling_plays_a_whole_game(browser: Browser, tmp_path: Path) -> 
         run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=tmp_path) as backend,
         run_streamlit(backend.url, port=port, tmp=tmp_path, env={"WEBSOCKET_ENABLED": "false"}) as frontend,
     ):
-        alice = Player.open(browser, frontend.url, "Alice")
-        code = alice.create_room()
+        alice, bob = seat_two_and_a_bot(browser, frontend.url)
         alice.expect_status(STATUS_POLLING)
-        bob = Player.open(browser, f"{frontend.url}/?room={code}", "Bob")
-        bob.join_room(code)
         alice.expect_text("Bob")
-        alice.click("Add a bot")
-        alice.expect_text("Bot Ada")
         alice.click("Start game")
         _play_round_to_game_over(alice, bob)
         assert alice.page.evaluate("typeof window.parlorBridge") == "undefined"

@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, WebSocket, expect
 
 from backend.flags import write_flag_file
 from tests.conftest import scaled
-from tests.frontend.player import STATUS_CONNECTED, STATUS_POLLING, Player, rest_clue
+from tests.frontend.player import STATUS_CONNECTED, STATUS_POLLING, Player, rest_clue, seat_two_and_a_bot
 from tests.support.servers import free_port, run_backend
 from tests.support.streamlit import frontend_origins, run_streamlit
 
@@ -40,12 +40,8 @@ def test_flag_switched_off_moves_players_to_long_poll_and_back(browser: Browser,
     port = free_port()
     env = {"ALLOWED_ORIGINS": frontend_origins(port), "FLAGS_FILE": str(flags), "MAX_CLUES_PER_ROUND": "100"}
     with run_backend(env=env, tmp=tmp_path) as backend, run_streamlit(backend.url, port=port, tmp=tmp_path) as frontend:
-        alice = Player.open(browser, frontend.url, "Alice")
-        code = alice.create_room()
-        bob = Player.open(browser, f"{frontend.url}/?room={code}", "Bob")
-        bob.join_room(code)
-        alice.click("Add a bot")
-        alice.expect_text("Bot Ada")
+        alice, bob = seat_two_and_a_bot(browser, frontend.url)
+        code = alice.code
         settings = {"discussion_seconds": 600, "voting_seconds": 300}
         auth = {"Authorization": f"Bearer {alice.token}"}
         assert httpx.patch(f"{backend.url}/api/rooms/{code}/settings", json=settings, headers=auth).status_code == 200
