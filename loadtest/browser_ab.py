@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect, sync_playwright
 
-from loadtest.browser_latency import UI_TIMEOUT_MS, _join, _room, _sample, _start
+from loadtest.browser_latency import UI_TIMEOUT_MS, _sample, seat_player_b
 from loadtest.report import ROOT, percentile
 from tests.support import streamlit as streamlit_support
 from tests.support.servers import free_port, run_backend
@@ -74,10 +74,7 @@ def run(ref: str, samples: int) -> dict[str, list[float]]:
         stack.callback(browser.close)
         players = {}
         for name, front in fronts.items():
-            seat = _room(http)
-            page = _join(browser, f"{front.url}/?room={seat['room_code']}")
-            _start(http, seat)
-            expect(page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
+            page, seat = seat_player_b(browser, http, front.url + "/")
             expect(page.locator(".parlor-status-text")).to_have_text("🟢 Connected (Real-time)", timeout=UI_TIMEOUT_MS)
             _sample(http, page, seat, "warm-up clue")
             players[name] = (page, seat)

@@ -108,12 +108,18 @@ def _sample(http: httpx.Client, page: Page, seat: dict[str, Any], text: str) -> 
     return float(got["seen"]) - t0, (float(bridge) - t0 if bridge is not None else None)
 
 
-def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mode: str, samples: int) -> ModeResult:
+def seat_player_b(browser: Browser, http: httpx.Client, url: str) -> tuple[Page, dict[str, Any]]:
+    """A started game: A (driven from Python) hosts, B joins in Chromium at `url`; returns B's page, A's seat."""
     seat = _room(http)
     sep = "&" if "?" in url else "?"
     page = _join(browser, f"{url}{sep}room={seat['room_code']}")
     _start(http, seat)
     expect(page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    return page, seat
+
+
+def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mode: str, samples: int) -> ModeResult:
+    page, seat = seat_player_b(browser, http, url)
     if mode == "event-driven bridge":
         expect(page.locator(".parlor-status-text")).to_have_text("🟢 Connected (Real-time)", timeout=UI_TIMEOUT_MS)
     if mode == "long-poll fallback":
