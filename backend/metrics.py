@@ -38,7 +38,7 @@ DISCONNECT_REASONS = (
 CONTROL_TYPES = ("welcome", "snapshot", "pong", "error", "config_changed")
 FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
 FRAME_TYPES_IN = ("hello", "ping", "invalid")
-WINNERS = ("civilians", "undercover")
+WINNERS = ("civilians", "undercover", "mr_white")
 STORE_OPS = ("read", "write", "publish", "subscribe")
 
 # Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.

@@ -22,7 +22,7 @@ from backend.core.config import Settings
 from backend.core.errors import NotFound, Unauthorized, Unavailable
 from backend.game.engine import Room, RoomLimits
 from backend.game.events import Event, StoredEvent
-from backend.game.words import WordBank
+from backend.game.words import PackLibrary, WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
 from backend.store import LogSlice, Store
@@ -65,7 +65,7 @@ class RoomService:
         hub: Hub,
         metrics: Metrics,
         *,
-        words: WordBank | None = None,
+        words: WordBank | PackLibrary | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -73,7 +73,7 @@ class RoomService:
         self.store = store
         self.hub = hub
         self.metrics = metrics
-        self.words = words or WordBank.default()
+        self.words = words or PackLibrary.default()  # loaded and checked here, at startup
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self.limits = RoomLimits(
@@ -213,6 +213,34 @@ class RoomService:
         if self.flag is None:
             return "websocket"
         return self.flag.transport_for(player_id)
+
+    def packs(self) -> list[dict[str, str | int]]:
+        """The bundled packs a host can pick from (id, language, theme, name, size)."""
+        if isinstance(self.words, PackLibrary):
+            return self.words.catalogue()
+        return [{"id": "bank", "language": "en", "theme": "mixed", "name": "Test bank", "pairs": len(self.words)}]
+
+    async def change_settings(self, creds: Credentials, changes: dict[str, Any]) -> Room:
+        languages = self.words.languages() if isinstance(self.words, PackLibrary) else None
+        room, _ = await self.mutate(
+            creds.room_code, lambda r: r.update_settings(creds.player_id, changes, self.clock(), languages)
+        )
+        return room
+
+    async def set_custom_pack(self, creds: Credentials, text: str) -> Room:
+        """The table's own pairs, kept in the room's state (so every replica plays them), never elsewhere."""
+        room, _ = await self.mutate(creds.room_code, lambda r: r.set_custom_pack(creds.player_id, text, self.clock()))
+        return room
+
+    async def start_game(self, creds: Credentials) -> Room:
+        room, _ = await self.mutate(
+            creds.room_code, lambda r: r.start(creds.player_id, self.clock(), self.rng, self.words)
+        )
+        return room
+
+    async def guess(self, creds: Credentials, text: str) -> Room:
+        room, _ = await self.mutate(creds.room_code, lambda r: r.guess(creds.player_id, text, self.clock(), self.rng))
+        return room
 
     def count_poll(self, transport: str) -> None:
         self.metrics.transport_messages.labels(transport, "in").inc()

@@ -18,6 +18,10 @@ PUBLIC_TYPES = (
     "vote_cast",
     "player_eliminated",
     "vote_tied",
+    "guess_started",
+    "guess_made",
+    "stand_in_started",
+    "stand_in_ended",
     "game_over",
 )
 PRIVATE_TYPES = ("your_word",)

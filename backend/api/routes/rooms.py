@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import PlayerDep, RoomCode, ServiceDep
 from backend.core.errors import Invalid
-from backend.game.engine import CLUE_MAX, NAME_MAX, Room, clean_text
+from backend.game.engine import CLUE_MAX, GUESS_MAX, NAME_MAX, Room, clean_text
 from backend.game.events import Event
 from backend.service import Credentials
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+packs_router = APIRouter(prefix="/api/packs", tags=["rooms"])
 
 
 def _checked(value: str, field_name: str, max_len: int) -> str:
@@ -42,6 +43,19 @@ class ClueIn(BaseModel):
         return _checked(value, "clue", CLUE_MAX)
 
 
+class GuessIn(BaseModel):
+    text: str = Field(max_length=1000, examples=["coffee"])
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return _checked(value, "guess", GUESS_MAX)
+
+
+class PackIn(BaseModel):
+    text: str = Field(max_length=20_000, description="one pair a line: two words separated by a comma")
+
+
 class VoteIn(BaseModel):
     target_id: str = Field(min_length=1, max_length=64)
 
@@ -50,6 +64,13 @@ class SettingsIn(BaseModel):
     discussion_seconds: int | None = Field(None, ge=10, le=600)
     voting_seconds: int | None = Field(None, ge=5, le=300)
     undercover_count: int | None = Field(None, ge=1, le=2, description="null: automatic (1 up to 6 players, else 2)")
+    mr_white: bool | None = Field(None, description="deal one Mr. White (no word) in games of 5 or more")
+    guess_seconds: int | None = Field(None, ge=10, le=120, description="Mr. White's time to guess")
+    tie_rule: Literal["nobody_out", "revote"] | None = None
+    vote_reveal: Literal["names", "counts"] | None = None
+    grace_seconds: int | None = Field(None, ge=2, le=600, description="a dropped player's seat waits this long")
+    language: Literal["en", "fr"] | None = None
+    pack: str | None = Field(None, min_length=1, max_length=40, description="a pack id from GET /api/packs, or custom")
 
 
 class Seat(BaseModel):
@@ -145,11 +166,28 @@ async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep) 
 
 @router.patch("/{code}/settings")
 async def change_settings(body: SettingsIn, player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.update_settings(player.player_id, changes, service.clock())
-    )
+    room = await service.change_settings(player, body.model_dump(exclude_unset=True))
     return {"settings": room.snapshot(player.player_id)["settings"], "last_event_id": room.event_seq}
+
+
+@router.put("/{code}/pack")
+async def set_pack(body: PackIn, player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
+    """The host pastes the table's own pairs; 422 `invalid_pack` names every bad line."""
+    room = await service.set_custom_pack(player, body.text)
+    return {"settings": room.snapshot(player.player_id)["settings"], "last_event_id": room.event_seq}
+
+
+@router.post("/{code}/guess")
+async def guess(body: GuessIn, player: PlayerDep, service: ServiceDep) -> Accepted:
+    """Mr. White's one guess at the civilians' word, right after being voted out."""
+    room = await service.guess(player, body.text)
+    return Accepted(last_event_id=room.event_seq)
+
+
+@packs_router.get("")
+async def packs(service: ServiceDep) -> list[dict[str, Any]]:
+    """The bundled word packs: id, language, theme, name and number of pairs."""
+    return service.packs()
 
 
 async def _act(service: ServiceDep, player: Credentials, command: Callable[[Room], list[Event]]) -> Accepted:
@@ -160,7 +198,8 @@ async def _act(service: ServiceDep, player: Credentials, command: Callable[[Room
 
 @router.post("/{code}/start")
 async def start(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words))
+    room = await service.start_game(player)
+    return Accepted(last_event_id=room.event_seq)
 
 
 @router.post("/{code}/clues")

@@ -126,12 +126,15 @@ def test_bad_hints_are_rejected(overrides: dict[str, list[str]], message: str) -
     ("civilian", "undercover", "message"),
     [
         ("Coffee", "tea", "lowercase"),
-        ("ice-cream", "tea", "lowercase"),
+        ("ice_cream", "tea", "lowercase"),
+        ("ice--cream", "tea", "lowercase"),
+        ("tea2", "coffee", "lowercase"),
         ("coffee", "coffee", "itself"),
     ],
 )
 def test_bad_words_are_rejected(civilian: str, undercover: str, message: str) -> None:
-    """Words must be lowercase letters and spaces, and differ within a pair."""
+    """Words must be lowercase letters (accents welcome) joined by single spaces, hyphens or apostrophes,
+    and differ within a pair."""
     hints = {civilian: ["a", "b", "c"], undercover: ["d", "e", "f"]}
     with pytest.raises(ValueError, match=message):
         WordPair(civilian=civilian, undercover=undercover, hints=hints)
