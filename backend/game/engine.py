@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
 from backend.game.events import Event
+from backend.game.vocabulary import Role, TieRule, VoteReveal
 from backend.game.words import (
     CUSTOM_PACK,
     LANGUAGES,
@@ -33,10 +34,10 @@ MAX_PLAYERS = 12
 NAME_MAX = 24
 CLUE_MAX = 120
 GUESS_MAX = 60
-MR_WHITE = "mr_white"
+MR_WHITE = Role.MR_WHITE
 MR_WHITE_DECOYS = 8  # other pack words a bot Mr. White weighs its guess against
-TIE_RULES = ("nobody_out", "revote")
-VOTE_REVEALS = ("names", "counts")
+TIE_RULES = tuple(TieRule)
+VOTE_REVEALS = tuple(VoteReveal)
 LEGAL_TRANSITIONS: dict[str, frozenset[str]] = {
     "lobby": frozenset({"discussion"}),
     "discussion": frozenset({"voting", "finished"}),

@@ -20,11 +20,13 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
+from backend.game.vocabulary import Language
+
 MIN_HINTS = 3
 MAX_HINT_WORDS = 4
 MIN_BUNDLED_PAIRS = 150
 PACKS_DIR = Path(__file__).with_name("packs")
-LANGUAGES = ("en", "fr")
+LANGUAGES = tuple(Language)
 CUSTOM_PACK = "custom"
 CUSTOM_MAX_LINES = 500
 CUSTOM_WORD_MAX = 30
