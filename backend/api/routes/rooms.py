@@ -64,7 +64,7 @@ class SettingsIn(BaseModel):
     discussion_seconds: int | None = Field(None, ge=10, le=600)
     voting_seconds: int | None = Field(None, ge=5, le=300)
     undercover_count: int | None = Field(None, ge=1, le=2, description="null: automatic (1 up to 6 players, else 2)")
-    mr_white: bool | None = Field(None, description="deal one Mr. White (no word) in games of 5 or more")
+    mr_white: bool | None = Field(None, strict=True, description="deal one Mr. White (no word) in games of 5 or more")
     guess_seconds: int | None = Field(None, ge=10, le=120, description="Mr. White's time to guess")
     tie_rule: Literal["nobody_out", "revote"] | None = None
     vote_reveal: Literal["names", "counts"] | None = None
