@@ -31,6 +31,7 @@ def apply_event(state: State, frame: dict[str, Any]) -> State:
     if kind == "snapshot":
         new = copy.deepcopy(data)
         new["last_result"] = state.get("last_result")
+        new["last_guess"] = state.get("last_guess")
         return new
     s = copy.deepcopy(state)
     handler = _HANDLERS.get(str(kind))
@@ -81,18 +82,18 @@ def _settings(s: State, d: dict[str, Any]) -> None:
 def _game_started(s: State, d: dict[str, Any]) -> None:
     seated = set(d.get("players") or [])
     s.update(game=d.get("game", s.get("game", 0) + 1), round=0, clues=[], votes_cast=[], game_over=None)
-    s["last_result"] = None
+    s.update(last_result=None, last_guess=None, revote_candidates=[], guesser_id=None)
     for p in s["players"]:
         p.update(alive=p["id"] in seated, spectator=p["id"] not in seated, ready=False, has_voted=False)
-        p["clues_this_round"] = 0
+        p.update(clues_this_round=0, stand_in=False)
         p.pop("role", None)
     you = _you(s)
     mine = you.get("player_id") in seated
-    you.update(alive=mine, spectator=not mine, ready=False, voted_for=None, word=None)
+    you.update(alive=mine, spectator=not mine, ready=False, voted_for=None, word=None, mr_white=False)
 
 
 def _your_word(s: State, d: dict[str, Any]) -> None:
-    _you(s)["word"] = d.get("word")
+    _you(s).update(word=d.get("word"), mr_white=bool(d.get("mr_white")))
 
 
 def _phase(s: State, d: dict[str, Any]) -> None:
@@ -107,6 +108,8 @@ def _phase(s: State, d: dict[str, Any]) -> None:
         _you(s)["voted_for"] = None
         if d.get("phase") == "discussion":
             _you(s)["ready"] = False
+            s["revote_candidates"] = []
+            s["guesser_id"] = None
 
 
 def _clue(s: State, d: dict[str, Any]) -> None:
@@ -144,6 +147,25 @@ def _eliminated(s: State, d: dict[str, Any]) -> None:
 
 def _tied(s: State, d: dict[str, Any]) -> None:
     s["last_result"] = {"kind": "tied", **d}
+    s["revote_candidates"] = list(d.get("candidates") or []) if d.get("revote") else []
+
+
+def _guess_started(s: State, d: dict[str, Any]) -> None:
+    s["guesser_id"] = d.get("player_id")
+
+
+def _guess_made(s: State, d: dict[str, Any]) -> None:
+    s["last_guess"] = dict(d)
+    s["guesser_id"] = None
+
+
+def _stand_in(on: bool) -> Any:
+    def handler(s: State, d: dict[str, Any]) -> None:
+        p = _player(s, d.get("player_id", ""))
+        if p is not None:
+            p["stand_in"] = on
+
+    return handler
 
 
 def _game_over(s: State, d: dict[str, Any]) -> None:
@@ -170,5 +192,9 @@ _HANDLERS = {
     "vote_cast": _vote,
     "player_eliminated": _eliminated,
     "vote_tied": _tied,
+    "guess_started": _guess_started,
+    "guess_made": _guess_made,
+    "stand_in_started": _stand_in(True),
+    "stand_in_ended": _stand_in(False),
     "game_over": _game_over,
 }
