@@ -120,6 +120,7 @@ def _bridge_config(seat: Seat) -> dict[str, Any]:
         "lastId": ss.last_id,
         "transport": seat.transport,
         "labels": STATUS_TEXT,
+        "name": ss.name,
     }
 
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
+from streamlit_js_eval import streamlit_js_eval
 
 from frontend.api import Api, ApiError, Seat
+
+SAVED_SEAT_KEY = "parlor-saved-seat"
 
 
 def render(api: Api, on_seat) -> None:
@@ -13,6 +18,8 @@ def render(api: Api, on_seat) -> None:
         "<p>Undercover, the party word game. Everyone shares a secret word, except the undercover.</p></div>"
     )
     prefill = str(st.query_params.get("room", "")).strip().upper()[:5]
+    if prefill.isalnum() and len(prefill) == 5:
+        _offer_saved_seat(prefill, on_seat)
     join_col, create_col = st.columns(2, gap="large") if prefill else reversed(st.columns(2, gap="large"))
     with join_col, st.form("join", border=True):
         st.subheader("Join a room")
@@ -30,6 +37,19 @@ def render(api: Api, on_seat) -> None:
         if st.form_submit_button("Create room", type="primary", use_container_width=True):
             _enter(lambda: api.create_room(host_name), code="", name=host_name, on_seat=on_seat)
     st.caption("3 to 12 players. Give clues about your word without saying it, then vote out the undercover.")
+
+
+def _offer_saved_seat(code: str, on_seat) -> None:
+    """A player who closed the tab mid-game opens the room link again: offer them their own seat back."""
+    raw = streamlit_js_eval(js_expressions=f'localStorage.getItem("parlor:seat:{code}")', key=SAVED_SEAT_KEY)
+    try:
+        saved = json.loads(raw) if isinstance(raw, str) else {}
+        seat = Seat(room_code=str(saved["room"]), player_id=str(saved["player"]), token=str(saved["token"]))
+        name = str(saved.get("name") or "")
+    except (TypeError, ValueError, KeyError, AttributeError):
+        return
+    if st.button(f"Back to your seat as {name}", type="primary", icon="↩️", use_container_width=True):
+        on_seat(seat, name)
 
 
 def _enter(call, *, code: str, name: str, on_seat) -> None:

@@ -64,9 +64,7 @@ def live_html(state: dict[str, Any]) -> str:
             f'<div class="parlor-live">{_clue_feed_html(state)}'
             f'<div><div class="parlor-heading">{esc(t(lang, "players"))}</div>{rows}</div></div>'
         )
-    if phase == "finished":
-        return _clue_feed_html(state)
-    return ""
+    return ""  # at game over the story tells the clues
 
 
 def render_live(state: dict[str, Any]) -> None:
@@ -574,6 +572,7 @@ def _game_over(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], N
         + _roster_html(state)
         + _story_html(state)
     )
+    live()  # the fragment that takes in events: it draws nothing here, but the next game arrives through it
     if (state.get("you") or {}).get("is_host"):
         st.button(
             t(lang, "play_again"), type="primary", use_container_width=True, on_click=run_action, args=(api.start, seat)

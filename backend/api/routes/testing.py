@@ -1,6 +1,8 @@
-"""Test-only switches (mounted only with TEST_HOOKS=true): cut sockets to exercise the fallbacks."""
+"""Test-only switches (mounted only with TEST_HOOKS=true): cut sockets to exercise the fallbacks, seed the deal."""
 
 from __future__ import annotations
+
+import random
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -21,3 +23,14 @@ async def websocket_switch(body: SocketSwitch, service: ServiceDep) -> dict[str,
     service.ws_refused = body.refuse
     closed = cut_sockets(service) if body.refuse else 0
     return {"refuse": body.refuse, "closed": closed}
+
+
+class Seed(BaseModel):
+    seed: int
+
+
+@router.post("/rng")
+async def seed_rng(body: Seed, service: ServiceDep) -> dict[str, int]:
+    """Make the next deals repeatable: the service draws from random.Random(seed) from now on."""
+    service.rng = random.Random(body.seed)
+    return {"seed": body.seed}
