@@ -444,3 +444,20 @@ def test_game_over_tells_the_story() -> None:
         ("h3", "undercover", "voted"),
     ]
     assert story["eliminations"][1]["word"] == room.undercover_word
+
+
+def test_play_again_keeps_settings_and_the_pasted_pack() -> None:
+    """A second game deals from the same pasted pack with the same house rules."""
+    room, _ = make_room(6)
+    room.update_settings("h0", {"mr_white": True, "tie_rule": "revote", "vote_reveal": "counts"}, T0)
+    room.set_custom_pack("h0", "chat, chien", T0)
+    rng = random.Random(4)
+    room.start("h0", START, rng, PackLibrary.default())
+    mw, uc = mr_white(room), role_of(room, "undercover")[0]
+    vote_all(room, mw, START + 5, rng)
+    room.guess(mw, "lapin", START + 6, rng)
+    vote_all(room, uc, START + 10, rng)
+    assert room.phase == "finished"
+    room.start("h0", START + 20, rng, PackLibrary.default())
+    assert {room.civilian_word, room.undercover_word} == {"chat", "chien"}
+    assert room.settings.tie_rule == "revote" and room.settings.vote_reveal == "counts" and role_of(room, MR_WHITE)
