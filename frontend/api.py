@@ -18,6 +18,7 @@ FRIENDLY: dict[str, str] = {
     "clue_contains_word": "Your clue must not contain your own word.",
     "too_many_clues": "You have posted the most clues allowed this round.",
     "not_guesser": "Only Mr. White, just voted out, can guess now.",
+    "not_enough_players": "Not enough players to start: 3, or 5 with Mr. White (bots count).",
     "invalid_vote": "You can only vote for another player who is still in the game.",
     "not_host": "Only the host can do that.",
     "not_in_game": "Only players still in the game can do that.",

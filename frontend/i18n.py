@@ -262,6 +262,29 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+# What a refusal says in French; the backend's own (English) message stays for anything not listed here.
+ERRORS_FR = {
+    "clue_contains_word": "Votre indice ne doit pas contenir votre mot.",
+    "too_many_clues": "Vous avez donné le maximum d'indices pour cette manche.",
+    "rate_limited": "Doucement, un indice à la fois.",
+    "invalid_vote": "Vous ne pouvez voter que pour un autre joueur encore en jeu (ou, au nouveau vote, un ex aequo).",
+    "not_host": "Seul l'hôte peut faire cela.",
+    "not_in_game": "Seuls les joueurs encore en jeu peuvent faire cela.",
+    "not_guesser": "Seul Mr. White, qui vient d'être éliminé, peut deviner.",
+    "wrong_phase": "Ce n'est plus possible : la partie a avancé.",
+    "not_enough_players": "Pas assez de joueurs pour commencer (3, ou 5 avec Mr. White).",
+    "invalid_pack": "Ces mots ne conviennent pas : {message}",
+    "invalid_settings": "Réglage refusé : {message}",
+}
+
+
+def error_text(lang: str, code: str, message: str, fallback: str) -> str:
+    """A refusal in the room's language: French where we have the words, else the English sentence."""
+    if lang == "fr" and code in ERRORS_FR:
+        return ERRORS_FR[code].format(message=message)
+    return fallback
+
+
 def language_of(state: dict[str, Any]) -> str:
     lang = str((state.get("settings") or {}).get("language") or DEFAULT)
     return lang if lang in MESSAGES else DEFAULT

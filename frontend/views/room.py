@@ -230,7 +230,7 @@ def _settings_form(lang: str, settings: dict[str, Any], api: Api, seat: Seat) ->
         uc = st.selectbox(
             t(lang, "undercovers"), uc_keys, index=uc_keys.index(uc_now), format_func=lambda k: t(lang, k)
         )
-        mr_white = st.toggle(t(lang, "mr_white"), value=bool(settings.get("mr_white")), help=t(lang, "mr_white_help"))
+        mr_white = st.toggle(t(lang, "mr_white"), value=bool(settings.get("mr_white")))
         st.caption(t(lang, "mr_white_help"))
         guess = st.number_input(t(lang, "guess_s"), 10, 120, int(settings.get("guess_seconds", 30)), step=5)
         tie_keys = ["nobody_out", "revote"]
@@ -239,19 +239,18 @@ def _settings_form(lang: str, settings: dict[str, Any], api: Api, seat: Seat) ->
             tie_keys,
             index=tie_keys.index(settings.get("tie_rule", "nobody_out")),
             format_func=lambda k: t(lang, f"tie_{k}"),
-            help=t(lang, "tie_help"),
         )
+        st.caption(t(lang, "tie_help"))
         reveal_keys = ["names", "counts"]
         reveal = st.radio(
             t(lang, "reveal"),
             reveal_keys,
             index=reveal_keys.index(settings.get("vote_reveal", "names")),
             format_func=lambda k: t(lang, f"reveal_{k}"),
-            help=t(lang, "reveal_help"),
         )
-        grace = st.number_input(
-            t(lang, "grace"), 2, 600, int(settings.get("grace_seconds", 60)), step=10, help=t(lang, "grace_help")
-        )
+        st.caption(t(lang, "reveal_help"))
+        grace = st.number_input(t(lang, "grace"), 2, 600, int(settings.get("grace_seconds", 60)), step=10)
+        st.caption(t(lang, "grace_help"))
         if st.form_submit_button(t(lang, "save"), use_container_width=True):
             changes: dict[str, Any] = {
                 "discussion_seconds": int(disc),

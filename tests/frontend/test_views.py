@@ -171,3 +171,13 @@ def test_reducer_follows_mr_white_revotes_and_stand_ins() -> None:
     )
     assert state["guesser_id"] is None and state["revote_candidates"] == [] and state["last_guess"]["guess"] == "x"
     assert state["players"][1]["stand_in"] is False and state["you"]["mr_white"] is True
+
+
+def test_refusals_follow_the_room_language() -> None:
+    """A French room reads refusals in French, keeping the server's detail (the bad lines of a pack)."""
+    from frontend.i18n import error_text
+
+    detail = "the pack has bad lines: line 2: 'x' needs exactly two words separated by a comma"
+    assert error_text("fr", "invalid_pack", detail, "English") == f"Ces mots ne conviennent pas : {detail}"
+    assert error_text("en", "invalid_pack", detail, "English") == "English"
+    assert error_text("fr", "unknown_code", detail, "English") == "English"
