@@ -14,10 +14,11 @@ def lobby(client: TestClient, humans: int) -> list[dict[str, str]]:
 
 
 def test_packs_lists_english_and_french(client: TestClient) -> None:
-    """GET /api/packs names each bundled pack with its language, theme and size (150 or more pairs)."""
+    """GET /api/packs names each bundled pack with its language, theme and size (the mixed ones 150+ pairs)."""
     packs = {p["id"]: p for p in client.get("/api/packs").json()}
     assert packs["en-classic"]["language"] == "en" and packs["fr-classique"]["language"] == "fr"
-    assert all(p["pairs"] >= 150 for p in packs.values())
+    assert packs["fr-cuisine"]["theme"] == "food"
+    assert all(p["pairs"] >= 150 for p in packs.values() if p["theme"] == "mixed")
 
 
 @pytest.mark.parametrize(
