@@ -26,6 +26,8 @@ WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
 COPY backend ./backend
 COPY frontend ./frontend
+# The game shows the rules from this file.
+COPY docs/rules.md ./docs/rules.md
 # The flag file is rewritten atomically by `python -m backend.flags` (rename within its directory), and the
 # audit log goes to var/: the only places the app user may write.
 COPY --chown=10001:10001 deploy/flags ./deploy/flags
