@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     flags_file: Path = Field(Path("deploy/flags/flags.json"), description="OpenFeature flag file")
     flags_audit_log: Path = Field(Path("var/flags-audit.jsonl"), description="Audit log of flag changes")
     test_hooks: bool = Field(False, description="Enable /api/test endpoints used by the test suite only")
+    parlor_host: str = Field("127.0.0.1", description="Address `python -m backend` listens on (--host wins)")
+    parlor_port: int = Field(8000, ge=0, le=65535, description="Port `python -m backend` listens on (--port wins)")
+    parlor_log_level: str = Field("info", description="uvicorn log level for `python -m backend` (--log-level wins)")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

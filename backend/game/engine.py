@@ -1,8 +1,9 @@
 """The Undercover rules: a pure, synchronous state machine.
 
 No I/O, no clock reads, no asyncio: every command takes the caller's `now` (epoch seconds) and, where chance
-may be involved, a `random.Random` (required: the engine never makes its own); it validates first, then mutates and returns the events it produced, or
-raises a `backend.core.errors.ParlorError` and leaves the room untouched. The store assigns event ids.
+may be involved, a `random.Random` (required: the engine never makes its own); it validates first, then
+mutates and returns the events it produced, or raises a `backend.core.errors.ParlorError` and leaves the
+room untouched. The store assigns event ids.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from backend.game.vocabulary import (
     PlayerView,
     Range,
     Role,
+    RoomSummary,
     SettingsView,
     Snapshot,
     Winner,
@@ -222,7 +224,7 @@ class Room:
     def joinable(self) -> bool:
         return len(self.players) < MAX_PLAYERS
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RoomSummary:
         return {
             "room_code": self.code,
             "phase": self.phase,
@@ -398,7 +400,9 @@ class Room:
                 {"game": self.game, "players": [p.id for p in seated], "undercover_count": undercovers},
             )
         )
-        events += [Event(EventType.YOUR_WORD, {"word": p.word, "game": self.game}, to=p.id) for p in seated if not p.is_bot]
+        events += [
+            Event(EventType.YOUR_WORD, {"word": p.word, "game": self.game}, to=p.id) for p in seated if not p.is_bot
+        ]
         events += self._enter(Phase.DISCUSSION, now, rng, next_round=True)
         return events
 
@@ -448,7 +452,9 @@ class Room:
             return []
         self.votes[voter.id] = target_id
         self.last_activity = now
-        events = [Event(EventType.VOTE_CAST, {"player_id": voter.id, "round": self.round, "changed": previous is not None})]
+        events = [
+            Event(EventType.VOTE_CAST, {"player_id": voter.id, "round": self.round, "changed": previous is not None})
+        ]
         if all(p.id in self.votes for p in self.alive()):
             events += self._resolve_votes(now, rng)
         return events
@@ -593,7 +599,10 @@ class Room:
             p.bot_action_at = None
             p.ready = False
         return [
-            Event(EventType.PHASE_CHANGED, {"phase": Phase.FINISHED, "round": self.round, "deadline": None, "started_at": now}),
+            Event(
+                EventType.PHASE_CHANGED,
+                {"phase": Phase.FINISHED, "round": self.round, "deadline": None, "started_at": now},
+            ),
             Event(EventType.GAME_OVER, self._game_over_data()),
         ]
 

@@ -159,7 +159,6 @@ class RedisStore:
         self._delivered: dict[str, int] = {}  # room -> last event id handed to the listeners here
         self._subscriber: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
-        self.conflicts = 0  # optimistic-concurrency retries, for tests and debugging
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -211,7 +210,7 @@ class RedisStore:
                 return room, stored
             if result == -2:
                 raise self._unknown(code)
-            self.conflicts += 1
+            self._metrics.store_conflicts.inc()
             # jittered, growing pause so contending writers stop colliding
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         raise Unavailable("the room is too busy right now, try again", "store_contended")
