@@ -21,6 +21,7 @@ from openfeature.contrib.provider.flagd import FlagdProvider
 from openfeature.contrib.provider.flagd.config import ResolverType
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import EventDetails, ProviderEvent
+from openfeature.provider._registry import provider_registry  # what `api` itself uses; not re-exported
 
 from backend.flags.file import DEFAULT_STATE, FLAG_KEY, POLLING, WEBSOCKET, FlagState, read_flag_file
 from backend.metrics import Metrics
@@ -133,7 +134,7 @@ class TransportFlag:
         self._client.remove_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_configuration_changed)
         provider.shutdown()
         # Release the domain so the registry drops the provider (it shuts it down again, harmlessly).
-        api.set_provider(api.provider_registry.get_default_provider(), domain=self._domain)
+        api.set_provider(provider_registry.get_default_provider(), domain=self._domain)
 
     def __enter__(self) -> TransportFlag:
         self.start()

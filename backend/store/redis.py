@@ -366,7 +366,7 @@ class RedisStore:
                 self._subscribed.clear()
                 # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop
                 with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
+                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_DELAY)
 
