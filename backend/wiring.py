@@ -2,7 +2,7 @@
 
 The service only asks `service.flag` which transport a player gets; this module (called from the app's
 lifespan) starts the flag, hands it to the service, and on a flip moves the players now outside the WebSocket
-cohort to polling: they are told first (`config_changed`), then closed with 4403, so the bridge switches to
+cohort to polling: they are told first (`config_changed`), then closed with NOT_IN_COHORT, so the bridge switches to
 long-polling from its last event id and nothing is lost. Players moved in learn it from the `transport` field
 of their next poll and open the socket themselves.
 """

@@ -108,7 +108,7 @@ class TransportFlag:
             resolver_type=ResolverType.FILE,
             offline_flag_source_path=str(self.flags_file),
             # The file resolver sleeps deadline_ms between two mtime checks: this is the poll interval.
-            deadline_ms=max(10, int(self._poll_interval * 1000)),
+            deadline_ms=max(10, int(self._poll_interval * 1_000)),
         )
         self._client.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_configuration_changed)
         try:

@@ -131,7 +131,7 @@ class RedisStore:
         self,
         url: str,
         *,
-        log_size: int = 1000,
+        log_size: int = 1_000,
         metrics: Metrics | None = None,
         socket_timeout: float = 2.0,
         max_connections: int = 64,

@@ -42,7 +42,7 @@ class NameIn(BaseModel):
 
 
 class ClueIn(BaseModel):
-    text: str = Field(max_length=1000, examples=["it keeps me awake"])
+    text: str = Field(max_length=1_000, examples=["it keeps me awake"])
 
     @field_validator("text")
     @classmethod
