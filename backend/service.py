@@ -364,7 +364,7 @@ class RoomService:
             return Transport.POLLING
         if self.flag is None:
             return Transport.WEBSOCKET
-        return Transport(self.flag.transport_for(player_id))
+        return self.flag.transport_for(player_id)
 
     def _count_poll(self, transport: Transport) -> None:
         self.metrics.transport_messages.labels(transport, "in").inc()

@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from openfeature import api
 from openfeature.contrib.provider.flagd import FlagdProvider
@@ -25,10 +24,10 @@ from openfeature.provider._registry import provider_registry  # what `api` itsel
 
 from backend.flags.file import DEFAULT_STATE, FLAG_KEY, POLLING, WEBSOCKET, FlagState, read_flag_file
 from backend.metrics import Metrics
+from backend.realtime.protocol import Transport
 
 logger = logging.getLogger(__name__)
 
-Transport = Literal["websocket", "polling"]
 Listener = Callable[[FlagState], None]
 
 # Well inside the 2 s a change must take effect in, and a stat() per interval costs nothing.
