@@ -179,6 +179,14 @@ class RoomService:
                 await task
         await self.store.close()
 
+    async def readiness(self) -> str:
+        """ "ready", or why this process should get no new players now ("draining", "store unavailable")."""
+        if self.draining:
+            return "draining"
+        if not await self.store.ping():
+            return "store unavailable"
+        return "ready"
+
     # ---- rooms and seats -------------------------------------------------------------------------------
 
     async def create_room(self, name: str) -> tuple[str, Credentials]:
