@@ -27,12 +27,12 @@ from pathlib import Path
 
 import httpx
 from playwright.sync_api import expect, sync_playwright
+from tests.support.servers import free_port, run_backend
+from tests.support.streamlit import CHROMIUM_ARGS
 
 from loadtest.browser_latency import UI_TIMEOUT_MS, _sample, seat_player_b
 from loadtest.report import ROOT, percentile
 from tests.support import streamlit as streamlit_support
-from tests.support.servers import free_port, run_backend
-from tests.support.streamlit import CHROMIUM_ARGS
 
 
 def export_revision(ref: str, dest: Path) -> Path:

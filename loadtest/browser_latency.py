@@ -30,10 +30,10 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-from loadtest.report import machine_line, percentile, update_section
 from tests.support.servers import Backend, free_port, run_backend
 from tests.support.streamlit import CHROMIUM_ARGS, Frontend, run_streamlit
+
+from loadtest.report import machine_line, percentile, update_section
 
 MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
 TARGETS = {"event-driven bridge": (50.0, 100.0), "long-poll fallback": (None, 250.0)}

@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from loadtest.harness import CpuMeter, Server, parlor_server
+from launchers.process import Server
+from loadtest.harness import CpuMeter, parlor_server, rss
 from loadtest.report import REPORT, machine_line, percentile, update_section
 from loadtest.wsclients import Fleet, FleetResult, Sub, drive
 
@@ -161,19 +162,19 @@ def measure(
     deflate: bool = True,
 ) -> FanoutResult:
     """Connect the fleet, run the driver for `seconds`, collect every delivered frame's latency."""
-    rss_idle = server.rss()
+    rss_idle = rss(server)
     with Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate) as fleet:
         t0 = time.monotonic()
         fleet.wait_ready()
         print(f"connected in {time.monotonic() - t0:.1f} s", flush=True)
         time.sleep(1.0)  # let join/presence traffic settle before the measured window
-        rss_connected = server.rss()
+        rss_connected = rss(server)
         meter = CpuMeter(server)
         published, failed = asyncio.run(publish_loop())
         cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
         time.sleep(1.0)  # in-flight frames
         result = fleet.finish()
-        rss_after = server.rss()
+        rss_after = rss(server)
     return FanoutResult(
         server.name,
         rooms,

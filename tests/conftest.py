@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.servers import Backend, run_backend
+from launchers.backend import Backend, run_backend
 
 # Every timeout in the suite is multiplied by this, so a slow CI machine needs one knob, not fifty.
 TIME_SCALE = float(os.environ.get("PARLOR_TIME_SCALE", "1"))

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import websockets
 
+from launchers.backend import Backend, run_backend
 from tests.conftest import scaled
 from tests.support.client import WsPlayer, act, create_room, join_room
-from tests.support.servers import Backend, run_backend
 
 
 async def seated(http: httpx.AsyncClient, backend: Backend, bots: int = 1) -> tuple[WsPlayer, WsPlayer]:

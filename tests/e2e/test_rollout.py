@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 
 from backend.flags import write_flag_file
+from launchers.backend import run_backend
 from tests.conftest import scaled
 from tests.support.client import Seat, WsPlayer, act, create_room, join_room
-from tests.support.servers import run_backend
 
 
 async def wait_transport(http: httpx.AsyncClient, seat: Seat, want: str, timeout: float) -> float:

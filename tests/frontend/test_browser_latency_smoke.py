@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from launchers.process import ROOT
 from loadtest.browser_latency import MODES
 from tests.conftest import scaled
-from tests.support.servers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
