@@ -76,12 +76,6 @@ def track_session(
         _publish(metrics, now)
 
 
-def forget_session(metrics: BridgeMetrics, session_id: str) -> None:
-    with _lock:
-        _sessions.pop(session_id, None)
-        _publish(metrics, time.monotonic())
-
-
 def _publish(metrics: BridgeMetrics, now: float) -> None:
     for sid in [sid for sid, (_, _, seen) in _sessions.items() if now - seen > SESSION_TTL_SECONDS]:
         del _sessions[sid]

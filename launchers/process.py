@@ -20,7 +20,7 @@ PYTHON = sys.executable
 
 def log_dir(tmp: Path | None = None) -> Path:
     """Where server logs go: the caller's temporary directory, else PARLOR_TEST_LOGS, else /tmp."""
-    return tmp or Path(os.environ.get("PARLOR_TEST_LOGS", "/tmp"))  # noqa: S108
+    return tmp or Path(os.environ.get("PARLOR_TEST_LOGS", "/tmp"))
 
 
 def free_port() -> int:
