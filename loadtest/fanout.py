@@ -255,6 +255,20 @@ def markdown(result: FanoutResult, command: str) -> str:
     return "\n".join(lines)
 
 
+def as_json(result: FanoutResult) -> dict[str, Any]:
+    """The run's counts and a few figures, for the smoke test (which runs this module as a program)."""
+    fleet = result.fleet
+    counts = {"connected": fleet.connected, "failed": fleet.failed, "lost": fleet.lost, "delivered": fleet.delivered}
+    return {
+        **counts,
+        "published": result.published,
+        "publish_failed": result.publish_failed,
+        "expected": result.expected,
+        "p99_ms": result.ms(99),
+        "cpu_seconds": result.cpu_seconds,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rooms", type=int, default=100)
@@ -264,11 +278,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     parser.add_argument("--report", type=Path, default=REPORT, help="markdown file to update")
     parser.add_argument("--no-report", action="store_true", help="print figures only")
+    parser.add_argument("--json", type=Path, help="also write the run's counts and figures as JSON here")
     args = parser.parse_args(argv)
     result = run_parlor(args.rooms, args.players, args.seconds, args.procs, deflate=not args.no_deflate)
     print(result.summary())
     if result.fleet.errors:
         print("client errors:", result.fleet.errors[:5])
+    if args.json:
+        args.json.write_text(json.dumps(as_json(result), indent=1))
     if not args.no_report:
         command = f"python -m loadtest.fanout --rooms {args.rooms} --players {args.players} --seconds {args.seconds:g}"
         update_section("fanout", markdown(result, command), args.report)

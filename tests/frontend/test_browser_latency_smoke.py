@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from launchers.process import ROOT
-from loadtest.browser_latency import MODES
 from tests.conftest import scaled
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
 
 
 def test_quick_benchmark_measures_every_mode(tmp_path: Path) -> None:
