@@ -15,6 +15,7 @@ import httpx
 import pytest
 import websockets
 
+from backend.realtime.protocol import CloseCode
 from launchers.backend import backend_env, backend_server
 from launchers.nginx import Nginx, nginx_available, run_nginx
 from launchers.process import Server
@@ -314,7 +315,7 @@ async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
     for client in clients:
         await client.player.wait_for(lambda f: f["type"] == "game_over")
     await assert_holds_the_log(http, clients)
-    assert all(1012 in client.closes for client in clients), [c.closes for c in clients]
+    assert all(CloseCode.RESTART in client.closes for client in clients), [c.closes for c in clients]
     for client in clients:
         await client.stop()
 
