@@ -16,6 +16,13 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
+# Every timeout in the suite (and every wait for a server here) is multiplied by this, so a slow or busy
+# machine needs one knob, not fifty.
+TIME_SCALE = float(os.environ.get("PARLOR_TIME_SCALE", "1"))
+
+
+def scaled(seconds: float) -> float:
+    return seconds * TIME_SCALE
 
 
 def log_dir(tmp: Path | None = None) -> Path:
@@ -32,7 +39,11 @@ def free_port() -> int:
 def wait_http(
     url: str, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None, *, below: int = 500
 ) -> None:
-    """Poll `url` until it answers with a status under `below` (300 for "ready", 500 for "up")."""
+    """Poll `url` until it answers with a status under `below` (300 for "ready", 500 for "up").
+
+    `timeout` is scaled by PARLOR_TIME_SCALE.
+    """
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     last: Exception | int | None = None
     while time.monotonic() < deadline:

@@ -56,9 +56,6 @@ class BackendProcess(Server):
         self.process.kill()
         self.process.wait(5)
 
-    def wait(self, timeout: float = 20.0) -> None:
-        super().wait(scaled(timeout))
-
 
 def backend_process(env: dict[str, str], tmp: Path) -> BackendProcess:
     server = backend_server(backend_env(env, tmp), tmp=tmp)
