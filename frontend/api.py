@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
+
+from backend.game.vocabulary import CLUE_MAX, MIN_PLAYERS, NAME_MAX
+from backend.realtime.protocol import Transport
+from frontend.state import State
 
 FRIENDLY: dict[str, str] = {
     "unknown_room": "There is no room with that code. Check the code and try again.",
@@ -13,12 +17,12 @@ FRIENDLY: dict[str, str] = {
     "room_exists": "That room code is taken; please try again.",
     "too_many_rooms": "The server is hosting as many rooms as it can right now. Please try again later.",
     "name_taken": "Someone in that room already uses that name. Pick another one.",
-    "invalid_name": "Names need 1 to 24 characters, without control characters.",
-    "invalid_clue": "Clues need 1 to 120 characters, without control characters.",
+    "invalid_name": f"Names need 1 to {NAME_MAX} characters, without control characters.",
+    "invalid_clue": f"Clues need 1 to {CLUE_MAX} characters, without control characters.",
     "clue_contains_word": "Your clue must not contain your own word.",
     "too_many_clues": "You have posted the most clues allowed this round.",
     "not_guesser": "Only Mr. White, just voted out, can guess now.",
-    "not_enough_players": "Not enough players to start: 3, or 5 with Mr. White (bots count).",
+    "not_enough_players": f"Not enough players to start: {MIN_PLAYERS}, or 5 with Mr. White (bots count).",
     "invalid_vote": "You can only vote for another player who is still in the game.",
     "not_host": "Only the host can do that.",
     "not_in_game": "Only players still in the game can do that.",
@@ -59,7 +63,7 @@ class Seat:
     room_code: str
     player_id: str
     token: str
-    transport: str = "websocket"
+    transport: str = Transport.WEBSOCKET
 
 
 class Api:
@@ -90,8 +94,8 @@ class Api:
     def join_room(self, code: str, name: str) -> Seat:
         return Seat(**self._call("POST", f"/api/rooms/{code.strip().upper()}/players", body={"name": name}))
 
-    def state(self, seat: Seat) -> dict[str, Any]:
-        return dict(self._call("GET", f"/api/rooms/{seat.room_code}/state", seat))
+    def state(self, seat: Seat) -> State:
+        return cast(State, self._call("GET", f"/api/rooms/{seat.room_code}/state", seat))
 
     def act(self, seat: Seat, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
         return self._call(method, f"/api/rooms/{seat.room_code}/{path}", seat, body)

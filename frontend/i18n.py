@@ -6,6 +6,7 @@ test checks that none is missing, so a new text never ships half-translated by a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 DEFAULT = "en"
@@ -285,7 +286,7 @@ def error_text(lang: str, code: str, message: str, fallback: str) -> str:
     return fallback
 
 
-def language_of(state: dict[str, Any]) -> str:
+def language_of(state: Mapping[str, Any]) -> str:
     lang = str((state.get("settings") or {}).get("language") or DEFAULT)
     return lang if lang in MESSAGES else DEFAULT
 

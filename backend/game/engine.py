@@ -1,8 +1,9 @@
 """The Undercover rules: a pure, synchronous state machine.
 
 No I/O, no clock reads, no asyncio: every command takes the caller's `now` (epoch seconds) and, where chance
-is involved, a `random.Random`; it validates first, then mutates and returns the events it produced, or
-raises a `backend.core.errors.ParlorError` and leaves the room untouched. The store assigns event ids.
+may be involved, a `random.Random` (required: the engine never makes its own); it validates first, then
+mutates and returns the events it produced, or raises a `backend.core.errors.ParlorError` and leaves the
+room untouched. The store assigns event ids.
 """
 
 from __future__ import annotations
@@ -17,7 +18,27 @@ from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
 from backend.game.events import Event
-from backend.game.vocabulary import Role, TieRule, VoteReveal
+from backend.game.vocabulary import (
+    CLUE_MAX,
+    MAX_PLAYERS,
+    MIN_PLAYERS,
+    NAME_MAX,
+    Clue,
+    EventType,
+    GameLimits,
+    Language,
+    Phase,
+    PlayerView,
+    Range,
+    Role,
+    RoomSummary,
+    SettingsView,
+    Snapshot,
+    TieRule,
+    VoteReveal,
+    Winner,
+    YouView,
+)
 from backend.game.words import (
     CUSTOM_PACK,
     LANGUAGES,
@@ -28,22 +49,19 @@ from backend.game.words import (
     parse_custom_pack,
 )
 
-MIN_PLAYERS = 3
 MIN_PLAYERS_MR_WHITE = 5
-MAX_PLAYERS = 12
-NAME_MAX = 24
-CLUE_MAX = 120
 GUESS_MAX = 60
 MR_WHITE = Role.MR_WHITE
 MR_WHITE_DECOYS = 8  # other pack words a bot Mr. White weighs its guess against
 TIE_RULES = tuple(TieRule)
 VOTE_REVEALS = tuple(VoteReveal)
-LEGAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    "lobby": frozenset({"discussion"}),
-    "discussion": frozenset({"voting", "finished"}),
-    "voting": frozenset({"discussion", "voting", "guess", "finished"}),  # voting -> voting: a revote
-    "guess": frozenset({"discussion", "finished"}),
-    "finished": frozenset({"discussion"}),
+LEGAL_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    Phase.LOBBY: frozenset({Phase.DISCUSSION}),
+    Phase.DISCUSSION: frozenset({Phase.VOTING, Phase.FINISHED}),
+    # voting -> voting: a revote among the tied; voting -> guess: Mr. White was voted out
+    Phase.VOTING: frozenset({Phase.DISCUSSION, Phase.VOTING, Phase.GUESS, Phase.FINISHED}),
+    Phase.GUESS: frozenset({Phase.DISCUSSION, Phase.FINISHED}),
+    Phase.FINISHED: frozenset({Phase.DISCUSSION}),
 }
 BOT_NAMES = (
     "Ada", "Turing", "Hopper", "Lovelace", "Knuth", "Dijkstra", "Liskov", "Ritchie", "Hamilton", "Shannon",
@@ -79,6 +97,42 @@ class RoomSettings:
     }
     FLAGS: ClassVar[tuple[str, ...]] = ("mr_white",)
 
+    def view(self) -> SettingsView:
+        return SettingsView(
+            discussion_seconds=self.discussion_seconds,
+            voting_seconds=self.voting_seconds,
+            undercover_count=self.undercover_count,
+            mr_white=self.mr_white,
+            guess_seconds=self.guess_seconds,
+            tie_rule=TieRule(self.tie_rule),
+            vote_reveal=VoteReveal(self.vote_reveal),
+            grace_seconds=self.grace_seconds,
+            language=Language(self.language),
+            pack=self.pack,
+            custom_pack_size=self.custom_pack_size,
+        )
+
+
+def game_limits() -> GameLimits:
+    """The rules' bounds as clients see them (the snapshot's `limits`), from the one place each is defined."""
+
+    def span(key: str) -> Range:
+        low, high = RoomSettings.LIMITS[key]
+        return Range(min=low, max=high)
+
+    return GameLimits(
+        min_players=MIN_PLAYERS,
+        max_players=MAX_PLAYERS,
+        name_max=NAME_MAX,
+        clue_max=CLUE_MAX,
+        discussion_seconds=span("discussion_seconds"),
+        voting_seconds=span("voting_seconds"),
+        undercover_count=span("undercover_count"),
+        guess_seconds=span("guess_seconds"),
+        grace_seconds=span("grace_seconds"),
+        min_players_mr_white=MIN_PLAYERS_MR_WHITE,
+    )
+
 
 @dataclass
 class RoomLimits:
@@ -101,7 +155,7 @@ class Player:
     spectator: bool = False
     alive: bool = False
     seated: bool = False
-    role: str | None = None
+    role: Role | None = None
     word: str | None = None
     ready: bool = False
     clues_this_round: int = 0
@@ -117,8 +171,8 @@ class Player:
         """Moves are made by the engine: a bot, or a bot standing in for a dropped human."""
         return self.is_bot or self.stand_in
 
-    def public(self, *, reveal_role: bool, host_id: str | None, voted: bool) -> dict[str, Any]:
-        view: dict[str, Any] = {
+    def public(self, *, reveal_role: bool, host_id: str | None, voted: bool) -> PlayerView:
+        view: PlayerView = {
             "id": self.id,
             "name": self.name,
             "is_bot": self.is_bot,
@@ -134,6 +188,10 @@ class Player:
         if reveal_role:
             view["role"] = self.role
         return view
+
+
+def _opt(kind: type[Any], value: object) -> Any:
+    return None if value is None else kind(value)
 
 
 def clean_text(raw: str, *, field_name: str, max_len: int) -> str:
@@ -154,14 +212,14 @@ class Room:
     settings: RoomSettings = field(default_factory=RoomSettings)
     players: dict[str, Player] = field(default_factory=dict)
     host_id: str | None = None
-    phase: str = "lobby"
+    phase: Phase = Phase.LOBBY
     round: int = 0
     game: int = 0
     deadline: float | None = None
     phase_started_at: float | None = None
     civilian_word: str | None = None
     undercover_word: str | None = None
-    clues: list[dict[str, Any]] = field(default_factory=list)
+    clues: list[Clue] = field(default_factory=list)
     votes: dict[str, str] = field(default_factory=dict)
     roster: dict[str, dict[str, Any]] = field(default_factory=dict)
     hints: dict[str, list[str]] = field(default_factory=dict)  # the pair's bot hints, kept with the room
@@ -172,7 +230,7 @@ class Room:
     votes_log: list[dict[str, Any]] = field(default_factory=list)  # every count, for the story at game over
     guesses: list[dict[str, Any]] = field(default_factory=list)
     eliminations: list[dict[str, Any]] = field(default_factory=list)
-    winner: str | None = None
+    winner: Winner | None = None
     winners: list[str] = field(default_factory=list)
     last_activity: float = 0.0
     event_seq: int = 0
@@ -204,14 +262,16 @@ class Room:
         data = dict(raw)
         data["limits"] = RoomLimits(**data["limits"])
         data["settings"] = RoomSettings(**data["settings"])
-        data["players"] = {p["id"]: Player(**p) for p in data["players"]}
+        data["players"] = {p["id"]: Player(**{**p, "role": _opt(Role, p["role"])}) for p in data["players"]}
+        data["phase"] = Phase(data["phase"])
+        data["winner"] = _opt(Winner, data["winner"])
         return cls(**data)
 
     # ---- queries ---------------------------------------------------------------------------------------
 
     @property
     def in_game(self) -> bool:
-        return self.phase in ("discussion", "voting", "guess")
+        return self.phase in (Phase.DISCUSSION, Phase.VOTING, Phase.GUESS)
 
     def humans(self) -> list[Player]:
         return [p for p in self.players.values() if not p.is_bot]
@@ -228,7 +288,7 @@ class Room:
     def joinable(self) -> bool:
         return len(self.players) < MAX_PLAYERS
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RoomSummary:
         return {
             "room_code": self.code,
             "phase": self.phase,
@@ -249,25 +309,27 @@ class Room:
             times.append(self.deadline)
         return min(times) if times else None
 
-    def snapshot(self, viewer_id: str) -> dict[str, Any]:
+    def snapshot(self, viewer_id: str) -> Snapshot:
         """Everything one player may know now; never another player's word or unrevealed role."""
-        finished = self.phase == "finished"
+        finished = self.phase == Phase.FINISHED
         viewer = self.players.get(viewer_id)
         players = [
             p.public(reveal_role=finished or (p.seated and not p.alive), host_id=self.host_id, voted=p.id in self.votes)
             for p in self.players.values()
         ]
-        you: dict[str, Any] = {"player_id": viewer_id}
+        you: YouView = {"player_id": viewer_id}
         if viewer is not None:
             you.update(
-                name=viewer.name,
-                word=viewer.word if viewer.seated else None,
-                mr_white=viewer.seated and viewer.role == MR_WHITE,
-                spectator=viewer.spectator,
-                alive=viewer.alive,
-                ready=viewer.ready,
-                voted_for=self.votes.get(viewer_id),
-                is_host=viewer_id == self.host_id,
+                {
+                    "name": viewer.name,
+                    "word": viewer.word if viewer.seated else None,
+                    "mr_white": viewer.seated and viewer.role == MR_WHITE,
+                    "spectator": viewer.spectator,
+                    "alive": viewer.alive,
+                    "ready": viewer.ready,
+                    "voted_for": self.votes.get(viewer_id),
+                    "is_host": viewer_id == self.host_id,
+                }
             )
         return {
             "room_code": self.code,
@@ -276,7 +338,8 @@ class Room:
             "game": self.game,
             "deadline": self.deadline,
             "host_id": self.host_id,
-            "settings": asdict(self.settings),
+            "settings": self.settings.view(),
+            "limits": game_limits(),
             "players": players,
             "clues": list(self.clues),
             "votes_cast": sorted(self.votes),
@@ -306,10 +369,10 @@ class Room:
         )
         self.players[player_id] = player
         self.last_activity = now
-        events = [Event("player_joined", {"player": self._public(player)})]
+        events = [Event(EventType.PLAYER_JOINED, {"player": self._public(player)})]
         if self.host_id is None and not is_bot:
             self.host_id = player_id
-            events.append(Event("host_changed", {"player_id": player_id}))
+            events.append(Event(EventType.HOST_CHANGED, {"player_id": player_id}))
         return events
 
     def add_bot(self, actor_id: str, bot_id: str, now: float) -> list[Event]:
@@ -322,7 +385,7 @@ class Room:
             raise Conflict("no bot names left", "room_full")
         return self.join(bot_id, name, "", now, is_bot=True)
 
-    def remove_player(self, actor_id: str, target_id: str, now: float) -> list[Event]:
+    def remove_player(self, actor_id: str, target_id: str, now: float, rng: random.Random) -> list[Event]:
         """A player leaves (actor == target) or the host removes someone (a bot or a human)."""
         self.player(actor_id)
         target = self.player(target_id)
@@ -333,11 +396,11 @@ class Room:
         self.votes.pop(target_id, None)
         self.votes = {voter: t for voter, t in self.votes.items() if t != target_id}
         self.last_activity = now
-        events = [Event("player_left", {"player_id": target_id, "name": target.name, "reason": reason})]
+        events = [Event(EventType.PLAYER_LEFT, {"player_id": target_id, "name": target.name, "reason": reason})]
         if self.host_id == target_id:
             self.host_id = self._next_host()
             if self.host_id is not None:
-                events.append(Event("host_changed", {"player_id": self.host_id}))
+                events.append(Event(EventType.HOST_CHANGED, {"player_id": self.host_id}))
         if self.in_game and target.alive:
             self.eliminations.append(
                 {
@@ -349,9 +412,9 @@ class Room:
                     "how": "left",
                 }
             )
-            events += self._after_roster_change(now)
-        if self.phase == "guess" and target_id == self.guesser_id:
-            events += self._end_guess(None, now, random.Random())
+            events += self._after_roster_change(now, rng)
+        if self.phase == Phase.GUESS and target_id == self.guesser_id:
+            events += self._end_guess(None, now, rng)
         return events
 
     def set_presence(self, player_id: str, online: bool, now: float, session: str | None = None) -> list[Event]:
@@ -368,13 +431,13 @@ class Room:
             return []
         player.online = online
         self.last_activity = now
-        events = [Event("presence_changed", {"player_id": player_id, "online": online})]
+        events = [Event(EventType.PRESENCE_CHANGED, {"player_id": player_id, "online": online})]
         if online:
             player.dropped_at = None
             if player.stand_in:
                 player.stand_in = False
                 player.bot_action_at = None
-                events.append(Event("stand_in_ended", {"player_id": player.id, "name": player.name}))
+                events.append(Event(EventType.STAND_IN_ENDED, {"player_id": player.id, "name": player.name}))
         elif self.in_game and player.seated and not player.is_bot:
             player.dropped_at = now
         return events
@@ -402,7 +465,7 @@ class Room:
             if current != CUSTOM_PACK and packs.get(current) != language:
                 self.settings.pack = next(pid for pid, lang in packs.items() if lang == language)
         self.last_activity = now
-        return [Event("settings_changed", {"settings": asdict(self.settings)})]
+        return [Event(EventType.SETTINGS_CHANGED, {"settings": self.settings.view()})]
 
     def set_custom_pack(self, actor_id: str, text: str, now: float) -> list[Event]:
         """Keep the table's own pairs with the room (so every replica has them) and play from them."""
@@ -417,7 +480,7 @@ class Room:
         self.settings.pack = CUSTOM_PACK
         self.settings.custom_pack_size = len(pairs)
         self.last_activity = now
-        return [Event("settings_changed", {"settings": asdict(self.settings)})]
+        return [Event(EventType.SETTINGS_CHANGED, {"settings": self.settings.view()})]
 
     def start(self, actor_id: str, now: float, rng: random.Random, words: WordBank | PackLibrary) -> list[Event]:
         """Deal roles and words. `words` is a bank, or the library the room's pack setting picks from."""
@@ -452,15 +515,15 @@ class Room:
         events: list[Event] = []
         for p in seated:
             p.seated, p.alive, p.spectator = True, True, False
-            p.role = "undercover" if p.id in undercover_ids else MR_WHITE if p.id in mr_white_ids else "civilian"
-            p.word = {"undercover": pair.undercover, "civilian": pair.civilian}.get(p.role)
+            p.role = Role.UNDERCOVER if p.id in undercover_ids else MR_WHITE if p.id in mr_white_ids else Role.CIVILIAN
+            p.word = {Role.UNDERCOVER: pair.undercover, Role.CIVILIAN: pair.civilian}.get(p.role)
             p.bot_hints_used = 0
             p.stand_in = False
             p.dropped_at = None if p.is_bot or p.online else now  # still away: the grace period starts now
             self.roster[p.id] = {"name": p.name, "role": p.role, "word": p.word, "is_bot": p.is_bot}
         events.append(
             Event(
-                "game_started",
+                EventType.GAME_STARTED,
                 {
                     "game": self.game,
                     "players": [p.id for p in seated],
@@ -470,17 +533,17 @@ class Room:
             )
         )
         events += [
-            Event("your_word", {"word": p.word, "game": self.game, "mr_white": p.role == MR_WHITE}, to=p.id)
+            Event(EventType.YOUR_WORD, {"word": p.word, "game": self.game, "mr_white": p.role == MR_WHITE}, to=p.id)
             for p in seated
             if not p.is_bot
         ]
-        events += self._enter("discussion", now, rng, next_round=True)
+        events += self._enter(Phase.DISCUSSION, now, rng, next_round=True)
         return events
 
     # ---- play ------------------------------------------------------------------------------------------
 
-    def post_clue(self, actor_id: str, text: str, now: float, rng: random.Random | None = None) -> list[Event]:
-        player = self._require_alive(actor_id, "discussion")
+    def post_clue(self, actor_id: str, text: str, now: float, rng: random.Random) -> list[Event]:
+        player = self._require_alive(actor_id, Phase.DISCUSSION)
         text = clean_text(text, field_name="clue", max_len=CLUE_MAX)
         if player.word is not None and player.word.casefold() in text.casefold():
             raise Invalid("a clue must not contain your own word", "clue_contains_word")
@@ -495,23 +558,23 @@ class Room:
             raise RateLimited(f"one clue per {self.limits.clue_interval_seconds:g} s; wait {wait:.1f} s")
         player.clues_this_round += 1
         player.last_clue_at = now
-        clue = {"round": self.round, "player_id": player.id, "name": player.name, "text": text, "ts": now}
+        clue = Clue(round=self.round, player_id=player.id, name=player.name, text=text, ts=now)
         self.clues.append(clue)
         self.last_activity = now
-        events = [Event("clue_posted", dict(clue))]
+        events = [Event(EventType.CLUE_POSTED, dict(clue))]
         return events + self._maybe_end_discussion(now, rng)
 
-    def mark_ready(self, actor_id: str, now: float, rng: random.Random | None = None) -> list[Event]:
-        player = self._require_alive(actor_id, "discussion")
+    def mark_ready(self, actor_id: str, now: float, rng: random.Random) -> list[Event]:
+        player = self._require_alive(actor_id, Phase.DISCUSSION)
         if player.ready:
             return []
         player.ready = True
         self.last_activity = now
-        ready = Event("player_ready", {"player_id": player.id, "round": self.round})
+        ready = Event(EventType.PLAYER_READY, {"player_id": player.id, "round": self.round})
         return [ready, *self._maybe_end_discussion(now, rng)]
 
-    def vote(self, actor_id: str, target_id: str, now: float, rng: random.Random | None = None) -> list[Event]:
-        voter = self._require_alive(actor_id, "voting")
+    def vote(self, actor_id: str, target_id: str, now: float, rng: random.Random) -> list[Event]:
+        voter = self._require_alive(actor_id, Phase.VOTING)
         target = self.players.get(target_id)
         if target is None or not target.alive:
             raise Invalid("you can only vote for a player still in the game", "invalid_vote")
@@ -524,26 +587,28 @@ class Room:
             return []
         self.votes[voter.id] = target_id
         self.last_activity = now
-        events = [Event("vote_cast", {"player_id": voter.id, "round": self.round, "changed": previous is not None})]
+        events = [
+            Event(EventType.VOTE_CAST, {"player_id": voter.id, "round": self.round, "changed": previous is not None})
+        ]
         if all(p.id in self.votes for p in self.alive()):
-            events += self._resolve_votes(now, rng or random.Random())
+            events += self._resolve_votes(now, rng)
         return events
 
-    def guess(self, actor_id: str, text: str, now: float, rng: random.Random | None = None) -> list[Event]:
+    def guess(self, actor_id: str, text: str, now: float, rng: random.Random) -> list[Event]:
         """Mr. White, just voted out, names the civilians' word; only they can, only once."""
         self.player(actor_id)
-        if self.phase != "guess":
+        if self.phase != Phase.GUESS:
             raise Conflict(f"there is no guess to make now (now: {self.phase})", "wrong_phase")
         if actor_id != self.guesser_id:
             raise Forbidden("only Mr. White, just voted out, can guess now", "not_guesser")
         text = clean_text(text, field_name="guess", max_len=GUESS_MAX)
-        return self._end_guess(text, now, rng or random.Random())
+        return self._end_guess(text, now, rng)
 
     def advance(self, actor_id: str, now: float, rng: random.Random) -> list[Event]:
         self._require_host(actor_id)
-        if self.phase == "discussion":
-            return self._enter("voting", now, rng)
-        if self.phase == "voting":
+        if self.phase == Phase.DISCUSSION:
+            return self._enter(Phase.VOTING, now, rng)
+        if self.phase == Phase.VOTING:
             return self._resolve_votes(now, rng)
         raise Conflict("there is no phase to advance", "wrong_phase")
 
@@ -575,9 +640,9 @@ class Room:
                 except ParlorError:
                     continue  # a bot's move that the rules refuse is skipped, never fatal
         if self.deadline is not None and self.deadline <= now:
-            if self.phase == "discussion":
-                return self._enter("voting", now, rng)
-            if self.phase == "guess":
+            if self.phase == Phase.DISCUSSION:
+                return self._enter(Phase.VOTING, now, rng)
+            if self.phase == Phase.GUESS:
                 return self._end_guess(None, now, rng)
             return self._resolve_votes(now, rng)
         return []
@@ -593,8 +658,8 @@ class Room:
     def _start_stand_in(self, p: Player, now: float, rng: random.Random) -> list[Event]:
         p.stand_in = True
         p.bot_action_at = now + self._bot_delay(rng, self.deadline - now if self.deadline else 10.0)
-        events = [Event("stand_in_started", {"player_id": p.id, "name": p.name})]
-        if self.phase == "discussion" and p.clues_this_round > 0:
+        events = [Event(EventType.STAND_IN_STARTED, {"player_id": p.id, "name": p.name})]
+        if self.phase == Phase.DISCUSSION and p.clues_this_round > 0:
             p.bot_action_at = None  # they had their say this round; the stand-in only waits for the vote
             events += self._maybe_end_discussion(now, rng)
         return events
@@ -604,9 +669,9 @@ class Room:
         return min(rng.uniform(low, max(low, high)), max(phase_seconds, 0.0) * 0.8)
 
     def _bot_move(self, bot: Player, now: float, rng: random.Random) -> list[Event]:
-        if self.phase == "guess":
+        if self.phase == Phase.GUESS:
             return self._end_guess(self._bot_guess(bot, rng), now, rng)
-        if self.phase == "discussion":
+        if self.phase == Phase.DISCUSSION:
             if bot.word is None:  # Mr. White blends in: echo a clue someone else gave, or stay vague
                 heard = [c["text"] for c in self.clues if c["player_id"] != bot.id]
                 text = rng.choice(heard) if heard else "hmm, tricky"
@@ -664,7 +729,7 @@ class Room:
     def _hints(self, word: str) -> list[str]:
         return self.hints.get(word, [])
 
-    def _enter(self, phase: str, now: float, rng: random.Random, *, next_round: bool = False) -> list[Event]:
+    def _enter(self, phase: Phase, now: float, rng: random.Random, *, next_round: bool = False) -> list[Event]:
         if phase not in LEGAL_TRANSITIONS[self.phase]:
             raise AssertionError(f"illegal transition {self.phase} -> {phase}")  # an engine bug, not user input
         self.phase = phase
@@ -672,37 +737,37 @@ class Room:
         if next_round:
             self.round += 1
         seconds = {
-            "discussion": self.settings.discussion_seconds,
-            "voting": self.settings.voting_seconds,
-            "guess": self.settings.guess_seconds,
+            Phase.DISCUSSION: self.settings.discussion_seconds,
+            Phase.VOTING: self.settings.voting_seconds,
+            Phase.GUESS: self.settings.guess_seconds,
         }[phase]
         self.deadline = now + seconds
         for p in self.players.values():
             p.bot_action_at = None
-            if phase == "discussion":
+            if phase == Phase.DISCUSSION:
                 p.ready = False
                 p.clues_this_round = 0
-            acting = p.id == self.guesser_id if phase == "guess" else p.alive
+            acting = p.id == self.guesser_id if phase == Phase.GUESS else p.alive
             if p.automated and acting:
                 p.bot_action_at = now + self._bot_delay(rng, seconds)
-        if phase == "discussion":
+        if phase == Phase.DISCUSSION:
             self.votes = {}
             self.revote_candidates = []
         return [
             Event(
-                "phase_changed",
+                EventType.PHASE_CHANGED,
                 {"phase": phase, "round": self.round, "deadline": self.deadline, "started_at": now},
             )
         ]
 
-    def _maybe_end_discussion(self, now: float, rng: random.Random | None) -> list[Event]:
-        if self.phase != "discussion":
+    def _maybe_end_discussion(self, now: float, rng: random.Random) -> list[Event]:
+        if self.phase != Phase.DISCUSSION:
             return []
         alive = self.alive()
         humans = [p for p in alive if not p.is_bot]
         waiting_on = humans or alive  # with no human left alive, the bots' clues end the phase
         if all(p.clues_this_round > 0 and (p.ready or p.automated) for p in waiting_on):
-            return self._enter("voting", now, rng or random.Random())
+            return self._enter(Phase.VOTING, now, rng)
         return []
 
     def _resolve_votes(self, now: float, rng: random.Random) -> list[Event]:
@@ -725,7 +790,7 @@ class Room:
             self.votes_log.append(record)
             events.append(
                 Event(
-                    "player_eliminated",
+                    EventType.PLAYER_ELIMINATED,
                     {
                         "player_id": out.id,
                         "name": out.name,
@@ -744,20 +809,20 @@ class Room:
             self.votes_log.append(record)
             events.append(
                 Event(
-                    "vote_tied",
+                    EventType.VOTE_TIED,
                     {"round": self.round, "candidates": leaders, "votes": votes, "ballots": ballots, "revote": revote},
                 )
             )
             if revote:
                 self.revote_candidates = leaders
-                return events + self._enter("voting", now, rng)
+                return events + self._enter(Phase.VOTING, now, rng)
         return events + self._next_round_or_finish(now, rng)
 
     def _next_round_or_finish(self, now: float, rng: random.Random) -> list[Event]:
         winner = self._winner()
         if winner:
             return self._finish(winner, now)
-        return self._enter("discussion", now, rng, next_round=True)
+        return self._enter(Phase.DISCUSSION, now, rng, next_round=True)
 
     def _eliminate(self, out: Player, how: str) -> None:
         out.alive = False
@@ -769,11 +834,11 @@ class Room:
 
     def _start_guess(self, guesser: Player, now: float, rng: random.Random) -> list[Event]:
         self.guesser_id = guesser.id
-        events = self._enter("guess", now, rng)
+        events = self._enter(Phase.GUESS, now, rng)
         return [
             *events,
             Event(
-                "guess_started",
+                EventType.GUESS_STARTED,
                 {"player_id": guesser.id, "name": guesser.name, "round": self.round, "deadline": self.deadline},
             ),
         ]
@@ -785,47 +850,49 @@ class Room:
         correct = text is not None and self.civilian_word is not None and same_word(text, self.civilian_word)
         result = {"player_id": self.guesser_id, "name": name, "guess": text, "correct": correct, "round": self.round}
         self.guesses.append(dict(result))
-        events = [Event("guess_made", result)]
+        events = [Event(EventType.GUESS_MADE, result)]
         self.guesser_id = None
         if correct:
-            return events + self._finish(MR_WHITE, now, winners=[str(result["player_id"])])
+            return events + self._finish(Winner.MR_WHITE, now, winners=[str(result["player_id"])])
         return events + self._next_round_or_finish(now, rng)
 
-    def _after_roster_change(self, now: float) -> list[Event]:
-        if self.phase == "guess":
+    def _after_roster_change(self, now: float, rng: random.Random) -> list[Event]:
+        if self.phase == Phase.GUESS:
             return []  # the guess phase ends by its own timer or guess; the count follows it
         winner = self._winner()
         if winner:
             return self._finish(winner, now)
-        if self.phase == "discussion":
-            return self._maybe_end_discussion(now, None)
-        if self.phase == "voting" and self.alive() and all(p.id in self.votes for p in self.alive()):
-            return self._resolve_votes(now, random.Random())
+        if self.phase == Phase.DISCUSSION:
+            return self._maybe_end_discussion(now, rng)
+        if self.phase == Phase.VOTING and self.alive() and all(p.id in self.votes for p in self.alive()):
+            return self._resolve_votes(now, rng)
         return []
 
-    def _winner(self) -> str | None:
+    def _winner(self) -> Winner | None:
         """Civilians win once no undercover and no Mr. White is left; the others win once they are at least
         as many as the civilians left (the undercovers, or Mr. White alone when no undercover is left)."""
         alive = self.alive()
-        undercover = sum(1 for p in alive if p.role == "undercover")
+        undercover = sum(1 for p in alive if p.role == Role.UNDERCOVER)
         mr_white = sum(1 for p in alive if p.role == MR_WHITE)
         civilians = len(alive) - undercover - mr_white
         if undercover + mr_white == 0:
-            return "civilians"
+            return Winner.CIVILIANS
         if undercover + mr_white >= civilians:
-            return "undercover" if undercover else MR_WHITE
+            return Winner.UNDERCOVER if undercover else Winner.MR_WHITE
         return None
 
-    def _finish(self, winner: str, now: float, winners: list[str] | None = None) -> list[Event]:
+    def _finish(self, winner: Winner, now: float, winners: list[str] | None = None) -> list[Event]:
         self.winner = winner
         if winners is None:
             alive_mr_white = [pid for pid, i in self.roster.items() if i["role"] == MR_WHITE and self._alive(pid)]
-            side = {"civilians": ["civilian"], "undercover": ["undercover"], MR_WHITE: []}[winner]
+            side = {Winner.CIVILIANS: [Role.CIVILIAN], Winner.UNDERCOVER: [Role.UNDERCOVER], Winner.MR_WHITE: []}[
+                winner
+            ]
             winners = [pid for pid, info in self.roster.items() if info["role"] in side]
-            if winner != "civilians":
+            if winner != Winner.CIVILIANS:
                 winners += alive_mr_white
         self.winners = winners
-        self.phase = "finished"
+        self.phase = Phase.FINISHED
         self.deadline = None
         self.phase_started_at = now
         self.revote_candidates, self.guesser_id = [], None
@@ -835,8 +902,11 @@ class Room:
             p.stand_in = False
             p.dropped_at = None
         return [
-            Event("phase_changed", {"phase": "finished", "round": self.round, "deadline": None, "started_at": now}),
-            Event("game_over", self._game_over_data()),
+            Event(
+                EventType.PHASE_CHANGED,
+                {"phase": Phase.FINISHED, "round": self.round, "deadline": None, "started_at": now},
+            ),
+            Event(EventType.GAME_OVER, self._game_over_data()),
         ]
 
     def _alive(self, player_id: str) -> bool:
@@ -881,7 +951,7 @@ class Room:
     def _custom_bank(self) -> WordBank:
         return custom_bank(self.custom_pack, self.settings.language)
 
-    def _public(self, player: Player) -> dict[str, Any]:
+    def _public(self, player: Player) -> PlayerView:
         return player.public(reveal_role=False, host_id=self.host_id, voted=False)
 
     def _next_host(self) -> str | None:
@@ -894,7 +964,7 @@ class Room:
             raise Forbidden("only the host can do that", "not_host")
         return player
 
-    def _require_alive(self, actor_id: str, phase: str) -> Player:
+    def _require_alive(self, actor_id: str, phase: Phase) -> Player:
         player = self.player(actor_id)
         if self.phase != phase:
             raise Conflict(f"that is only possible during {phase} (now: {self.phase})", "wrong_phase")

@@ -86,6 +86,9 @@ class GameLimits(TypedDict):
     discussion_seconds: Range
     voting_seconds: Range
     undercover_count: Range
+    guess_seconds: Range
+    grace_seconds: Range
+    min_players_mr_white: int
 
 
 class SettingsView(TypedDict):
@@ -135,6 +138,18 @@ class YouView(TypedDict, total=False):
     ready: bool
     voted_for: str | None
     is_host: bool
+
+
+class RoomSummary(TypedDict):
+    """What anyone may see of a room before joining it (GET /api/rooms/{code})."""
+
+    room_code: str
+    phase: Phase
+    round: int
+    player_count: int
+    max_players: int
+    joinable: bool
+    host_name: str | None
 
 
 class Snapshot(TypedDict, total=False):

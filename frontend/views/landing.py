@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit_js_eval import streamlit_js_eval
 
 from frontend.api import Api, ApiError, Seat
+from frontend.state import limit
+
+OnSeat = Callable[[Seat, str], None]
 
 SAVED_SEAT_KEY = "parlor-saved-seat"
 
 
-def render(api: Api, on_seat) -> None:
+def render(api: Api, on_seat: OnSeat) -> None:
     st.html(
         '<div class="parlor-hero"><h1>🕵️ Parlor</h1>'
         "<p>Undercover, the party word game. Everyone shares a secret word, except the undercover.</p></div>"
@@ -20,11 +24,12 @@ def render(api: Api, on_seat) -> None:
     prefill = str(st.query_params.get("room", "")).strip().upper()[:5]
     if prefill.isalnum() and len(prefill) == 5:
         _offer_saved_seat(prefill, on_seat)
-    join_col, create_col = st.columns(2, gap="large") if prefill else reversed(st.columns(2, gap="large"))
+    columns = st.columns(2, gap="large")
+    join_col, create_col = columns if prefill else columns[::-1]
     with join_col, st.form("join", border=True):
         st.subheader("Join a room")
         code = st.text_input("Room code", value=prefill, max_chars=5, placeholder="ABCDE")
-        name = st.text_input("Your name", max_chars=24, key="join_name", placeholder="e.g. Bob")
+        name = st.text_input("Your name", max_chars=limit(None, "name_max"), key="join_name", placeholder="e.g. Bob")
         if st.form_submit_button("Join room", type="primary", use_container_width=True):
             if len(code.strip()) != 5:
                 st.error("Room codes have 5 characters, like ABCDE.")
@@ -33,13 +38,16 @@ def render(api: Api, on_seat) -> None:
     with create_col, st.form("create", border=True):
         st.subheader("Create a room")
         st.caption("You will be the host: invite friends with the room code, add bots, start the game.")
-        host_name = st.text_input("Your name", max_chars=24, key="create_name", placeholder="e.g. Alice")
+        host_name = st.text_input(
+            "Your name", max_chars=limit(None, "name_max"), key="create_name", placeholder="e.g. Alice"
+        )
         if st.form_submit_button("Create room", type="primary", use_container_width=True):
             _enter(lambda: api.create_room(host_name), code="", name=host_name, on_seat=on_seat)
-    st.caption("3 to 12 players. Give clues about your word without saying it, then vote out the undercover.")
+    players = f"{limit(None, 'min_players')} to {limit(None, 'max_players')} players"
+    st.caption(f"{players}. Give clues about your word without saying it, then vote out the undercover.")
 
 
-def _offer_saved_seat(code: str, on_seat) -> None:
+def _offer_saved_seat(code: str, on_seat: OnSeat) -> None:
     """A player who closed the tab mid-game opens the room link again: offer them their own seat back."""
     raw = streamlit_js_eval(js_expressions=f'localStorage.getItem("parlor:seat:{code}")', key=SAVED_SEAT_KEY)
     try:
@@ -52,7 +60,7 @@ def _offer_saved_seat(code: str, on_seat) -> None:
         on_seat(seat, name)
 
 
-def _enter(call, *, code: str, name: str, on_seat) -> None:
+def _enter(call: Callable[[], Seat], *, code: str, name: str, on_seat: OnSeat) -> None:
     if not name.strip():
         st.error("Please enter your name.")
         return

@@ -17,22 +17,24 @@ from typing import Any
 
 import streamlit as st
 
+from backend.game.vocabulary import Phase, PlayerView, YouView
 from frontend.api import Api, ApiError, Seat
 from frontend.i18n import LANGUAGE_NAMES, language_of, t
+from frontend.state import State, limit, span
 from frontend.views.common import countdown_html, esc, run_action, show_flash
 
 RULES_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 UNDERCOVER_CHOICES = {"uc_auto": None, "uc_1": 1, "uc_2": 2}
-IN_GAME = ("discussion", "voting", "guess")
+IN_GAME = (Phase.DISCUSSION, Phase.VOTING, Phase.GUESS)
 
 
-def render(state: dict[str, Any], api: Api, seat: Seat, share_url: str, live: Callable[[], None] | None = None) -> None:
+def render(state: State, api: Api, seat: Seat, share_url: str, live: Callable[[], None] | None = None) -> None:
     """Draw the room; `live` draws the live part in place (default: `render_live` of this same state)."""
     show_flash()
     lang = language_of(state)
-    you = state.get("you") or {}
-    if you.get("removed"):
-        st.warning(t(lang, "removed") if you["removed"] != "kicked" else t(lang, "kicked"))
+    removed = state.get("removed")
+    if removed:
+        st.warning(t(lang, "removed") if removed != "kicked" else t(lang, "kicked"))
         (live or (lambda: None))()
         return
     live = live or (lambda: render_live(state))
@@ -47,9 +49,9 @@ def render(state: dict[str, Any], api: Api, seat: Seat, share_url: str, live: Ca
     _rules(lang)
 
 
-def live_html(state: dict[str, Any]) -> str:
+def live_html(state: State) -> str:
     """The live part of the room as one piece of HTML ("" when the phase has none)."""
-    if (state.get("you") or {}).get("removed"):
+    if state.get("removed"):
         return ""
     lang = language_of(state)
     phase = state.get("phase")
@@ -67,17 +69,17 @@ def live_html(state: dict[str, Any]) -> str:
     return ""  # at game over the story tells the clues
 
 
-def render_live(state: dict[str, Any]) -> None:
+def render_live(state: State) -> None:
     html = live_html(state)
     if html:
         st.html(html)
 
 
-def layout_key(state: dict[str, Any]) -> str:
+def layout_key(state: State) -> str:
     """What the parts outside the live HTML are drawn from: when it changes, the whole page must be redrawn."""
     you = state.get("you") or {}
     phase = state.get("phase")
-    key: dict[str, Any] = {"phase": phase, "removed": you.get("removed"), "host": you.get("is_host")}
+    key: dict[str, Any] = {"phase": phase, "removed": state.get("removed"), "host": you.get("is_host")}
     players = state.get("players") or []
     key["settings"] = state.get("settings")
     if phase == "lobby":
@@ -94,7 +96,7 @@ def layout_key(state: dict[str, Any]) -> str:
     return json.dumps(key, sort_keys=True, default=str)
 
 
-def _names(state: dict[str, Any], ids: list[str]) -> str:
+def _names(state: State, ids: list[str]) -> str:
     by_id = {p["id"]: p["name"] for p in state.get("players") or []}
     return ", ".join(by_id.get(pid, "?") for pid in ids)
 
@@ -102,7 +104,7 @@ def _names(state: dict[str, Any], ids: list[str]) -> str:
 # ---- lobby -------------------------------------------------------------------------------------------------
 
 
-def _player_row(p: dict[str, Any], lang: str = "en", *, in_game: bool = False, phase: str = "") -> str:
+def _player_row(p: PlayerView, lang: str = "en", *, in_game: bool = False, phase: str = "") -> str:
     """One player as `<p data-player=ID class="on|off">name tags</p>`; the dot is CSS (see _clue_feed_html:
     each element and attribute costs DOMPurify time on every live update)."""
     tags = []
@@ -136,14 +138,13 @@ def _packs(base_url: str, _api: Api) -> list[dict[str, Any]]:
     return _api.packs()
 
 
-def _lobby(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
+def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
     lang = language_of(state)
     you = state.get("you") or {}
     is_host = bool(you.get("is_host"))
     players = state.get("players") or []
-    limits = state.get("limits") or {}
-    max_players = int(limits.get("max_players", 12))
-    min_players = int(limits.get("min_players", 3))
+    max_players = limit(state, "max_players")
+    min_players = limit(state, "min_players")
     st.html(
         f'<div class="parlor-card" style="text-align:center"><div class="parlor-label">{esc(t(lang, "room_code"))}'
         f'</div><div class="parlor-code" data-testid="room-code">{esc(state["room_code"])}</div></div>'
@@ -167,13 +168,13 @@ def _lobby(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
         if len(players) < min_players:
             st.caption(t(lang, "need_more", n=min_players - len(players)))
     with right:
-        settings = state.get("settings") or {}
+        settings: dict[str, Any] = dict(state.get("settings") or {})
         if is_host:
             st.markdown(f"#### {t(lang, 'host_controls')}")
             st.button(
                 t(lang, "add_bot"), icon="🤖", use_container_width=True, on_click=run_action, args=(api.add_bot, seat)
             )
-            _settings_form(lang, settings, api, seat)
+            _settings_form(state, settings, api, seat)
             _own_pack_form(lang, api, seat)
             st.button(
                 t(lang, "start"),
@@ -203,8 +204,9 @@ def _settings_lines(lang: str, settings: dict[str, Any]) -> list[str]:
     return [t(lang, "setting_line", label=label, value=value) for label, value in values]
 
 
-def _settings_form(lang: str, settings: dict[str, Any], api: Api, seat: Seat) -> None:
+def _settings_form(state: State, settings: dict[str, Any], api: Api, seat: Seat) -> None:
     """Every lobby setting in one form, each with a short explanation; saved in one PATCH."""
+    lang = language_of(state)
     with st.form("settings", border=True):
         languages = list(LANGUAGE_NAMES)
         current_lang = str(settings.get("language") or "en")
@@ -223,8 +225,10 @@ def _settings_form(lang: str, settings: dict[str, Any], api: Api, seat: Seat) ->
         chosen_pack = st.selectbox(
             t(lang, "pack"), ids, index=ids.index(pack) if pack in ids else 0, format_func=lambda i: labels[i]
         ) if ids else None  # fmt: skip
-        disc = st.number_input(t(lang, "discussion_s"), 10, 600, int(settings.get("discussion_seconds", 90)), step=10)
-        vote = st.number_input(t(lang, "voting_s"), 5, 300, int(settings.get("voting_seconds", 30)), step=5)
+        low, high = span(state, "discussion_seconds")
+        disc = st.number_input(t(lang, "discussion_s"), low, high, int(settings.get("discussion_seconds", 90)), step=10)
+        low, high = span(state, "voting_seconds")
+        vote = st.number_input(t(lang, "voting_s"), low, high, int(settings.get("voting_seconds", 30)), step=5)
         uc_now = {v: k for k, v in UNDERCOVER_CHOICES.items()}.get(settings.get("undercover_count"), "uc_auto")
         uc_keys = list(UNDERCOVER_CHOICES)
         uc = st.selectbox(
@@ -305,12 +309,12 @@ def _rules(lang: str) -> None:
 # ---- game --------------------------------------------------------------------------------------------------
 
 
-def _phase_header_html(state: dict[str, Any]) -> str:
+def _phase_header_html(state: State) -> str:
     lang = language_of(state)
     phase = state["phase"]
-    settings = state.get("settings") or {}
+    settings: dict[str, Any] = dict(state.get("settings") or {})
     seconds_key = {"discussion": "discussion_seconds", "voting": "voting_seconds", "guess": "guess_seconds"}
-    total = settings.get(seconds_key.get(phase, "voting_seconds"), 0)
+    total = float(settings.get(seconds_key.get(str(phase), "voting_seconds")) or 0)
     title = t(lang, f"phase_{phase}")
     round_n = state.get("round", 1)
     if phase == "guess":
@@ -328,7 +332,7 @@ def _phase_header_html(state: dict[str, Any]) -> str:
     )
 
 
-def _word_card_html(you: dict[str, Any], lang: str = "en") -> str:
+def _word_card_html(you: YouView, lang: str = "en") -> str:
     if you.get("mr_white") and not you.get("spectator"):
         return (
             f'<div class="parlor-word-card mrwhite" data-testid="mr-white"><div class="parlor-label">'
@@ -346,7 +350,7 @@ def _word_card_html(you: dict[str, Any], lang: str = "en") -> str:
     )
 
 
-def _notices_html(state: dict[str, Any]) -> str:
+def _notices_html(state: State) -> str:
     """Last round's result (right after it), Mr. White's guess, and a reminder once you are out."""
     lang = language_of(state)
     parts = []
@@ -387,13 +391,13 @@ def _guess_text(lang: str, guess: dict[str, Any]) -> str:
     return t(lang, key, name=guess.get("name"), guess=guess.get("guess"))
 
 
-def _game_header(state: dict[str, Any]) -> None:
+def _game_header(state: State) -> None:
     """Phase, countdown, your word and the round's notices: one element, redrawn only by full runs."""
     lang = language_of(state)
     st.html(_phase_header_html(state) + _word_card_html(state.get("you") or {}, lang) + _notices_html(state))
 
 
-def _clue_feed_html(state: dict[str, Any]) -> str:
+def _clue_feed_html(state: State) -> str:
     """The feed as plain, attribute-free rows (`<p><b>name</b>text</p>`), styled from `.parlor-feed`.
 
     Streamlit sanitises st.html with DOMPurify on every live update, at a cost that grows with each element
@@ -417,7 +421,7 @@ def _clue_feed_html(state: dict[str, Any]) -> str:
     return "".join(parts) + "</div>"
 
 
-def _game(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None]) -> None:
+def _game(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> None:
     lang = language_of(state)
     you = state.get("you") or {}
     phase = state["phase"]
@@ -437,7 +441,9 @@ def _game(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None])
     if playing and phase == "discussion":
         with st.form("clue", clear_on_submit=True, border=False):
             row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
-            text = row.text_input(t(lang, "your_clue"), max_chars=120, placeholder=t(lang, "clue_ph"))
+            text = row.text_input(
+                t(lang, "your_clue"), max_chars=limit(state, "clue_max"), placeholder=t(lang, "clue_ph")
+            )
             sent = row.form_submit_button(t(lang, "send"), type="primary")
             if sent and text.strip():
                 run_action(api.clue, seat, text)
@@ -485,11 +491,11 @@ def _vote(api: Api, seat: Seat, target_id: str) -> None:
 # ---- game over ---------------------------------------------------------------------------------------------
 
 
-def _story_html(state: dict[str, Any]) -> str:
+def _story_html(state: State) -> str:
     """Each round's clues and votes (who voted for whom when the reveal rule allows it), Mr. White's guesses,
     and the eliminations in order with roles and words."""
     lang = language_of(state)
-    over = state.get("game_over") or {}
+    over: dict[str, Any] = dict(state.get("game_over") or {})
     story = over.get("story") or {}
     names = {info.get("id"): info.get("name") for info in over.get("players") or []}
 
@@ -538,9 +544,9 @@ def _story_html(state: dict[str, Any]) -> str:
     return "".join(parts) + "</div>"
 
 
-def _roster_html(state: dict[str, Any]) -> str:
+def _roster_html(state: State) -> str:
     lang = language_of(state)
-    over = state.get("game_over") or {}
+    over: dict[str, Any] = dict(state.get("game_over") or {})
     winners = set(over.get("winners") or [])
     rows = []
     for info in over.get("players") or []:
@@ -554,9 +560,9 @@ def _roster_html(state: dict[str, Any]) -> str:
     return f'<div class="parlor-card">{"".join(rows)}</div>'
 
 
-def _game_over(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None]) -> None:
+def _game_over(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> None:
     lang = language_of(state)
-    over = state.get("game_over") or {}
+    over: dict[str, Any] = dict(state.get("game_over") or {})
     winner = over.get("winner") or "civilians"
     words = over.get("words") or {}
     st.html(

@@ -16,10 +16,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from backend.game.engine import MR_WHITE, Room
 from backend.game.words import PackLibrary
+from launchers.backend import Backend, run_backend
+from launchers.process import free_port
+from launchers.streamlit import Frontend, frontend_origins, run_streamlit
 from tests.conftest import scaled
 from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, Player
-from tests.support.servers import Backend, free_port, run_backend
-from tests.support.streamlit import Frontend, frontend_origins, run_streamlit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

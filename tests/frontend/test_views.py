@@ -169,7 +169,10 @@ def test_reducer_follows_mr_white_revotes_and_stand_ins() -> None:
             {"id": 7, "type": "your_word", "data": {"word": None, "game": 1, "mr_white": True}},
         ],
     )
-    assert state["guesser_id"] is None and state["revote_candidates"] == [] and state["last_guess"]["guess"] == "x"
+    assert state["guesser_id"] is None and state["last_guess"]["guess"] == "x"
+    # the phase change brings a fresh snapshot (which clears the revote); the client's own last guess survives it
+    snap = apply_events(state, [{"id": None, "type": "snapshot", "data": {**state, "revote_candidates": []}}])
+    assert snap["revote_candidates"] == [] and snap["last_guess"]["guess"] == "x"
     assert state["players"][1]["stand_in"] is False and state["you"]["mr_white"] is True
 
 

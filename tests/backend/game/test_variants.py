@@ -171,7 +171,7 @@ def test_mr_white_leaving_during_the_guess_ends_it() -> None:
     room, rng, _ = deal(6, mr_white=True, want=human_mr_white)
     mw = mr_white(room)
     vote_all(room, mw, START + 5, rng)
-    events = room.remove_player(mw, mw, START + 6)
+    events = room.remove_player(mw, mw, START + 6, rng)
     assert "guess_made" in types(events) and room.phase == "discussion"
 
 
