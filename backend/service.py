@@ -410,10 +410,17 @@ class RoomService:
     # ---- presence --------------------------------------------------------------------------------------
 
     async def seen_polling(self, creds: Credentials, transport: Transport) -> None:
-        """A poll or long-poll request keeps its player shown online."""
+        """A poll or long-poll request keeps its player shown online.
+
+        Not while the player's socket is open here: then the request is the page fetching a snapshot, and counting
+        it as polling would keep a player who closes the tab online (the socket's close would be ignored as
+        "still polling", and the poll's timeout would not match the socket's presence session), so no stand-in
+        would ever take the seat.
+        """
+        if self.hub.is_connected(creds.room_code, creds.player_id):
+            return
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
-        if not self.hub.is_connected(creds.room_code, creds.player_id):
-            await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
+        await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
 
     async def connected(self, creds: Credentials, session: str) -> None:
         await self._set_presence(creds.room_code, creds.player_id, True, session)

@@ -168,7 +168,7 @@ def alice_id(backend: Backend, code: str, seat: dict[str, str]) -> str:
 
 def test_closed_tab_gets_a_stand_in_then_the_seat_back(browser: Browser, stack: tuple[Backend, Frontend]) -> None:
     """Bob closes his tab mid-discussion: Alice sees him reconnecting, then a bot standing in (after the room's
-    grace period, shortened to 3 s) that gives a clue for him; Bob opens the room link again, takes his seat
+    grace period, shortened to 5 s) that gives a clue for him; Bob opens the room link again, takes his seat
     back and sees what he missed."""
     _backend, frontend = stack
     alice = Player.open(browser, frontend.url, "Alice")
@@ -178,7 +178,7 @@ def test_closed_tab_gets_a_stand_in_then_the_seat_back(browser: Browser, stack: 
     alice.click("Add a bot")
     alice.expect_text("Bot Ada")
     httpx.patch(
-        f"{_backend.url}/api/rooms/{code}/settings", json={"grace_seconds": 3, "discussion_seconds": 120},
+        f"{_backend.url}/api/rooms/{code}/settings", json={"grace_seconds": 5, "discussion_seconds": 120},
         headers={"Authorization": f"Bearer {alice.token}"},
     )  # fmt: skip
     alice.click("Start game")
