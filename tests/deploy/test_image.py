@@ -26,7 +26,7 @@ from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, seat_two_and_
 from tests.support import container as ctr
 from tests.support.client import WsPlayer, create_room, join_room
 from tests.support.redis import redis_available, run_redis
-from tests.support.servers import ROOT, free_port, wait_http
+from tests.support.servers import ROOT, free_port
 from tests.support.streamlit import CHROMIUM_ARGS, frontend_origins
 
 pytestmark = [pytest.mark.container, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -107,12 +107,8 @@ def stack(image: str) -> Iterator[Stack]:
             ["streamlit", "run", "frontend/app.py", "--server.port", "8501", "--server.address", "0.0.0.0"],
         ) as frontend,
     ):
-        try:
-            wait_http(backend_url + "/healthz", timeout=scaled(60))
-            wait_http(frontend_url + "/_stcore/health", timeout=scaled(90))
-        except TimeoutError:
-            print("backend log:\n" + backend.logs() + "\nfrontend log:\n" + frontend.logs())
-            raise
+        backend.wait_http(backend_url + "/healthz", timeout=scaled(60))
+        frontend.wait_http(frontend_url + "/_stcore/health", timeout=scaled(90))
         yield Stack(backend, frontend, backend_url, frontend_url)
 
 
@@ -239,11 +235,7 @@ def redis_backend(image: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             ["--network=host", "--read-only", f"--tmpfs={VAR_TMPFS}", *_env(env)],
             ["python", "-m", "backend", "--host", "127.0.0.1", "--port", str(port)],
         ) as backend:
-            try:
-                wait_http(url + "/healthz", timeout=scaled(60))
-            except TimeoutError:
-                print(backend.logs())
-                raise
+            backend.wait_http(url + "/healthz", timeout=scaled(60))
             yield backend, url, redis.url
 
 

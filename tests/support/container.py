@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.support.servers import ROOT
 
 CACHE = Path(
@@ -254,6 +256,19 @@ class Container:
 
     def running(self) -> bool:
         return bool(self.inspect()["State"]["Running"])
+
+    def wait_http(self, url: str, timeout: float) -> None:
+        """Wait until `url` answers; fail at once, with the container's log, if the container has exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(url, timeout=1.0).status_code < 500:
+                    return
+            if not self.running():
+                state = self.inspect()["State"]
+                raise RuntimeError(f"{self.name} exited ({state['ExitCode']}) before {url} answered:\n{self.logs()}")
+            time.sleep(0.2)
+        raise TimeoutError(f"{url} did not answer within {timeout} s; {self.name} log:\n{self.logs()}")
 
 
 @contextlib.contextmanager
