@@ -12,8 +12,11 @@ come from `podman image inspect` and `podman history`, and `du` over the image's
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as _dt
 import json
 import os
+import platform
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,7 +51,7 @@ class ImageSize:
             "",
             f"{_machine_line()}",
             "",
-            "`python -m loadtest.image_size`: the Dockerfile built with podman (runc, vfs) on a base made from "
+            "`python -m loadtest.image_size`: the Dockerfile built with podman (runc) on a base made from "
             "Debian packages (`mmdebstrap --variant=apt --include=python3,python3-venv,python-is-python3,"
             "ca-certificates bookworm`), as the container test builds it. The official `python:3.11-slim-bookworm` "
             "base could not be pulled here; it is a different base, so its total differs.",
@@ -69,7 +72,13 @@ class ImageSize:
         lines += ["", "Where the space goes (`du` over the image's root filesystem):", ""]
         lines += ["| path | size |", "|---|---|"]
         lines += [f"| /{path} | {_mib(size)} |" for path, size in self.areas]
-        lines += ["", "Largest packages in /opt/venv (site-packages, with their bundled `.libs`):", ""]
+        lines += [
+            "",
+            "Largest distributions in /opt/venv (the files each one's RECORD lists, bundled `.libs` and bytecode "
+            "included). pyarrow, pandas, numpy, pydeck, altair and pillow are there for streamlit, which requires "
+            "them:",
+            "",
+        ]
         lines += ["| package | size |", "|---|---|"]
         lines += [f"| {name} | {_mib(size)} |" for name, size in self.packages[:12]]
         return "\n".join(lines)
@@ -81,9 +90,11 @@ class ImageSize:
 def _machine_line() -> str:
     podman = ctr.podman("version", "--format", "{{.Client.Version}}").stdout.strip()
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    from loadtest.report import machine_line
-
-    return machine_line(()).rstrip(".") + f", podman {podman}, load average {load}."
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"Measured {now} on {platform.machine()} with {os.cpu_count()} cores, podman {podman} "
+        f"({ctr.STORAGE_DRIVER} storage), load average {load}."
+    )
 
 
 def _mib(size: int) -> str:
@@ -100,6 +111,18 @@ def _du(path: Path) -> int:
     return int(result.stdout.split()[0]) if result.stdout else 0
 
 
+def _distribution_sizes(site: Path) -> dict[str, int]:
+    """Bytes per installed distribution: the files its RECORD lists (bundled .libs and the bytecode pip compiled)."""
+    sizes: dict[str, int] = defaultdict(int)
+    for record in site.glob("*.dist-info/RECORD"):
+        name = record.parent.name.split("-")[0]
+        for row in csv.reader(record.read_text().splitlines()):
+            path = site / row[0] if row else None
+            if path is not None and path.is_file() and not path.is_symlink():
+                sizes[name] += path.stat().st_size
+    return dict(sizes)
+
+
 def measure(tag: str) -> ImageSize:
     """Total and per-layer sizes from podman, and `du` of the main areas and venv packages of the image."""
     total = int(ctr.podman("image", "inspect", "--format", "{{.Size}}", tag).stdout.strip())
@@ -107,18 +130,13 @@ def measure(tag: str) -> ImageSize:
     layers = [
         Layer(str(entry.get("CreatedBy") or entry.get("created_by") or ""), int(entry["size"])) for entry in history
     ]
-    base_bytes = sum(layer.size_bytes for layer in layers if not layer.created_by or "import" in layer.created_by)
+    base = ctr.podman("image", "inspect", "--format", "{{.Size}}", ctr.BASE_TAG, check=False)
+    base_bytes = int(base.stdout.strip()) if base.returncode == 0 else 0
     root = Path(ctr.podman("image", "mount", tag, timeout=120).stdout.strip())
     try:
         areas = sorted(((area, _du(root / area)) for area in AREAS), key=lambda item: -item[1])
         site = next((root / "opt/venv/lib").glob("python3*/site-packages"))
-        grouped: dict[str, int] = defaultdict(int)
-        for entry in site.iterdir():
-            if entry.name.endswith((".dist-info", ".pth")) or entry.name == "__pycache__":
-                continue
-            name = entry.name.removesuffix(".libs").removesuffix(".py")
-            grouped[name] += _du(entry)
-        packages = sorted(grouped.items(), key=lambda item: -item[1])
+        packages = sorted(_distribution_sizes(site).items(), key=lambda item: -item[1])
     finally:
         ctr.podman("image", "unmount", tag, check=False)
     return ImageSize(tag, total, base_bytes, layers, areas, packages)
@@ -136,8 +154,8 @@ def main() -> None:
     cache_note = ""
     tag = args.tag
     if tag is None:
-        warm = any((ctr.CACHE / "pip").glob("*"))
-        cache_note = "(pip cache and builder layers warm)" if warm else "(cold: empty pip cache)"
+        warm = ctr.podman("image", "exists", ctr.CACHE_TAG, check=False).returncode == 0
+        cache_note = "(the last build's layers cached)" if warm else "(no cached layers: pip installs every wheel)"
         tag = f"localhost/{ctr.unique_name('parlor-size')}:latest"
         build_seconds = ctr.build_image(tag, base=ctr.ensure_base_image()).seconds
     try:
