@@ -51,9 +51,9 @@ def _env(values: dict[str, str]) -> list[str]:
 def _compose_frontend_healthcheck() -> str:
     """The frontend's health probe exactly as deploy/docker-compose.yml gives it (the image's probes the backend)."""
     compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
-    test = compose["services"]["frontend"]["healthcheck"]["test"]
-    assert test[0] == "CMD"
-    return json.dumps(test[1:])
+    kind, command = compose["services"]["frontend"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    return str(command)
 
 
 @pytest.fixture(scope="module")
