@@ -4,7 +4,7 @@
     python -m loadtest.image_size --tag TAG       # measure an image built already (podman store of the tests)
     python -m loadtest.image_size --no-report     # print only
 
-The build is the container test's (tests/support/container.py: podman with runc and vfs, the mmdebstrap base,
+The build is the container test's (launchers/container.py: podman with runc and vfs, the mmdebstrap base,
 pip's cache kept between runs), so its time depends on what the cache held; the section says which. Sizes
 come from `podman image inspect` and `podman history`, and `du` over the image's mounted root filesystem.
 """
@@ -22,8 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launchers import container as ctr
 from loadtest.report import REPORT, update_section
-from tests.support import container as ctr
 
 MiB = 2**20
 # Top-level areas of the root filesystem, largest first in the report.

@@ -20,25 +20,22 @@ import pytest
 import yaml
 from playwright.sync_api import expect, sync_playwright
 
+from launchers import container as ctr
+from launchers.backend import TEST_ENV
+from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
+from launchers.process import ROOT, free_port
+from launchers.redis import redis_available, run_redis
+from launchers.streamlit import frontend_origins
 from loadtest.image_size import measure
 from tests.conftest import scaled
 from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, seat_two_and_a_bot
-from tests.support import container as ctr
 from tests.support.client import WsPlayer, create_room, join_room
-from tests.support.redis import redis_available, run_redis
-from tests.support.servers import ROOT, free_port
-from tests.support.streamlit import CHROMIUM_ARGS, frontend_origins
 
 pytestmark = [pytest.mark.container, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1200)]
 
 APP_UID = 10001
-# Test pace for bots and clues, as tests/support/servers.py sets for uvicorn run from the working tree.
-FAST_GAME = {
-    "TEST_HOOKS": "true",
-    "BOT_MIN_DELAY_SECONDS": "0.2",
-    "BOT_MAX_DELAY_SECONDS": "0.6",
-    "CLUE_INTERVAL_SECONDS": "0",
-}
+# The pace the other end-to-end tests run the backend at (quick bots, no clue rate limit, instant drain).
+FAST_GAME = dict(TEST_ENV)
 # Writable places under a read-only root: the flag directory (a volume, so the image's flag file is copied in
 # and outlives the container) and var/ (a tmpfs owned by the app user).
 VAR_TMPFS = "/app/var:rw,size=16m,mode=0755,U"
@@ -182,7 +179,7 @@ def test_healthchecks_run_and_report_healthy(image: str, stack: Stack) -> None:
 def test_a_game_is_played_in_chromium_against_the_containers(stack: Stack) -> None:
     """Two Chromium players and a bot play a game to its end through the frontend and backend containers."""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             alice, bob = seat_two_and_a_bot(browser, stack.frontend_url)
             alice.expect_status(STATUS_CONNECTED)

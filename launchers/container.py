@@ -21,14 +21,14 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support.servers import ROOT
+from launchers.process import ROOT
 
 CACHE = Path(
     os.environ.get("PARLOR_CONTAINER_CACHE")
@@ -302,7 +302,7 @@ def volume(name: str) -> Iterator[str]:
         podman("volume", "rm", "--force", name, check=False)
 
 
-def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.25) -> None:
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.25) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
