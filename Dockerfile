@@ -29,9 +29,11 @@ COPY frontend ./frontend
 # The flag file is rewritten atomically by `python -m backend.flags` (rename within its directory), and the
 # audit log goes to var/: the only places the app user may write.
 COPY --chown=10001:10001 deploy/flags ./deploy/flags
+# The rollout autopilot's plan (python -m backend.rollout); its state goes to var/ as well.
+COPY deploy/rollout-plan.yaml ./deploy/rollout-plan.yaml
 RUN mkdir -p /app/var && chown 10001:10001 /app/var
 USER 10001:10001
-EXPOSE 8000 8501 9108
+EXPOSE 8000 8501 9108 9109
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 CMD ["python", "-m", "backend"]
