@@ -43,9 +43,7 @@ needs_amtool = pytest.mark.skipif(not AMTOOL.exists(), reason="needs amtool (Deb
 
 
 def amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(AMTOOL), *args], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False
-    )
+    return subprocess.run([str(AMTOOL), *args], capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
 
 
 @needs_amtool
@@ -100,7 +98,7 @@ class Webhook:
         received, lock = self.received, self._lock
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with lock:
                     received.append((self.path, body))
@@ -268,9 +266,7 @@ async def test_a_real_fault_pages_and_backend_down_holds_its_symptoms_back(tmp_p
             backend.process.terminate()
             backend.process.wait(10)
             wait_until("the backend-down page", lambda: "ParlorBackendDown" in hook.names("/page"), 30, logs)
-            wait_until(
-                "the symptoms firing at Alertmanager", lambda: {SYMPTOM, BURN} <= am_alerts().keys(), 30, logs
-            )
+            wait_until("the symptoms firing at Alertmanager", lambda: {SYMPTOM, BURN} <= am_alerts().keys(), 30, logs)
             alerts = am_alerts()
             down = alerts["ParlorBackendDown"]["fingerprint"]
             for name in (SYMPTOM, BURN):
