@@ -225,6 +225,7 @@ def _start(ctx: Context) -> int:
     settings = ctx.settings
     try:
         with runner_lock(ctx.flags_file):
+            signal.signal(signal.SIGTERM, _stop_on_sigterm)
             metrics = RolloutMetrics(tuple(check.name for check in ctx.plan.analysis.checks))
             if settings.metrics_port:
                 start_http_server(settings.metrics_port, settings.metrics_addr)
@@ -267,7 +268,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "status":
             return _status(ctx)
         if args.command == "start":
-            signal.signal(signal.SIGTERM, _stop_on_sigterm)
             return _start(ctx)
         return _command(ctx)
     except ValueError as exc:  # an unreadable state file or flag: say so, change nothing

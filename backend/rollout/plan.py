@@ -130,7 +130,7 @@ SEED_CHECKS = (
         name="fallback_rate",
         query="parlor:bridge_fallback_activations:rate5m",
         success=Condition(op="<=", threshold=0.05),
-        description="browsers dropping to long-poll per second (ParlorFallbackSpike's floor: 3 a minute)",
+        description="browsers dropping to long-poll per second (ParlorFallbackSpike's floor is 3 a minute)",
     ),
 )
 

@@ -1,0 +1,142 @@
+"""A person's commands (`status`, `pause`, `resume`, `promote`, `abort`, `--dry-run`) on tmp files, in-process.
+
+They go through the same state lock, flag writer and audit log as the running autopilot; `--dry-run` writes
+nothing. The live tests (test_autopilot_live.py) cover `start` against real Prometheus.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.flags import read_flag_file, write_flag_file
+from backend.rollout.__main__ import main
+from backend.rollout.engine import Autopilot, Phase
+from backend.rollout.plan import load_plan
+from backend.rollout.runner import Controller
+from backend.rollout.store import AlreadyRunningError, StateStore, runner_alive, runner_lock
+from tests.backend.rollout.conftest import PLAN, audit
+from tests.support.servers import free_port
+
+
+class Files:
+    def __init__(self, tmp: Path) -> None:
+        self.flags = tmp / "flags.json"
+        self.audit = tmp / "audit.jsonl"
+        self.state = tmp / "state.json"
+
+    def args(self, *command: str) -> list[str]:
+        return [
+            "--plan",
+            str(PLAN),
+            "--file",
+            str(self.flags),
+            "--audit-log",
+            str(self.audit),
+            "--state",
+            str(self.state),
+            *command,
+        ]
+
+
+@pytest.fixture
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Files:
+    """A rollout begun at stage 1 (1 %) through the real writer; Prometheus is nowhere (a closed port)."""
+    monkeypatch.setenv("USER", "alice")
+    monkeypatch.setenv("ROLLOUT_PROMETHEUS_URL", f"http://127.0.0.1:{free_port()}")
+    files = Files(tmp_path)
+    write_flag_file(files.flags, enabled=False, percent=0)
+    plan = load_plan(PLAN)
+    store = StateStore(files.state)
+    with store.locked():
+        Controller(plan, store, files.flags, files.audit).commit(Autopilot(plan).begin(1000.0), "rollout-autopilot")
+    return files
+
+
+def state(files: Files) -> dict[str, object]:
+    return json.loads(files.state.read_text())
+
+
+def test_status_prints_phase_stage_and_whether_an_autopilot_runs(
+    files: Files, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """status (text and --json) shows phase, stage, percent and that no autopilot holds the lock."""
+    assert main(files.args("status")) == 0
+    out = capsys.readouterr().out
+    assert "phase:         running" in out and "stage:         1/4 (1 %)" in out
+    assert "autopilot:     not running" in out
+    assert main(files.args("status", "--json")) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["autopilot_running"] is False and body["state"]["percent"] == 1
+
+
+def test_pause_and_resume_are_audited_as_the_person_and_leave_the_flag(
+    files: Files, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pause and resume: audit records by $USER with the reason, the flag untouched; a second resume exits 1."""
+    assert main(files.args("pause", "--reason", "watching a deploy")) == 0
+    assert state(files)["phase"] == Phase.PAUSED
+    assert main(files.args("resume")) == 0
+    assert "no autopilot is running" in capsys.readouterr().out
+    assert state(files)["phase"] == Phase.RUNNING
+    records = audit(files.audit)
+    assert [(r["action"], r["actor"]) for r in records] == [
+        ("autopilot-start", "rollout-autopilot"),
+        ("autopilot-pause", "alice"),
+        ("autopilot-resume", "alice"),
+    ]
+    assert records[1]["before"] == records[1]["after"] == {"enabled": True, "percent": 1}
+    assert "watching a deploy" in records[1]["reason"]
+    assert main(files.args("resume")) == 1  # not paused any more
+    assert "cannot resume" in capsys.readouterr().err
+
+
+def test_promote_skips_the_hold_and_abort_goes_to_the_safe_state(files: Files) -> None:
+    """promote moves to 10 % at once; abort disables the flag (percent kept); an ended rollout refuses commands."""
+    assert main(files.args("promote", "--actor", "bob", "--reason", "enough data")) == 0
+    assert read_flag_file(files.flags).to_dict() == {"enabled": True, "percent": 10}
+    assert main(files.args("abort", "--reason", "incident 42")) == 0
+    assert read_flag_file(files.flags).to_dict() == {"enabled": False, "percent": 10}
+    assert state(files)["phase"] == Phase.ABORTED
+    last = audit(files.audit)[-1]
+    assert (last["action"], last["actor"]) == ("autopilot-abort", "alice") and "incident 42" in last["reason"]
+    assert main(files.args("promote")) == 1  # an ended rollout takes no more commands
+
+
+def test_abort_leave_flag_ends_the_rollout_for_a_person_to_take_over(files: Files) -> None:
+    """abort --leave-flag ends the rollout with the flag left where it was (a person takes over)."""
+    assert main(files.args("abort", "--leave-flag")) == 0
+    assert read_flag_file(files.flags).to_dict() == {"enabled": True, "percent": 1}
+    assert state(files)["phase"] == Phase.ABORTED
+
+
+def test_dry_run_prints_the_decision_and_writes_nothing(files: Files, capsys: pytest.CaptureFixture[str]) -> None:
+    """--dry-run: promote says what it would do; start evaluates once (Prometheus down: inconclusive)."""
+    before_state, before_flag = files.state.read_text(), files.flags.read_text()
+    assert main(files.args("--dry-run", "promote")) == 0
+    assert "dry run: would promote: autopilot promote to stage 2/4 (10 %)" in capsys.readouterr().out
+    assert main(files.args("start", "--dry-run")) == 0
+    out = capsys.readouterr().out
+    assert "evaluation now: inconclusive" in out and "Prometheus unreachable" in out
+    assert files.state.read_text() == before_state and files.flags.read_text() == before_flag
+    assert len(audit(files.audit)) == 1
+
+
+def test_a_finished_rollout_is_not_restarted_without_new(files: Files, capsys: pytest.CaptureFixture[str]) -> None:
+    """start after an ended rollout exits 1 and points at --new, writing nothing."""
+    assert main(files.args("abort")) == 0
+    assert main(files.args("start")) == 1
+    assert "start --new" in capsys.readouterr().err
+    assert read_flag_file(files.flags).enabled is False
+
+
+def test_the_runner_lock_is_one_per_flag_file(files: Files) -> None:
+    """While one holder has the flag's autopilot lock a second is refused, naming the holder; then it is free."""
+    with runner_lock(files.flags):
+        assert runner_alive(files.flags)
+        with pytest.raises(AlreadyRunningError, match="another autopilot is already running"), runner_lock(files.flags):
+            pass
+        assert main(files.args("start")) == 3
+    assert not runner_alive(files.flags)
