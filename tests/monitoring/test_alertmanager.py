@@ -281,3 +281,14 @@ async def test_a_real_fault_pages_and_backend_down_holds_its_symptoms_back(tmp_p
     assert page["labels"]["stack"] == "parlor"
     assert page["annotations"]["summary"] == f"Backend 127.0.0.1:{backend_port} is down or not scraped"
     assert page["annotations"]["runbook_url"] == "docs/runbook.md#parlorbackenddown"
+
+
+def test_the_runbook_says_who_gets_each_alert() -> None:
+    """docs/runbook.md's "Who gets which alert" table lists every alert under its severity's receiver."""
+    runbook = (ROOT / "docs" / "runbook.md").read_text()
+    table = runbook.split("## Who gets which alert", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(" `"): line for line in table.splitlines() if line.startswith("| `")}
+    rules = [rule for group in yaml.safe_load(ALERTS.read_text())["groups"] for rule in group["rules"]]
+    for rule in rules:
+        if "alert" in rule:
+            assert rule["alert"] in rows[rule["labels"]["severity"]], rule["alert"]
