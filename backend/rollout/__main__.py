@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: bad rollout plan: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except ValidationError as exc:
-        print(f"error: bad ROLLOUT_* setting: {exc}", file=sys.stderr)
+        print(f"error: bad setting: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
         if args.command == "status":

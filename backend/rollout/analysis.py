@@ -75,17 +75,24 @@ def judge(check: Check, prometheus: Prometheus, cohort_note: str) -> CheckResult
 
 
 def evaluate(plan: Plan, prometheus: Prometheus, now: float) -> Evaluation:
-    """Every check of the plan, once."""
+    """Every check of the plan, once. When Prometheus cannot even count the cohort, the checks are not queried
+    (each would wait out the same timeout): all are inconclusive with its error."""
     cohort = plan.analysis.cohort
     try:
         values = prometheus.values(cohort.query)
-        connections = values[0] if len(values) == 1 and not math.isnan(values[0]) else 0.0
+    except PrometheusError as exc:
+        return Evaluation(at=now, checks=tuple(_unjudged(check, str(exc)) for check in plan.analysis.checks))
+    connections = values[0] if len(values) == 1 and not math.isnan(values[0]) else 0.0
+    cohort_note = ""
+    if connections < cohort.min_connections:
         cohort_note = (
-            ""
-            if connections >= cohort.min_connections
-            else f"too few connections in the cohort: {cohort.query} = {connections:.6g} "
+            f"too few connections in the cohort: {cohort.query} = {connections:.6g} "
             f"(need >= {cohort.min_connections:g})"
         )
-    except PrometheusError as exc:
-        cohort_note = str(exc)
     return Evaluation(at=now, checks=tuple(judge(check, prometheus, cohort_note) for check in plan.analysis.checks))
+
+
+def _unjudged(check: Check, note: str) -> CheckResult:
+    return CheckResult(
+        name=check.name, query=check.query, condition=str(check.success), verdict=Verdict.INCONCLUSIVE, note=note
+    )
