@@ -100,37 +100,30 @@ def test_prometheus_stopped_mid_stage_pauses_and_never_advances(pilot: Pilot) ->
 
 
 def test_a_killed_autopilot_continues_its_stage_and_a_second_one_refuses(pilot: Pilot) -> None:
-    """SIGKILL mid-stage, restart: the same rollout carries on evaluating the same stage (no new start). While
-    it runs, a second autopilot on the flag exits 3 saying so; a person's promote reaches the running one."""
-    first = pilot.launch(hold=3)
-    mid = pilot.wait("mid stage 2", lambda s: s.stage == 1 and s.hold_started_at is not None)
-    os.kill(first.pid, signal.SIGKILL)
-    first.wait(10)
-    assert pilot.state().stage == 1
-    assert pilot.flag() == {"enabled": True, "percent": 10}
-
-    restarted_at = time.time()
-    restarted = pilot.launch(hold=600)
-    pilot.wait("an evaluation after the restart", lambda s: s.recent[-1].at > restarted_at)
-    state = pilot.state()
-    assert state.stage == 1 and state.started_at == mid.started_at  # the same rollout, the same stage
-    assert {e.stage for e in state.recent if e.at > restarted_at} == {1}
-
+    """While one autopilot runs, a second on the same flag exits 3 naming it. SIGKILL mid-stage, restart: the
+    same rollout carries on with the same stage (no new start) and advances from it."""
+    percents = [1, 10, 50, 100]
+    first = pilot.launch(hold=4)
+    started = pilot.wait("the first autopilot", lambda s: s.phase == Phase.RUNNING)
     second = pilot.cli("start")
     assert second.returncode == 3, second.stdout + second.stderr
-    assert "another autopilot is already running" in second.stderr and str(restarted.pid) in second.stderr
+    assert "another autopilot is already running" in second.stderr and str(first.pid) in second.stderr
 
-    promoted = pilot.cli("promote", "--reason", "enough data at 10 %")
-    assert promoted.returncode == 0, promoted.stderr
-    pilot.wait("stage 3 after the promote", lambda s: s.stage == 2 and s.recent[-1].stage == 2)
+    pilot.wait("mid stage 2", lambda s: s.stage >= 1 and s.hold_started_at is not None)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    killed = pilot.state()
+    assert killed.phase == Phase.RUNNING and pilot.flag() == {"enabled": True, "percent": percents[killed.stage]}
+    assert killed.stage < 3, "killed too late to see the same stage continue; the machine is too slow"
+
+    restarted_at = time.time()
+    restarted = pilot.launch(hold=2)
+    state = pilot.wait("the next stage after the restart", lambda s: s.stage == killed.stage + 1)
+    assert state.started_at == started.started_at  # the same rollout
+    assert {e.stage for e in state.recent if e.at > restarted_at} == {killed.stage}  # it judged that stage again
     records = pilot.records()
-    steps = [(r["action"], r["actor"], r["before"]["percent"], r["after"]["percent"]) for r in records]
-    assert steps == [
-        ("autopilot-start", "rollout-autopilot", 0, 1),
-        ("autopilot-advance", "rollout-autopilot", 1, 10),
-        ("autopilot-promote", "tester", 10, 50),
-    ]
-    assert "hold skipped by a person: enough data at 10 %" in records[-1]["reason"]
-    assert restarted.poll() is None
+    steps = [(r["action"], r["before"]["percent"], r["after"]["percent"]) for r in records]
+    assert steps[0] == ("autopilot-start", 0, 1)
+    assert steps[1:] == [("autopilot-advance", a, b) for a, b in itertools.pairwise(percents[: killed.stage + 2])]
     restarted.send_signal(signal.SIGTERM)
     assert restarted.wait(10) == 0
