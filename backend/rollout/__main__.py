@@ -230,17 +230,20 @@ def _start(ctx: Context) -> int:
             if settings.metrics_port:
                 start_http_server(settings.metrics_port, settings.metrics_addr)
             prometheus = Prometheus(settings.prometheus_url, settings.query_timeout_seconds)
-            runner = Runner(ctx.controller(metrics), prometheus, actor=settings.actor)
-            state = runner.begin(new=ctx.args.new)
-            if state is None:
-                ended = ctx.store.load()
-                print(
-                    f"error: the last rollout ended ({ended.phase if ended else '?'}): {ended.reason if ended else ''}"
-                    "\nrun `python -m backend.rollout start --new` to begin another",
-                    file=sys.stderr,
-                )
-                return EXIT_REFUSED
-            final = runner.run()
+            try:
+                runner = Runner(ctx.controller(metrics), prometheus, actor=settings.actor)
+                state = runner.begin(new=ctx.args.new)
+                if state is None:
+                    ended = ctx.store.load()
+                    print(
+                        f"error: the last rollout ended ({ended.phase if ended else '?'}): "
+                        f"{ended.reason if ended else ''}\n`python -m backend.rollout start --new` begins another",
+                        file=sys.stderr,
+                    )
+                    return EXIT_REFUSED
+                final = runner.run()
+            finally:
+                prometheus.close()
     except AlreadyRunningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
@@ -256,6 +259,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per query would bury the decisions
     try:
         ctx = Context(args, get_rollout_settings())
     except PlanError as exc:

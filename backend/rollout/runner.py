@@ -17,7 +17,7 @@ from pathlib import Path
 
 from backend.flags.audit import change_flag, current_state
 from backend.flags.file import FlagState
-from backend.metrics import ROLLOUT_VERDICTS, RolloutMetrics
+from backend.metrics import ROLLOUT_PHASES, ROLLOUT_VERDICTS, RolloutMetrics
 from backend.rollout.analysis import Prometheus, evaluate
 from backend.rollout.engine import Autopilot, Evaluation, FlagTarget, Phase, RolloutState, Step
 from backend.rollout.plan import Plan
@@ -93,7 +93,7 @@ class Controller:
             return
         m = self.metrics
         phase = "idle" if state is None else state.phase.value
-        for value in ("idle", *(p.value for p in Phase)):
+        for value in ROLLOUT_PHASES:
             m.phase.labels(value).set(1 if value == phase else 0)
         m.stage.set(0 if state is None else state.stage + 1)
         m.percent.set(0 if state is None else state.percent)

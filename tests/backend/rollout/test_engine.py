@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from backend.metrics import ROLLOUT_DECISIONS, ROLLOUT_PHASES, ROLLOUT_VERDICTS
 from backend.rollout.engine import (
     Autopilot,
     CheckResult,
@@ -176,3 +177,10 @@ def test_enabled_at_zero_percent_is_a_safe_state_too() -> None:
     pilot, state = started(plan)
     decision = pilot.observe(state, evaluation(1.0, BAD)).decision
     assert decision is not None and (decision.enabled, decision.percent) == (True, 0)
+
+
+def test_the_metrics_label_values_are_the_engines_vocabulary() -> None:
+    """Phases, verdicts and decisions pre-created in backend/metrics.py are exactly the engine's enums."""
+    assert ("idle", *Phase) == ROLLOUT_PHASES
+    assert set(ROLLOUT_VERDICTS) == set(Verdict)
+    assert set(ROLLOUT_DECISIONS) == set(DecisionKind)
