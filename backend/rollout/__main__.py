@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 from pydantic import ValidationError
 
 from backend.core.config import get_settings
@@ -145,7 +145,11 @@ def _status(ctx: Context) -> int:
     if state is None:
         print(f"no rollout yet ({ctx.store.path}); `python -m backend.rollout start` begins one")
     else:
-        print("\n".join(_describe(ctx.plan, state, time.time(), ctx.flags_file)))
+        try:
+            Autopilot(ctx.plan).require_fits(state)
+            print("\n".join(_describe(ctx.plan, state, time.time(), ctx.flags_file)))
+        except RefusedError as exc:
+            print(f"phase:         {state.phase}\nwarning:       {exc}")
     print(f"autopilot:     {'running' if alive else 'not running'}")
     return EXIT_OK
 
@@ -169,6 +173,8 @@ def _command(ctx: Context) -> int:
             print(f"error: no rollout to {args.command} ({ctx.store.path})", file=sys.stderr)
             return EXIT_REFUSED
         try:
+            if not state.ended:
+                autopilot.require_fits(state)
             step = actions[args.command](state)
         except RefusedError as exc:
             print(f"error: cannot {args.command}: {exc}", file=sys.stderr)
@@ -226,9 +232,10 @@ def _start(ctx: Context) -> int:
     try:
         with runner_lock(ctx.flags_file):
             signal.signal(signal.SIGTERM, _stop_on_sigterm)
-            metrics = RolloutMetrics(tuple(check.name for check in ctx.plan.analysis.checks))
-            if settings.metrics_port:
-                start_http_server(settings.metrics_port, settings.metrics_addr)
+            # A registry of its own (with the process metrics): the autopilot's /metrics is only about it.
+            registry = CollectorRegistry()
+            ProcessCollector(registry=registry)
+            metrics = RolloutMetrics(tuple(check.name for check in ctx.plan.analysis.checks), registry)
             prometheus = Prometheus(settings.prometheus_url, settings.query_timeout_seconds)
             try:
                 runner = Runner(ctx.controller(metrics), prometheus, actor=settings.actor)
@@ -241,6 +248,8 @@ def _start(ctx: Context) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_REFUSED
+                if settings.metrics_port:
+                    start_http_server(settings.metrics_port, settings.metrics_addr, registry=registry)
                 final = runner.run()
             finally:
                 prometheus.close()
@@ -274,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "start":
             return _start(ctx)
         return _command(ctx)
-    except ValueError as exc:  # an unreadable state file or flag: say so, change nothing
+    except ValueError as exc:  # an unreadable state file, a state the plan no longer fits: say so, change nothing
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 

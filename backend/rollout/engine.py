@@ -181,6 +181,15 @@ class Autopilot:
         )
         return Step(state, Decision(DecisionKind.START, f"autopilot start: {self._label(0)}", True, first))
 
+    def require_fits(self, state: RolloutState) -> None:
+        """A saved rollout must still match the plan (the plan file may have been edited since)."""
+        stages = self.plan.stages
+        if state.stage >= len(stages) or stages[state.stage].percent != state.percent:
+            raise RefusedError(
+                f"the saved rollout is at stage {state.stage + 1} ({state.percent} %), which the plan no longer has "
+                f"(its stages: {[stage.percent for stage in stages]}); restore the plan, or abort the rollout"
+            )
+
     def hold_remaining(self, state: RolloutState, now: float) -> float:
         """Seconds of passing evaluations still needed before the stage advances."""
         hold = self.plan.hold(state.stage)

@@ -144,6 +144,7 @@ class Runner:
             elif state.ended:
                 return None
             else:
+                self.autopilot.require_fits(state)
                 state = self.controller.finish_pending(state)
                 state = self.store.save(self.autopilot.restarted(state))
                 log.info(

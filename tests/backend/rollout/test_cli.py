@@ -7,6 +7,7 @@ nothing. The live tests (test_autopilot_live.py) cover `start` against real Prom
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from backend.rollout.__main__ import main
 from backend.rollout.engine import Autopilot, Phase
 from backend.rollout.plan import load_plan
 from backend.rollout.runner import Controller
+from backend.rollout.settings import get_rollout_settings
 from backend.rollout.store import AlreadyRunningError, StateStore, runner_alive, runner_lock
 from tests.backend.rollout.conftest import PLAN, audit
 from tests.support.servers import free_port
@@ -42,17 +44,20 @@ class Files:
 
 
 @pytest.fixture
-def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Files:
+def files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Files]:
     """A rollout begun at stage 1 (1 %) through the real writer; Prometheus is nowhere (a closed port)."""
     monkeypatch.setenv("USER", "alice")
     monkeypatch.setenv("ROLLOUT_PROMETHEUS_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("ROLLOUT_METRICS_PORT", "0")
+    get_rollout_settings.cache_clear()
     files = Files(tmp_path)
     write_flag_file(files.flags, enabled=False, percent=0)
     plan = load_plan(PLAN)
     store = StateStore(files.state)
     with store.locked():
         Controller(plan, store, files.flags, files.audit).commit(Autopilot(plan).begin(1000.0), "rollout-autopilot")
-    return files
+    yield files
+    get_rollout_settings.cache_clear()  # the next test reads its own environment
 
 
 def state(files: Files) -> dict[str, object]:
@@ -140,3 +145,16 @@ def test_the_runner_lock_is_one_per_flag_file(files: Files) -> None:
             pass
         assert main(files.args("start")) == 3
     assert not runner_alive(files.flags)
+
+
+def test_a_saved_rollout_the_edited_plan_no_longer_has_is_refused(
+    files: Files, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The plan's stages were edited under a running rollout: start and commands refuse (exit 1), saying why."""
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN.read_text().replace("  - percent: 1\n    hold: 1h\n", "  - percent: 5\n    hold: 1h\n"))
+    args = files.args("start")
+    args[args.index(str(PLAN))] = str(plan)
+    assert main(args) == 1
+    assert "which the plan no longer has" in capsys.readouterr().err
+    assert read_flag_file(files.flags).to_dict() == {"enabled": True, "percent": 1}
