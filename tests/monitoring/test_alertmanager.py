@@ -25,12 +25,13 @@ import pytest
 import websockets
 import yaml
 
+from launchers.alertmanager import Alertmanager, alertmanager_available, alertmanager_server
+from launchers.backend import run_backend
+from launchers.process import ROOT, free_port
+from launchers.prometheus import prometheus_available, run_prometheus
 from tests.support.client import Seat, create_room, join_room
-from tests.support.servers import ROOT, free_port, run_backend, stop_process, wait_http
 
 AMTOOL = Path(shutil.which("amtool") or "/usr/bin/amtool")
-ALERTMANAGER = Path("/usr/bin/prometheus-alertmanager")
-PROMETHEUS = Path("/usr/bin/prometheus")
 AM_CONFIG = ROOT / "monitoring" / "alertmanager" / "alertmanager.yml"
 PROM_DIR = ROOT / "monitoring" / "prometheus"
 ALERTS = PROM_DIR / "rules" / "parlor-alerts.yml"
@@ -154,16 +155,6 @@ def fast_alerts(path: Path) -> Path:
     return path
 
 
-@contextlib.contextmanager
-def process(argv: list[str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield proc
-    finally:
-        stop_process(proc)
-
-
 def wait_until(what: str, condition: Callable[[], object], timeout: float = 60, logs: Callable[[], str] = str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -189,92 +180,73 @@ async def connect_many(ws_url: str, seats: list[Seat], rounds: int) -> int:
 @pytest.mark.prometheus
 @pytest.mark.slow
 @pytest.mark.skipif(
-    not (ALERTMANAGER.exists() and PROMETHEUS.exists()), reason="needs Debian's prometheus and prometheus-alertmanager"
+    not (alertmanager_available() and prometheus_available()),
+    reason="needs Debian's prometheus and prometheus-alertmanager",
 )
 async def test_a_real_fault_pages_and_backend_down_holds_its_symptoms_back(tmp_path: Path) -> None:
     """Handshakes refused, then the backend stopped: the backend-down page reaches the page webhook with its
     severity, summary and runbook link, and the connection alerts the outage causes are suppressed (inhibited
     by it) and never sent to either receiver."""
-    prom_config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
-    am_port, prom_port, backend_port = free_port(), free_port(), free_port()
-    am_url, prom_url = f"http://127.0.0.1:{am_port}", f"http://127.0.0.1:{prom_port}"
+    external_labels = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())["global"]["external_labels"]
+    backend_port = free_port()
+    (tmp_path / "prometheus").mkdir()
     with run_webhook() as hook:
-        (tmp_path / "alertmanager.yml").write_text(yaml.safe_dump(alertmanager_config(hook.port)))
+        am_server = alertmanager_server(alertmanager_config(hook.port), tmp_path / "alertmanager")
         config = {
-            "global": {
-                "scrape_interval": "1s",
-                "evaluation_interval": "1s",
-                "external_labels": prom_config["global"]["external_labels"],
-            },
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "external_labels": external_labels},
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_server.port}"]}]}]},
             "rule_files": [str(RECORDING), str(fast_alerts(tmp_path / "alerts.yml"))],
             "scrape_configs": [
                 {"job_name": "parlor-backend", "static_configs": [{"targets": [f"127.0.0.1:{backend_port}"]}]}
             ],
         }
-        (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-        am_argv = [
-            str(ALERTMANAGER),
-            f"--config.file={tmp_path / 'alertmanager.yml'}",
-            f"--storage.path={tmp_path / 'am'}",
-            f"--web.listen-address=127.0.0.1:{am_port}",
-            "--cluster.listen-address=",
-        ]
-        prom_argv = [
-            str(PROMETHEUS),
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ]
-        # All three boot side by side; each is waited for before it is used.
-        with (
-            process(am_argv, tmp_path / "am.log") as am,
-            process(prom_argv, tmp_path / "prom.log") as prom,
-            run_backend(port=backend_port, tmp=tmp_path) as backend,
-        ):
-            wait_http(f"{am_url}/-/ready", proc=am)
-            wait_http(f"{prom_url}/-/ready", proc=prom)
+        am_server.launch()  # boots while Prometheus and the backend do; waited for below
+        try:
+            with (
+                run_prometheus(config, tmp_path / "prometheus") as prometheus,
+                run_backend(port=backend_port, tmp=tmp_path) as backend,
+            ):
+                am_server.wait()
+                alertmanager = Alertmanager(am_server)
 
-            def logs() -> str:
-                return "\n".join((tmp_path / name).read_text()[-2000:] for name in ("am.log", "prom.log"))
+                def logs() -> str:
+                    return alertmanager.log() + "\n" + prometheus.log()
 
-            def query(expr: str) -> list[dict[str, Any]]:
-                body = httpx.get(f"{prom_url}/api/v1/query", params={"query": expr}, timeout=10).json()
-                return list(body["data"]["result"])
+                # Healthy sockets, then every handshake refused: the connection error ratio shoots up.
+                async with httpx.AsyncClient(base_url=backend.url, timeout=10) as http:
+                    host = await create_room(http, "Ann")
+                    seats = [host, await join_room(http, host.room_code, "Bob")]
+                    prometheus.wait_for('up{job="parlor-backend"} == 1', count=1, timeout=30)
+                    deadline = time.monotonic() + 30
+                    while not prometheus.query("parlor:ws_connection_success:ratio_rate5m"):
+                        assert time.monotonic() < deadline, logs()
+                        assert await connect_many(backend.ws_url, seats, 1) == 2
+                        await asyncio.sleep(0.3)
+                    assert (await http.post("/api/test/websocket", json={"refuse": True})).status_code == 200
+                    assert await connect_many(backend.ws_url, seats, 10) == 0
+                prometheus.wait_for("parlor:ws_connection_success:ratio_rate5m < 0.5", count=1, timeout=30)
 
-            def am_alerts() -> dict[str, dict[str, Any]]:
-                alerts = httpx.get(f"{am_url}/api/v2/alerts", timeout=10).json()
-                return {alert["labels"]["alertname"]: alert for alert in alerts}
-
-            # Healthy sockets, then every handshake refused: the connection error ratio shoots up.
-            async with httpx.AsyncClient(base_url=backend.url, timeout=10) as http:
-                host = await create_room(http, "Ann")
-                seats = [host, await join_room(http, host.room_code, "Bob")]
-                wait_until("the backend scraped", lambda: query('up{job="parlor-backend"} == 1'), 30, logs)
-                deadline = time.monotonic() + 30
-                while not query("parlor:ws_connection_success:ratio_rate5m"):
-                    assert time.monotonic() < deadline, logs()
-                    assert await connect_many(backend.ws_url, seats, 1) == 2
-                    await asyncio.sleep(0.3)
-                assert (await http.post("/api/test/websocket", json={"refuse": True})).status_code == 200
-                assert await connect_many(backend.ws_url, seats, 10) == 0
-            wait_until(
-                "the refusals in the rules", lambda: query("parlor:ws_connection_success:ratio_rate5m < 0.5"), 30, logs
-            )
-
-            # The backend goes away while the symptoms are pending (for: 8s): its page goes out at once.
-            backend.process.terminate()
-            backend.process.wait(10)
-            wait_until("the backend-down page", lambda: "ParlorBackendDown" in hook.names("/page"), 30, logs)
-            wait_until("the symptoms firing at Alertmanager", lambda: {SYMPTOM, BURN} <= am_alerts().keys(), 30, logs)
-            alerts = am_alerts()
-            down = alerts["ParlorBackendDown"]["fingerprint"]
-            for name in (SYMPTOM, BURN):
-                assert alerts[name]["status"]["state"] == "suppressed", alerts[name]
-                assert alerts[name]["status"]["inhibitedBy"] == [down]
-            time.sleep(3)  # three group intervals: an uninhibited symptom would have been sent by now
-            assert hook.names("/page") == {"ParlorBackendDown"}
-            assert hook.names("/ticket") == set()
+                # The backend goes away while the symptoms are pending (for: 8s): its page goes out at once.
+                assert backend.process is not None
+                backend.process.terminate()
+                backend.process.wait(10)
+                wait_until("the backend-down page", lambda: "ParlorBackendDown" in hook.names("/page"), 30, logs)
+                wait_until(
+                    "the symptoms firing at Alertmanager",
+                    lambda: {SYMPTOM, BURN} <= alertmanager.alerts().keys(),
+                    30,
+                    logs,
+                )
+                alerts = alertmanager.alerts()
+                down = alerts["ParlorBackendDown"]["fingerprint"]
+                for name in (SYMPTOM, BURN):
+                    assert alerts[name]["status"]["state"] == "suppressed", alerts[name]
+                    assert alerts[name]["status"]["inhibitedBy"] == [down]
+                time.sleep(3)  # three group intervals: an uninhibited symptom would have been sent by now
+                assert hook.names("/page") == {"ParlorBackendDown"}
+                assert hook.names("/ticket") == set()
+        finally:
+            am_server.stop()
 
     page = next(a for a in hook.alerts("/page") if a["labels"]["alertname"] == "ParlorBackendDown")
     assert page["labels"]["severity"] == "page"

@@ -12,8 +12,9 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from backend.metrics import RolloutMetrics
+from launchers.backend import Backend
+from launchers.process import ROOT, free_port, stop_process, wait_http
 from tests.support.client import WsPlayer, act, create_room, join_room
-from tests.support.servers import ROOT, Backend, free_port, stop_process, wait_http
 
 PROMTOOL = Path("/usr/bin/promtool")
 pytestmark = pytest.mark.skipif(not PROMTOOL.exists(), reason="needs /usr/bin/promtool")

@@ -9,7 +9,6 @@ WebSocket, saying hello and leaving, over and over, so every check has data at e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import subprocess
@@ -24,15 +23,15 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-import yaml
 
 from backend.flags import change_flag, read_flag_file, write_flag_file
 from backend.rollout.engine import RolloutState
 from backend.rollout.store import StateStore
+from launchers.backend import Backend, run_backend
+from launchers.process import ROOT, free_port, stop_process
+from launchers.prometheus import Prometheus, prometheus_available, run_prometheus
 from tests.support.client import Seat
-from tests.support.servers import ROOT, Backend, free_port, run_backend, stop_process, wait_http
 
-PROMETHEUS = Path("/usr/bin/prometheus")
 PLAN = ROOT / "deploy" / "rollout-plan.yaml"
 RULES = sorted((ROOT / "monitoring" / "prometheus" / "rules").glob("*.yml"))
 COHORT_PLAYERS = 2
@@ -137,7 +136,7 @@ class LiveRollout:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveRollout]:
     """A backend at 1 % long enough to find cohort players, then disabled (the safe state) with traffic on."""
-    if not PROMETHEUS.exists():
+    if not prometheus_available():
         pytest.skip("needs /usr/bin/prometheus")
     tmp = tmp_path_factory.mktemp("rollout-live")
     flags = tmp / "flags" / "flags.json"
@@ -165,52 +164,15 @@ def reset_flag(flags: Path, audit_log: Path) -> None:
     change_flag(flags, audit_log, action="disable", actor="test", reason="test reset", enabled=False, percent=0)
 
 
-@dataclass
-class PrometheusServer:
-    url: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def values(self, expr: str) -> list[float]:
-        body = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10).json()
-        assert body["status"] == "success", body
-        return [float(sample["value"][1]) for sample in body["data"]["result"]]
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-@contextlib.contextmanager
-def run_prometheus(targets: dict[str, int], workdir: Path) -> Iterator[PrometheusServer]:
-    """Debian's Prometheus with the repo's rule files, scraping and evaluating every second."""
-    config = {
+def prometheus_config(targets: dict[str, int]) -> dict[str, Any]:
+    """The repo's rule files, every target scraped and every rule evaluated each second."""
+    return {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(path) for path in RULES],
         "scrape_configs": [
             {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]} for job, port in targets.items()
         ],
     }
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log_path = workdir / "prometheus.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(PROMETHEUS),
-                f"--config.file={workdir / 'prometheus.yml'}",
-                f"--storage.tsdb.path={workdir / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = PrometheusServer(f"http://127.0.0.1:{port}", proc, log_path)
-    try:
-        wait_http(f"{server.url}/-/ready", proc=proc)  # type: ignore[arg-type]
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass
@@ -218,7 +180,7 @@ class Pilot:
     """One test's autopilot set-up: its own state file and audit log over the shared flag file."""
 
     live: LiveRollout
-    prometheus: PrometheusServer
+    prometheus: Prometheus
     tmp: Path
     metrics_port: int
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
@@ -295,7 +257,8 @@ def pilot(live: LiveRollout, tmp_path: Path) -> Iterator[Pilot]:
     reset_flag(live.flags_file, tmp_path / "audit.jsonl")
     metrics_port = free_port()
     targets = {"parlor-backend": live.backend.port, "parlor-frontend": live.bridge_port, "parlor-rollout": metrics_port}
-    with run_prometheus(targets, tmp_path / "prometheus") as prometheus:
+    (tmp_path / "prometheus").mkdir()
+    with run_prometheus(prometheus_config(targets), tmp_path / "prometheus") as prometheus:
         pilot = Pilot(live, prometheus, tmp_path, metrics_port)
         try:
             yield pilot

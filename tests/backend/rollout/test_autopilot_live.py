@@ -80,7 +80,7 @@ def test_prometheus_stopped_mid_stage_pauses_and_never_advances(pilot: Pilot) ->
     where it was and keeps running (waiting) without ever advancing."""
     proc = pilot.launch(hold=2)
     pilot.wait("a passing stage 1", lambda s: s.hold_started_at is not None)
-    pilot.prometheus.stop()
+    pilot.prometheus.server.stop()
     state = pilot.wait("paused", lambda s: s.phase == Phase.PAUSED, timeout=30)
     assert state.stage == 0 and state.percent == 1
     assert state.last_evaluation is not None

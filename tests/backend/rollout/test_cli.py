@@ -19,8 +19,8 @@ from backend.rollout.plan import load_plan
 from backend.rollout.runner import Controller
 from backend.rollout.settings import get_rollout_settings
 from backend.rollout.store import AlreadyRunningError, StateStore, runner_alive, runner_lock
+from launchers.process import free_port
 from tests.backend.rollout.conftest import PLAN, audit
-from tests.support.servers import free_port
 
 
 class Files:

@@ -11,8 +11,8 @@ from backend.rollout.engine import Autopilot, Phase
 from backend.rollout.plan import load_plan
 from backend.rollout.runner import Controller, Runner
 from backend.rollout.store import StateStore
+from launchers.process import free_port
 from tests.backend.rollout.conftest import PLAN, audit
-from tests.support.servers import free_port
 
 
 def runner(tmp_path: Path) -> Runner:
