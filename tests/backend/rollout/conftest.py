@@ -235,7 +235,8 @@ class Pilot:
         deadline = time.monotonic() + timeout
         while True:
             state = StateStore(self.state_file).load()
-            if state is not None and predicate(state):
+            # A decision is saved (pending) before the flag and the audit log are written: wait for both.
+            if state is not None and state.pending is None and predicate(state):
                 return state
             if time.monotonic() > deadline:
                 raise AssertionError(f"autopilot never reached {what}; state {state}\n{self.logs()}")
