@@ -64,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     start = commands.add_parser("start", parents=[common], help="run the plan (begin or carry on)")
     start.add_argument("--new", action="store_true", help="begin again after a finished rollout")
+    start.add_argument(
+        "--linger",
+        action="store_true",
+        help="when the rollout has ended, keep serving /metrics until stopped instead of exiting "
+        "(for a supervisor that restarts whatever exits)",
+    )
     status = commands.add_parser("status", parents=[common], help="print the rollout's state")
     status.add_argument("--json", action="store_true", help="the state as JSON")
     commands.add_parser("pause", parents=[common, person], help="stop deciding; the flag stays as it is")
@@ -240,6 +246,12 @@ def _start(ctx: Context) -> int:
             try:
                 runner = Runner(ctx.controller(metrics), prometheus, actor=settings.actor)
                 state = runner.begin(new=ctx.args.new)
+                if state is None and ctx.args.linger:
+                    ended = ctx.store.load()
+                    print(f"the last rollout ended ({ended.phase if ended else '?'}); lingering (--linger)")
+                    runner.controller.publish(ended, time.time())
+                    _serve_metrics(settings, registry)
+                    return _linger()
                 if state is None:
                     ended = ctx.store.load()
                     print(
@@ -248,16 +260,28 @@ def _start(ctx: Context) -> int:
                         file=sys.stderr,
                     )
                     return EXIT_REFUSED
-                if settings.metrics_port:
-                    start_http_server(settings.metrics_port, settings.metrics_addr, registry=registry)
+                _serve_metrics(settings, registry)
                 final = runner.run()
+                print(f"rollout {final.phase}: {final.reason}", flush=True)
+                if ctx.args.linger:
+                    return _linger()
             finally:
                 prometheus.close()
     except AlreadyRunningError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    print(f"rollout {final.phase}: {final.reason}")
     return EXIT_OK
+
+
+def _serve_metrics(settings: RolloutSettings, registry: CollectorRegistry) -> None:
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, settings.metrics_addr, registry=registry)
+
+
+def _linger() -> int:
+    """Keep the lock and /metrics (the ended phase stays visible) until SIGTERM."""
+    while True:
+        time.sleep(3600)
 
 
 def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:

@@ -7,9 +7,13 @@ nothing. The live tests (test_autopilot_live.py) cover `start` against real Prom
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from backend.flags import read_flag_file, write_flag_file
@@ -19,8 +23,8 @@ from backend.rollout.plan import load_plan
 from backend.rollout.runner import Controller
 from backend.rollout.settings import get_rollout_settings
 from backend.rollout.store import AlreadyRunningError, StateStore, runner_alive, runner_lock
-from launchers.process import free_port
-from tests.backend.rollout.conftest import PLAN, audit
+from launchers.process import free_port, wait_http
+from tests.backend.rollout.conftest import PLAN, audit, clean_env
 
 
 class Files:
@@ -158,3 +162,21 @@ def test_a_saved_rollout_the_edited_plan_no_longer_has_is_refused(
     assert main(args) == 1
     assert "which the plan no longer has" in capsys.readouterr().err
     assert read_flag_file(files.flags).to_dict() == {"enabled": True, "percent": 1}
+
+
+def test_start_linger_keeps_an_ended_rollout_visible_instead_of_exiting(files: Files) -> None:
+    """`start --linger` (compose's command) on an ended rollout stays up serving its phase on /metrics, starts
+    nothing, and leaves on SIGTERM with 0."""
+    assert main(files.args("abort")) == 0
+    port = free_port()
+    env = {**clean_env(), "ROLLOUT_METRICS_PORT": str(port), "USER": "tester"}
+    proc = subprocess.Popen([sys.executable, "-m", "backend.rollout", *files.args("start", "--linger")], env=env)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/metrics", proc=proc)  # type: ignore[arg-type]
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert 'parlor_rollout_phase{phase="aborted"} 1.0' in text
+        assert proc.poll() is None
+        assert read_flag_file(files.flags).enabled is False and len(audit(files.audit)) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
