@@ -134,3 +134,11 @@ def test_dashboard_provider_points_at_the_mounted_dashboards() -> None:
     compose = (ROOT / "deploy" / "docker-compose.yml").read_text()
     assert "path: /etc/grafana/dashboards/parlor" in provider
     assert "../monitoring/grafana/dashboards:/etc/grafana/dashboards/parlor:ro" in compose
+
+
+def test_dashboards_show_each_frontend_replica() -> None:
+    """Sessions, CPU and memory per session are drawn per Streamlit replica (`instance`), from its own job."""
+    queries = {title: expr for _, title, expr in generate.panel_queries()}
+    assert queries["Streamlit sessions per frontend instance"] == "sum by (instance) (parlor_frontend_sessions)"
+    for title in ("Frontend CPU per session", "Frontend memory per session", "Frontend uptime"):
+        assert 'job="parlor-frontend"' in queries[title] and "by (instance)" in queries[title], title

@@ -1,0 +1,120 @@
+"""The frontend tier as deployed: a backend, N Streamlit replicas and deploy/nginx-frontend.conf in front.
+
+Shared by the browser load harness (loadtest/browser_load.py) and the replica tests
+(tests/frontend/test_replicas.py). Each replica exports its bridge metrics on its own port, so
+`parlor_frontend_sessions` can be read per process, and can be stopped and started again on the same port
+(a rolling restart). The nginx access log names the replica that served each request and its affinity key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.support.nginx import Nginx, run_frontend_nginx
+from tests.support.servers import Backend, free_port, run_backend
+from tests.support.streamlit import Frontend, run_streamlit
+
+LOG_LINE = re.compile(r'^\S+ (\d{3}) "(\w+) (\S+)" upstream=(\S+(?:, \S+)*) affinity=(\S+)$', re.M)
+
+
+@dataclass
+class Replica:
+    """One Streamlit process on a fixed port; `stop` and `start` keep the port (a deploy restarts it in place)."""
+
+    name: str
+    backend_url: str
+    port: int
+    metrics_port: int
+    tmp: Path
+    env: dict[str, str] = field(default_factory=dict)
+    server: Frontend | None = None
+    _stack: contextlib.ExitStack | None = None
+
+    def start(self) -> None:
+        stack = contextlib.ExitStack()
+        env = {"FRONTEND_METRICS_PORT": str(self.metrics_port), **self.env}
+        self.server = stack.enter_context(run_streamlit(self.backend_url, port=self.port, env=env, tmp=self.tmp))
+        self._stack = stack
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.close()
+        self._stack, self.server = None, None
+
+    @property
+    def pid(self) -> int:
+        assert self.server is not None, f"{self.name} is not running"
+        return self.server.process.pid
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def sessions(self) -> int:
+        """parlor_frontend_sessions as this process exports it: browser tabs connected to it now.
+
+        The metrics server starts with the first script run, so a process no page has reached yet has none.
+        """
+        if self.server is None:
+            return 0
+        try:
+            text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+        except httpx.ConnectError:
+            return 0
+        match = re.search(r"^parlor_frontend_sessions (\S+)$", text, re.M)
+        assert match, "parlor_frontend_sessions missing from the bridge metrics"
+        return int(float(match.group(1)))
+
+
+@dataclass
+class Tier:
+    backend: Backend
+    replicas: list[Replica]
+    nginx: Nginx
+
+    @property
+    def url(self) -> str:
+        return self.nginx.url
+
+    def requests(self) -> list[tuple[int, str, str, str, str]]:
+        """(status, method, path, upstream, affinity) of every request nginx logged, in order."""
+        return [(int(s), m, p, up, key) for s, m, p, up, key in LOG_LINE.findall(self.nginx.log())]
+
+    def replicas_by_key(self) -> dict[str, set[str]]:
+        """Affinity key (one per browser context) -> the replica addresses that served its requests."""
+        out: dict[str, set[str]] = {}
+        for status, _, _, upstream, key in self.requests():
+            if status < 500:
+                # a request retried after a refused connection lists every address tried; the last one served it
+                out.setdefault(key, set()).add(upstream.split(", ")[-1])
+        return out
+
+
+@contextlib.contextmanager
+def frontend_tier(
+    tmp: Path, replicas: int = 2, backend_env: dict[str, str] | None = None, frontend_env: dict[str, str] | None = None
+) -> Iterator[Tier]:
+    """Backend, `replicas` Streamlit processes and nginx with session affinity, all on 127.0.0.1."""
+    nginx_port, backend_port = free_port(), free_port()
+    origins = json.dumps([f"http://127.0.0.1:{nginx_port}", f"http://localhost:{nginx_port}"])
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    group = [
+        Replica(f"frontend-{chr(ord('a') + i)}", backend_url, free_port(), free_port(), tmp, dict(frontend_env or {}))
+        for i in range(replicas)
+    ]
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(
+            run_backend(env={"ALLOWED_ORIGINS": origins, **(backend_env or {})}, port=backend_port, tmp=tmp)
+        )
+        for replica in group:
+            replica.start()
+            stack.callback(replica.stop)
+        nginx = stack.enter_context(run_frontend_nginx([r.port for r in group], tmp / "nginx", port=nginx_port))
+        yield Tier(backend, group, nginx)
