@@ -1,4 +1,4 @@
-"""A real nginx for tests: deploy/nginx.conf (or nginx-frontend.conf) rendered with the test's ports, in the foreground."""
+"""A real nginx for tests: deploy/nginx.conf or nginx-frontend.conf with the test's ports, in the foreground."""
 
 from __future__ import annotations
 
