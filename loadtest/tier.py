@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,7 +115,9 @@ def frontend_tier(
             run_backend(env={"ALLOWED_ORIGINS": origins, **(backend_env or {})}, port=backend_port, tmp=tmp)
         )
         for replica in group:
-            replica.start()
             stack.callback(replica.stop)
+        # started side by side: each takes seconds of CPU to import Streamlit, and they do not depend on each other
+        with ThreadPoolExecutor(len(group)) as pool:
+            list(pool.map(Replica.start, group))
         nginx = stack.enter_context(run_frontend_nginx([r.port for r in group], tmp / "nginx", port=nginx_port))
         yield Tier(backend, group, nginx)
