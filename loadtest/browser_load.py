@@ -385,9 +385,18 @@ def tier_for(frontends: int) -> Iterator[Tier]:
 
 
 def run(
-    players: list[int], intervals: list[float], seconds: float, two_frontends: list[int], browsers: int = 1
+    players: list[int],
+    intervals: list[float],
+    seconds: float,
+    two_frontends: list[int],
+    browsers: int = 1,
+    compare_browsers: int = 0,
 ) -> list[Result]:
-    """Every player count on one Streamlit process, then `two_frontends` counts over two; stops growing at failure."""
+    """Every player count on one Streamlit process, then `two_frontends` counts over two; stops growing at failure.
+
+    With `compare_browsers`, the smallest count runs once more with its pages spread over that many Chromium
+    processes, to see whether one browser with many contexts or several browsers costs less.
+    """
     results: list[Result] = []
     for frontends, counts in ((1, players), (2, two_frontends)):
         if not counts:
@@ -399,6 +408,9 @@ def run(
                 except Exception as exc:  # the report says which K could not run, and why
                     print(f"{k} players over {frontends} frontend(s) could not run: {exc!r}", flush=True)
                     break
+            if frontends == 1 and compare_browsers > 1:
+                k = min(counts)
+                results += asyncio.run(run_players(tier, k, [min(intervals)], seconds, compare_browsers))
     return results
 
 
@@ -457,7 +469,8 @@ def markdown(results: list[Result], command: str) -> str:
         "| backend CPU | machine busy | load 1 min |",
         "|" + "---:|" * 18,
     ]
-    for r in results:
+    main = [r for r in results if r.browsers == 1]
+    for r in main:
         lines.append(
             f"| {r.players} | {r.frontends} | {r.interval:g} s | {r.rooms} | {r.clues_posted} | {len(r.samples_ms)} "
             f"| {r.p(50):.0f} | {r.p(95):.0f} | {max(r.samples_ms, default=math.nan):.0f} | {r.missing} "
@@ -465,7 +478,21 @@ def markdown(results: list[Result], command: str) -> str:
             f"| {r.share('streamlit'):.0%} | {r.share('chromium'):.0%} | {r.share('backend'):.0%} "
             f"| {r.share('machine'):.0%} | {r.load[0]:.1f}–{r.load[1]:.1f} |"
         )
-    two = [r for r in results if r.frontends == 2]
+    several = [r for r in results if r.browsers > 1]
+    if several:
+        lines += [
+            "",
+            "**One Chromium process or several** (the same pages, Chromium CPU per delivered clue per page):",
+            "",
+        ]
+        for r in several:
+            same = [o for o in main if (o.players, o.frontends, o.interval) == (r.players, r.frontends, r.interval)]
+            one = f"{same[0].chromium_ms_per_clue_per_page:.1f} ms, p95 {same[0].p(95):.0f} ms" if same else "not run"
+            lines.append(
+                f"- {r.players} pages, a clue every {r.interval:g} s: one browser {one}; {r.browsers} browsers "
+                f"{r.chromium_ms_per_clue_per_page:.1f} ms, p95 {r.p(95):.0f} ms."
+            )
+    two = [r for r in main if r.frontends == 2]
     if two:
         lines += ["", "Per frontend process in the two-frontend runs:", ""]
         for r in two:
@@ -475,9 +502,9 @@ def markdown(results: list[Result], command: str) -> str:
             ]
             lines.append(f"- {r.label}: " + "; ".join(parts) + ".")
     lines += ["", "**How many sessions one Streamlit process holds** (p95 push-to-screen ≤ 100 ms):", ""]
-    lines += capacity(results)
+    lines += capacity(main)
     lines += ["", "**How Chromium limits the test on this machine:**", ""]
-    lines += chromium_limit(results)
+    lines += chromium_limit(main)
     lines += [
         "",
         "![push-to-screen latency against browser players](img/bench-browser-load-latency.png)",
@@ -492,6 +519,8 @@ def markdown(results: list[Result], command: str) -> str:
 
 def plot(results: list[Result], directory: Path = IMG) -> list[Path]:
     import matplotlib
+
+    results = [r for r in results if r.browsers == 1]
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -562,12 +591,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--browsers", type=int, default=1, help="Chromium processes the pages are spread over")
     parser.add_argument(
+        "--compare-browsers", type=int, default=0, help="also run the smallest count over this many browsers"
+    )
+    parser.add_argument(
         "--write", action="store_true", help="write docs/benchmarks.md and docs/img/bench-browser-load-*"
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
     two = [max(args.players)] if args.two_frontends is None and args.write else (args.two_frontends or [])
-    results = run(args.players, args.intervals, args.seconds, two, args.browsers)
+    results = run(args.players, args.intervals, args.seconds, two, args.browsers, args.compare_browsers)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
     if args.write and results:
