@@ -22,6 +22,7 @@ import contextlib
 import json
 import math
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -229,17 +230,17 @@ async def _join(browser: Browser, url: str, room: Room, name: str, attempts: int
 
 
 async def seat_players(
-    browsers: list[Browser], http: httpx.AsyncClient, url: str, players: int, parallel: int = 3
+    browsers: list[Browser], http: httpx.AsyncClient, url: str, players: int, parallel: int = 3, first: int = 0
 ) -> list[Room]:
-    """Rooms of up to 12 (a Python host and up to 11 pages), every page joined through the UI; games started."""
+    """New rooms of up to 12 (a Python host and up to 11 pages), every page joined through the UI; games started."""
     per_room = ROOM_SIZE - 1
-    rooms = [await _room(http, n) for n in range(math.ceil(players / per_room))]
+    rooms = [await _room(http, first + n) for n in range(math.ceil(players / per_room))]
     gate = asyncio.Semaphore(parallel)
 
     async def one(i: int) -> None:
         room = rooms[i // per_room]
         async with gate:
-            page = await _join(browsers[i % len(browsers)], url, room, f"Player {i}")
+            page = await _join(browsers[i % len(browsers)], url, room, f"Player {first}.{i}")
         room.pages.append(page)
 
     await asyncio.gather(*(one(i) for i in range(players)))
@@ -346,29 +347,40 @@ async def page_homes(tier: Tier, rooms: list[Room]) -> dict[Page, str]:
     return homes
 
 
-async def run_players(
-    tier: Tier, players: int, intervals: list[float], seconds: float, browsers: int = 1
+async def run_series(
+    tier: Tier, counts: list[int], intervals: list[float], seconds: float, browsers: int = 1
 ) -> list[Result]:
-    """Seat `players` pages once, then measure each cadence in turn; the pages are closed afterwards."""
-    results = []
+    """Grow to each player count in turn (new pages in new rooms) and measure every cadence at each count.
+
+    Pages seated for a smaller count stay for the larger ones, so seating costs `max(counts)` joins, not their
+    sum; their rooms' feeds are longer by then (see the report). Stops growing at the first count that fails.
+    """
+    results: list[Result] = []
     idle = {r.pid: rss(r.pid) for r in tier.replicas}
     async with async_playwright() as pw, httpx.AsyncClient(base_url=tier.backend.url, timeout=30) as http:
         pool = [
             await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS) for _ in range(browsers)
         ]
         try:
-            t0 = time.monotonic()
-            rooms = await seat_players(pool, http, tier.url, players)
-            seat_seconds = time.monotonic() - t0
-            homes = await page_homes(tier, rooms)
-            for interval in intervals:
-                result = Result(players, interval, len(tier.replicas), browsers, seconds, len(rooms))
-                result.seat_seconds = seat_seconds
-                await measure(tier, http, rooms, result, homes, f"k{players} i{interval:g}")
-                for usage, replica in zip(result.replicas, tier.replicas, strict=True):
-                    usage.rss_idle_bytes = idle[replica.pid]
-                print(result.summary(), flush=True)
-                results.append(result)
+            rooms: list[Room] = []
+            for players in counts:
+                t0 = time.monotonic()
+                seated = sum(len(room.pages) for room in rooms)
+                try:
+                    rooms += await seat_players(pool, http, tier.url, players - seated, first=len(rooms))
+                except Exception as exc:  # the report says which count could not be seated, and why
+                    print(f"{players} players over {len(tier.replicas)} frontend(s) could not be seated: {exc!r}")
+                    break
+                seat_seconds = time.monotonic() - t0
+                homes = await page_homes(tier, rooms)
+                for interval in intervals:
+                    result = Result(players, interval, len(tier.replicas), browsers, seconds, len(rooms))
+                    result.seat_seconds = seat_seconds
+                    await measure(tier, http, rooms, result, homes, f"k{players} i{interval:g}")
+                    for usage, replica in zip(result.replicas, tier.replicas, strict=True):
+                        usage.rss_idle_bytes = idle[replica.pid]
+                    print(result.summary(), flush=True)
+                    results.append(result)
         finally:
             for browser in pool:
                 await browser.close()
@@ -388,29 +400,28 @@ def run(
     players: list[int],
     intervals: list[float],
     seconds: float,
-    two_frontends: list[int],
+    two_frontends: list[int] | None,
     browsers: int = 1,
     compare_browsers: int = 0,
 ) -> list[Result]:
     """Every player count on one Streamlit process, then `two_frontends` counts over two; stops growing at failure.
 
+    `two_frontends=None` means the largest count one process was measured with: the same players over two.
+
     With `compare_browsers`, the smallest count runs once more with its pages spread over that many Chromium
     processes, to see whether one browser with many contexts or several browsers costs less.
     """
     results: list[Result] = []
-    for frontends, counts in ((1, players), (2, two_frontends)):
+    for frontends in (1, 2):
+        counts = players if frontends == 1 else two_frontends
+        if counts is None:
+            counts = [max(r.players for r in results)] if results else []
         if not counts:
             continue
         with tier_for(frontends) as tier:
-            for k in counts:
-                try:
-                    results += asyncio.run(run_players(tier, k, intervals, seconds, browsers))
-                except Exception as exc:  # the report says which K could not run, and why
-                    print(f"{k} players over {frontends} frontend(s) could not run: {exc!r}", flush=True)
-                    break
+            results += asyncio.run(run_series(tier, counts, intervals, seconds, browsers))
             if frontends == 1 and compare_browsers > 1:
-                k = min(counts)
-                results += asyncio.run(run_players(tier, k, [min(intervals)], seconds, compare_browsers))
+                results += asyncio.run(run_series(tier, [min(counts)], [min(intervals)], seconds, compare_browsers))
     return results
 
 
@@ -578,6 +589,8 @@ def plot(results: list[Result], directory: Path = IMG) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM unwinds like Ctrl-C, so every server and browser this run started is stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--players", type=int, nargs="+", default=[10, 25, 50, 100], help="page counts, one frontend")
     parser.add_argument("--intervals", type=float, nargs="+", default=[3.0, 1.0], help="seconds between clues per room")
@@ -598,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args(argv)
-    two = [max(args.players)] if args.two_frontends is None and args.write else (args.two_frontends or [])
+    two = None if args.two_frontends is None and args.write else (args.two_frontends or [])
     results = run(args.players, args.intervals, args.seconds, two, args.browsers, args.compare_browsers)
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
