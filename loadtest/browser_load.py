@@ -1,6 +1,6 @@
 """Browser load: K real headless Chromium pages as players, through nginx and the Streamlit frontends.
 
-    python -m loadtest.browser_load --write                    # the full run, writes docs/benchmarks.md + plots
+    python -m loadtest.browser_load --two-frontends --compare-browsers 3 --write   # the full run, docs + plots
     python -m loadtest.browser_load --players 10 --seconds 10  # a quick run, prints only
 
 Real servers (uvicorn, Streamlit x1 or x2 behind deploy/nginx-frontend.conf, via loadtest.tier) and real
@@ -87,6 +87,14 @@ class Result:
     load: tuple[float, float] = (0.0, 0.0)
     seat_seconds: float = 0.0
 
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Result:
+        """A result saved with `--json`, so runs made separately can be reported together."""
+        data = dict(raw)
+        data["replicas"] = [ReplicaUsage(**usage) for usage in data.get("replicas", [])]
+        data["load"] = tuple(data.get("load", (0.0, 0.0)))
+        return cls(**data)
+
     @property
     def label(self) -> str:
         return f"{self.players} players, {self.frontends} frontend(s), a clue every {self.interval:g} s"
@@ -161,15 +169,16 @@ class CpuMark:
         return cls(time.monotonic(), {p.pid: _cpu(p) for p in procs}, busy)
 
 
-def cpu_between(tier: Tier, start: CpuMark, end: CpuMark) -> dict[str, float]:
-    """CPU seconds spent between two marks by the Streamlit processes, Chromium, the backend, and the machine."""
+def cpu_between(tier: Tier, start: CpuMark, end: CpuMark, serving: set[str]) -> dict[str, float]:
+    """CPU seconds spent between two marks by the serving Streamlit processes, Chromium, the backend, the machine."""
 
     def spent(pid: int) -> float:
         return end.per_pid.get(pid, 0.0) - start.per_pid.get(pid, 0.0)
 
-    replicas = {r.pid for r in tier.replicas}
+    every = {r.pid for r in tier.replicas}
+    replicas = {r.pid for r in tier.replicas if r.address in serving}
     backend = tier.backend.process.pid
-    chromium = sum(spent(pid) for pid in end.per_pid if pid not in replicas and pid != backend)
+    chromium = sum(spent(pid) for pid in end.per_pid if pid not in every and pid != backend)
     return {
         "streamlit": sum(spent(pid) for pid in replicas),
         "chromium": chromium,
@@ -202,7 +211,9 @@ async def _room(http: httpx.AsyncClient, n: int) -> Room:
     return room
 
 
-async def _join(browser: Browser, url: str, room: Room, name: str, attempts: int = 3) -> Page:
+async def _join(
+    browser: Browser, url: str, room: Room, name: str, cookie: str | None = None, attempts: int = 3
+) -> Page:
     """One player through the real UI: the share link, the join form, then the seat's status light.
 
     On a saturated machine a page can miss its timeout; it is closed and opened again (if it timed out after
@@ -210,6 +221,8 @@ async def _join(browser: Browser, url: str, room: Room, name: str, attempts: int
     """
     for attempt in range(attempts):
         context = await browser.new_context(viewport={"width": 1100, "height": 800})
+        if cookie is not None:  # the affinity key of one replica: nginx sends this page there
+            await context.add_cookies([{"name": "parlor_frontend", "value": cookie, "url": url}])
         page = await context.new_page()
         page.set_default_timeout(UI_TIMEOUT_MS)
         try:
@@ -230,7 +243,13 @@ async def _join(browser: Browser, url: str, room: Room, name: str, attempts: int
 
 
 async def seat_players(
-    browsers: list[Browser], http: httpx.AsyncClient, url: str, players: int, parallel: int = 3, first: int = 0
+    browsers: list[Browser],
+    http: httpx.AsyncClient,
+    url: str,
+    players: int,
+    parallel: int = 3,
+    first: int = 0,
+    cookie: str | None = None,
 ) -> list[Room]:
     """New rooms of up to 12 (a Python host and up to 11 pages), every page joined through the UI; games started."""
     per_room = ROOM_SIZE - 1
@@ -240,7 +259,7 @@ async def seat_players(
     async def one(i: int) -> None:
         room = rooms[i // per_room]
         async with gate:
-            page = await _join(browsers[i % len(browsers)], url, room, f"Player {first}.{i}")
+            page = await _join(browsers[i % len(browsers)], url, room, f"Player {first}.{i}", cookie)
         room.pages.append(page)
 
     await asyncio.gather(*(one(i) for i in range(players)))
@@ -311,7 +330,7 @@ async def measure(
         await asyncio.sleep(0.5)
     end = CpuMark.take(tier)
     result.wall_seconds = end.at - start.at
-    result.cpu = cpu_between(tier, start, end)
+    result.cpu = cpu_between(tier, start, end, serving=set(homes.values()))
     result.load = (load_before, os.getloadavg()[0])
     result.clues_posted = len(posted)
 
@@ -328,6 +347,8 @@ async def measure(
         result.doubled += sum(1 for n in rep["most"].values() if n > 1)
     for replica in tier.replicas:
         sessions = sum(1 for home in homes.values() if home == replica.address)
+        if not sessions:
+            continue  # a replica serving no page here is not part of this measurement
         cpu = end.per_pid[replica.pid] - start.per_pid[replica.pid]
         result.replicas.append(
             ReplicaUsage(replica.name, sessions, cpu, deliveries.get(replica.address, 0), rss(replica.pid), 0)
@@ -348,15 +369,42 @@ async def page_homes(tier: Tier, rooms: list[Room]) -> dict[Page, str]:
 
 
 async def run_series(
-    tier: Tier, counts: list[int], intervals: list[float], seconds: float, browsers: int = 1
+    tier: Tier,
+    counts: list[int],
+    intervals: list[float],
+    seconds: float,
+    browsers: int = 1,
+    *,
+    pin: str | None = None,
+    spread_to: str | None = None,
+    done: list[Result] | None = None,
+    save: Path | None = None,
 ) -> list[Result]:
     """Grow to each player count in turn (new pages in new rooms) and measure every cadence at each count.
 
     Pages seated for a smaller count stay for the larger ones, so seating costs `max(counts)` joins, not their
     sum; their rooms' feeds are longer by then (see the report). Stops growing at the first count that fails.
+    `pin` is the affinity cookie every page gets (one replica serves them all). With `spread_to` (another
+    replica's cookie), the largest count is then measured again over both replicas: whole rooms are closed
+    while at least half the pages stay, and new pages on the other replica make up the count.
     """
     results: list[Result] = []
+    done = [] if done is None else done
     idle = {r.pid: rss(r.pid) for r in tier.replicas}
+
+    async def measure_all(rooms: list[Room], players: int, seat_seconds: float) -> None:
+        homes = await page_homes(tier, rooms)
+        for interval in intervals:
+            serving = len(set(homes.values()))
+            result = Result(players, interval, serving, browsers, seconds, len(rooms), seat_seconds=seat_seconds)
+            await measure(tier, http, rooms, result, homes, f"k{players} f{serving} i{interval:g}")
+            for usage in result.replicas:
+                usage.rss_idle_bytes = idle[next(r.pid for r in tier.replicas if r.name == usage.name)]
+            print(result.summary(), flush=True)
+            results.append(result)
+            if save is not None:
+                save.write_text(json.dumps([asdict(r) for r in done + results], indent=1))
+
     async with async_playwright() as pw, httpx.AsyncClient(base_url=tier.backend.url, timeout=30) as http:
         pool = [
             await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS) for _ in range(browsers)
@@ -367,20 +415,20 @@ async def run_series(
                 t0 = time.monotonic()
                 seated = sum(len(room.pages) for room in rooms)
                 try:
-                    rooms += await seat_players(pool, http, tier.url, players - seated, first=len(rooms))
+                    rooms += await seat_players(pool, http, tier.url, players - seated, first=len(rooms), cookie=pin)
                 except Exception as exc:  # the report says which count could not be seated, and why
-                    print(f"{players} players over {len(tier.replicas)} frontend(s) could not be seated: {exc!r}")
+                    print(f"{players} players could not be seated: {exc!r}", flush=True)
                     break
-                seat_seconds = time.monotonic() - t0
-                homes = await page_homes(tier, rooms)
-                for interval in intervals:
-                    result = Result(players, interval, len(tier.replicas), browsers, seconds, len(rooms))
-                    result.seat_seconds = seat_seconds
-                    await measure(tier, http, rooms, result, homes, f"k{players} i{interval:g}")
-                    for usage, replica in zip(result.replicas, tier.replicas, strict=True):
-                        usage.rss_idle_bytes = idle[replica.pid]
-                    print(result.summary(), flush=True)
-                    results.append(result)
+                await measure_all(rooms, players, time.monotonic() - t0)
+            if spread_to is not None and results:
+                players = results[-1].players
+                while rooms and sum(len(room.pages) for room in rooms) - len(rooms[-1].pages) >= players // 2:
+                    for page in rooms.pop().pages:
+                        await page.context.close()
+                t0 = time.monotonic()
+                left = players - sum(len(room.pages) for room in rooms)
+                rooms += await seat_players(pool, http, tier.url, left, first=1000, cookie=spread_to)
+                await measure_all(rooms, players, time.monotonic() - t0)
         finally:
             for browser in pool:
                 await browser.close()
@@ -400,28 +448,37 @@ def run(
     players: list[int],
     intervals: list[float],
     seconds: float,
-    two_frontends: list[int] | None,
+    two_frontends: bool = True,
     browsers: int = 1,
     compare_browsers: int = 0,
+    save: Path | None = None,
 ) -> list[Result]:
-    """Every player count on one Streamlit process, then `two_frontends` counts over two; stops growing at failure.
+    """Every player count on one Streamlit process, then the largest over two; stops growing at failure.
 
-    `two_frontends=None` means the largest count one process was measured with: the same players over two.
-
-    With `compare_browsers`, the smallest count runs once more with its pages spread over that many Chromium
-    processes, to see whether one browser with many contexts or several browsers costs less.
+    Both replicas run from the start, and every page is pinned to the first by its affinity cookie, so the
+    second costs nothing until the two-frontend measurement. With `compare_browsers`, the smallest count runs
+    once more with its pages spread over that many Chromium processes (one browser with many contexts, or
+    several browsers: which costs less). With `save`, every result is written there as soon as it is measured.
     """
     results: list[Result] = []
-    for frontends in (1, 2):
-        counts = players if frontends == 1 else two_frontends
-        if counts is None:
-            counts = [max(r.players for r in results)] if results else []
-        if not counts:
-            continue
-        with tier_for(frontends) as tier:
-            results += asyncio.run(run_series(tier, counts, intervals, seconds, browsers))
-            if frontends == 1 and compare_browsers > 1:
-                results += asyncio.run(run_series(tier, [min(counts)], [min(intervals)], seconds, compare_browsers))
+    with tier_for(2 if two_frontends else 1) as tier:
+        keys = [tier.affinity_keys()[r.address] for r in tier.replicas] if two_frontends else [None]
+        series = run_series(
+            tier,
+            players,
+            intervals,
+            seconds,
+            browsers,
+            pin=keys[0],
+            spread_to=keys[-1] if two_frontends else None,
+            save=save,
+        )
+        results += asyncio.run(series)
+        if compare_browsers > 1:
+            again = run_series(
+                tier, [min(players)], [min(intervals)], seconds, compare_browsers, pin=keys[0], done=results, save=save
+            )
+            results += asyncio.run(again)
     return results
 
 
@@ -596,11 +653,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intervals", type=float, nargs="+", default=[3.0, 1.0], help="seconds between clues per room")
     parser.add_argument("--seconds", type=float, default=30.0, help="measurement window per cadence")
     parser.add_argument(
-        "--two-frontends",
-        type=int,
-        nargs="*",
-        default=None,
-        help="page counts over two frontends (default: the largest)",
+        "--two-frontends", action="store_true", help="then measure the largest count over two Streamlit processes"
     )
     parser.add_argument("--browsers", type=int, default=1, help="Chromium processes the pages are spread over")
     parser.add_argument(
@@ -609,15 +662,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--write", action="store_true", help="write docs/benchmarks.md and docs/img/bench-browser-load-*"
     )
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--json", type=Path, help="write the results here, each as soon as it is measured")
+    parser.add_argument(
+        "--from-json", type=Path, nargs="+", help="measure nothing: report the results saved by earlier runs"
+    )
     args = parser.parse_args(argv)
-    two = None if args.two_frontends is None and args.write else (args.two_frontends or [])
-    results = run(args.players, args.intervals, args.seconds, two, args.browsers, args.compare_browsers)
-    if args.json:
-        args.json.write_text(json.dumps([asdict(r) for r in results], indent=1))
+    if args.from_json:
+        results = [Result.from_dict(raw) for path in args.from_json for raw in json.loads(path.read_text())]
+    else:
+        two = args.two_frontends
+        results = run(
+            args.players, args.intervals, args.seconds, two, args.browsers, args.compare_browsers, save=args.json
+        )
     if args.write and results:
         plot(results)
         command = "python -m loadtest.browser_load " + " ".join(argv if argv is not None else sys.argv[1:])
+        if args.from_json:
+            command = "python -m loadtest.browser_load --json FILE` (runs saved separately, reported by `--from-json"
         update_section("browser-load", markdown(results, command.strip()))
     return 0 if results and all(not r.missing and not r.doubled for r in results) else 1
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -87,6 +88,21 @@ class Tier:
     def requests(self) -> list[tuple[int, str, str, str, str]]:
         """(status, method, path, upstream, affinity) of every request nginx logged, in order."""
         return [(int(s), m, p, up, key) for s, m, p, up, key in LOG_LINE.findall(self.nginx.log())]
+
+    def affinity_keys(self) -> dict[str, str]:
+        """One `parlor_frontend` cookie value per replica address, found by asking nginx and reading its log.
+
+        A browser context given that cookie before its first request is served by that replica.
+        """
+        found: dict[str, str] = {}
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            for _ in range(64):
+                key = secrets.token_hex(16)
+                http.get("/_stcore/health", headers={"Cookie": f"parlor_frontend={key}"}).raise_for_status()
+                found.setdefault(next(iter(self.replicas_by_key()[key])), key)
+                if len(found) == len(self.replicas):
+                    return found
+        raise AssertionError(f"64 random keys reached only {sorted(found)}")
 
     def replicas_by_key(self) -> dict[str, set[str]]:
         """Affinity key (one per browser context) -> the replica addresses that served its requests."""

@@ -5,7 +5,6 @@ Real nginx (Debian's), real Streamlit x2, real uvicorn and real Chromium, throug
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 
@@ -35,19 +34,6 @@ def tier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tier]:
         yield running
 
 
-def affinity_keys(tier: Tier) -> dict[str, str]:
-    """One affinity cookie value per replica address, found by asking nginx and reading its access log."""
-    found: dict[str, str] = {}
-    with httpx.Client(base_url=tier.url, timeout=10) as http:
-        for _ in range(64):
-            key = secrets.token_hex(16)
-            http.get("/_stcore/health", headers={"Cookie": f"parlor_frontend={key}"}).raise_for_status()
-            found.setdefault(next(iter(tier.replicas_by_key()[key])), key)
-            if len(found) == len(tier.replicas):
-                return found
-    raise AssertionError(f"64 random keys reached only {sorted(found)}")
-
-
 def open_pinned(browser: Browser, tier: Tier, url: str, name: str, key: str | None) -> Player:
     """A player in its own browser context; with `key`, its affinity cookie is set before the first request."""
     player = Player.open(browser, "about:blank", name)
@@ -66,7 +52,7 @@ def cookie(player: Player) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def players(browser: Browser, tier: Tier) -> Iterator[list[Player]]:
     """Alice pinned to frontend-a and Bob to frontend-b; Cyd gets whatever cookie nginx gives her."""
-    keys = affinity_keys(tier)
+    keys = tier.affinity_keys()
     a, b = (keys[replica.address] for replica in tier.replicas)
     alice = open_pinned(browser, tier, tier.url, "Alice", a)
     code = alice.create_room()

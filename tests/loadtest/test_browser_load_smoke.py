@@ -18,7 +18,7 @@ pytestmark = [
 
 def test_a_few_pages_see_every_clue_exactly_once(tmp_path: Path) -> None:
     """4 pages in one room behind nginx get every clue once; the per-process figures and the report come out."""
-    results = browser_load.run(players=[4], intervals=[1.0], seconds=4, two_frontends=[])
+    results = browser_load.run(players=[4], intervals=[1.0], seconds=4, two_frontends=False)
     assert len(results) == 1
     result = results[0]
     assert result.clues_posted >= 3
