@@ -12,6 +12,7 @@ import contextlib
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -99,10 +100,18 @@ class Tier:
             for _ in range(64):
                 key = secrets.token_hex(16)
                 http.get("/_stcore/health", headers={"Cookie": f"parlor_frontend={key}"}).raise_for_status()
-                found.setdefault(next(iter(self.replicas_by_key()[key])), key)
+                found.setdefault(self.served_by(key), key)
                 if len(found) == len(self.replicas):
                     return found
         raise AssertionError(f"64 random keys reached only {sorted(found)}")
+
+    def served_by(self, key: str, timeout: float = 5.0) -> str:
+        """The replica that served the request with affinity `key`; nginx logs it just after the response."""
+        deadline = time.monotonic() + timeout
+        while (served := self.replicas_by_key().get(key)) is None:
+            assert time.monotonic() < deadline, f"nginx never logged a request with affinity {key}"
+            time.sleep(0.02)
+        return next(iter(served))
 
     def replicas_by_key(self) -> dict[str, set[str]]:
         """Affinity key (one per browser context) -> the replica addresses that served its requests."""
