@@ -105,7 +105,7 @@ def restart(tier: Tier, index: int, clues: list[str], players: list[Player], tok
     replica.start()
 
 
-def check_seated(player: Player, code: str, clues: list[str], timeout_s: float = 20) -> None:
+def check_seated(player: Player, code: str, clues: list[str], timeout_s: float = 15) -> None:
     """The page shows its seat in `code` with exactly `clues`, each once, or SeatLost says what it shows."""
     deadline = time.monotonic() + scaled(timeout_s)
     while True:
