@@ -37,9 +37,9 @@ import psutil
 from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
 from loadtest.report import ROOT, machine_line, percentile, update_section
 from loadtest.tier import Tier, frontend_tier
-from tests.support.streamlit import CHROMIUM_ARGS
 
 PROBE_JS = (Path(__file__).resolve().parent / "load_probe.js").read_text(encoding="utf-8")
 IMG = ROOT / "docs" / "img"
@@ -162,7 +162,7 @@ class CpuMark:
 
     @classmethod
     def take(cls, tier: Tier) -> CpuMark:
-        procs = [psutil.Process(r.pid) for r in tier.replicas] + [psutil.Process(tier.backend.process.pid)]
+        procs = [psutil.Process(r.pid) for r in tier.replicas] + [psutil.Process(tier.backend_pid)]
         procs += chromium_processes()
         times = psutil.cpu_times()
         busy = sum(times) - times.idle - getattr(times, "iowait", 0.0)
@@ -177,7 +177,7 @@ def cpu_between(tier: Tier, start: CpuMark, end: CpuMark, serving: set[str]) -> 
 
     every = {r.pid for r in tier.replicas}
     replicas = {r.pid for r in tier.replicas if r.address in serving}
-    backend = tier.backend.process.pid
+    backend = tier.backend_pid
     chromium = sum(spent(pid) for pid in end.per_pid if pid not in every and pid != backend)
     return {
         "streamlit": sum(spent(pid) for pid in replicas),
@@ -406,9 +406,7 @@ async def run_series(
                 save.write_text(json.dumps([asdict(r) for r in done + results], indent=1))
 
     async with async_playwright() as pw, httpx.AsyncClient(base_url=tier.backend.url, timeout=30) as http:
-        pool = [
-            await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS) for _ in range(browsers)
-        ]
+        pool = [await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS) for _ in range(browsers)]
         try:
             rooms: list[Room] = []
             for players in counts:

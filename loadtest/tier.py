@@ -20,9 +20,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.nginx import Nginx, run_frontend_nginx
-from tests.support.servers import Backend, free_port, run_backend
-from tests.support.streamlit import Frontend, run_streamlit
+from launchers.backend import Backend, run_backend
+from launchers.nginx import Nginx, run_frontend_nginx
+from launchers.process import free_port
+from launchers.streamlit import Frontend, run_streamlit
 
 LOG_LINE = re.compile(r'^\S+ (\d{3}) "(\w+) (\S+)" upstream=(\S+(?:, \S+)*) affinity=(\S+)$', re.M)
 
@@ -53,7 +54,7 @@ class Replica:
 
     @property
     def pid(self) -> int:
-        assert self.server is not None, f"{self.name} is not running"
+        assert self.server is not None and self.server.process is not None, f"{self.name} is not running"
         return self.server.process.pid
 
     @property
@@ -85,6 +86,11 @@ class Tier:
     @property
     def url(self) -> str:
         return self.nginx.url
+
+    @property
+    def backend_pid(self) -> int:
+        assert self.backend.process is not None
+        return self.backend.process.pid
 
     def requests(self) -> list[tuple[int, str, str, str, str]]:
         """(status, method, path, upstream, affinity) of every request nginx logged, in order."""

@@ -35,32 +35,22 @@ else
   done
   workdir="$PWD/var/nginx-frontend"
   mkdir -p "$workdir"
-  # deploy/nginx-frontend.conf with these ports: its upstream servers, its listen line, paths under var/
+  # deploy/nginx-frontend.conf with these ports (its upstream servers and listen line), paths under var/
   .venv/bin/python - "$workdir" "$frontend_port" "${ports[@]}" <<'PY'
-import re, sys
+import sys
 from pathlib import Path
-workdir, listen, ports = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
-text = Path("deploy/nginx-frontend.conf").read_text()
-servers = "".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n" for p in ports)
-text = re.sub(r"(?m)^\s*server [\w.-]+:\d+ [^;]*;\n", "", text)
-text = text.replace("hash $parlor_affinity consistent;\n", "hash $parlor_affinity consistent;\n" + servers, 1)
-text = text.replace("listen 8501;", f"listen {listen};", 1)
-temp = "".join(f"    {k}_temp_path {workdir / k};\n" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-text = text.replace("http {\n", "http {\n" + temp, 1)
-(workdir / "nginx.conf").write_text(text)
+from launchers.nginx import FRONTEND_TEMPLATE, render
+workdir, listen, ports = Path(sys.argv[1]), int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+conf = render(FRONTEND_TEMPLATE.read_text(), listen, ports, workdir, "parlor_frontend")
+(workdir / "nginx.conf").write_text(conf)
 PY
   "$nginx_bin" -p "$workdir" -c "$workdir/nginx.conf" -g "daemon off; pid $workdir/nginx.pid; error_log stderr;" \
     >"$workdir/access.log" 2>&1 &
   pids+=($!)
 fi
-for _ in $(seq 1 100); do
-  if .venv/bin/python -c "import httpx,sys; httpx.get('http://127.0.0.1:${frontend_port}/_stcore/health').raise_for_status()" 2>/dev/null \
-     && .venv/bin/python -c "import httpx; httpx.get('${BACKEND_URL}/healthz').raise_for_status()" 2>/dev/null; then
-    echo
-    echo "Parlor is running. Open http://localhost:${frontend_port} in your browser."
-    echo "(backend API: ${BACKEND_URL}/docs, metrics: ${BACKEND_URL}/metrics; Ctrl-C to stop)"
-    break
-  fi
-  sleep 0.3
-done
+if .venv/bin/python -m launchers wait "http://127.0.0.1:${frontend_port}/_stcore/health" "${BACKEND_URL}/healthz"; then
+  echo
+  echo "Parlor is running. Open http://localhost:${frontend_port} in your browser."
+  echo "(backend API: ${BACKEND_URL}/docs, metrics: ${BACKEND_URL}/metrics; Ctrl-C to stop)"
+fi
 wait -n "${pids[@]}"

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
+from launchers.nginx import nginx_available
 from loadtest.tier import Tier, frontend_tier
 from tests.conftest import scaled
 from tests.frontend.player import Player, rest_clue
-from tests.support.nginx import nginx_available
 
 pytestmark = [
     pytest.mark.browser,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from launchers.nginx import nginx_available
 from loadtest import browser_load
-from tests.support.nginx import nginx_available
 
 pytestmark = [
     pytest.mark.browser,
