@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from launchers.nginx import FRONTEND_TEMPLATE, NGINX, nginx_available, render
+from launchers.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -123,3 +127,14 @@ def test_compose_runs_two_frontends_behind_nginx_with_affinity_and_scrapes_each(
     scrape = yaml.safe_load((ROOT / "monitoring" / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
     frontend = next(job for job in scrape if job["job_name"] == "parlor-frontend")
     assert frontend["static_configs"][0]["targets"] == ["frontend-a:9108", "frontend-b:9108"]
+
+
+@pytest.mark.skipif(not nginx_available(), reason="needs nginx")
+def test_frontend_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    """deploy/nginx-frontend.conf, rendered with local ports the way the tests run it, passes `nginx -t`."""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        render(FRONTEND_TEMPLATE.read_text(), free_port(), [free_port(), free_port()], tmp_path, "parlor_frontend")
+    )
+    result = run(NGINX, "-t", "-p", tmp_path, "-c", conf, "-g", f"pid {tmp_path / 'nginx.pid'}; error_log stderr;")
+    assert result.returncode == 0, result.stderr
