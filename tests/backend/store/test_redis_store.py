@@ -15,9 +15,9 @@ from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics
 from backend.store.redis import RedisStore
+from launchers.redis import RedisServer, run_redis
 from tests.backend.store.conftest import StoreFactory
 from tests.backend.store.test_store import CREATED, NOW, new_room, note, with_deadline
-from tests.support.redis import RedisServer, run_redis
 
 pytestmark = pytest.mark.redis
 
