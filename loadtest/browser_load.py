@@ -285,6 +285,17 @@ async def _post(http: httpx.AsyncClient, room: Room, text: str) -> float:
     return t0
 
 
+async def fresh_round(http: httpx.AsyncClient, room: Room) -> None:
+    """Put the room in a new discussion round with its whole clock (10 min), whatever phase it reached.
+
+    A long run outlives one discussion; the host ends it (and the vote nobody casts: a tie, no one out).
+    """
+    state = (await http.get(f"/api/rooms/{room.code}/state", headers=room.auth)).json()
+    steps = {"discussion": 2, "voting": 1}.get(str(state.get("phase")), 0)
+    for _ in range(steps):
+        (await http.post(f"/api/rooms/{room.code}/advance", headers=room.auth)).raise_for_status()
+
+
 async def _reports(rooms: list[Room], prefix: str) -> list[tuple[Room, Page, dict[str, Any]]]:
     out = []
     for room in rooms:
@@ -297,6 +308,7 @@ async def measure(
     tier: Tier, http: httpx.AsyncClient, rooms: list[Room], result: Result, homes: dict[Page, str], tag: str
 ) -> None:
     """Post clues for `result.seconds` at `result.interval` per room; fill in latency, losses and CPU."""
+    await asyncio.gather(*(fresh_round(http, room) for room in rooms))
     warm = f"warm {tag}"
     await asyncio.gather(*(_post(http, room, f"{warm} {n}") for n, room in enumerate(rooms)))
     for n, room in enumerate(rooms):
