@@ -109,7 +109,7 @@ def test_every_compose_service_has_a_health_check_and_a_restart_policy() -> None
     for name, service in services.items():
         assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
         assert service["restart"] == "unless-stopped", name
-    for name in ("backend-a", "backend-b", "frontend"):
+    for name in ("backend-a", "backend-b", "frontend-a", "frontend-b"):
         assert services[name]["mem_limit"], name
     redis = services["redis"]
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
