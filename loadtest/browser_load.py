@@ -686,6 +686,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-json", type=Path, nargs="+", help="measure nothing: report the results saved by earlier runs"
     )
+    parser.add_argument("--command", help="with --from-json: the command that measured them, quoted in the report")
     args = parser.parse_args(argv)
     if args.from_json:
         results = [Result.from_dict(raw) for path in args.from_json for raw in json.loads(path.read_text())]
@@ -698,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         plot(results)
         command = "python -m loadtest.browser_load " + " ".join(argv if argv is not None else sys.argv[1:])
         if args.from_json:
-            command = "python -m loadtest.browser_load … --json FILE`, reported by `… --from-json FILE --write"
+            command = args.command or "python -m loadtest.browser_load … --json FILE` then `… --from-json FILE --write"
         update_section("browser-load", markdown(results, command.strip()))
     return 0 if results and all(not r.missing and not r.doubled for r in results) else 1
 
