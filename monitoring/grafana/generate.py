@@ -32,6 +32,7 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE_UID = "parlor-prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 BACKEND = 'job="parlor-backend"'
+FRONTEND = 'job="parlor-frontend"'
 # Series with a transport label follow the dashboard's cohort picker ("All" matches every transport).
 TRANSPORT = 'transport=~"$transport"'
 SERVER_ERROR = 'status=~"5.."'
@@ -330,6 +331,15 @@ def rollout_dashboard() -> dash.Dashboard:
                         "{{transport}} {{status}}",
                     )
                 ],
+            )
+        )
+        .with_panel(
+            graph(
+                "Streamlit sessions per frontend instance",
+                "Open browser tabs held by each Streamlit replica behind nginx-frontend (session affinity by "
+                "cookie). During a rolling restart a replica's sessions move to the others and back.",
+                [query("sum by (instance) (parlor_frontend_sessions)", "{{instance}}")],
+                stack=True,
             )
         )
         .with_row(dash.Row("Reconnects and fallbacks"))
@@ -674,6 +684,47 @@ def backend_dashboard() -> dash.Dashboard:
                     ),
                     query("max by (instance) (parlor_draining)", "draining {{instance}}"),
                 ],
+                width=8,
+            )
+        )
+        .with_row(dash.Row("Frontend replicas (Streamlit)"))
+        .with_panel(
+            graph(
+                "Frontend CPU per session",
+                "Cores each Streamlit replica uses, divided by the sessions it holds (at least one): what one "
+                "more player costs the frontend tier (docs/benchmarks.md, browser load).",
+                [
+                    query(
+                        f"sum by (instance) (rate(process_cpu_seconds_total{{{FRONTEND}}}[$__rate_interval]))"
+                        " / clamp_min(sum by (instance) (parlor_frontend_sessions), 1)",
+                        "{{instance}}",
+                    )
+                ],
+                unit="percentunit",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Frontend memory per session",
+                "RSS of each Streamlit replica divided by the sessions it holds (at least one).",
+                [
+                    query(
+                        f"sum by (instance) (process_resident_memory_bytes{{{FRONTEND}}})"
+                        " / clamp_min(sum by (instance) (parlor_frontend_sessions), 1)",
+                        "{{instance}}",
+                    )
+                ],
+                unit="bytes",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Frontend uptime",
+                "Seconds since each Streamlit replica started: a rolling restart shows one drop at a time.",
+                [query(f"time() - max by (instance) (process_start_time_seconds{{{FRONTEND}}})", "{{instance}}")],
+                unit="s",
                 width=8,
             )
         )

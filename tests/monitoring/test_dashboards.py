@@ -156,3 +156,11 @@ def test_rollout_dashboard_shows_the_autopilot_and_annotates_its_decisions() -> 
         assert metric in exprs, metric
     annotations = {item["name"]: item["expr"] for item in rollout["annotations"]["list"] if item.get("expr")}
     assert "changes(parlor_rollout_decisions_total[1m])" in annotations["Autopilot decisions"]
+
+
+def test_dashboards_show_each_frontend_replica() -> None:
+    """Sessions, CPU and memory per session are drawn per Streamlit replica (`instance`), from its own job."""
+    queries = {title: expr for _, title, expr in generate.panel_queries()}
+    assert queries["Streamlit sessions per frontend instance"] == "sum by (instance) (parlor_frontend_sessions)"
+    for title in ("Frontend CPU per session", "Frontend memory per session", "Frontend uptime"):
+        assert 'job="parlor-frontend"' in queries[title] and "by (instance)" in queries[title], title
