@@ -475,7 +475,7 @@ class Room:
         try:
             pairs = parse_custom_pack(text)
         except CustomPackError as exc:
-            raise Invalid(f"the pack has bad lines: {exc}", "invalid_pack") from None
+            raise Invalid(f"the pack has bad lines: {exc}", "invalid_pack", lines=exc.problems) from None
         self.custom_pack = [list(pair) for pair in pairs]
         self.settings.pack = CUSTOM_PACK
         self.settings.custom_pack_size = len(pairs)

@@ -50,6 +50,17 @@ class Language(StrEnum):
     FR = "fr"
 
 
+class PackProblem(StrEnum):
+    """Why one line of a table's own pack is refused; the frontend words each reason in the room's language."""
+
+    TWO_WORDS = "two_words"  # not exactly two words separated by a comma
+    BAD_WORD = "bad_word"  # a word with digits or symbols, or too long
+    SAME_WORD = "same_word"  # a word paired with itself
+    REPEATED = "repeated"  # a word already on an earlier line
+    TOO_MANY_LINES = "too_many_lines"
+    EMPTY = "empty"  # no pair at all
+
+
 class EventType(StrEnum):
     PLAYER_JOINED = "player_joined"
     PLAYER_LEFT = "player_left"

@@ -57,6 +57,9 @@ def test_pasted_pack_refuses_bad_lines_by_number_and_is_kept_per_room(client: Te
     assert resp.status_code == 422
     error = resp.json()["error"]
     assert error["code"] == "invalid_pack" and "line 2" in error["message"] and "'lonely'" in error["message"]
+    assert error["lines"] == [
+        {"line": 2, "reason": "two_words", "word": "lonely", "message": error["lines"][0]["message"]}
+    ]
     resp = client.put(f"/api/rooms/{code}/pack", json={"text": "cat, dog\nsun, moon"}, headers=auth(host))
     assert resp.status_code == 200 and resp.json()["settings"]["custom_pack_size"] == 2
     theirs = client.get(f"/api/rooms/{other['room_code']}/state", headers=auth(other)).json()

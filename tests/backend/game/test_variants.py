@@ -418,6 +418,13 @@ def test_custom_pack_names_every_bad_line_and_is_played_from() -> None:
     for line in ("line 2:", "line 5:", "line 6:", "line 7:"):
         assert line in message
     assert "line 1:" not in message and err.value.code == "invalid_pack"
+    assert [(p["line"], p["reason"], p["word"]) for p in err.value.lines] == [
+        (2, "two_words", "pizza"),
+        (5, "same_word", "sun"),
+        (6, "bad_word", "sk8"),
+        (7, "repeated", "cat"),
+    ]
+    assert err.value.lines[3]["other"] == 1 and err.value.lines[2]["limit"] == 30
     with pytest.raises(Forbidden):
         room.set_custom_pack("h1", "cat, dog", T0)
     events = room.set_custom_pack("h0", "Chat, Chien\nthé / café", T0)
