@@ -318,9 +318,14 @@ def parse_custom_pack(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def vague_hints(language: str) -> tuple[str, ...]:
+    """Clues that say nothing about any word, in the room's language."""
+    return _VAGUE_HINTS.get(language, _VAGUE_HINTS["en"])
+
+
 def custom_bank(pairs: Sequence[Sequence[str]], language: str) -> WordBank:
     """A bank from a table's checked pairs; bots get vague hints that name no word (emoji pad the list)."""
-    vague = _VAGUE_HINTS.get(language, _VAGUE_HINTS["en"])
+    vague = vague_hints(language)
     built = []
     for first, second in pairs:
         words = (first, second)
