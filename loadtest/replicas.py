@@ -34,12 +34,13 @@ from pathlib import Path
 
 import httpx
 
+from launchers.backend import backend_server
+from launchers.process import Server, free_port
 from loadtest.fanout import FANOUT_ENV, Seat, seat_rooms
-from loadtest.harness import PYTHON, ROOT, CpuMeter, Server, free_port, metric_sum, parlor_env, scrape
+from loadtest.harness import CpuMeter, metric_sum, parlor_env, scrape
 from loadtest.report import machine_line, update_section
 from loadtest.serve import raise_nofile
 from loadtest.wsclients import Fleet, Sub, drive
-from tests.support.servers import stop_process, wait_http
 
 FOREIGN = "parlor_store_foreign_events_decoded_total"
 
@@ -47,8 +48,8 @@ FOREIGN = "parlor_store_foreign_events_decoded_total"
 @contextlib.contextmanager
 def store_servers(kind: str, workdir: Path) -> Iterator[str]:
     """A fresh single Redis or 3-master Redis Cluster on loopback; yields the STORE_URL."""
-    from tests.support.redis import run_redis
-    from tests.support.redis_cluster import run_redis_cluster
+    from launchers.redis import run_redis
+    from launchers.redis_cluster import run_redis_cluster
 
     if kind == "cluster":
         with run_redis_cluster(workdir / "cluster") as cluster:
@@ -85,16 +86,16 @@ def backends(store_url: str, names: Sequence[str]) -> Iterator[list[Server]]:
         for name in names:
             port = free_port()
             log_path = Path(tempfile.gettempdir()) / f"parlor-loadtest-{name}-{port}.log"
-            argv = [PYTHON, "-m", "backend", "--port", str(port), "--log-level", "warning"]
-            with open(log_path, "wb") as log:
-                proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-            started.append(Server(name, f"http://127.0.0.1:{port}", proc, log_path))
+            server = backend_server(env, port=port, log_path=log_path, name=name)
+            server.health = "/readyz"
+            server.launch()
+            started.append(server)
         for server in started:
-            wait_http(server.url + "/readyz", timeout=180.0, proc=server.process)
+            server.wait(timeout=180.0)
         yield started
     finally:
         for server in started:
-            stop_process(server.process)
+            server.stop()
 
 
 async def seat_with_retries(url: str, rooms: int, players: int, start: bool) -> list[tuple[list[Seat], int]]:

@@ -286,7 +286,7 @@ class RedisStore:
         self,
         url: str,
         *,
-        log_size: int = 1000,
+        log_size: int = 1_000,
         metrics: Metrics | None = None,
         socket_timeout: float = 2.0,
         max_connections: int = 64,
@@ -324,7 +324,6 @@ class RedisStore:
         self._delivered: dict[str, int] = {}  # watched room -> last event id handed to the listeners here
         self._feeds: dict[str, _Feed] = {}
         self._background: set[asyncio.Task[Any]] = set()
-        self.conflicts = 0  # optimistic-concurrency retries, for tests and debugging
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -374,7 +373,7 @@ class RedisStore:
                 return room, stored
             if result == -2:
                 raise self._unknown(code)
-            self.conflicts += 1
+            self._metrics.store_conflicts.inc()
             # jittered, growing pause so contending writers stop colliding
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         raise Unavailable("the room is too busy right now, try again", "store_contended")

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from backend.core.launch import HOW_TO_RUN, check_launch
-from tests.support.servers import PYTHON, ROOT
+from launchers.process import PYTHON, ROOT
 
 
 @pytest.mark.parametrize(

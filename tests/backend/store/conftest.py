@@ -15,8 +15,8 @@ from prometheus_client import CollectorRegistry
 from backend.metrics import Metrics
 from backend.store import Store
 from backend.store.memory import MemoryStore
-from tests.support.redis import RedisServer, redis_available, run_redis
-from tests.support.redis_cluster import RedisClusterServers, cluster_available, run_redis_cluster
+from launchers.redis import RedisServer, redis_available, run_redis
+from launchers.redis_cluster import RedisClusterServers, cluster_available, run_redis_cluster
 
 LOG_SIZE = 10
 

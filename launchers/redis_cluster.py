@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.redis import REDIS_SERVER, RedisServer
-from tests.support.servers import free_port
+from launchers.process import free_port
+from launchers.redis import REDIS_SERVER, RedisServer
 
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 
