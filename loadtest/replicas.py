@@ -173,10 +173,13 @@ def measure(store_url: str, processes: int, rooms: int, seconds: float, procs: i
             cpu = sum(m.seconds() for m in meters)
             bystander_pct = idle_meter.percent()
             time.sleep(1.0)
-            result = fleet.finish()
+            # read before the clients leave: the presence commit of a room's last socket leaving comes back on
+            # the channel just after the unwatch, a decode that belongs to the shutdown, not to the load
             after = [scrape(s.url) for s in servers]
+            foreign_bystander = metric_sum(scrape(bystander.url), FOREIGN)
+            result = fleet.finish()
         foreign = sum(metric_sum(a, FOREIGN) - metric_sum(b, FOREIGN) for a, b in zip(after, before, strict=True))
-        foreign += metric_sum(scrape(bystander.url), FOREIGN)
+        foreign += foreign_bystander
     lat = sorted(result.latencies)
     p50 = lat[len(lat) // 2] * 1000 if lat else float("nan")
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
