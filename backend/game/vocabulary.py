@@ -13,6 +13,7 @@ MIN_PLAYERS = 3
 MAX_PLAYERS = 12
 NAME_MAX = 24
 CLUE_MAX = 120
+CUSTOM_PACK_MAX_CHARS = 20_000  # a pasted pack, and the bytes of an uploaded pack file
 
 
 class Phase(StrEnum):
