@@ -1,9 +1,10 @@
 """A room in every phase: lobby, game (discussion and voting), game over; spectators watch the game.
 
-Each phase is drawn in two parts. The live part (the clue feed and the player list) is one HTML element that
-the event-driven fragment redraws on every batch of events, so a clue costs Streamlit one delta. Everything
-else (forms, buttons, the word card) is drawn by full-app runs only: `layout_key` names what it depends on,
-and the fragment asks for a full run when a batch changes that key (a phase change, a vote of yours).
+Each phase is drawn in two parts. The live part (the clue feed, the player list and, with the bridge, the clue
+box) is drawn in the browser by static/live_view.js into the placeholders of `live_placeholders`, so a clue
+costs Streamlit nothing; without the bridge (legacy polling) it is `live_html`, redrawn by each poll. Everything
+else (buttons, the word card) is drawn by full-app runs only: `layout_key` names what it depends on, and the
+bridge asks Python for a run only when an event changes that key (a phase change, a vote of yours).
 """
 
 from __future__ import annotations
@@ -29,8 +30,18 @@ def undercover_choices(state: State) -> dict[str, int | None]:
     return {"Automatic": None} | {f"{n} undercover{'s' if n > 1 else ''}": n for n in counts}
 
 
-def render(state: State, api: Api, seat: Seat, share_url: str, live: Callable[[], None] | None = None) -> None:
-    """Draw the room; `live` draws the live part in place (default: `render_live` of this same state)."""
+def render(
+    state: State,
+    api: Api,
+    seat: Seat,
+    share_url: str,
+    live: Callable[[], None] | None = None,
+    *,
+    clue_box: bool = True,
+) -> None:
+    """Draw the room; `live` draws the live part in place (default: `render_live` of this same state).
+
+    `clue_box=False` leaves the clue box to `live` (the live view draws it in the browser)."""
     show_flash()
     removed = state.get("removed")
     if removed:
@@ -43,7 +54,7 @@ def render(state: State, api: Api, seat: Seat, share_url: str, live: Callable[[]
         _lobby(state, api, seat, share_url)
         live()
     elif phase in IN_GAME:
-        _game(state, api, seat, live)
+        _game(state, api, seat, live, clue_box=clue_box)
     else:
         _game_over(state, api, seat, live)
 
@@ -65,6 +76,26 @@ def live_html(state: State) -> str:
         )
     if phase == Phase.FINISHED:
         return _clue_feed_html(state)
+    return ""
+
+
+def live_placeholders(state: State) -> str:
+    """The live part as empty, stable placeholders that static/live_view.js fills ("" when the phase has none).
+
+    They depend only on `layout_key`'s inputs, so full runs send the same HTML and React leaves it alone.
+    """
+    if state.get("removed"):
+        return ""
+    phase = state.get("phase")
+    if phase in IN_GAME:
+        you: YouView = state.get("you") or {}
+        clue = phase == Phase.DISCUSSION and you.get("alive") and not you.get("spectator")
+        return (
+            '<div class="parlor-live"><div data-parlor-live="feed"></div><div data-parlor-live="players"></div></div>'
+            + ('<div data-parlor-live="clue"></div>' if clue else "")
+        )
+    if phase == Phase.FINISHED:
+        return '<div data-parlor-live="feed"></div>'
     return ""
 
 
@@ -266,7 +297,7 @@ def _clue_feed_html(state: State) -> str:
     return "".join(parts) + "</div>"
 
 
-def _game(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> None:
+def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_box: bool = True) -> None:
     you: YouView = state.get("you") or {}
     phase = state["phase"]
     _game_header(state)
@@ -274,7 +305,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> None:
     live()
     players = [p for p in state.get("players") or [] if not p.get("spectator")]
     # Flex rows rather than columns: every block is redrawn on every live update, and a column costs three.
-    if playing and phase == Phase.DISCUSSION:
+    if playing and phase == Phase.DISCUSSION and clue_box:
         with st.form("clue", clear_on_submit=True, border=False):
             row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
             text = row.text_input("Your clue", max_chars=limit(state, "clue_max"), placeholder="One short clue…")
