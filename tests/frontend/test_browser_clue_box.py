@@ -60,7 +60,7 @@ def test_hundreds_of_clues_through_the_ui_and_the_box_stays(browser: Browser, tm
         players = alice.page.locator("[data-parlor-live='players']")
         expect(players).to_contain_text("Watcher 7", timeout=scaled(10) * 1000)
         for player in (alice, bob):
-            expect(player.page.get_by_text(sent[-1], exact=True)).to_be_visible(timeout=scaled(10) * 1000)
+            player.expect_text(sent[-1], timeout_s=10)
             mine = [text for name, text in player.clues() if name == "Alice"]
             assert mine == sent, player.name
         expect(alice.page.get_by_role("button", name="I'm ready to vote")).to_be_visible()
