@@ -76,3 +76,16 @@ def test_the_stylesheet_has_no_angle_brackets() -> None:
     """DOMPurify drops a whole <style> whose text looks like markup, even inside a CSS comment."""
     css = (Path(__file__).resolve().parents[2] / "frontend" / "static" / "style.css").read_text(encoding="utf-8")
     assert "<" not in css
+
+
+def test_live_placeholders_are_empty_and_follow_the_layout() -> None:
+    """Bridge mode draws only empty slots (no player text); the clue slot only for a player still in, discussing."""
+    html = room.live_placeholders(_state())
+    assert html.count("data-parlor-live=") == 3 and 'data-parlor-live="clue"' in html
+    assert "Bob" not in html and "&lt;img" not in html
+    assert 'data-parlor-live="clue"' not in room.live_placeholders(_state(phase="voting"))
+    out = _state(you={"player_id": "p1", "word": "x", "alive": False})
+    assert 'data-parlor-live="clue"' not in room.live_placeholders(out)
+    assert room.live_placeholders(_state(phase="finished")) == '<div data-parlor-live="feed"></div>'
+    assert room.live_placeholders(_state(phase="lobby")) == ""
+    assert room.live_placeholders(_state(removed="kicked")) == ""
