@@ -28,7 +28,7 @@ JOIN_EVERY = 50  # a spectator joins (a layout change: every page reruns) this o
 
 
 def test_hundreds_of_clues_through_the_ui_and_the_box_stays(browser: Browser, tmp_path: Path) -> None:
-    """Each clue is sent by the box, shown once to both players, and the box is there for the next one."""
+    """Each clue is sent by the box, shown once to both players, the box is there for the next one; refusals show."""
     port = free_port()
     env = {"ALLOWED_ORIGINS": frontend_origins(port), "MAX_CLUES_PER_ROUND": str(SUBMITS + 10)}
     with (
@@ -64,5 +64,11 @@ def test_hundreds_of_clues_through_the_ui_and_the_box_stays(browser: Browser, tm
             mine = [text for name, text in player.clues() if name == "Alice"]
             assert mine == sent, player.name
         expect(alice.page.get_by_role("button", name="I'm ready to vote")).to_be_visible()
+        # a refusal (422: the clue holds your word) is shown under the box, and the text stays to be edited
+        word = alice.page.get_by_test_id("word").inner_text()
+        box.fill(f"it is {word}")
+        box.press("Enter")
+        expect(alice.page.get_by_test_id("clue-error")).to_have_text("Your clue must not contain your own word.")
+        expect(box).to_have_value(f"it is {word}")
         alice.page.context.close()
         bob.page.context.close()
