@@ -15,7 +15,7 @@ import streamlit as st
 
 from backend.realtime.protocol import Transport
 from frontend import live
-from frontend.api import FRIENDLY, Api, ApiError, Seat
+from frontend.api import Api, ApiError, Seat
 from frontend.bridge_reports import record_report, track_session
 from frontend.config import get_settings
 from frontend.metrics import BridgeMetrics, get_bridge_metrics
@@ -132,7 +132,7 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
         "lastId": ss.last_id,
         "transport": current.transport,
         "labels": STATUS_TEXT,
-        "messages": FRIENDLY,  # the live view's clue box words its refusals as the Python views do
+        "name": ss.name,  # remembered with the seat, for "Back to your seat" after the tab was closed
     }
 
 

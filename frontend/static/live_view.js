@@ -14,7 +14,7 @@
   if (w.parlorLive && w.parlorLive.version === VERSION) return;
 
   const RESYNC = new Set(["game_started", "phase_changed"]);
-  const IN_GAME = new Set(["discussion", "voting"]);
+  const IN_GAME = new Set(["discussion", "voting", "guess"]);
   const RETRY_STATUSES = new Set([502, 503, 504]);
   const RETRIES = 2;
   const RETRY_MS = 400;
@@ -55,9 +55,11 @@
     game_started(s, d) {
       s.game = d.game !== undefined ? d.game : (s.game || 0) + 1;
       s.last_result = null;
+      s.last_guess = null;
     },
     your_word(s, d) {
       you(s).word = d.word === undefined ? null : d.word;
+      you(s).mr_white = Boolean(d.mr_white);
     },
     phase_changed(s, d) {
       if (d.phase) s.phase = d.phase;
@@ -92,6 +94,22 @@
     },
     vote_tied(s, d) {
       s.last_result = { kind: "tied", ...d };
+      s.revote_candidates = d.revote ? [...(d.candidates || [])] : [];
+    },
+    guess_started(s, d) {
+      s.guesser_id = d.player_id === undefined ? null : d.player_id;
+    },
+    guess_made(s, d) {
+      s.last_guess = { ...d };
+      s.guesser_id = null;
+    },
+    stand_in_started(s, d) {
+      const p = findPlayer(s, d.player_id || "");
+      if (p) p.stand_in = true;
+    },
+    stand_in_ended(s, d) {
+      const p = findPlayer(s, d.player_id || "");
+      if (p) p.stand_in = false;
     },
     game_over(s, d) {
       s.game_over = { ...d };
@@ -108,6 +126,7 @@
     if (kind === "snapshot") {
       const fresh = clone(data);
       fresh.last_result = state.last_result === undefined ? null : state.last_result;
+      fresh.last_guess = state.last_guess === undefined ? null : state.last_guess;
       return fresh;
     }
     const s = clone(state);
@@ -152,36 +171,68 @@
     return node;
   }
 
+  // The words of the room's language, sent by Python with the placeholders (room.live_words); English otherwise.
+  const ENGLISH = {
+    clues: "Clues", no_clues: "No clues yet.", round_n: "Round {n}", players: "Players", watching: "Watching: {names}",
+    tag_host: "host", tag_bot: "bot", tag_watching: "watching", tag_out: "out", tag_voted: "✓ voted",
+    tag_ready: "ready", tag_reconnecting: "reconnecting…", tag_stand_in: "(bot standing in)",
+    role_civilian: "civilian", role_undercover: "undercover", role_mr_white: "Mr. White",
+    your_clue: "Your clue", clue_ph: "One short clue…", send: "Send",
+  }; // prettier-ignore
+  const parsedWords = new Map();
+  function wordsFor(slot) {
+    const holder = slot.closest("[data-parlor-words]");
+    const raw = holder ? holder.dataset.parlorWords : "";
+    if (!parsedWords.has(raw)) {
+      let words = { words: {}, errors: {} };
+      try {
+        words = raw ? JSON.parse(raw) : words;
+      } catch (e) {}
+      parsedWords.set(raw, words);
+    }
+    const got = parsedWords.get(raw);
+    return {
+      errors: got.errors || {},
+      t: (key, values) => {
+        let text = (got.words || {})[key] || ENGLISH[key] || key;
+        for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
+        return text;
+      },
+    };
+  }
+
   function clueRow(clue) {
     const row = el("p");
     row.append(el("b", {}, clue.name), w.document.createTextNode(String(clue.text)));
     return row;
   }
 
-  function playerRow(p, phase) {
-    const row = el("p", { "data-player": p.id, class: p.online ? "on" : "off" });
+  function playerRow(p, phase, t) {
+    const row = el("p", { "data-player": p.id, class: p.online || p.is_bot ? "on" : "off" });
     const tags = [];
-    if (p.is_host) tags.push(el("span", { class: "parlor-tag host" }, "host"));
-    if (p.is_bot) tags.push(el("span", { class: "parlor-tag" }, "bot"));
-    if (p.spectator) tags.push(el("span", { class: "parlor-tag" }, "watching"));
+    if (p.is_host) tags.push(el("span", { class: "parlor-tag host" }, t("tag_host")));
+    if (p.is_bot) tags.push(el("span", { class: "parlor-tag" }, t("tag_bot")));
+    if (p.spectator) tags.push(el("span", { class: "parlor-tag" }, t("tag_watching")));
+    if (p.stand_in) tags.push(el("span", { class: "parlor-tag standin" }, t("tag_stand_in")));
+    else if (p.alive && !p.online && !p.is_bot) tags.push(el("span", { class: "parlor-tag away" }, t("tag_reconnecting")));
     let name = w.document.createTextNode(String(p.name));
     if (!p.alive && !p.spectator) {
-      tags.push(el("span", { class: "parlor-tag out" }, "out" + (p.role ? " · " + p.role : "")));
+      tags.push(el("span", { class: "parlor-tag out" }, t("tag_out") + (p.role ? " · " + t("role_" + p.role) : "")));
       const struck = el("s");
       struck.append(name);
       name = struck;
     } else if (phase === "voting" && p.has_voted) {
-      tags.push(el("span", { class: "parlor-tag voted" }, "✓ voted"));
+      tags.push(el("span", { class: "parlor-tag voted" }, t("tag_voted")));
     } else if (phase === "discussion" && p.ready) {
-      tags.push(el("span", { class: "parlor-tag ready" }, "ready"));
+      tags.push(el("span", { class: "parlor-tag ready" }, t("tag_ready")));
     }
     row.append(name, ...tags);
     return row;
   }
 
-  function friendly(messages, code, message) {
+  function friendly(errors, code, message) {
+    if (errors[code]) return errors[code].split("{message}").join(message);
     if (code === "rate_limited") return message ? "Slow down a little (" + message + ")." : "Slow down a little.";
-    if (messages && messages[code]) return messages[code];
     return message ? message[0].toUpperCase() + message.slice(1) : "Something went wrong. Please try again.";
   }
 
@@ -249,9 +300,7 @@
     }
 
     replace(snapshot) {
-      const lastResult = this.state ? this.state.last_result : null;
-      this.state = clone(snapshot);
-      this.state.last_result = lastResult === undefined ? null : lastResult;
+      this.state = applyEvent(this.state || {}, { id: null, type: "snapshot", data: snapshot });
       this.gen++;
     }
 
@@ -304,12 +353,13 @@
     }
 
     paintFeed(slot, s) {
+      const { t } = wordsFor(slot);
       const clues = s.clues || [];
       let card = slot.firstElementChild;
       const fresh = !card || card.dataset.gen !== String(this.gen) || Number(card.dataset.count) > clues.length;
       if (fresh) {
         card = el("div", { class: "parlor-card parlor-feed", "data-testid": "clue-feed", "data-gen": this.gen });
-        card.append(el("div", { class: "parlor-heading" }, "Clues"));
+        card.append(el("div", { class: "parlor-heading" }, t("clues")));
         card.dataset.count = "0";
         card.dataset.round = "";
         slot.replaceChildren(card);
@@ -318,7 +368,7 @@
       if (count === clues.length && clues.length) return;
       const empty = card.querySelector(".parlor-caption");
       if (!clues.length) {
-        if (!empty) card.append(el("div", { class: "parlor-caption" }, "No clues yet."));
+        if (!empty) card.append(el("div", { class: "parlor-caption" }, t("no_clues")));
         return;
       }
       if (empty) empty.remove();
@@ -328,7 +378,7 @@
         const clue = clues[count];
         if (String(clue.round) !== round) {
           round = String(clue.round);
-          rows.append(el("h6", {}, "Round " + round));
+          rows.append(el("h6", {}, t("round_n", { n: round })));
         }
         rows.append(clueRow(clue));
       }
@@ -338,15 +388,17 @@
     }
 
     paintPlayers(slot, s) {
+      const { t } = wordsFor(slot);
       const inGame = IN_GAME.has(s.phase);
       const all = s.players || [];
       const players = all.filter((p) => !p.spectator);
       const watchers = all.filter((p) => p.spectator);
       const box = el("div");
-      box.append(el("div", { class: "parlor-heading" }, "Players"));
-      for (const p of inGame ? players : all) box.append(playerRow(p, inGame ? s.phase : ""));
+      box.append(el("div", { class: "parlor-heading" }, t("players")));
+      for (const p of inGame ? players : all) box.append(playerRow(p, inGame ? s.phase : "", t));
       if (inGame && watchers.length) {
-        box.append(el("div", { class: "parlor-caption" }, "Watching: " + watchers.map((p) => p.name).join(", ")));
+        const names = watchers.map((p) => p.name).join(", ");
+        box.append(el("div", { class: "parlor-caption" }, t("watching", { names })));
       }
       // Redrawn whole (at most 12 rows), but only touched when it reads differently.
       const old = slot.firstElementChild;
@@ -366,7 +418,7 @@
         if (slot.firstChild) slot.replaceChildren();
         return;
       }
-      const form = this.clueForm(s);
+      const form = this.clueForm(s, wordsFor(slot));
       if (form.parentNode !== slot) {
         slot.replaceChildren(form);
         // A re-mount took the box out of the page while it was being typed in: give it its focus back.
@@ -374,23 +426,25 @@
       }
     }
 
-    clueForm(s) {
+    clueForm(s, words) {
+      this.errors = words.errors;
       const max = String((s.limits && s.limits.clue_max) || CLUE_MAX);
       if (this.form) {
         if (this.form.elements.clue.maxLength !== Number(max)) this.form.elements.clue.setAttribute("maxlength", max);
         return this.form;
       }
       const form = el("form", { class: "parlor-clue", "data-testid": "clue-form", autocomplete: "off" });
-      const label = el("label", { for: "parlor-clue-input", class: "parlor-clue-label" }, "Your clue");
+      const { t } = words;
+      const label = el("label", { for: "parlor-clue-input", class: "parlor-clue-label" }, t("your_clue"));
       const input = el("input", {
         id: "parlor-clue-input",
         name: "clue",
         type: "text",
         maxlength: max,
-        placeholder: "One short clue…",
+        placeholder: t("clue_ph"),
         autocomplete: "off",
       });
-      const send = el("button", { type: "submit", class: "parlor-clue-send" }, "Send");
+      const send = el("button", { type: "submit", class: "parlor-clue-send" }, t("send"));
       const row = el("div", { class: "parlor-clue-row" });
       row.append(input, send);
       const error = el("div", { class: "parlor-clue-error", role: "alert", "data-testid": "clue-error" });
@@ -417,7 +471,7 @@
       send.disabled = true;
       error.textContent = "";
       const cfg = this.bridge.config;
-      const messages = cfg.messages || {};
+      const errors = this.errors || {};
       const key = newKey();
       let problem = null;
       try {
@@ -442,14 +496,14 @@
             continue;
           }
           if (!resp) {
-            problem = friendly(messages, "network", "");
+            problem = friendly(errors, "network", "");
           } else {
             let body = null;
             try {
               body = await resp.json();
             } catch (e) {}
             const err = (body && body.error) || {};
-            problem = friendly(messages, String(err.code || "http_error"), String(err.message || "HTTP " + resp.status));
+            problem = friendly(errors, String(err.code || "http_error"), String(err.message || "HTTP " + resp.status));
           }
           break;
         }

@@ -51,7 +51,7 @@ def _frames() -> list[dict[str, Any]]:
         ("presence_changed", {"player_id": "p2", "online": False}),
         ("settings_changed", {"settings": {"discussion_seconds": 60, "voting_seconds": 20, "undercover_count": 1}}),
         ("game_started", {"game": 1, "players": ["p1", "p2", "p3"]}),
-        ("your_word", {"word": "bread"}),
+        ("your_word", {"word": "bread", "mr_white": False}),
         ("phase_changed", {"phase": "discussion", "round": 1, "deadline": 1000.5}),
         ("presence_changed", {"player_id": "p2", "online": True}),
         ("clue_posted", {"round": 1, "player_id": "p2", "name": "Bob", "text": EVIL, "ts": 1.0}),
@@ -62,12 +62,16 @@ def _frames() -> list[dict[str, Any]]:
         ("phase_changed", {"phase": "voting", "round": 1, "deadline": 1030.0}),
         ("vote_cast", {"player_id": "p2"}),
         ("vote_cast", {"player_id": "p1"}),
-        ("vote_tied", {"round": 1}),
+        ("vote_tied", {"round": 1, "revote": True, "candidates": ["p2", "p3"]}),
+        ("stand_in_started", {"player_id": "p2"}),
+        ("stand_in_ended", {"player_id": "p2"}),
         ("phase_changed", {"phase": "discussion", "round": 2, "deadline": 1100.0}),
         ("clue_posted", {"round": 2, "player_id": "p3", "name": "Bot Ada", "text": "toast", "ts": 3.0}),
         ("phase_changed", {"phase": "voting", "round": 2, "deadline": 1130.0}),
         ("vote_cast", {"player_id": "p3"}),
         ("player_eliminated", {"player_id": "p3", "name": "Bot Ada", "role": "undercover", "round": 2}),
+        ("guess_started", {"player_id": "p3"}),
+        ("guess_made", {"player_id": "p3", "guess": "toast", "correct": False}),
         ("host_changed", {"player_id": "p2"}),
         ("game_over", {"winner": "civilians", "roles": {"p1": "civilian", "p2": "civilian", "p3": "undercover"}}),
         ("presence_changed", {"player_id": "p1", "online": False}),
@@ -140,7 +144,7 @@ def test_every_event_that_changes_the_layout_is_loud(page: Page) -> None:
 def test_the_view_draws_placeholders_with_text_escaped_and_refills_a_remounted_one(page: Page) -> None:
     """Names and clues go in as text; a placeholder that comes back empty (a React re-mount) is painted again."""
     state = apply_event({}, {"id": None, "type": "snapshot", "data": SNAPSHOT})
-    for frame in _frames()[:10]:
+    for frame in _frames()[:10]:  # up to both ready marks, in the discussion
         state = apply_event(state, frame)
     page.evaluate(
         """([state, html]) => {
