@@ -181,7 +181,10 @@ def markdown(ref: str, sides: dict[str, Side], load: tuple[float, float]) -> str
     lines.append("  (target: at most a fifth).")
     for side in (old, new):
         if side.lost:
-            lines.append(f"- **{side.name} stopped early**: {side.lost}; its CPU for that phase is over the whole phase and divided by the samples it took (an overestimate).")
+            lines.append(
+                f"- **{side.name} stopped early**: {side.lost}; its CPU for that phase is over the whole phase, "
+                "divided by the samples it took (an overestimate)."
+            )
     lines += [
         "",
         machine_line(("streamlit", "streamlit-js-eval", "playwright", "fastapi", "uvicorn")),
