@@ -148,12 +148,12 @@ def run(ref: str, samples: int) -> dict[str, Side]:
         return sides
 
 
-def markdown(ref: str, sides: dict[str, Side], load: tuple[float, float]) -> str:
+def markdown(ref: str, sides: dict[str, Side], load: tuple[float, float], commit: str) -> str:
     old, new = sides[ref], sides["working tree"]
     lines = [
         "## Frontend A/B: a revision against the working tree, side by side",
         "",
-        f"`python -m loadtest.browser_ab --ref {ref}` (`{ref}` is commit `{commit_of(ref)}`) — one backend, two",
+        f"`python -m loadtest.browser_ab --ref {ref}` (`{ref}` was commit `{commit}`) — one backend, two",
         "Streamlit servers (the revision's files and the working tree's), a room of two Chromium players on each,",
         "samples alternating between them in random order. *push*: a clue posted by REST, until it is on B's",
         "screen; *click*: A types it and clicks Send, until it is on B's screen. CPU: the Streamlit process's user +",
@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-report", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()[0]
+    commit = commit_of(args.ref)  # now: the ref may move while the run takes its samples
     sides = run(args.ref, args.samples)
     load = (load_before, os.getloadavg()[0])
     for name, side in sides.items():
@@ -214,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line, flush=True)
     print(f"1-minute load average: {load[0]:.2f} before, {load[1]:.2f} after", flush=True)
     if not args.no_report:
-        update_section("browser-ab", markdown(args.ref, sides, load))
+        update_section("browser-ab", markdown(args.ref, sides, load, commit))
     return 0
 
 
