@@ -375,7 +375,20 @@ class RoomService:
 
     async def wait_events(self, creds: Credentials, after: int, wait: float) -> LogSlice:
         """Return as soon as events after `after` exist, or when `wait` seconds have passed."""
-        deadline = time.monotonic() + wait
+        piece = await self.events_after(creds, after)
+        if after > piece.last_event_id:
+            # a client ahead of the log (a store that was reset): let it resync from the snapshot
+            return LogSlice([], False, piece.last_event_id)
+        if wait <= 0 or piece.events or not piece.complete:
+            return piece
+        # nothing yet: receive the room's commits while we wait (the loop reads again once subscribed)
+        await self.watch(creds.room_code)
+        try:
+            return await self._wait_events(creds, after, time.monotonic() + wait)
+        finally:
+            self.unwatch(creds.room_code)
+
+    async def _wait_events(self, creds: Credentials, after: int, deadline: float) -> LogSlice:
         while True:
             changed = self.hub.room_changed(creds.room_code)
             piece = await self.events_after(creds, after)
@@ -391,6 +404,13 @@ class RoomService:
                 await asyncio.wait_for(changed.wait(), timeout=remaining)
             except TimeoutError:
                 return await self.events_after(creds, after)
+
+    async def watch(self, code: str) -> None:
+        """A socket or long-poll of this room is here now: its commits from other processes must reach us."""
+        await self.store.watch(code)
+
+    def unwatch(self, code: str) -> None:
+        self.store.unwatch(code)
 
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)
@@ -509,16 +529,12 @@ class RoomService:
                 if not self.hub.is_connected(code, player_id):
                     await self._set_presence(code, player_id, False, f"{transport}:{player_id}")
         now = self.clock()
-        for code in await self.store.room_codes():
+        # the activity index names the expired rooms: a room that is not idle long enough costs nothing here
+        for code in await self.store.idle_rooms(now - self.settings.room_idle_seconds):
             if self.hub.rooms.get(code):
                 continue
-            try:
-                idle = await self.store.read(code, lambda r: now - r.last_activity)
-            except NotFound:
-                continue
-            if idle >= self.settings.room_idle_seconds:
-                log.info("room %s expired after %.0f s idle", code, idle)
-                await self.store.delete_room(code)
+            log.info("room %s expired after %.0f s idle", code, self.settings.room_idle_seconds)
+            await self.store.delete_room(code)
         self.refresh_gauges()
         await self.refresh_room_gauge()
 
