@@ -62,11 +62,24 @@ def _api() -> Api:
 
 
 def _take_seat(seat: Seat, name: str) -> None:
+    """Sit in `seat` (new, stored in the tab, or offered): the backend's state with its token proves it is valid.
+
+    A seat the backend rejects (401: removed or bad token, 404: the room is gone) is forgotten in the tab, with a
+    message; any other failure keeps it, so reloading tries again.
+    """
     try:
         snap = _api().state(seat)
     except ApiError as err:
-        st.error(err.text)
-        return
+        if err.status in (401, 404):
+            ss.forget = {"room": seat.room_code, "player": seat.player_id}
+            ss.pop("offer", None)
+            ss.notice = _seat_gone_text(err, seat.room_code)
+        else:
+            ss.notice = err.text
+        st.rerun()
+    name = str((snap.get("you") or {}).get("name") or name)
+    for key in ("forget", "offer", "notice"):
+        ss.pop(key, None)
     ss.seat, ss.name, ss.game_state = seat, name, snap
     ss.last_id = int(snap.get("last_event_id") or 0)
     ss.wait_seq = 1
@@ -77,13 +90,52 @@ def _take_seat(seat: Seat, name: str) -> None:
 
 
 def _leave() -> None:
+    """Leave the room for good: the backend drops the player and the tab forgets the seat in both storages."""
     seat = ss.get("seat")
     if seat is not None:
         with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
             _api().remove_player(seat, seat.player_id)
+        ss.forget = {"room": seat.room_code, "player": seat.player_id}
     for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail", "layout_key"):
         ss.pop(key, None)
-    ss.left = True
+
+
+def _seat_gone_text(err: ApiError, code: str) -> str:
+    if err.status == 404 and err.code == "unknown_room":
+        return f"Room {code} has ended, so your seat there is gone."
+    return f"Your seat in room {code} is no longer valid (the host may have removed you). Join again to play."
+
+
+def _stored_seat(raw: Any) -> tuple[Seat, str] | None:
+    """A seat record from the page's storage ({room, player, token, name}), or None when it is not one."""
+    if not isinstance(raw, dict):
+        return None
+    room, player, token = (str(raw.get(key) or "") for key in ("room", "player", "token"))
+    if not (room and player and token):
+        return None
+    return Seat(room, player, token), str(raw.get("name") or "")
+
+
+def _restore_seat() -> bool:
+    """A fresh Streamlit session (new tab, reload, restarted frontend) asks the page for the tab's seat first.
+
+    True while the page has not answered: the caller draws only a short "Restoring your seat…" state. The answer
+    takes one component round trip, so a tab without a seat reaches the landing page a moment later.
+    """
+    if ss.get("probed"):
+        return False
+    answer = live.probe(str(st.query_params.get("room", "")).strip().upper()[:5])
+    if answer is None:
+        return True
+    ss.probed = True
+    stored = _stored_seat(answer.get("seat"))
+    if stored is not None:
+        _take_seat(*stored)
+    offer = _stored_seat(answer.get("offer"))
+    if offer is not None:
+        ss.offer = {"room": offer[0].room_code, "player": offer[0].player_id, "token": offer[0].token}
+        ss.offer["name"] = offer[1]
+    return False
 
 
 def _share_url(code: str) -> str:
@@ -194,10 +246,16 @@ def seed_loop_panel() -> None:
 st.html(f"<style>{_css()}</style>")
 mode = _mode()
 
-if "seat" not in ss:
-    if mode != "legacy" and ss.get("left"):
-        live.install(None)
-    landing.render(_api(), _take_seat)
+if "seat" not in ss and _restore_seat():
+    st.html('<div class="parlor-restoring" data-testid="restoring">Restoring your seat…</div>')
+elif "seat" not in ss:
+    if ss.get("forget"):
+        live.install({"forget": ss.forget})
+    notice = ss.pop("notice", None)
+    if notice:
+        st.warning(notice, icon="⚠️")
+    offer = _stored_seat(ss.get("offer"))
+    landing.render(_api(), _take_seat, offer=offer)
 else:
     with st.sidebar:
         status = "polling" if mode == "legacy" else ss.bridge_status

@@ -7,12 +7,19 @@ import streamlit as st
 from frontend.api import Api, ApiError, Seat
 
 
-def render(api: Api, on_seat) -> None:
+def render(api: Api, on_seat, offer: tuple[Seat, str] | None = None) -> None:
+    """`offer`: a seat this browser held in the linked room, no longer open in any tab ("Continue as NAME")."""
     st.html(
         '<div class="parlor-hero"><h1>🕵️ Parlor</h1>'
         "<p>Undercover, the party word game. Everyone shares a secret word, except the undercover.</p></div>"
     )
     prefill = str(st.query_params.get("room", "")).strip().upper()[:5]
+    if offer is not None and offer[0].room_code == prefill:
+        seat, name = offer
+        with st.container(border=True):
+            st.markdown(f"You were in room **{prefill}** as **{name}** in this browser.")
+            if st.button(f"Continue as {name}", type="primary", use_container_width=True):
+                on_seat(seat, name)
     join_col, create_col = st.columns(2, gap="large") if prefill else reversed(st.columns(2, gap="large"))
     with join_col, st.form("join", border=True):
         st.subheader("Join a room")
