@@ -11,8 +11,10 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
+from backend.game.vocabulary import Winner
+from backend.realtime.protocol import Transport
 
-TRANSPORTS = ("websocket", "longpoll", "polling")
+TRANSPORTS = tuple(Transport)
 CONNECT_RESULTS = (
     "accepted",
     "auth_failed",
@@ -38,7 +40,7 @@ DISCONNECT_REASONS = (
 CONTROL_TYPES = ("welcome", "snapshot", "pong", "error", "config_changed")
 FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
 FRAME_TYPES_IN = ("hello", "ping", "invalid")
-WINNERS = ("civilians", "undercover")
+WINNERS = tuple(Winner)
 STORE_OPS = ("read", "write", "publish", "subscribe")
 
 # Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.
@@ -117,6 +119,11 @@ class Metrics:
         self.draining = Gauge("parlor_draining", "1 while the process drains its sockets before exiting", registry=r)
         self.store_errors = Counter(
             "parlor_store_errors_total", "Store (Redis) operations that failed, by operation", ["op"], registry=r
+        )
+        self.store_conflicts = Counter(
+            "parlor_store_conflicts_total",
+            "Optimistic-concurrency retries: a Redis commit lost the race to another writer and ran again",
+            registry=r,
         )
         self.cross_process_lag = Histogram(
             "parlor_cross_process_lag_seconds",

@@ -1,6 +1,8 @@
-"""Glue between the pure engine, the store and the hub: tokens, time, chance, timers, presence, expiry.
+"""The only door to the game: one method per command, plus resume, presence, timers and upkeep.
 
-Routers call these methods; they never touch the engine or the store themselves.
+Routes (REST, long-poll, WebSocket) call these methods and nothing below them: the service holds the clock,
+the chance and the word bank the engine needs, runs each command through `store.mutate`, and decides for
+every transport alike whether a returning client gets the events it missed or a snapshot.
 """
 
 from __future__ import annotations
@@ -16,22 +18,50 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from backend.core.config import Settings
-from backend.core.errors import NotFound, Unauthorized, Unavailable
-from backend.game.engine import Room, RoomLimits
+from backend.core.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
+from backend.game.engine import Room, RoomLimits, clean_text, game_limits
 from backend.game.events import Event, StoredEvent
+from backend.game.vocabulary import (
+    CLUE_MAX,
+    NAME_MAX,
+    EventType,
+    GameLimits,
+    RoomSummary,
+    SettingsView,
+    Snapshot,
+)
 from backend.game.words import WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
+from backend.realtime.protocol import CloseCode, Transport
 from backend.store import LogSlice, Store
+
+if TYPE_CHECKING:
+    from backend.flags import TransportFlag
+
+__all__ = [
+    "GAME_LIMITS",
+    "BotAdded",
+    "Credentials",
+    "Resume",
+    "RoomService",
+    "RoomSummary",
+    "SettingsChanged",
+    "Snapshot",
+    "normalize_code",
+    "valid_clue",
+    "valid_name",
+]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
 CODE_LENGTH = 5
+GAME_LIMITS: GameLimits = game_limits()  # what request models validate against, as the snapshot tells clients
 
 
 def new_room_code(rng: random.Random | secrets.SystemRandom) -> str:
@@ -46,8 +76,20 @@ def normalize_code(code: str) -> str:
     return code.strip().upper()
 
 
-class TransportDecider(Protocol):
-    def transport_for(self, player_id: str) -> str: ...
+def valid_name(raw: str) -> str:
+    """A player name as the rules accept it (trimmed), or ValueError for a request model to report."""
+    return _valid(raw, "name", NAME_MAX)
+
+
+def valid_clue(raw: str) -> str:
+    return _valid(raw, "clue", CLUE_MAX)
+
+
+def _valid(raw: str, field_name: str, max_len: int) -> str:
+    try:
+        return clean_text(raw, field_name=field_name, max_len=max_len)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -55,6 +97,31 @@ class Credentials:
     room_code: str
     player_id: str
     token: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a returning client gets: the events after its last id, or a snapshot when the log cannot say."""
+
+    events: list[StoredEvent]
+    snapshot: Snapshot | None
+    last_event_id: int
+    transport: Transport  # the transport the server wants this player on
+
+    @property
+    def recovered(self) -> bool:
+        return self.snapshot is None
+
+
+class BotAdded(TypedDict):
+    player_id: str
+    name: str
+    last_event_id: int
+
+
+class SettingsChanged(TypedDict):
+    settings: SettingsView
+    last_event_id: int
 
 
 class RoomService:
@@ -82,19 +149,18 @@ class RoomService:
             bot_min_delay_seconds=settings.bot_min_delay_seconds,
             bot_max_delay_seconds=settings.bot_max_delay_seconds,
         )
-        self._pollers: dict[tuple[str, str], tuple[float, str]] = {}  # (code, player) -> (seen at, transport)
+        self._pollers: dict[tuple[str, str], tuple[float, Transport]] = {}  # (code, player) -> (seen at, transport)
         self._next_timer: float | None = None
         self._timer_failing = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.flag: TransportDecider | None = None
+        self.flag: TransportFlag | None = None  # the rollout flag, attached by `backend.wiring` when it runs
         self.draining = False
-        self.ws_refused = False  # test hook: refuse WebSocket handshakes to exercise the fallbacks
         store.subscribe(hub.publish)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def open(self) -> None:
         await self.store.start()
         # Everything built so far (modules, app, settings) lives as long as the process: move it out of the
         # collector's reach, so full collections scan only what games allocate and pause the loop less.
@@ -105,7 +171,7 @@ class RoomService:
             asyncio.create_task(self._maintenance_loop(), name="parlor-maintenance"),
         ]
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -113,7 +179,15 @@ class RoomService:
                 await task
         await self.store.close()
 
-    # ---- rooms and players -----------------------------------------------------------------------------
+    async def readiness(self) -> str:
+        """ "ready", or why this process should get no new players now ("draining", "store unavailable")."""
+        if self.draining:
+            return "draining"
+        if not await self.store.ping():
+            return "store unavailable"
+        return "ready"
+
+    # ---- rooms and seats -------------------------------------------------------------------------------
 
     async def create_room(self, name: str) -> tuple[str, Credentials]:
         if await self.store.count_rooms() >= self.settings.max_rooms:
@@ -128,8 +202,8 @@ class RoomService:
             )
             try:
                 self._count(await self.store.create_room(room, events, now))
-            except Exception as exc:
-                if getattr(exc, "code", None) == "room_exists":
+            except Conflict as exc:
+                if exc.code == "room_exists":
                     continue
                 raise
             return code, Credentials(code, player_id, token)
@@ -138,7 +212,7 @@ class RoomService:
     async def join(self, code: str, name: str) -> Credentials:
         token = secrets.token_urlsafe(24)
         player_id = self.new_player_id()
-        await self.mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
+        await self._mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
         return Credentials(normalize_code(code), player_id, token)
 
     async def authenticate(self, code: str, player_id: str | None, token: str | None) -> Credentials:
@@ -161,23 +235,109 @@ class RoomService:
             raise Unauthorized("invalid token for this room", "bad_token")
         return Credentials(code, found, token)
 
-    async def mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> tuple[Room, list[StoredEvent]]:
+    async def summary(self, code: str) -> RoomSummary:
+        return await self.read(code, Room.summary)
+
+    async def add_bot(self, actor: Credentials) -> BotAdded:
+        bot_id = self.new_player_id()
+        room = await self._mutate(actor.room_code, lambda r: r.add_bot(actor.player_id, bot_id, self.clock()))
+        return BotAdded(player_id=bot_id, name=room.players[bot_id].name, last_event_id=room.event_seq)
+
+    async def remove_player(self, actor: Credentials, target_id: str) -> int:
+        """Leave or kick; the removed player's socket is closed and an empty room is dropped."""
+        room = await self._mutate(
+            actor.room_code, lambda r: r.remove_player(actor.player_id, target_id, self.clock(), self.rng)
+        )
+        await self.hub.close_all(
+            CloseCode.AUTH,
+            "you are no longer in this room",
+            where=lambda conn: conn.code == actor.room_code and conn.player_id == target_id,
+            disconnect_reason="auth_failure",
+        )
+        self._pollers.pop((actor.room_code, target_id), None)
+        if not room.humans():
+            await self.store.delete_room(actor.room_code)
+        return room.event_seq
+
+    async def change_settings(self, actor: Credentials, changes: dict[str, int | None]) -> SettingsChanged:
+        room = await self._mutate(actor.room_code, lambda r: r.update_settings(actor.player_id, changes, self.clock()))
+        return SettingsChanged(settings=room.settings.view(), last_event_id=room.event_seq)
+
+    # ---- play: each returns the last event id; the effects reach everyone (the caller too) as events ---
+
+    async def start(self, actor: Credentials) -> int:
+        return await self._act(actor, lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words))
+
+    async def post_clue(self, actor: Credentials, text: str) -> int:
+        return await self._act(actor, lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng))
+
+    async def ready(self, actor: Credentials) -> int:
+        return await self._act(actor, lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng))
+
+    async def vote(self, actor: Credentials, target_id: str) -> int:
+        return await self._act(actor, lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng))
+
+    async def advance(self, actor: Credentials) -> int:
+        return await self._act(actor, lambda r: r.advance(actor.player_id, self.clock(), self.rng))
+
+    async def _act(self, actor: Credentials, command: Callable[[Room], list[Event]]) -> int:
+        return (await self._mutate(actor.room_code, command)).event_seq
+
+    async def _mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> Room:
         room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())
         self._schedule(room)
         self._count(stored)
-        return room, stored
+        return room
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
         return await self.store.read(normalize_code(code), fn)
 
-    async def summary(self, code: str) -> dict[str, Any]:
-        return await self.read(code, Room.summary)
+    # ---- what a client sees: snapshots, polls and resumes ----------------------------------------------
 
-    async def snapshot(self, creds: Credentials, transport: str) -> dict[str, Any]:
+    async def snapshot(self, creds: Credentials, transport: Transport) -> Snapshot:
         snap = await self.read(creds.room_code, lambda r: r.snapshot(creds.player_id))
         snap["transport"] = transport
         snap["server_time"] = self.clock()
         return snap
+
+    async def state(self, creds: Credentials) -> Snapshot:
+        """The legacy polling transport: a full snapshot per request."""
+        self.metrics.polling_requests.inc()
+        self._count_poll(Transport.POLLING)
+        await self.seen_polling(creds, Transport.POLLING)
+        return await self.snapshot(creds, self.transport_for(creds.player_id))
+
+    async def poll_events(self, creds: Credentials, after: int, wait: float) -> Resume:
+        """GET /events: the events after `after`, held up to `wait` seconds for one to arrive (long-polling)."""
+        transport = Transport.LONGPOLL if wait > 0 else Transport.POLLING
+        self._count_poll(transport)
+        await self.seen_polling(creds, transport)
+        resume = await self.resume(
+            creds, after, transport=None, wait=min(wait, self.settings.longpoll_max_wait_seconds)
+        )
+        outcome = "snapshot" if not resume.recovered else "events" if resume.events else "timeout"
+        self.metrics.longpoll_requests.labels(outcome).inc()
+        return resume
+
+    async def resume(
+        self, creds: Credentials, after: int | None, *, transport: Transport | None, wait: float | None = None
+    ) -> Resume:
+        """The events after `after` when the log still reaches back that far, otherwise a snapshot.
+
+        `after` None (a fresh client) always gets a snapshot. A poll (`wait` in seconds, 0 included) is held
+        until an event arrives and resyncs a client ahead of the log; a socket (`wait` None) takes what the
+        log has, live events follow. `transport` is what the snapshot says the player uses (None: the flag's
+        choice for them)."""
+        wanted = self.transport_for(creds.player_id)
+        if after is not None:
+            if wait is None:
+                piece = await self.events_after(creds, after)
+            else:
+                piece = await self.wait_events(creds, after, wait)
+            if piece.complete:
+                return Resume(piece.events, None, piece.last_event_id, wanted)
+        snap = await self.snapshot(creds, transport or wanted)
+        return Resume([], snap, snap["last_event_id"], wanted)
 
     async def events_after(self, creds: Credentials, after: int) -> LogSlice:
         piece = await self.store.events_after(creds.room_code, after)
@@ -185,7 +345,7 @@ class RoomService:
         return LogSlice(visible, piece.complete, piece.last_event_id)
 
     async def wait_events(self, creds: Credentials, after: int, wait: float) -> LogSlice:
-        """Long-poll: return as soon as events after `after` exist, or when `wait` seconds have passed."""
+        """Return as soon as events after `after` exist, or when `wait` seconds have passed."""
         deadline = time.monotonic() + wait
         while True:
             changed = self.hub.room_changed(creds.room_code)
@@ -206,34 +366,21 @@ class RoomService:
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)
 
-    def transport_for(self, player_id: str) -> str:
+    def transport_for(self, player_id: str) -> Transport:
         """websocket or polling for this player: the kill switch wins, then the rollout flag's cohort."""
         if not self.settings.websocket_enabled:
-            return "polling"
+            return Transport.POLLING
         if self.flag is None:
-            return "websocket"
+            return Transport.WEBSOCKET
         return self.flag.transport_for(player_id)
 
-    def count_poll(self, transport: str) -> None:
+    def _count_poll(self, transport: Transport) -> None:
         self.metrics.transport_messages.labels(transport, "in").inc()
         self.metrics.transport_messages.labels(transport, "out").inc()
 
-    async def remove_player(self, actor: Credentials, target_id: str) -> int:
-        """Leave or kick; the removed player's socket is closed and an empty room is dropped."""
-        room, _ = await self.mutate(
-            actor.room_code, lambda r: r.remove_player(actor.player_id, target_id, self.clock())
-        )
-        for conn in self.hub.connections(actor.room_code):
-            if conn.player_id == target_id:
-                conn.request_close(4401, "you are no longer in this room", "auth_failure")
-        self._pollers.pop((actor.room_code, target_id), None)
-        if not room.humans():
-            await self.store.delete_room(actor.room_code)
-        return room.event_seq
-
     # ---- presence --------------------------------------------------------------------------------------
 
-    async def seen_polling(self, creds: Credentials, transport: str) -> None:
+    async def seen_polling(self, creds: Credentials, transport: Transport) -> None:
         """A poll or long-poll request keeps its player shown online."""
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
         if not self.hub.is_connected(creds.room_code, creds.player_id):
@@ -254,7 +401,7 @@ class RoomService:
 
     async def _set_presence(self, code: str, player_id: str, online: bool, session: str | None = None) -> None:
         with contextlib.suppress(NotFound):
-            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session))
+            await self._mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session))
 
     # ---- timers and upkeep -----------------------------------------------------------------------------
 
@@ -262,9 +409,9 @@ class RoomService:
         """Count commits on the process that made them, so sums across processes are right."""
         self.metrics.events_committed.inc(len(events))
         for event in events:
-            if event.type == "game_started":
+            if event.type == EventType.GAME_STARTED:
                 self.metrics.games_started.inc()
-            elif event.type == "game_over":
+            elif event.type == EventType.GAME_OVER:
                 self.metrics.games_finished.labels(event.data["winner"]).inc()
 
     def _schedule(self, room: Room) -> None:
@@ -276,7 +423,7 @@ class RoomService:
     async def tick(self, code: str) -> None:
         """Fire whatever is due in one room now (deadlines, bot moves)."""
         with contextlib.suppress(NotFound):
-            await self.mutate(code, lambda r: r.tick(self.clock(), self.rng))
+            await self._mutate(code, lambda r: r.tick(self.clock(), self.rng))
 
     async def _timer_loop(self) -> None:
         """Fire due rooms; the store hands each due room to one process only, so a deadline fires once."""
@@ -314,9 +461,12 @@ class RoomService:
         mono = time.monotonic()
         silent_limit = self.settings.heartbeat_timeout_seconds
         if silent_limit > 0:
-            for conn in self.hub.connections():
-                if mono - conn.last_seen > silent_limit:
-                    conn.request_close(1001, "heartbeat timeout: no frame received", "heartbeat_timeout")
+            await self.hub.close_all(
+                CloseCode.GOING_AWAY,
+                "heartbeat timeout: no frame received",
+                where=lambda conn: mono - conn.last_seen > silent_limit,
+                disconnect_reason="heartbeat_timeout",
+            )
         for (code, player_id), (seen, transport) in list(self._pollers.items()):
             if mono - seen >= self.settings.presence_timeout_seconds:
                 del self._pollers[(code, player_id)]
@@ -338,7 +488,7 @@ class RoomService:
 
     def refresh_gauges(self) -> None:
         counts = dict.fromkeys(TRANSPORTS, 0)
-        counts["websocket"] = self.hub.connection_count()
+        counts[Transport.WEBSOCKET] = self.hub.connection_count()
         mono = time.monotonic()
         for (code, player_id), (seen, transport) in self._pollers.items():
             recent = mono - seen < self.settings.presence_timeout_seconds

@@ -19,7 +19,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 INSTALL_KEY = "parlor-install"
 PROBE_KEY = "parlor-probe"
 WAIT_KEY = "parlor-wait"
-SEED_KEY = "parlor-seed"
 
 
 @lru_cache
@@ -47,7 +46,8 @@ def probe(room: str | None) -> dict[str, Any] | None:
     return answer if isinstance(answer, dict) else None
 
 
-def _await_bridge(call: str) -> str:
+def await_bridge(call: str) -> str:
+    """An expression that waits for the bridge to be installed, then evaluates `call` with it as `b`."""
     # The install iframe and the wait iframe load independently, so a wait may be evaluated first.
     return (
         "(function w() { const b = window.parent.parlorBridge; "
@@ -58,11 +58,7 @@ def _await_bridge(call: str) -> str:
 
 def wait_expression(seq: int, last_id: int, timeout_ms: int, known_status: str) -> str:
     call = f"b.next({int(last_id)}, {int(timeout_ms)}, {json.dumps(known_status)}).then(v => ({{...v, seq: {seq}}}))"
-    return _await_bridge(call)
-
-
-def peek_expression(seq: int, last_id: int) -> str:
-    return _await_bridge(f"({{...b.peek({int(last_id)}), seq: {seq}}})")
+    return await_bridge(call)
 
 
 def request(expression: str, key: str) -> None:

@@ -105,6 +105,18 @@ class YouView(TypedDict, total=False):
     is_host: bool
 
 
+class RoomSummary(TypedDict):
+    """What anyone may see of a room before joining it (GET /api/rooms/{code})."""
+
+    room_code: str
+    phase: Phase
+    round: int
+    player_count: int
+    max_players: int
+    joinable: bool
+    host_name: str | None
+
+
 class Snapshot(TypedDict, total=False):
     """Everything one player may know now (`Room.snapshot`); the service adds transport and server_time."""
 

@@ -72,7 +72,7 @@ class Store(Protocol):
         ...
 
 
-def create_store(url: str, *, log_size: int = 1000) -> Store:
+def create_store(url: str, *, log_size: int = 1_000) -> Store:
     """Pick the implementation from the URL scheme; Redis is imported only when asked for."""
     if url.startswith("memory://"):
         from backend.store.memory import MemoryStore

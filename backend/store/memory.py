@@ -29,7 +29,7 @@ class _Record:
 
 
 class MemoryStore:
-    def __init__(self, *, log_size: int = 1000) -> None:
+    def __init__(self, *, log_size: int = 1_000) -> None:
         self._log_size = log_size
         self._rooms: dict[str, _Record] = {}
         self._listeners: list[Listener] = []

@@ -18,14 +18,31 @@
   const BACKOFF_MAX_MS = 30000;
   const LONGPOLL_WAIT_S = 25;
   const LONGPOLL_RETRY_MS = 1000;
+  // The server's close codes, named as in backend/realtime/protocol.py's CloseCode (a test compares them).
+  const CLOSE = Object.freeze({
+    NORMAL: 1000,
+    GOING_AWAY: 1001,
+    POLICY: 1008,
+    TOO_BIG: 1009,
+    RESTART: 1012,
+    TRY_LATER: 1013,
+    ABUSE: 4400,
+    AUTH: 4401,
+    NOT_IN_COHORT: 4403,
+    UNKNOWN_ROOM: 4404,
+    NO_HELLO: 4408,
+    REPLACED: 4409,
+  });
+  // Transport names, as in protocol.py's Transport.
+  const TRANSPORT = Object.freeze({ WEBSOCKET: "websocket", LONGPOLL: "longpoll", POLLING: "polling" });
   const STOP_REASONS = {
-    4401: "Your session is no longer valid. Please join the room again.",
-    4404: "This room no longer exists.",
-    4409: "This room is open in another tab; this tab has stopped updating.",
+    [CLOSE.AUTH]: "Your session is no longer valid. Please join the room again.",
+    [CLOSE.UNKNOWN_ROOM]: "This room no longer exists.",
+    [CLOSE.REPLACED]: "This room is open in another tab; this tab has stopped updating.",
   };
-  const RECONNECT_CODES = new Set([1001, 1012, 1013]);
+  const RECONNECT_CODES = new Set([CLOSE.GOING_AWAY, CLOSE.RESTART, CLOSE.TRY_LATER]);
   // A seat the backend no longer knows: forgotten, so a reload lands on the join page instead of retrying it.
-  const SEAT_GONE_CODES = new Set([4401, 4404]);
+  const SEAT_GONE_CODES = new Set([CLOSE.AUTH, CLOSE.UNKNOWN_ROOM]);
   const SEAT_KEY = "parlor:seat";
   const OFFER_PREFIX = "parlor:offer:";
   const OFFER_TTL_MS = 24 * 3600 * 1000;
@@ -59,7 +76,7 @@
       this.config = null;
       this.ws = null;
       this.status = "idle"; // connecting | connected | fallback | polling | stopped
-      this.transport = "websocket"; // websocket | longpoll | polling
+      this.transport = TRANSPORT.WEBSOCKET;
       this.detail = "";
       this.events = []; // frames with ids, ascending, unique
       this.snapshot = null; // {last_event_id, data}: the log did not reach back far enough
@@ -128,7 +145,7 @@
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
       this.rememberSeat(cfg);
       this.restore(cfg.lastId || 0);
-      if (cfg.transport === "polling") {
+      if (cfg.transport === TRANSPORT.POLLING) {
         this.toPolling("WebSocket is not enabled for you.");
       } else {
         this.connect();
@@ -145,7 +162,7 @@
       if (this.ws) {
         this.ws.onclose = this.ws.onmessage = this.ws.onerror = this.ws.onopen = null;
         try {
-          this.ws.close(1000, "leaving");
+          this.ws.close(CLOSE.NORMAL, "leaving");
         } catch (e) {}
         this.ws = null;
       }
@@ -176,7 +193,7 @@
       try {
         sessionStorage.setItem(SEAT_KEY, JSON.stringify(seat));
         this.pruneOffers();
-        localStorage.setItem(OFFER_PREFIX + cfg.room, JSON.stringify(seat));
+        localStorage.setItem(OFFER_PREFIX + cfg.room + ":" + cfg.player, JSON.stringify(seat));
       } catch (e) {}
       this.releaseSeatLock();
       const locks = root.navigator.locks;
@@ -204,16 +221,23 @@
     }
 
     // What the page holds for Python's first run in a fresh session: this tab's seat, and for `room` (the
-    // room link's code) an offer to continue a seat that is not open in any other tab.
+    // room link's code) an offer to continue the newest seat there that is not open in any other tab.
     async storedSeat(room) {
       const seat = readJson(sessionStorage, SEAT_KEY);
-      const code = String(room || "").toUpperCase();
-      let offer = code && !seat ? readJson(localStorage, OFFER_PREFIX + code) : null;
-      if (offer && root.navigator.locks) {
-        const held = await root.navigator.locks.query();
-        const name = this.lockName(offer.room, offer.player);
-        if ((held.held || []).some((lock) => lock.name === name)) offer = null;
+      const prefix = OFFER_PREFIX + String(room || "").toUpperCase() + ":";
+      if (seat || !room) return { seat, offer: null };
+      const offers = [];
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        const offer = key && key.startsWith(prefix) ? readJson(localStorage, key) : null;
+        if (offer) offers.push(offer);
       }
+      offers.sort((a, b) => (b.savedAt || 0) - (a.savedAt || 0));
+      const open = new Set();
+      if (offers.length && root.navigator.locks) {
+        for (const lock of (await root.navigator.locks.query()).held || []) open.add(lock.name);
+      }
+      const offer = offers.find((o) => !open.has(this.lockName(o.room, o.player))) || null;
       return { seat, offer };
     }
 
@@ -221,7 +245,7 @@
       const matches = (s) => s && s.room === room && s.player === player;
       try {
         if (matches(readJson(sessionStorage, SEAT_KEY))) sessionStorage.removeItem(SEAT_KEY);
-        if (matches(readJson(localStorage, OFFER_PREFIX + room))) localStorage.removeItem(OFFER_PREFIX + room);
+        localStorage.removeItem(OFFER_PREFIX + room + ":" + player);
         sessionStorage.removeItem("parlor:" + room + ":" + player);
       } catch (e) {}
       if (this.config && this.config.room === room && this.config.player === player) this.releaseSeatLock();
@@ -399,12 +423,12 @@
     connect() {
       clearTimeout(this.reconnectTimer);
       if (!this.config || this.status === "stopped") return;
-      if (this.status !== "fallback" && this.status !== "polling") this.setStatus("connecting", "websocket", "");
+      if (this.status !== "fallback" && this.status !== "polling") this.setStatus("connecting", TRANSPORT.WEBSOCKET, "");
       let ws;
       try {
         ws = new WebSocket(this.wsUrl());
       } catch (e) {
-        this.onSocketDown(1006);
+        this.onSocketDown(undefined); // no socket, so no close code
         return;
       }
       this.ws = ws;
@@ -433,9 +457,9 @@
         } else if (frame.type === "snapshot") {
           this.acceptSnapshot(frame.data);
         } else if (frame.type === "config_changed") {
-          if (frame.data && frame.data.transport === "polling") this.toPolling("The server moved you to polling.");
+          if (frame.data && frame.data.transport === TRANSPORT.POLLING) this.toPolling("The server moved you to polling.");
         } else if (frame.id !== null && frame.id !== undefined) {
-          this.acceptBatch([frame], "websocket");
+          this.acceptBatch([frame], TRANSPORT.WEBSOCKET);
         }
       };
       ws.onerror = () => {};
@@ -456,7 +480,7 @@
       this.everConnected = true;
       this.attempt = 0;
       this.stopLongPoll();
-      this.setStatus("connected", "websocket", "");
+      this.setStatus("connected", TRANSPORT.WEBSOCKET, "");
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => {
         if (this.ws && this.ws.readyState === WebSocket.OPEN) {
@@ -473,14 +497,14 @@
         this.setStatus("stopped", this.transport, STOP_REASONS[code]);
         return;
       }
-      if (code === 4403) {
+      if (code === CLOSE.NOT_IN_COHORT) {
         this.toPolling("WebSocket is not enabled for you.");
         return;
       }
       if (this.status === "polling") return; // the flag moved us; the long-poll tells us when to come back
       if (this.status !== "fallback") {
         this.report.fallback_activations++;
-        this.setStatus("fallback", "longpoll", RECONNECT_CODES.has(code) ? "server restarting" : "");
+        this.setStatus("fallback", TRANSPORT.LONGPOLL, RECONNECT_CODES.has(code) ? "server restarting" : "");
       }
       this.startLongPoll();
       const delay = fullJitter(this.attempt++);
@@ -498,7 +522,7 @@
 
     toPolling(reason) {
       clearTimeout(this.reconnectTimer);
-      this.setStatus("polling", "longpoll", reason);
+      this.setStatus("polling", TRANSPORT.LONGPOLL, reason);
       this.startLongPoll();
     }
 
@@ -516,7 +540,7 @@
       const resp = await fetch(url, { headers: { Authorization: "Bearer " + this.config.token }, signal });
       if (resp.status === 401 || resp.status === 404) {
         const err = new Error("gone");
-        err.stopCode = resp.status === 401 ? 4401 : 4404;
+        err.stopCode = resp.status === 401 ? CLOSE.AUTH : CLOSE.UNKNOWN_ROOM;
         throw err;
       }
       if (!resp.ok) throw new Error("HTTP " + resp.status);
@@ -549,7 +573,7 @@
 
     async backfill() {
       try {
-        this.absorb(await this.fetchEvents(0), "websocket");
+        this.absorb(await this.fetchEvents(0), TRANSPORT.WEBSOCKET);
       } catch (e) {}
     }
 
@@ -567,14 +591,14 @@
           try {
             const body = await this.fetchEvents(failed ? 0 : LONGPOLL_WAIT_S, abort.signal);
             if (abort.signal.aborted) return;
-            this.absorb(body, "longpoll");
+            this.absorb(body, TRANSPORT.LONGPOLL);
             if (failed) this.kickReconnect();
             failed = false;
-            if (body.transport === "websocket" && this.status === "polling") {
-              this.setStatus("fallback", "longpoll", "");
+            if (body.transport === TRANSPORT.WEBSOCKET && this.status === "polling") {
+              this.setStatus("fallback", TRANSPORT.LONGPOLL, "");
               this.attempt = 0;
               this.connect();
-            } else if (body.transport === "polling" && this.status === "fallback") {
+            } else if (body.transport === TRANSPORT.POLLING && this.status === "fallback") {
               this.toPolling("WebSocket is not enabled for you.");
             }
           } catch (e) {
@@ -666,34 +690,6 @@
         }, timeoutMs);
         this.waiters.push(check);
       });
-    }
-
-    // Resolves when the status differs from `knownStatus` (for the sidebar light), else after `timeoutMs`.
-    nextStatus(knownStatus, timeoutMs) {
-      if (knownStatus !== this.status) return Promise.resolve(this.state());
-      return new Promise((resolve) => {
-        let timer = null;
-        const check = () => {
-          if (knownStatus !== this.status) {
-            clearTimeout(timer);
-            resolve(this.state());
-          } else {
-            this.waiters.push(check);
-          }
-        };
-        timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== check);
-          resolve(this.state());
-        }, timeoutMs);
-        this.waiters.push(check);
-      });
-    }
-
-    // The seed's design, kept for the benchmark: read whatever is buffered right now, never wait.
-    peek(afterId) {
-      const fresh = this.events.filter((e) => e.id > afterId).slice(0, BATCH_CAP);
-      const snap = this.snapshot && this.snapshot.last_event_id > afterId ? this.snapshot.data : null;
-      return { events: fresh, snapshot: snap, more: false, ...this.state(), report: this.takeReport(afterId) };
     }
   }
 

@@ -1,22 +1,34 @@
-"""Seat restore in real Chromium: reloads keep the seat, tabs are people, "Continue as", Leave, rejected seats.
+"""Players keep their seat, in real Chromium: reloads, tabs, "Continue as", Leave, rejected seats, a Streamlit
+restart and a network cut.
 
-One backend (access log on, so the token check reads real request lines) and one Streamlit with its bridge
-metrics exported; the last test reads every log, URL and metric of the module for the players' tokens.
+One backend (access log on, so the token check reads real request lines), a cuttable proxy in front of it for
+the browsers (Streamlit's own calls go direct), and one Streamlit with its bridge metrics exported; the last test
+reads every log, URL and metric of the module for the players' tokens.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from launchers.backend import Backend, run_backend
+from launchers.netcut import NetCut, run_netcut
+from launchers.process import free_port
+from launchers.streamlit import Frontend, frontend_origins, run_streamlit
 from tests.conftest import scaled
-from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, Player, rest_clue, seat_two_and_a_bot
-from tests.support.servers import Backend, free_port, run_backend
-from tests.support.streamlit import Frontend, frontend_origins, run_streamlit
+from tests.frontend.player import (
+    STATUS_CONNECTED,
+    STATUS_FALLBACK,
+    UI_TIMEOUT_MS,
+    Player,
+    rest_clue,
+    seat_two_and_a_bot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,15 +36,25 @@ TOKENS: set[str] = set()  # every token a test of this module saw, for the last 
 URLS: list[str] = []  # every URL any page of this module requested or navigated to
 
 
+@dataclass
+class Stack:
+    backend: Backend
+    frontend: Frontend
+    net: NetCut
+    metrics_port: int
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, Frontend, int]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("seat")
     port, metrics_port = free_port(), free_port()
     with (
         run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=tmp, args=("--log-level", "info")) as backend,
-        run_streamlit(backend.url, port=port, tmp=tmp, env={"FRONTEND_METRICS_PORT": str(metrics_port)}) as frontend,
+        run_netcut(backend.port) as net,
     ):
-        yield backend, frontend, metrics_port
+        env = {"FRONTEND_METRICS_PORT": str(metrics_port), "PUBLIC_BACKEND_URL": net.url}
+        with run_streamlit(backend.url, port=port, tmp=tmp, env=env) as frontend:
+            yield Stack(backend, frontend, net, metrics_port)
 
 
 def watch(page: Page) -> Page:
@@ -87,11 +109,9 @@ def reload(p: Player) -> float:
     return time.monotonic() - start
 
 
-def test_reload_in_discussion_and_voting_keeps_seat_view_and_feed(
-    browser: Browser, stack: tuple[Backend, Frontend, int]
-) -> None:
+def test_reload_in_discussion_and_voting_keeps_seat_view_and_feed(browser: Browser, stack: Stack) -> None:
     """F5 mid-discussion and mid-voting: same seat and view, every clue once, green light, can post and vote."""
-    backend, frontend, _ = stack
+    backend, frontend = stack.backend, stack.frontend
     alice, bob = seat_two_and_a_bot(browser, frontend.url)
     for p in (alice, bob):
         watch(p.page)
@@ -137,9 +157,9 @@ def test_reload_in_discussion_and_voting_keeps_seat_view_and_feed(
         p.page.context.close()
 
 
-def test_tabs_are_people_continue_as_and_leave(browser: Browser, stack: tuple[Backend, Frontend, int]) -> None:
+def test_tabs_are_people_continue_as_and_leave(browser: Browser, stack: Stack) -> None:
     """A second tab joins as a second player; a closed tab's seat is offered back; Leave forgets it for good."""
-    backend, frontend, _ = stack
+    backend, frontend = stack.backend, stack.frontend
     alice = player(browser, frontend.url, "Alice")
     code = alice.create_room()
     alice_token = alice.token
@@ -178,11 +198,9 @@ def test_tabs_are_people_continue_as_and_leave(browser: Browser, stack: tuple[Ba
     carol.page.context.close()
 
 
-def test_a_seat_the_backend_rejects_is_forgotten_with_a_message(
-    browser: Browser, stack: tuple[Backend, Frontend, int]
-) -> None:
+def test_a_seat_the_backend_rejects_is_forgotten_with_a_message(browser: Browser, stack: Stack) -> None:
     """A removed player's offered seat and a stored seat in a room that is gone: a clear message, then forgotten."""
-    backend, frontend, _ = stack
+    backend, frontend = stack.backend, stack.frontend
     alice = player(browser, frontend.url, "Alice")
     code = alice.create_room()
     link = f"{frontend.url}/?room={code}"
@@ -212,21 +230,92 @@ def test_a_seat_the_backend_rejects_is_forgotten_with_a_message(
     alice.page.context.close()
 
 
-def test_a_tab_without_a_seat_gets_the_landing_page_at_once(
-    browser: Browser, stack: tuple[Backend, Frontend, int]
-) -> None:
+def test_a_tab_without_a_seat_gets_the_landing_page_at_once(browser: Browser, stack: Stack) -> None:
     """No stored seat: "Restoring your seat…" only for the one round trip that asks the page, then the forms."""
-    _, frontend, _ = stack
+    frontend = stack.frontend
     p = player(browser, frontend.url, "Nobody")
     expect_landing(p)
     assert p.page.get_by_test_id("restoring").count() == 0
     p.page.context.close()
 
 
-def test_the_token_is_in_no_url_log_line_or_metric(stack: tuple[Backend, Frontend, int]) -> None:
+def start_long_game(backend: Backend, alice: Player, bob: Player) -> str:
+    code, auth = alice.code, {"Authorization": f"Bearer {alice.token}"}
+    settings = {"discussion_seconds": 600, "voting_seconds": 300}
+    httpx.patch(f"{backend.url}/api/rooms/{code}/settings", json=settings, headers=auth).raise_for_status()
+    httpx.post(f"{backend.url}/api/rooms/{code}/start", headers=auth).raise_for_status()
+    for p in (alice, bob):
+        watch(p.page)
+        TOKENS.add(p.token)
+        expect(p.page.get_by_test_id("word")).to_be_visible(timeout=scaled(30) * 1000)
+    return code
+
+
+def test_streamlit_restart_mid_game_puts_every_page_back_in_its_seat(browser: Browser, stack: Stack) -> None:
+    """Streamlit stops mid-game: each page says it is reconnecting; once it is back, each page is in its seat
+    within 10 s with every clue once, and live updates flow again."""
+    backend, frontend = stack.backend, stack.frontend
+    alice, bob = seat_two_and_a_bot(browser, frontend.url)
+    code = start_long_game(backend, alice, bob)
+    clues = ["before the restart"]
+    rest_clue(backend.url, code, alice.token, clues[0])
+    for p in (alice, bob):
+        expect_seated(p, "Discussion", clues)
+
+    frontend.stop()
+    for p in (alice, bob):
+        expect(p.page.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible(timeout=scaled(10) * 1000)
+    rest_clue(backend.url, code, bob.token, "while Streamlit is down")
+    clues.append("while Streamlit is down")
+    frontend.start(timeout=60)
+    back = time.monotonic()
+    for p in (alice, bob):
+        expect_seated(p, "Discussion", clues)
+        print(f"{p.name} back in the seat {time.monotonic() - back:.2f} s after Streamlit answered")
+        assert time.monotonic() - back < scaled(10), f"{p.name} took longer than 10 s to be back in the seat"
+        expect(p.page.get_by_role("status").filter(has_text="Reconnecting")).to_have_count(0)
+    bob.post_clue("after the restart")
+    clues.append("after the restart")
+    for p in (alice, bob):
+        expect_seated(p, "Discussion", clues)
+    for p in (alice, bob):
+        p.page.context.close()
+
+
+CUTS = 3
+CUT_SECONDS = 6
+
+
+def test_after_a_network_cut_the_socket_is_back_within_two_seconds(browser: Browser, stack: Stack) -> None:
+    """The browser's network drops for 6 s (CUTS times): the clue posted meanwhile arrives once, and the light
+    is green again within 2 s of the network returning, not after the socket's backoff."""
+    backend, frontend, net = stack.backend, stack.frontend, stack.net
+    alice, bob = seat_two_and_a_bot(browser, frontend.url)
+    code = start_long_game(backend, alice, bob)
+    clues: list[str] = []
+    waits = []
+    for i in range(CUTS):
+        net.cut()
+        bob.expect_status(STATUS_FALLBACK, timeout_s=10)
+        time.sleep(CUT_SECONDS / 2)
+        clues.append(f"during cut {i}")
+        rest_clue(backend.url, code, alice.token, clues[-1])
+        time.sleep(CUT_SECONDS / 2)
+        restored = time.monotonic()
+        net.restore()
+        bob.expect_status(STATUS_CONNECTED, timeout_s=30)
+        waits.append(time.monotonic() - restored)
+        expect_seated(bob, "Discussion", clues)
+    print("back to connected after each cut (s):", [round(w, 2) for w in waits])
+    assert max(waits) < scaled(2), f"the light came back {waits} s after the network"
+    for p in (alice, bob):
+        p.page.context.close()
+
+
+def test_the_token_is_in_no_url_log_line_or_metric(stack: Stack) -> None:
     """After the tests above: no token in any URL a page used, the backend's and Streamlit's logs, or metrics."""
-    backend, frontend, metrics_port = stack
-    assert len(TOKENS) >= 4 and URLS
+    backend, frontend, metrics_port = stack.backend, stack.frontend, stack.metrics_port
+    assert len(TOKENS) >= 8 and URLS
     assert "GET /api/rooms/" in backend.log(), "the backend's access log is on, so the check reads real lines"
     metrics = httpx.get(f"{backend.url}/metrics").text + httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
     assert "parlor_frontend" in metrics

@@ -1,27 +1,35 @@
-"""REST: create and join rooms, act in a game, read state, and long-poll events."""
+"""REST: create and join rooms, act in a game, read state, and long-poll events.
+
+Each route parses its request, makes one service call and shapes the answer; the rules live in the engine,
+behind the service.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import PlayerDep, RoomCode, ServiceDep
-from backend.core.errors import Invalid
-from backend.game.engine import CLUE_MAX, NAME_MAX, Room, clean_text
-from backend.game.events import Event
-from backend.service import Credentials
+from backend.realtime.protocol import event_frame
+from backend.service import (
+    GAME_LIMITS,
+    BotAdded,
+    Credentials,
+    RoomSummary,
+    SettingsChanged,
+    Snapshot,
+    valid_clue,
+    valid_name,
+)
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
-
-
-def _checked(value: str, field_name: str, max_len: int) -> str:
-    try:
-        return clean_text(value, field_name=field_name, max_len=max_len)
-    except Invalid as exc:
-        raise ValueError(exc.message) from None
+_DISCUSSION, _VOTING, _UNDERCOVERS = (
+    GAME_LIMITS["discussion_seconds"],
+    GAME_LIMITS["voting_seconds"],
+    GAME_LIMITS["undercover_count"],
+)
 
 
 class NameIn(BaseModel):
@@ -30,16 +38,16 @@ class NameIn(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _checked(value, "name", NAME_MAX)
+        return valid_name(value)
 
 
 class ClueIn(BaseModel):
-    text: str = Field(max_length=1000, examples=["it keeps me awake"])
+    text: str = Field(max_length=1_000, examples=["it keeps me awake"])
 
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        return _checked(value, "clue", CLUE_MAX)
+        return valid_clue(value)
 
 
 class VoteIn(BaseModel):
@@ -47,9 +55,14 @@ class VoteIn(BaseModel):
 
 
 class SettingsIn(BaseModel):
-    discussion_seconds: int | None = Field(None, ge=10, le=600)
-    voting_seconds: int | None = Field(None, ge=5, le=300)
-    undercover_count: int | None = Field(None, ge=1, le=2, description="null: automatic (1 up to 6 players, else 2)")
+    discussion_seconds: int | None = Field(None, ge=_DISCUSSION["min"], le=_DISCUSSION["max"])
+    voting_seconds: int | None = Field(None, ge=_VOTING["min"], le=_VOTING["max"])
+    undercover_count: int | None = Field(
+        None,
+        ge=_UNDERCOVERS["min"],
+        le=_UNDERCOVERS["max"],
+        description="null: automatic (1 up to 6 players, else 2)",
+    )
 
 
 class Seat(BaseModel):
@@ -79,8 +92,8 @@ async def create_room(body: NameIn, service: ServiceDep) -> Seat:
     return _seat(service, creds)
 
 
-@router.get("/{code}")
-async def room_summary(code: RoomCode, service: ServiceDep) -> dict[str, Any]:
+@router.get("/{code}", response_model=None)  # typed for mypy; the body is sent as built
+async def room_summary(code: RoomCode, service: ServiceDep) -> RoomSummary:
     return await service.summary(code)
 
 
@@ -89,13 +102,10 @@ async def join_room(code: RoomCode, body: NameIn, service: ServiceDep) -> Seat:
     return _seat(service, await service.join(code, body.name))
 
 
-@router.get("/{code}/state")
-async def state(player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
+@router.get("/{code}/state", response_model=None)
+async def state(player: PlayerDep, service: ServiceDep) -> Snapshot:
     """The legacy polling transport: a full snapshot for the caller."""
-    service.metrics.polling_requests.inc()
-    service.count_poll("polling")
-    await service.seen_polling(player, "polling")
-    return await service.snapshot(player, service.transport_for(player.player_id))
+    return await service.state(player)
 
 
 @router.get("/{code}/events")
@@ -106,35 +116,19 @@ async def events(
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to hold the request open")] = 0,
 ) -> dict[str, Any]:
     """Events after `after`; with `wait` the request is held until one arrives (long-polling)."""
-    transport = "longpoll" if wait > 0 else "polling"
-    service.count_poll(transport)
-    await service.seen_polling(player, transport)
-    piece = await service.wait_events(player, after, min(wait, service.settings.longpoll_max_wait_seconds))
-    body: dict[str, Any] = {
-        "events": [e.frame() for e in piece.events],
-        "last_event_id": piece.last_event_id,
-        "recovered": piece.complete,
-        "snapshot": None,
-        "transport": service.transport_for(player.player_id),
+    resume = await service.poll_events(player, after, wait)
+    return {
+        "events": [event_frame(e) for e in resume.events],
+        "last_event_id": resume.last_event_id,
+        "recovered": resume.recovered,
+        "snapshot": resume.snapshot,
+        "transport": resume.transport,
     }
-    if not piece.complete:
-        snap = await service.snapshot(player, service.transport_for(player.player_id))
-        body["snapshot"] = snap
-        body["last_event_id"] = snap["last_event_id"]
-        outcome = "snapshot"
-    else:
-        outcome = "events" if piece.events else "timeout"
-    service.metrics.longpoll_requests.labels(outcome).inc()
-    return body
 
 
-@router.post("/{code}/bots", status_code=status.HTTP_201_CREATED)
-async def add_bot(player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
-    bot_id = service.new_player_id()
-    room, _stored = await service.mutate(
-        player.room_code, lambda r: r.add_bot(player.player_id, bot_id, service.clock())
-    )
-    return {"player_id": bot_id, "name": room.players[bot_id].name, "last_event_id": room.event_seq}
+@router.post("/{code}/bots", status_code=status.HTTP_201_CREATED, response_model=None)
+async def add_bot(player: PlayerDep, service: ServiceDep) -> BotAdded:
+    return await service.add_bot(player)
 
 
 @router.delete("/{code}/players/{player_id}")
@@ -143,41 +137,31 @@ async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep) 
     return Accepted(last_event_id=await service.remove_player(player, player_id))
 
 
-@router.patch("/{code}/settings")
-async def change_settings(body: SettingsIn, player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.update_settings(player.player_id, changes, service.clock())
-    )
-    return {"settings": room.snapshot(player.player_id)["settings"], "last_event_id": room.event_seq}
-
-
-async def _act(service: ServiceDep, player: Credentials, command: Callable[[Room], list[Event]]) -> Accepted:
-    """Run one game command for the caller; its effects reach everyone (the caller too) as events."""
-    room, _ = await service.mutate(player.room_code, command)
-    return Accepted(last_event_id=room.event_seq)
+@router.patch("/{code}/settings", response_model=None)
+async def change_settings(body: SettingsIn, player: PlayerDep, service: ServiceDep) -> SettingsChanged:
+    return await service.change_settings(player, body.model_dump(exclude_unset=True))
 
 
 @router.post("/{code}/start")
 async def start(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words))
+    return Accepted(last_event_id=await service.start(player))
 
 
 @router.post("/{code}/clues")
 async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.post_clue(player.player_id, body.text, service.clock(), service.rng))
+    return Accepted(last_event_id=await service.post_clue(player, body.text))
 
 
 @router.post("/{code}/ready")
 async def ready(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.mark_ready(player.player_id, service.clock(), service.rng))
+    return Accepted(last_event_id=await service.ready(player))
 
 
 @router.post("/{code}/votes")
 async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.vote(player.player_id, body.target_id, service.clock(), service.rng))
+    return Accepted(last_event_id=await service.vote(player, body.target_id))
 
 
 @router.post("/{code}/advance")
 async def advance(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.advance(player.player_id, service.clock(), service.rng))
+    return Accepted(last_event_id=await service.advance(player))
