@@ -188,6 +188,7 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
         "room": current.room_code,
         "player": current.player_id,
         "token": current.token,
+        "name": ss.name,
         "baseUrl": settings.browser_backend_url,
         "lastId": ss.last_id,
         "transport": current.transport,

@@ -51,7 +51,7 @@
   // The Streamlit server: probed this often while it is unreachable, the page reloaded within this jitter once
   // it answers (a restarted frontend must not take every page's reload in the same instant).
   const FRONTEND_PROBE_MS = 1000;
-  const FRONTEND_RELOAD_JITTER_MS = 1500;
+  const FRONTEND_RELOAD_JITTER_MS = 1000;
   // Python comes back for `next()` within a rerun of handing it a batch; this late, its session is gone.
   const PYTHON_OVERDUE_MS = 15000;
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from launchers.backend import Backend, run_backend
 from launchers.netcut import NetCut, run_netcut
@@ -77,9 +78,15 @@ def new_tab(of: Player, url: str, name: str) -> Player:
     return Player(page, name)
 
 
-def feed(p: Player) -> list[str]:
-    """The humans' clues on the page, in order (Bot Ada posts her own); any clue shown twice fails the test."""
-    shown = p.clues()
+def feed(p: Player) -> list[str] | None:
+    """The humans' clues on the page, in order (Bot Ada posts her own); any clue shown twice fails the test.
+
+    None while the page is navigating (a reload by the test or by the bridge).
+    """
+    try:
+        shown = p.clues()
+    except PlaywrightError:
+        return None
     assert len(shown) == len(set(shown)), f"{p.name}'s page shows a clue twice: {shown}"
     return [text for name, text in shown if name != "Bot Ada"]
 
@@ -89,9 +96,10 @@ def expect_seated(p: Player, phase: str, clues: list[str]) -> float:
     start = time.monotonic()
     expect(p.page.get_by_test_id("phase")).to_have_text(phase, timeout=scaled(20) * 1000)
     deadline = start + scaled(20)
-    while feed(p) != clues:
-        assert time.monotonic() < deadline, f"{p.name}'s feed is {feed(p)}, expected {clues}"
+    while (shown := feed(p)) != clues:
+        assert time.monotonic() < deadline, f"{p.name}'s feed is {shown}, expected {clues}"
         time.sleep(0.05)
+        expect(p.page.get_by_test_id("phase")).to_have_text(phase, timeout=scaled(20) * 1000)
     p.expect_status(STATUS_CONNECTED, timeout_s=20)
     return time.monotonic() - start
 
