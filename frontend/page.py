@@ -127,12 +127,14 @@ def _restore_seat() -> bool:
     """
     if ss.get("probed"):
         return False
-    answer = live.probe(str(st.query_params.get("room", "")).strip().upper()[:5])
+    linked = str(st.query_params.get("room", "")).strip().upper()[:5]
+    answer = live.probe(linked)
     if answer is None:
         return True
     ss.probed = True
     stored = _stored_seat(answer.get("seat"))
-    if stored is not None:
+    # A link to another room opened in this tab is a request to join that one: the stored seat stays for later.
+    if stored is not None and linked in ("", stored[0].room_code):
         _take_seat(*stored)
     offer = answer.get("offer")
     if _stored_seat(offer) is not None:

@@ -52,8 +52,9 @@
   // it answers (a restarted frontend must not take every page's reload in the same instant).
   const FRONTEND_PROBE_MS = 1000;
   const FRONTEND_RELOAD_JITTER_MS = 1000;
-  // Python comes back for `next()` within a rerun of handing it a batch; this late, its session is gone.
-  const PYTHON_OVERDUE_MS = 15000;
+  // Python comes back for `next()` within a rerun of handing it a batch; this late (longer than a heartbeat, so a
+  // saturated but working process is not mistaken for a lost one), its session is gone.
+  const PYTHON_OVERDUE_MS = 30000;
 
   const nowEpochMs = () => performance.timeOrigin + performance.now();
   const fullJitter = (attempt) => Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
