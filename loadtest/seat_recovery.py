@@ -148,7 +148,9 @@ def run_benchmark(reloads: int, cuts: int, restarts: int, cut_s: float) -> tuple
     port = free_port()
     with (
         tempfile.TemporaryDirectory(prefix="parlor-seat-") as tmp,
-        run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=Path(tmp)) as backend,
+        run_backend(
+            env={"ALLOWED_ORIGINS": frontend_origins(port), "MAX_CLUES_PER_ROUND": "1000"}, tmp=Path(tmp)
+        ) as backend,
         run_netcut(backend.port) as net,
         run_streamlit(backend.url, port=port, tmp=Path(tmp), env={"PUBLIC_BACKEND_URL": net.url}) as frontend,
         sync_playwright() as pw,
