@@ -1,4 +1,4 @@
-"""Build the Parlor backend app: `uvicorn backend.main:app`."""
+"""Build the Parlor backend app; run it with `python -m backend` (see backend/core/launch.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
+from backend.core.launch import check_launch
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
 from backend.realtime.hub import Hub
 from backend.service import RoomService
@@ -77,4 +78,5 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     return app
 
 
+check_launch()
 app = create_app()

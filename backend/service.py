@@ -22,18 +22,21 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from backend.core.config import Settings
 from backend.core.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
-from backend.game.engine import Room, RoomLimits, clean_text, game_limits
+from backend.game.engine import GUESS_MAX, Room, RoomLimits, clean_text, game_limits
 from backend.game.events import Event, StoredEvent
 from backend.game.vocabulary import (
     CLUE_MAX,
     NAME_MAX,
     EventType,
     GameLimits,
+    Language,
     RoomSummary,
     SettingsView,
     Snapshot,
+    TieRule,
+    VoteReveal,
 )
-from backend.game.words import WordBank
+from backend.game.words import PackLibrary, WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
 from backend.realtime.protocol import CloseCode, Transport
@@ -46,13 +49,17 @@ __all__ = [
     "GAME_LIMITS",
     "BotAdded",
     "Credentials",
+    "Language",
     "Resume",
     "RoomService",
     "RoomSummary",
     "SettingsChanged",
     "Snapshot",
+    "TieRule",
+    "VoteReveal",
     "normalize_code",
     "valid_clue",
+    "valid_guess",
     "valid_name",
 ]
 
@@ -83,6 +90,10 @@ def valid_name(raw: str) -> str:
 
 def valid_clue(raw: str) -> str:
     return _valid(raw, "clue", CLUE_MAX)
+
+
+def valid_guess(raw: str) -> str:
+    return _valid(raw, "guess", GUESS_MAX)
 
 
 def _valid(raw: str, field_name: str, max_len: int) -> str:
@@ -132,7 +143,7 @@ class RoomService:
         hub: Hub,
         metrics: Metrics,
         *,
-        words: WordBank | None = None,
+        words: WordBank | PackLibrary | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -140,7 +151,7 @@ class RoomService:
         self.store = store
         self.hub = hub
         self.metrics = metrics
-        self.words = words or WordBank.default()
+        self.words = words or PackLibrary.default()  # loaded and checked here, at startup
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self.limits = RoomLimits(
@@ -259,9 +270,23 @@ class RoomService:
             await self.store.delete_room(actor.room_code)
         return room.event_seq
 
-    async def change_settings(self, actor: Credentials, changes: dict[str, int | None]) -> SettingsChanged:
-        room = await self._mutate(actor.room_code, lambda r: r.update_settings(actor.player_id, changes, self.clock()))
+    async def change_settings(self, actor: Credentials, changes: dict[str, object]) -> SettingsChanged:
+        languages = self.words.languages() if isinstance(self.words, PackLibrary) else None
+        room = await self._mutate(
+            actor.room_code, lambda r: r.update_settings(actor.player_id, changes, self.clock(), languages)
+        )
         return SettingsChanged(settings=room.settings.view(), last_event_id=room.event_seq)
+
+    async def set_custom_pack(self, actor: Credentials, text: str) -> SettingsChanged:
+        """The table's own pairs, kept in the room's state (so every replica plays them), never elsewhere."""
+        room = await self._mutate(actor.room_code, lambda r: r.set_custom_pack(actor.player_id, text, self.clock()))
+        return SettingsChanged(settings=room.settings.view(), last_event_id=room.event_seq)
+
+    def packs(self) -> list[dict[str, str | int]]:
+        """The bundled packs a host can pick from (id, language, theme, name, size)."""
+        if isinstance(self.words, PackLibrary):
+            return self.words.catalogue()
+        return [{"id": "bank", "language": "en", "theme": "mixed", "name": "Test bank", "pairs": len(self.words)}]
 
     # ---- play: each returns the last event id; the effects reach everyone (the caller too) as events ---
 
@@ -276,6 +301,10 @@ class RoomService:
 
     async def vote(self, actor: Credentials, target_id: str) -> int:
         return await self._act(actor, lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng))
+
+    async def guess(self, actor: Credentials, text: str) -> int:
+        """Mr. White's one guess at the civilians' word, right after being voted out."""
+        return await self._act(actor, lambda r: r.guess(actor.player_id, text, self.clock(), self.rng))
 
     async def advance(self, actor: Credentials) -> int:
         return await self._act(actor, lambda r: r.advance(actor.player_id, self.clock(), self.rng))
@@ -346,7 +375,20 @@ class RoomService:
 
     async def wait_events(self, creds: Credentials, after: int, wait: float) -> LogSlice:
         """Return as soon as events after `after` exist, or when `wait` seconds have passed."""
-        deadline = time.monotonic() + wait
+        piece = await self.events_after(creds, after)
+        if after > piece.last_event_id:
+            # a client ahead of the log (a store that was reset): let it resync from the snapshot
+            return LogSlice([], False, piece.last_event_id)
+        if wait <= 0 or piece.events or not piece.complete:
+            return piece
+        # nothing yet: receive the room's commits while we wait (the loop reads again once subscribed)
+        await self.watch(creds.room_code)
+        try:
+            return await self._wait_events(creds, after, time.monotonic() + wait)
+        finally:
+            self.unwatch(creds.room_code)
+
+    async def _wait_events(self, creds: Credentials, after: int, deadline: float) -> LogSlice:
         while True:
             changed = self.hub.room_changed(creds.room_code)
             piece = await self.events_after(creds, after)
@@ -362,6 +404,13 @@ class RoomService:
                 await asyncio.wait_for(changed.wait(), timeout=remaining)
             except TimeoutError:
                 return await self.events_after(creds, after)
+
+    async def watch(self, code: str) -> None:
+        """A socket or long-poll of this room is here now: its commits from other processes must reach us."""
+        await self.store.watch(code)
+
+    def unwatch(self, code: str) -> None:
+        self.store.unwatch(code)
 
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)
@@ -381,10 +430,17 @@ class RoomService:
     # ---- presence --------------------------------------------------------------------------------------
 
     async def seen_polling(self, creds: Credentials, transport: Transport) -> None:
-        """A poll or long-poll request keeps its player shown online."""
+        """A poll or long-poll request keeps its player shown online.
+
+        Not while the player's socket is open here: then the request is the page fetching a snapshot, and counting
+        it as polling would keep a player who closes the tab online (the socket's close would be ignored as
+        "still polling", and the poll's timeout would not match the socket's presence session), so no stand-in
+        would ever take the seat.
+        """
+        if self.hub.is_connected(creds.room_code, creds.player_id):
+            return
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
-        if not self.hub.is_connected(creds.room_code, creds.player_id):
-            await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
+        await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
 
     async def connected(self, creds: Credentials, session: str) -> None:
         await self._set_presence(creds.room_code, creds.player_id, True, session)
@@ -473,16 +529,12 @@ class RoomService:
                 if not self.hub.is_connected(code, player_id):
                     await self._set_presence(code, player_id, False, f"{transport}:{player_id}")
         now = self.clock()
-        for code in await self.store.room_codes():
+        # the activity index names the expired rooms: a room that is not idle long enough costs nothing here
+        for code in await self.store.idle_rooms(now - self.settings.room_idle_seconds):
             if self.hub.rooms.get(code):
                 continue
-            try:
-                idle = await self.store.read(code, lambda r: now - r.last_activity)
-            except NotFound:
-                continue
-            if idle >= self.settings.room_idle_seconds:
-                log.info("room %s expired after %.0f s idle", code, idle)
-                await self.store.delete_room(code)
+            log.info("room %s expired after %.0f s idle", code, self.settings.room_idle_seconds)
+            await self.store.delete_room(code)
         self.refresh_gauges()
         await self.refresh_room_gauge()
 

@@ -12,10 +12,20 @@ if [[ "$mode" == "dev" ]]; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
   command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
   command -v promtool >/dev/null || apt_packages+=(prometheus)
+  # amtool (config checks) and the alertmanager binary the alert-routing test runs
+  command -v amtool >/dev/null || apt_packages+=(prometheus-alertmanager)
   command -v redis-server >/dev/null || apt_packages+=(redis-server)
+  command -v redis-cli >/dev/null || apt_packages+=(redis-tools)  # redis-cli --cluster create (cluster tests)
   [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
   # so the status light's emoji render in headless screenshots
   [[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || apt_packages+=(fonts-noto-color-emoji)
+  # the container tests: podman with runc builds and runs the image on a base mmdebstrap makes from Debian
+  command -v podman >/dev/null || apt_packages+=(podman)
+  command -v runc >/dev/null || apt_packages+=(runc)
+  command -v mmdebstrap >/dev/null || apt_packages+=(mmdebstrap)
+  command -v newuidmap >/dev/null || apt_packages+=(uidmap)
+  command -v catatonit >/dev/null || apt_packages+=(catatonit)  # the pause process of a pod
+  [[ -x /usr/lib/cni/bridge ]] || apt_packages+=(containernetworking-plugins)
 fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
 if (( ${#apt_packages[@]} )); then
@@ -23,7 +33,7 @@ if (( ${#apt_packages[@]} )); then
   [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
   echo "bootstrap: installing Debian packages: ${apt_packages[*]}"
   $sudo_cmd apt-get update -qq
-  # The Debian prometheus/redis/nginx packages try to start services; we run them as plain processes instead.
+  # The Debian prometheus/alertmanager/redis/nginx packages try to start services; we run them as plain processes instead.
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 fi
 

@@ -10,8 +10,9 @@ def test_a_stored_seat_needs_room_player_and_token() -> None:
     """Only a complete record becomes a seat; anything else the page hands back is ignored."""
     good = {"room": "ABCDE", "player": "p1", "token": "t", "name": "Ann", "savedAt": 1}
     assert _stored_seat(good) == (Seat("ABCDE", "p1", "t"), "Ann")
-    for bad in (None, "ABCDE", [], {}, {**good, "token": ""}, {"room": "ABCDE", "player": "p1"}):
-        assert _stored_seat(bad) is None
+    bad: tuple[object, ...] = (None, "ABCDE", [], {}, {**good, "token": ""}, {"room": "ABCDE", "player": "p1"})
+    for record in bad:
+        assert _stored_seat(record) is None
 
 
 def test_a_rejected_seat_says_why() -> None:

@@ -108,7 +108,10 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     previous = hub.register(conn)
     if previous is not None:
         previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", "replaced")
+    watching = False
     try:
+        await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
+        watching = True
         await _resume(conn, service, creds, last_event_id)
         await service.connected(creds, conn.session)
         await _read_loop(websocket, conn, service)
@@ -116,6 +119,8 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         conn.disconnect_reason = "error"
         await _close(websocket, CloseCode.TRY_LATER, exc.message)
     finally:
+        if watching:
+            service.unwatch(creds.room_code)
         current = hub.unregister(conn)
         metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
         if current:

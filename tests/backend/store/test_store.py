@@ -152,3 +152,33 @@ async def test_delete_room(store: Store) -> None:
 async def test_ping(store: Store) -> None:
     """ping is True while the store serves."""
     assert await store.ping() is True
+
+
+async def test_idle_rooms_come_from_the_last_activity(store: Store) -> None:
+    """idle_rooms names exactly the rooms whose last activity is older than the bound; deleted ones leave it."""
+    await store.create_room(*new_room("QUIET"), NOW)
+    await store.create_room(*new_room("BUSYY"), NOW)
+
+    def touch(room: Room) -> list[Event]:
+        room.last_activity = NOW + 50
+        return []
+
+    await store.mutate("BUSYY", touch, NOW + 50)
+    assert await store.idle_rooms(NOW) == []
+    assert await store.idle_rooms(NOW + 10) == ["QUIET"]
+    assert sorted(await store.idle_rooms(NOW + 60)) == ["BUSYY", "QUIET"]
+    await store.delete_room("QUIET")
+    assert await store.idle_rooms(NOW + 10) == []
+
+
+async def test_watch_and_unwatch_are_safe_on_any_store(store: Store) -> None:
+    """Watching a room (once per socket) and unwatching it keep local commits flowing to the listeners."""
+    await store.create_room(*new_room(), NOW)
+    seen: list[int] = []
+    store.subscribe(lambda code, events: seen.extend(e.id for e in events))
+    await store.watch("ABCDE")
+    await store.mutate("ABCDE", lambda r: [note(1)], NOW)
+    store.unwatch("ABCDE")
+    await store.mutate("ABCDE", lambda r: [note(2)], NOW)
+    await asyncio.sleep(0.1)
+    assert seen == [CREATED + 1, CREATED + 2]
