@@ -93,6 +93,7 @@ def restart(tier: Tier, index: int, clues: list[str], players: list[Player], tok
     replica = tier.replicas[index]
     keys = {str(cookie(player)["value"]) for player in players}
     homed = {key for key, served in tier.replicas_by_key().items() if key in keys and served == {replica.address}}
+    own_key = tier.affinity_keys()[replica.address]
     replica.stop()
     # nginx logs a WebSocket when it closes: the streams this replica held were its own pages' streams
     streams = {
@@ -103,6 +104,22 @@ def restart(tier: Tier, index: int, clues: list[str], players: list[Player], tok
     rest_clue(tier.backend.url, code, token, text)
     clues.append(text)
     replica.start()
+    wait_routed(tier, replica.address, own_key)
+
+
+def wait_routed(tier: Tier, address: str, key: str, timeout_s: float = 20) -> None:
+    """As a deploy does before restarting the next replica: wait until nginx sends this replica's browsers to it
+    again. nginx skips a replica for fail_timeout after its last failure (the restored pages' own requests keep
+    failing on it while it is down), and with both skipped it has no live upstream left."""
+    deadline = time.monotonic() + scaled(timeout_s)
+    while True:
+        httpx.get(f"{tier.url}/_stcore/health", headers={"Cookie": f"parlor_frontend={key}"})
+        time.sleep(0.1)  # nginx writes the log line just after the response
+        latest = [up for status, _, _, up, k in tier.requests() if k == key and status < 500]
+        if latest and latest[-1].split(", ")[-1] == address:
+            return
+        assert time.monotonic() < deadline, f"nginx still routes {address}'s browsers elsewhere"
+        time.sleep(0.4)
 
 
 def check_seated(player: Player, code: str, clues: list[str], timeout_s: float = 15) -> None:
