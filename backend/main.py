@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # the live view posts clues itself
     )
     install_error_handlers(app)
     app.include_router(api_router)
