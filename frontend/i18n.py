@@ -156,7 +156,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "landing_footer": "{min} to {max} players. Give clues about your word without saying it, then vote out the "
         "undercover.",
         "name_needed": "Please enter your name.",
-        "back_to_seat": "Back to your seat as {name}",
+        "seat_offer": "You were in room **{code}** as **{name}** in this browser.",
+        "continue_as": "Continue as {name}",
+        "seat_room_ended": "Room {code} has ended, so your seat there is gone.",
+        "seat_invalid": "Your seat in room {code} is no longer valid (the host may have removed you). Join again "
+        "to play.",
+        "restoring": "Restoring your seat…",
         "pack_refused": "These words cannot be used:",
         "pack_two_words": "line {line}: “{word}” needs exactly two words separated by a comma",
         "pack_bad_word": "line {line}: “{word}” must be up to {limit} letters, spaces, apostrophes or hyphens",
@@ -314,7 +319,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "landing_footer": "De {min} à {max} joueurs. Donnez des indices sur votre mot sans le dire, puis éliminez "
         "l'undercover.",
         "name_needed": "Indiquez votre nom.",
-        "back_to_seat": "Reprendre votre place : {name}",
+        "seat_offer": "Vous étiez dans le salon **{code}** sous le nom **{name}** dans ce navigateur.",
+        "continue_as": "Continuer en tant que {name}",
+        "seat_room_ended": "Le salon {code} est terminé : votre place n'existe plus.",
+        "seat_invalid": "Votre place dans le salon {code} n'est plus valable (l'hôte vous a peut-être retiré). "
+        "Rejoignez le salon pour jouer.",
+        "restoring": "Récupération de votre place…",
         "pack_refused": "Ces mots ne conviennent pas :",
         "pack_two_words": "ligne {line} : « {word} » doit contenir exactement deux mots séparés par une virgule",
         "pack_bad_word": "ligne {line} : « {word} » doit tenir en {limit} lettres, espaces, apostrophes ou tirets "

@@ -6,11 +6,9 @@ visitor flips the EN/FR switch; a room created from a French page starts in Fren
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit_js_eval import streamlit_js_eval
 
 from frontend.api import Api, ApiError, Seat
 from frontend.i18n import DEFAULT, LANGUAGE_NAMES, browser_language, error_text, t
@@ -18,7 +16,6 @@ from frontend.state import limit
 
 OnSeat = Callable[[Seat, str], None]
 
-SAVED_SEAT_KEY = "parlor-saved-seat"
 LANG_KEY = "ui_lang"
 
 
@@ -29,15 +26,20 @@ def page_language() -> str:
     return str(st.session_state[LANG_KEY])
 
 
-def render(api: Api, on_seat: OnSeat) -> None:
+def render(api: Api, on_seat: OnSeat, offer: tuple[Seat, str] | None = None) -> None:
+    """`offer`: a seat this browser held in the linked room, no longer open in any tab ("Continue as NAME")."""
     lang = page_language()
     st.radio(
         "🌐", list(LANGUAGE_NAMES), key=LANG_KEY, horizontal=True, format_func=str.upper, label_visibility="collapsed"
     )
     st.html(f'<div class="parlor-hero"><h1>🕵️ Parlor</h1><p>{t(lang, "tagline")}</p></div>')
     prefill = str(st.query_params.get("room", "")).strip().upper()[:5]
-    if prefill.isalnum() and len(prefill) == 5:
-        _offer_saved_seat(prefill, on_seat, lang)
+    if offer is not None and offer[0].room_code == prefill:
+        seat, name = offer
+        with st.container(border=True):
+            st.markdown(t(lang, "seat_offer", code=prefill, name=name))
+            if st.button(t(lang, "continue_as", name=name), type="primary", use_container_width=True):
+                on_seat(seat, name)
     columns = st.columns(2, gap="large")
     join_col, create_col = columns if prefill else columns[::-1]
     name_max = limit(None, "name_max")
@@ -69,19 +71,6 @@ def _create(api: Api, name: str, lang: str) -> Seat:
     if lang != DEFAULT:
         api.settings(seat, {"language": lang})
     return seat
-
-
-def _offer_saved_seat(code: str, on_seat: OnSeat, lang: str) -> None:
-    """A player who closed the tab mid-game opens the room link again: offer them their own seat back."""
-    raw = streamlit_js_eval(js_expressions=f'localStorage.getItem("parlor:seat:{code}")', key=SAVED_SEAT_KEY)
-    try:
-        saved = json.loads(raw) if isinstance(raw, str) else {}
-        seat = Seat(room_code=str(saved["room"]), player_id=str(saved["player"]), token=str(saved["token"]))
-        name = str(saved.get("name") or "")
-    except (TypeError, ValueError, KeyError, AttributeError):
-        return
-    if st.button(t(lang, "back_to_seat", name=name), type="primary", icon="↩️", use_container_width=True):
-        on_seat(seat, name)
 
 
 def _enter(call: Callable[[], Seat], *, name: str, on_seat: OnSeat, lang: str) -> None:
