@@ -104,6 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         ws_max_size=app.state.settings.max_frame_bytes,  # 16384 by default, the same limit the handler enforces
         # frames are small JSON: compression would cost CPU per recipient and a zlib context per socket
         ws_per_message_deflate=app.state.settings.ws_per_message_deflate,
+        # the app's own heartbeat (clients ping, HEARTBEAT_TIMEOUT_SECONDS cuts the silent) already finds dead
+        # sockets; uvicorn's protocol pings on top cost a timer and a frame per socket every 20 s
+        ws_ping_interval=None if app.state.settings.heartbeat_timeout_seconds > 0 else 20.0,
         log_level=args.log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",

@@ -200,8 +200,12 @@ def run_parlor(
     env: dict[str, str] | None = None,
     ping_every: float = 25,
     deflate: bool = True,
+    root: Path | None = None,
+    args: tuple[str, ...] = (),
+    name: str = "parlor",
 ) -> FanoutResult:
-    with parlor_server({**FANOUT_ENV, **(env or {})}) as server:
+    with parlor_server({**FANOUT_ENV, **(env or {})}, root, args) as server:
+        server.name = name
         t0 = time.monotonic()
         seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
         print(f"seated in {time.monotonic() - t0:.1f} s", flush=True)
