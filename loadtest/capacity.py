@@ -29,7 +29,7 @@ import websockets
 
 from launchers.process import PYTHON, free_port
 from loadtest.browser_ab import export_revision
-from loadtest.fanout import FANOUT_ENV, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
+from loadtest.fanout import FANOUT_ENV, KEEPALIVE_EXPIRY, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
 from loadtest.harness import parlor_server, process_of, rss, run_server
 from loadtest.report import REPORT, machine_line, update_section
 from loadtest.serve import raise_nofile
@@ -71,7 +71,7 @@ def run_socketio(rooms: int, per_room: int, seconds: float, procs: int) -> Fanou
     with run_server("socketio", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
 
         async def publish_loop() -> tuple[int, int]:
-            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY)
             async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
 
                 async def publish(i: int, k: int) -> bool:
