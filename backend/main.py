@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # the live view posts clues itself
     )
     app.add_middleware(RawSendMiddleware)  # lets the hub write live frames directly (backend.realtime.direct)
     install_error_handlers(app)

@@ -1,8 +1,10 @@
 """Python's side of the browser bridge: install it into the page once, then wait for batches of events.
 
 The bridge (static/bridge.js) lives in the Streamlit page, not in a component iframe, so its socket survives
-reruns. `streamlit_js_eval` is only the doorway: its iframe evaluates a short expression and sends the
-resolved value back, which reruns the enclosing fragment. Because the component re-evaluates only when its
+reruns; the live view (static/live_view.js) draws the live parts from its events into placeholders that the
+views emit, so only events that change the layout come back to Python. `streamlit_js_eval` is only the
+doorway: its iframe evaluates a short expression and sends the resolved value back, which reruns the enclosing
+fragment. Because the component re-evaluates only when its
 expression changes, each wait carries a sequence number; a value is consumed once, when its number matches.
 """
 
@@ -28,7 +30,7 @@ def _script(name: str) -> str:
 def install_expression(config: dict[str, Any] | None) -> str:
     """Load the browser files into window.parent (once per page) and configure the bridge for this seat."""
     loader = _script("loader.js")
-    files = {name: _script(name) for name in ("bridge.js", "countdown.js")}
+    files = {name: _script(name) for name in ("bridge.js", "countdown.js", "live_view.js")}
     return f"({loader})(window.parent, {json.dumps(files)}, {json.dumps(config)})"
 
 

@@ -139,12 +139,20 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
 # ---- the live panels --------------------------------------------------------------------------------------
 
 
+def bridge_live() -> None:
+    """The live parts as empty placeholders (drawn by static/live_view.js), then the fragment that waits."""
+    html = room.live_placeholders(game_state())
+    if html:
+        st.html(html)
+    bridge_panel()
+
+
 @st.fragment
 def bridge_panel() -> None:
-    """Reruns only when the bridge resolves a wait: new events, a status change, or the heartbeat.
+    """Reruns only when the bridge resolves a wait: events that change the layout, a status change, or the
+    heartbeat (the live view draws everything else, so a clue reruns nothing).
 
-    It draws only the room's live HTML (one delta per batch); a batch that changes anything drawn outside it
-    (see `room.layout_key`) reruns the whole app instead.
+    A batch that changes anything Python draws (see `room.layout_key`) reruns the whole app.
     """
     value = ss.get(live.WAIT_KEY)
     if isinstance(value, dict) and value.get("seq") == ss.wait_seq:
@@ -152,7 +160,6 @@ def bridge_panel() -> None:
         ss.wait_seq += 1
         if room.layout_key(game_state()) != ss.get("layout_key"):
             st.rerun()
-    room.render_live(game_state())
     if ss.bridge_status == "stopped":
         st.error(ss.detail or "Live updates stopped.", icon="⛔")
     live.request(
@@ -188,7 +195,7 @@ def legacy_panel() -> None:
 
 def _bridge_room() -> None:
     ss.layout_key = room.layout_key(game_state())
-    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_panel)
+    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
 
 
 # ---- page ----------------------------------------------------------------------------------------------------

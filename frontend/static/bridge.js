@@ -3,6 +3,8 @@
 // de-duplicated buffer (mirrored to sessionStorage), reconnects with full-jitter backoff, falls back to
 // long-polling while the socket is down, and hands batches to Python through `next()`, a Promise that
 // resolves as soon as there is something new (events or a status change) or after a heartbeat timeout.
+// Subscribers (static/live_view.js) see every event at once; `next()` only resolves for events that change
+// what Python draws, and `quiet(frame)` (set by the live view) names the ones that do not.
 (function (root) {
   "use strict";
   const VERSION = "1";
@@ -75,7 +77,10 @@
       this.pollAbort = null;
       this.polling = false;
       this.waiters = [];
-      this.pendingRender = []; // [id, receivedAtMs, transport] waiting for Python to render them
+      this.subscribers = [];
+      this.quiet = null; // frame => true when Python need not rerun for it (set by static/live_view.js)
+      this.loudId = 0; // the newest event that Python must see
+      this.pendingRender = []; // [id, receivedAtMs, transport] waiting to be drawn
       this.clockSamples = []; // server ts minus our arrival time (ms), for the last CLOCK_SAMPLES stamped frames
       this.clockOffsetMs = 0; // the server's clock minus ours (see observeServerTime)
       this.report = emptyReport();
@@ -116,6 +121,8 @@
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
       this.rememberSeat(cfg);
       this.restore(cfg.lastId || 0);
+      this.loudId = this.lastId; // restored events are old news to a Python that resumes from lastId
+      this.notify();
       if (cfg.transport === TRANSPORT.POLLING) {
         this.toPolling("WebSocket is not enabled for you.");
       } else {
@@ -163,6 +170,7 @@
       }
       this.shutdown();
       this.config = null;
+      this.notify();
       this.wake();
     }
 
@@ -196,6 +204,7 @@
       this.events.splice(i, 0, frame);
       if (this.events.length > BUFFER_CAP) this.events.splice(0, this.events.length - BUFFER_CAP);
       this.lastId = Math.max(this.lastId, frame.id);
+      if (!this.quiet || !this.quiet(frame)) this.loudId = Math.max(this.loudId, frame.id);
       this.report.events[via] = (this.report.events[via] || 0) + 1;
       if (typeof frame.ts === "number") {
         this.report.delivery.push([via, Math.max(0, received / 1000 - frame.ts)]);
@@ -208,6 +217,7 @@
       let added = false;
       for (const f of frames) added = this.accept(f, via) || added;
       if (added) {
+        this.notify();
         this.wake();
         this.schedulePersist();
       }
@@ -228,7 +238,9 @@
       this.snapshot = { last_event_id: snap.last_event_id, data: snap };
       this.events = this.events.filter((e) => e.id > snap.last_event_id);
       this.lastId = Math.max(this.lastId, snap.last_event_id);
+      this.loudId = Math.max(this.loudId, snap.last_event_id);
       this.persist();
+      this.notify();
       this.wake();
     }
 
@@ -447,6 +459,33 @@
 
     // ---- hand-over to Python ------------------------------------------------------------------------
 
+    subscribe(fn) {
+      this.subscribers.push(fn);
+    }
+
+    notify() {
+      for (const fn of this.subscribers) {
+        try {
+          fn(this);
+        } catch (e) {}
+      }
+    }
+
+    // The live view drew every event up to `id`: their receive-to-screen times go into the next report.
+    markRendered(id) {
+      if (!this.pendingRender.length || this.pendingRender[0][0] > id) return;
+      this.takeRendered(id, nowEpochMs());
+    }
+
+    takeRendered(afterId, now) {
+      const keep = [];
+      for (const [id, received, via] of this.pendingRender) {
+        if (id <= afterId) this.report.render.push([via, Math.max(0, (now - received) / 1000)]);
+        else keep.push([id, received, via]);
+      }
+      this.pendingRender = keep;
+    }
+
     wake() {
       const waiters = this.waiters;
       this.waiters = [];
@@ -454,22 +493,18 @@
     }
 
     takeReport(afterId) {
-      const now = nowEpochMs();
-      const keep = [];
-      for (const [id, received, via] of this.pendingRender) {
-        if (id <= afterId) this.report.render.push([via, Math.max(0, (now - received) / 1000)]);
-        else keep.push([id, received, via]);
-      }
-      this.pendingRender = keep;
+      if (!this.quiet) this.takeRendered(afterId, nowEpochMs()); // without a live view, Python draws them
       const report = this.report;
       this.report = emptyReport();
       return report;
     }
 
-    batch(afterId, knownStatus) {
+    batch(afterId, knownStatus, due = false) {
       const fresh = this.events.filter((e) => e.id > afterId);
       const snap = this.snapshot && this.snapshot.last_event_id > afterId ? this.snapshot.data : null;
-      if (!fresh.length && !snap && knownStatus === this.status) return null;
+      // Quiet events wait, untouched, for the next batch Python needs anyway (or the heartbeat).
+      const loud = fresh.length && this.loudId > afterId;
+      if (!loud && !snap && knownStatus === this.status && !due) return null;
       const events = fresh.slice(0, BATCH_CAP);
       return {
         events,
@@ -499,7 +534,7 @@
         };
         timer = setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== check);
-          resolve({ events: [], snapshot: null, more: false, ...this.state(), report: this.takeReport(afterId) });
+          resolve(this.batch(afterId, knownStatus, true));
         }, timeoutMs);
         this.waiters.push(check);
       });
