@@ -233,10 +233,10 @@ def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[flo
     pairs = [(a, b) for a in names if a.startswith("parlor") for b in names if b != a]
     ratios: dict[tuple[str, str], tuple[float, float]] = {}
     for a, b in pairs:
-        cpu = statistics.median(s[a].cpu_us_per_frame / s[b].cpu_us_per_frame for s in sets)
-        p99 = statistics.median(s[a].ms(99) / s[b].ms(99) for s in sets)
-        ratios[a, b] = cpu, p99
-        out.append(f"| {a} / {b} | {cpu:.2f}x | {p99:.2f}x |")
+        cpu_ratio = statistics.median(s[a].cpu_us_per_frame / s[b].cpu_us_per_frame for s in sets)
+        p99_ratio = statistics.median(s[a].ms(99) / s[b].ms(99) for s in sets)
+        ratios[a, b] = cpu_ratio, p99_ratio
+        out.append(f"| {a} / {b} | {cpu_ratio:.2f}x | {p99_ratio:.2f}x |")
     cpu_floor, p99_floor = ratios["parlor", "floor"]
     cpu_sio = ratios["parlor", "socketio"][0]
     delivered = all(s["parlor"].fleet.delivered == s["parlor"].expected for s in sets)
@@ -277,24 +277,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("idle:", {k: round(v) for k, v in idle.items()}, flush=True)
     with tempfile.TemporaryDirectory(prefix="parlor-capacity-ab-") as tmp:
         ref_root = export_revision(args.ab, Path(tmp)) if args.ab else None
-        sets, loads = [], []
+        sets: list[dict[str, FanoutResult]] = []
+        loads: list[float] = []
         for n in range(args.runs):
             loads.append(os.getloadavg()[0])
             print(f"run {n + 1} of {args.runs} (load average {loads[-1]:.1f})", flush=True)
             sets.append(run_set(args, ref_root, n))
-    print(median_markdown(sets, loads))
-    if args.no_report:
-        return
+            print(median_markdown(sets, loads), flush=True)
+            if not args.no_report:  # after every run, so a run cut short still leaves its completed runs
+                write_report(args, idle, sets, loads)
+
+
+def write_report(
+    args: argparse.Namespace, idle: dict[str, float] | None, sets: list[dict[str, FanoutResult]], loads: list[float]
+) -> None:
     command = f"python -m loadtest.capacity --idle-rooms {args.idle_rooms} --active-rooms {args.active_rooms}"
-    command += (
-        f" --runs {args.runs}" + (" --skip-idle" if args.skip_idle else "") + (f" --ab {args.ab}" if args.ab else "")
-    )
+    command += f" --seconds {args.seconds:g} --runs {args.runs}" + (" --skip-idle" if args.skip_idle else "")
+    command += f" --ab {args.ab}" if args.ab else ""
     text = markdown(idle, list(sets[-1].values()), command)
     if idle is None:
         text = text.replace("### Fan-out at", previous_idle(args.report) + "\n### Fan-out at", 1)
     text += "\n\n" + median_markdown(sets, loads)
     update_section("capacity", text, args.report)
-    print(f"wrote section 'capacity' of {args.report}")
+    print(f"wrote section 'capacity' of {args.report} ({len(sets)} of {args.runs} runs)", flush=True)
 
 
 if __name__ == "__main__":
