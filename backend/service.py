@@ -26,6 +26,7 @@ from backend.game.engine import GUESS_MAX, Room, RoomLimits, clean_text, game_li
 from backend.game.events import Event, StoredEvent
 from backend.game.vocabulary import (
     CLUE_MAX,
+    CUSTOM_PACK_MAX_CHARS,
     NAME_MAX,
     EventType,
     GameLimits,
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from backend.flags import TransportFlag
 
 __all__ = [
+    "CUSTOM_PACK_MAX_CHARS",
     "GAME_LIMITS",
     "BotAdded",
     "Credentials",

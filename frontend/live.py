@@ -19,6 +19,7 @@ from streamlit_js_eval import streamlit_js_eval
 
 STATIC = Path(__file__).resolve().parent / "static"
 INSTALL_KEY = "parlor-install"
+PROBE_KEY = "parlor-probe"
 WAIT_KEY = "parlor-wait"
 
 
@@ -35,8 +36,16 @@ def install_expression(config: dict[str, Any] | None) -> str:
 
 
 def install(config: dict[str, Any] | None) -> None:
+    """Point the bridge at a seat (a config), or with `{"forget": {"room", "player"}}` or None stop it and
+    forget that seat in the tab."""
     # No output wanted: a value would rerun the whole app for nothing.
     streamlit_js_eval(js_expressions=install_expression(config), key=INSTALL_KEY, want_output=False)
+
+
+def probe(room: str | None) -> dict[str, Any] | None:
+    """The tab's stored seat and a "Continue as" offer for `room`; None until the page has answered (one rerun)."""
+    answer = streamlit_js_eval(js_expressions=install_expression({"probe": room or ""}), key=PROBE_KEY)
+    return answer if isinstance(answer, dict) else None
 
 
 def await_bridge(call: str) -> str:

@@ -18,10 +18,11 @@ from frontend import live
 from frontend.api import Api, ApiError, Seat
 from frontend.bridge_reports import record_report, track_session
 from frontend.config import get_settings
+from frontend.i18n import language_of, status_labels, t
 from frontend.metrics import BridgeMetrics, get_bridge_metrics
 from frontend.state import State, apply_events, needs_snapshot
 from frontend.views import landing, room
-from frontend.views.common import STATUS_TEXT, esc
+from frontend.views.common import esc
 
 STATIC = Path(__file__).resolve().parent / "static"
 BRIDGE = "bridge"
@@ -65,11 +66,24 @@ def game_state() -> State:
 
 
 def _take_seat(new_seat: Seat, name: str) -> None:
+    """Sit in `new_seat` (new, stored in the tab, or offered): the backend's state with its token proves it valid.
+
+    A seat the backend rejects (401: removed or bad token, 404: the room is gone) is forgotten in the tab, with a
+    message; any other failure keeps it, so reloading tries again.
+    """
     try:
         snap = api().state(new_seat)
     except ApiError as err:
-        st.error(err.text)
-        return
+        if err.status in (401, 404):
+            ss.forget = {"room": new_seat.room_code, "player": new_seat.player_id}
+            ss.pop("offer", None)
+            ss.notice = _seat_gone_text(err, new_seat.room_code)
+        else:
+            ss.notice = err.text
+        st.rerun()
+    name = str((snap.get("you") or {}).get("name") or name)
+    for key in ("forget", "offer", "notice"):
+        ss.pop(key, None)
     ss.seat, ss.name, ss.game_state = new_seat, name, snap
     ss.last_id = int(snap.get("last_event_id") or 0)
     ss.wait_seq = 1
@@ -80,13 +94,62 @@ def _take_seat(new_seat: Seat, name: str) -> None:
 
 
 def _leave() -> None:
+    """Leave the room for good: the backend drops the player and the tab forgets the seat in both storages."""
     current = ss.get("seat")
     if current is not None:
         with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
             api().remove_player(current, current.player_id)
+        ss.forget = {"room": current.room_code, "player": current.player_id}
     for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail", "layout_key"):
         ss.pop(key, None)
-    ss.left = True
+
+
+def _seat_gone_text(err: ApiError, code: str) -> str:
+    if err.status == 404 and err.code == "unknown_room":
+        return t(landing.page_language(), "seat_room_ended", code=code)
+    return t(landing.page_language(), "seat_invalid", code=code)
+
+
+def _stored_seat(raw: Any) -> tuple[Seat, str] | None:
+    """A seat record from the page's storage ({room, player, token, name}), or None when it is not one."""
+    if not isinstance(raw, dict):
+        return None
+    room_code, player, token = (str(raw.get(key) or "") for key in ("room", "player", "token"))
+    if not (room_code and player and token):
+        return None
+    return Seat(room_code, player, token), str(raw.get("name") or "")
+
+
+def _restore_seat() -> bool:
+    """A fresh Streamlit session (new tab, reload, restarted frontend) asks the page for the tab's seat first.
+
+    True while the page has not answered: the caller draws only a short "Restoring your seat…" state. The answer
+    takes one component round trip, so a tab without a seat reaches the landing page a moment later.
+    """
+    if ss.get("probed"):
+        return False
+    linked = str(st.query_params.get("room", "")).strip().upper()[:5]
+    answer = live.probe(linked)
+    if answer is None:
+        return True
+    ss.probed = True
+    stored = _stored_seat(answer.get("seat"))
+    # A link to another room opened in this tab is a request to join that one: the stored seat stays for later.
+    if stored is not None and linked in ("", stored[0].room_code):
+        _take_seat(*stored)
+    offer = answer.get("offer")
+    if _stored_seat(offer) is not None:
+        ss.offer = offer
+    return False
+
+
+def _landing() -> None:
+    if ss.get("forget"):
+        live.install({"forget": ss.forget})
+    notice = ss.pop("notice", None)
+    if notice:
+        st.warning(notice, icon="⚠️")
+    landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
 
 
 def share_url(code: str) -> str:
@@ -128,11 +191,11 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
         "room": current.room_code,
         "player": current.player_id,
         "token": current.token,
+        "name": ss.name,
         "baseUrl": settings.browser_backend_url,
         "lastId": ss.last_id,
         "transport": current.transport,
-        "labels": STATUS_TEXT,
-        "name": ss.name,  # remembered with the seat, for "Back to your seat" after the tab was closed
+        "labels": status_labels(language_of(game_state())),
     }
 
 
@@ -167,16 +230,16 @@ def bridge_panel() -> None:
     )
 
 
-def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str) -> None:
+def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str, lang: str = "en") -> None:
     """Who you are, the room, and the connection light, as one element (each element costs every rerun).
 
     In bridge mode the bridge repaints the light the moment its status changes.
     """
     st.html(
         f'<div class="parlor-me"><div class="parlor-me-name">{esc(name)}</div>'
-        f'<div class="parlor-caption">Room <b>{esc(code)}</b></div></div>'
+        f'<div class="parlor-caption">{t(lang, "me_room", code=f"<b>{esc(code)}</b>")}</div></div>'
         f'<div class="parlor-status" data-testid="connection-status" data-mode="{mode}" data-status="{esc(status)}">'
-        f'<div class="parlor-status-text">{esc(STATUS_TEXT.get(status, status))}</div>'
+        f'<div class="parlor-status-text">{esc(status_labels(lang).get(status, status))}</div>'
         f'<div class="parlor-status-detail">{esc(detail)}</div></div>'
     )
 
@@ -214,14 +277,17 @@ def run(mode: str = BRIDGE, panel: Callable[[], None] = _bridge_room) -> None:
     if not settings.websocket_enabled:
         mode = LEGACY
     if "seat" not in ss:
-        if mode != LEGACY and ss.get("left"):
-            live.install(None)
-        landing.render(api(), _take_seat)
+        if _restore_seat():
+            restoring = esc(t(landing.page_language(), "restoring"))
+            st.html(f'<div class="parlor-restoring" data-testid="restoring">{restoring}</div>')
+        else:
+            _landing()
         return
     with st.sidebar:
         status = "polling" if mode == LEGACY else ss.bridge_status
-        _sidebar_card(ss.name, seat().room_code, status, ss.get("detail", ""), mode)
-        st.button("Leave room", on_click=_leave, use_container_width=True)
+        lang = language_of(game_state())
+        _sidebar_card(ss.name, seat().room_code, status, ss.get("detail", ""), mode, lang)
+        st.button(t(lang, "leave_room"), on_click=_leave, use_container_width=True)
     if mode == LEGACY:
         legacy_panel()
     else:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 from backend.api.deps import PlayerDep, RoomCode, ServiceDep
 from backend.realtime.protocol import event_frame
 from backend.service import (
+    CUSTOM_PACK_MAX_CHARS,
     GAME_LIMITS,
     BotAdded,
     Credentials,
@@ -66,7 +67,7 @@ class GuessIn(BaseModel):
 
 
 class PackIn(BaseModel):
-    text: str = Field(max_length=20_000, description="one pair a line: two words separated by a comma")
+    text: str = Field(max_length=CUSTOM_PACK_MAX_CHARS, description="one pair a line: two words separated by a comma")
 
 
 class VoteIn(BaseModel):
