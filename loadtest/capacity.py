@@ -294,7 +294,8 @@ def write_report(
     command = f"python -m loadtest.capacity --idle-rooms {args.idle_rooms} --active-rooms {args.active_rooms}"
     command += f" --seconds {args.seconds:g} --runs {args.runs}" + (" --skip-idle" if args.skip_idle else "")
     command += f" --ab {args.ab}" if args.ab else ""
-    text = markdown(idle, list(sets[-1].values()), command)
+    last = sets[-1]  # the working tree's Parlor first: markdown() gives the other rows as ratios to it
+    text = markdown(idle, [last["parlor"], *(r for name, r in last.items() if name != "parlor")], command)
     if idle is None:
         text = text.replace("### Fan-out at", previous_idle(args.report) + "\n### Fan-out at", 1)
     text += "\n\n" + median_markdown(sets, loads)
