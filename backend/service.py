@@ -551,6 +551,7 @@ class RoomService:
         await self.refresh_room_gauge()
 
     def refresh_gauges(self) -> None:
+        self.hub.flush_metrics()
         counts = dict.fromkeys(TRANSPORTS, 0)
         counts[Transport.WEBSOCKET] = self.hub.connection_count()
         mono = time.monotonic()

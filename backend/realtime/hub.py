@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
+from backend.realtime.direct import DirectWriter, text_frame
 from backend.realtime.protocol import CloseCode, Transport, dumps, event_frame, frame
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Connection:
     writer: asyncio.Task[None] | None = None
     pending: list[Outgoing] | None = None  # not None while the resume replay is being queued
     session: str = field(default_factory=lambda: "ws:" + secrets.token_hex(6))
+    direct: DirectWriter | None = None  # the synchronous write path, when the server offers one
+    idle: bool = False  # the writer waits on an empty queue: nothing of this socket is in flight
 
     def offer(self, item: Outgoing) -> bool:
         """Queue a live event; during a resume it is held back until the replay is queued."""
@@ -95,12 +98,16 @@ class Hub:
         self.queue_size = queue_size
         self.rooms: dict[str, dict[str, Connection]] = {}
         self._room_events: dict[str, asyncio.Event] = {}
-        self._sent_counters: dict[str, Any] = {}  # label lookups cost more than the increment on the hot path
+        self._sent_counters: dict[str, Any] = {}  # label lookups cost more than the increment
+        self._sent: dict[str, int] = {}  # frames written by type since the last flush_metrics()
+        self._sent_bytes = 0
 
     # ---- registration ----------------------------------------------------------------------------------
 
-    def new_connection(self, socket: Socket, code: str, player_id: str) -> Connection:
-        return Connection(socket, code, player_id, asyncio.Queue(self.queue_size))
+    def new_connection(
+        self, socket: Socket, code: str, player_id: str, direct: DirectWriter | None = None
+    ) -> Connection:
+        return Connection(socket, code, player_id, asyncio.Queue(self.queue_size), direct=direct)
 
     def register(self, conn: Connection) -> Connection | None:
         """Add a connection; returns the older connection of the same player it replaces, if any."""
@@ -171,15 +178,41 @@ class Hub:
         room = self.rooms.get(code)
         if room:
             for event in events:
-                item = Outgoing(dumps(event_frame(event)), event.type, event.id, event.ts)
                 if event.to is not None:
                     conn = room.get(event.to)
                     targets = [conn] if conn is not None else []
                 else:
                     targets = list(room.values())
+                if not targets:
+                    continue
+                # the commit-to-write latency is observed once per event, on the last socket queued (the
+                # room's slowest write), not once per recipient: a histogram observation costs more than a send
+                text = dumps(event_frame(event))
+                item = Outgoing(text, event.type, event.id)
+                timed = Outgoing(text, event.type, event.id, event.ts)
+                last = targets[-1]
+                wire: bytes | None = None
+                written = 0
                 for conn in targets:
-                    if conn.close_code is None and not conn.offer(item):
+                    if conn.close_code is not None:
+                        continue
+                    if conn.idle and conn.direct is not None and conn.pending is None and conn.queue.empty():
+                        # nothing of this socket in flight: write now rather than wake its writer
+                        if event.id <= conn.last_id:
+                            continue
+                        if wire is None:
+                            wire = text_frame(text)
+                        if conn.direct.write(wire):
+                            conn.last_id = event.id
+                            written += 1
+                            if conn is last:
+                                self.metrics.fanout_latency.observe(max(0.0, time.time() - event.ts))
+                            continue
+                    if not conn.offer(timed if conn is last else item):
                         self._overflow(conn)
+                if written:
+                    self._sent[event.type] = self._sent.get(event.type, 0) + written
+                    self._sent_bytes += written * len(text)
         waiter = self._room_events.pop(code, None)
         if waiter is not None:
             waiter.set()
@@ -215,14 +248,31 @@ class Hub:
             waiter = self._room_events[code] = asyncio.Event()
         return waiter
 
+    def flush_metrics(self) -> None:
+        """Fold the frames and bytes written since the last call into the Prometheus counters (at each scrape).
+
+        Writers count in plain ints: three labelled counter increments per frame cost more than the send."""
+        sent, self._sent = self._sent, {}
+        frames = 0
+        for frame_type, n in sent.items():
+            counter = self._sent_counters.get(frame_type)
+            if counter is None:
+                counter = self._sent_counters[frame_type] = self.metrics.ws_frames_sent.labels(frame_type)
+            counter.inc(n)
+            frames += n
+        if frames:
+            self.metrics.transport_messages.labels(Transport.WEBSOCKET, "out").inc(frames)
+        nbytes, self._sent_bytes = self._sent_bytes, 0
+        if nbytes:
+            self.metrics.ws_bytes_sent.inc(nbytes)
+
     async def _write(self, conn: Connection) -> None:
-        sent_by_type = self._sent_counters
-        out = self.metrics.transport_messages.labels(Transport.WEBSOCKET, "out")
         latency = self.metrics.fanout_latency
-        nbytes = self.metrics.ws_bytes_sent
         try:
             while True:
+                conn.idle = True
                 item = await conn.queue.get()
+                conn.idle = False
                 if item is None:
                     break
                 if item.event_id is not None:
@@ -232,12 +282,9 @@ class Hub:
                 await conn.socket.send_text(item.text)
                 if item.committed_at is not None:
                     latency.observe(max(0.0, time.time() - item.committed_at))
-                counter = sent_by_type.get(item.type)
-                if counter is None:
-                    counter = sent_by_type[item.type] = self.metrics.ws_frames_sent.labels(item.type)
-                counter.inc()
-                out.inc()
-                nbytes.inc(len(item.text))
+                sent = self._sent
+                sent[item.type] = sent.get(item.type, 0) + 1
+                self._sent_bytes += len(item.text)
         except asyncio.CancelledError:
             pass
         except Exception as exc:  # the socket died under us; the reader side reports the disconnect
