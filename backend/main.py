@@ -16,7 +16,6 @@ from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
-from backend.realtime.direct import RawSendMiddleware
 from backend.realtime.hub import Hub
 from backend.service import RoomService
 from backend.store import create_store
@@ -60,7 +59,6 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # the live view posts clues itself
     )
-    app.add_middleware(RawSendMiddleware)  # lets the hub write live frames directly (backend.realtime.direct)
     install_error_handlers(app)
     app.include_router(api_router)
     Instrumentator(
