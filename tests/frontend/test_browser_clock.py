@@ -6,6 +6,7 @@ stamped by a server whose clock runs 60 s ahead of the browser's, as ws.onmessag
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -60,7 +61,8 @@ def test_countdown_uses_the_server_clock(page: Page) -> None:
         SKEW_MS,
     )
     page.add_script_tag(path=str(STATIC / "countdown.js"))
-    expect(page.locator(".parlor-countdown-text")).to_have_text("1:30")
+    # 1:30 when painted at once; a loaded machine may paint a few seconds later, never near the browser's 2:30
+    expect(page.locator(".parlor-countdown-text")).to_have_text(re.compile(r"^1:[0-3]\d$"))
 
 
 def test_without_a_bridge_the_countdown_uses_the_browser_clock(browser: Browser) -> None:
@@ -75,6 +77,6 @@ def test_without_a_bridge_the_countdown_uses_the_browser_clock(browser: Browser)
             }"""
         )
         page.add_script_tag(path=str(STATIC / "countdown.js"))
-        expect(page.locator(".parlor-countdown-text")).to_have_text("0:30")
+        expect(page.locator(".parlor-countdown-text")).to_have_text(re.compile(r"^0:[0-3]\d$"))
     finally:
         page.close()
