@@ -21,7 +21,7 @@ from typing import Any, Protocol, TypeVar
 from backend.core.config import Settings
 from backend.core.errors import NotFound, Unauthorized, Unavailable
 from backend.game.engine import Room, RoomLimits
-from backend.game.events import Event, StoredEvent
+from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
 from backend.game.words import WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
@@ -180,7 +180,8 @@ class RoomService:
         return snap
 
     async def events_after(self, creds: Credentials, after: int) -> LogSlice:
-        piece = await self.store.events_after(creds.room_code, after)
+        # clamped here too, so no caller can hand the store an id it cannot parse (a Redis stream id is 64-bit)
+        piece = await self.store.events_after(creds.room_code, min(max(after, 0), MAX_EVENT_ID))
         visible = [e for e in piece.events if e.visible_to(creds.player_id)]
         return LogSlice(visible, piece.complete, piece.last_event_id)
 

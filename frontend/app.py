@@ -25,7 +25,7 @@ from frontend.config import get_settings
 from frontend.metrics import get_bridge_metrics
 from frontend.state import apply_events
 from frontend.views import landing, room
-from frontend.views.common import STATUS_TEXT, esc
+from frontend.views.common import STATUS_TEXT, esc, md
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -65,7 +65,7 @@ def _take_seat(seat: Seat, name: str) -> None:
     try:
         snap = _api().state(seat)
     except ApiError as err:
-        st.error(err.text)
+        st.error(md(err.text))
         return
     ss.seat, ss.name, ss.game_state = seat, name, snap
     ss.last_id = int(snap.get("last_event_id") or 0)
@@ -167,7 +167,7 @@ def legacy_panel() -> None:
     try:
         ss.game_state = _api().state(ss.seat)
     except ApiError as err:
-        st.error(err.text, icon="⚠️")
+        st.error(md(err.text), icon="⚠️")
         return
     track_session(metrics, _session_id(), "polling", "polling")
     room.render(ss.game_state, _api(), ss.seat, _share_url(ss.seat.room_code))

@@ -8,13 +8,13 @@ raises a `backend.core.errors.ParlorError` and leaves the room untouched. The st
 from __future__ import annotations
 
 import random
-import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
 from backend.game.events import Event
+from backend.game.text import clean_name, clean_text, contains_word, looks_alike
 from backend.game.words import WordBank
 
 MIN_PLAYERS = 3
@@ -92,16 +92,6 @@ class Player:
         if reveal_role:
             view["role"] = self.role
         return view
-
-
-def clean_text(raw: str, *, field_name: str, max_len: int) -> str:
-    """Trim and refuse empty, too long, or control-character text (names and clues alike)."""
-    text = raw.strip()
-    if not 1 <= len(text) <= max_len:
-        raise Invalid(f"{field_name} must be 1-{max_len} characters after trimming", f"invalid_{field_name}")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for ch in text):
-        raise Invalid(f"{field_name} must not contain control characters", f"invalid_{field_name}")
-    return text
 
 
 @dataclass
@@ -236,10 +226,10 @@ class Room:
     # ---- lobby -----------------------------------------------------------------------------------------
 
     def join(self, player_id: str, name: str, token_hash: str, now: float, *, is_bot: bool = False) -> list[Event]:
-        name = clean_text(name, field_name="name", max_len=NAME_MAX)
+        name = clean_name(name, max_len=NAME_MAX)
         if not self.joinable():
             raise Conflict(f"the room is full ({MAX_PLAYERS} players)", "room_full")
-        if any(p.name.casefold() == name.casefold() for p in self.players.values()):
+        if any(looks_alike(p.name, name) for p in self.players.values()):
             raise Conflict(f"the name {name!r} is taken in this room", "name_taken")
         player = Player(
             id=player_id,
@@ -361,7 +351,7 @@ class Room:
         player = self._require_alive(actor_id, "discussion")
         text = clean_text(text, field_name="clue", max_len=CLUE_MAX)
         assert player.word is not None
-        if player.word.casefold() in text.casefold():
+        if contains_word(text, player.word):
             raise Invalid("a clue must not contain your own word", "clue_contains_word")
         if player.clues_this_round >= self.limits.max_clues_per_round:
             raise RateLimited("you have posted the most clues allowed this round", "too_many_clues")

@@ -21,6 +21,9 @@ PUBLIC_TYPES = (
     "game_over",
 )
 PRIVATE_TYPES = ("your_word",)
+# The largest event id a client may name: JavaScript holds integers exactly up to here, and anything above it
+# is no id this server handed out. Client-supplied ids are checked against it before any store call.
+MAX_EVENT_ID = 2**53 - 1
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from frontend.api import Api, ApiError, Seat
+from frontend.views.common import md
 
 
 def render(api: Api, on_seat) -> None:
@@ -39,6 +40,6 @@ def _enter(call, *, code: str, name: str, on_seat) -> None:
     try:
         seat: Seat = call()
     except ApiError as err:
-        st.error(err.text, icon="⚠️")
+        st.error(md(err.text), icon="⚠️")
         return
     on_seat(seat, name.strip())

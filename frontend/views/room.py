@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from frontend.api import Api, Seat
-from frontend.views.common import countdown_html, esc, run_action, show_flash
+from frontend.views.common import countdown_html, esc, md, run_action, show_flash
 
 UNDERCOVER_CHOICES = {"Automatic": None, "1 undercover": 1, "2 undercovers": 2}
 
@@ -131,7 +131,7 @@ def _lobby(state: dict[str, Any], api: Api, seat: Seat, share_url: str) -> None:
                 action.button(
                     "✕",
                     key=f"remove-{p['id']}",
-                    help=f"Remove {p['name']}",
+                    help=f"Remove {md(p['name'])}",
                     on_click=run_action,
                     args=(api.remove_player, seat, p["id"]),
                 )
@@ -290,7 +290,7 @@ def _game(state: dict[str, Any], api: Api, seat: Seat, live: Callable[[], None])
                 continue
             chosen = voted_for == p["id"]
             buttons.button(
-                f"{'✓ ' if chosen else ''}Vote {p['name']}",
+                f"{'✓ ' if chosen else ''}Vote {md(p['name'])}",
                 key=f"vote-{p['id']}",
                 type="primary" if chosen else "secondary",
                 on_click=_vote,

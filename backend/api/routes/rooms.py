@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import PlayerDep, RoomCode, ServiceDep
 from backend.core.errors import Invalid
-from backend.game.engine import CLUE_MAX, NAME_MAX, Room, clean_text
-from backend.game.events import Event
+from backend.game.engine import CLUE_MAX, NAME_MAX, Room
+from backend.game.events import MAX_EVENT_ID, Event
+from backend.game.text import clean_name, clean_text
 from backend.service import Credentials
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
@@ -19,6 +20,8 @@ router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 
 def _checked(value: str, field_name: str, max_len: int) -> str:
     try:
+        if field_name == "name":
+            return clean_name(value, max_len=max_len)
         return clean_text(value, field_name=field_name, max_len=max_len)
     except Invalid as exc:
         raise ValueError(exc.message) from None
@@ -102,7 +105,7 @@ async def state(player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
 async def events(
     player: PlayerDep,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0, description="last event id the client holds")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="last event id the client holds")] = 0,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to hold the request open")] = 0,
 ) -> dict[str, Any]:
     """Events after `after`; with `wait` the request is held until one arrives (long-polling)."""

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
 from backend.core.errors import NotFound, ParlorError, Unauthorized, Unavailable
+from backend.game.events import MAX_EVENT_ID
 from backend.metrics import FRAME_TYPES_IN
 from backend.realtime.hub import Connection, Hub, dumps
 from backend.service import Credentials, RoomService, normalize_code
@@ -62,7 +63,7 @@ def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
         raise OverflowError
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack ('[' * 5000)
         raise _Abuse("malformed_json", "frames must be JSON objects") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise _Abuse("malformed_frame", "frames must be JSON objects with a string 'type'")
@@ -185,8 +186,8 @@ def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None]:
     player_id, token, last = frame.get("player_id"), frame.get("token"), frame.get("last_event_id")
     if not isinstance(player_id, str) or not isinstance(token, str):
         raise _Abuse("bad_hello", "hello needs string player_id and token")
-    if last is not None and (not isinstance(last, int) or isinstance(last, bool) or last < 0):
-        raise _Abuse("bad_hello", "last_event_id must be a non-negative integer or null")
+    if last is not None and (not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= MAX_EVENT_ID):
+        raise _Abuse("bad_hello", f"last_event_id must be an integer from 0 to {MAX_EVENT_ID}, or null")
     return player_id, token, last
 
 
