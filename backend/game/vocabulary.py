@@ -1,0 +1,126 @@
+"""The game's typed vocabulary: phases, roles, winners, event types, and the shapes players see.
+
+StrEnum members compare and serialise as their plain string values, so the wire format is unchanged; the
+TypedDicts describe the JSON that the snapshot and events carry, for the server and the frontend alike.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TypedDict
+
+MIN_PLAYERS = 3
+MAX_PLAYERS = 12
+NAME_MAX = 24
+CLUE_MAX = 120
+
+
+class Phase(StrEnum):
+    LOBBY = "lobby"
+    DISCUSSION = "discussion"
+    VOTING = "voting"
+    FINISHED = "finished"
+
+
+class Role(StrEnum):
+    CIVILIAN = "civilian"
+    UNDERCOVER = "undercover"
+
+
+class Winner(StrEnum):
+    CIVILIANS = "civilians"
+    UNDERCOVER = "undercover"
+
+
+class EventType(StrEnum):
+    PLAYER_JOINED = "player_joined"
+    PLAYER_LEFT = "player_left"
+    PRESENCE_CHANGED = "presence_changed"
+    HOST_CHANGED = "host_changed"
+    SETTINGS_CHANGED = "settings_changed"
+    GAME_STARTED = "game_started"
+    PHASE_CHANGED = "phase_changed"
+    CLUE_POSTED = "clue_posted"
+    PLAYER_READY = "player_ready"
+    VOTE_CAST = "vote_cast"
+    PLAYER_ELIMINATED = "player_eliminated"
+    VOTE_TIED = "vote_tied"
+    GAME_OVER = "game_over"
+    YOUR_WORD = "your_word"  # private: only the player it names sees it
+
+
+class Range(TypedDict):
+    min: int
+    max: int
+
+
+class GameLimits(TypedDict):
+    """The rules' bounds, sent in every snapshot so clients never repeat them."""
+
+    min_players: int
+    max_players: int
+    name_max: int
+    clue_max: int
+    discussion_seconds: Range
+    voting_seconds: Range
+    undercover_count: Range
+
+
+class SettingsView(TypedDict):
+    discussion_seconds: int
+    voting_seconds: int
+    undercover_count: int | None
+
+
+class PlayerView(TypedDict, total=False):
+    id: str
+    name: str
+    is_bot: bool
+    is_host: bool
+    online: bool
+    spectator: bool
+    alive: bool
+    ready: bool
+    clues_this_round: int
+    has_voted: bool
+    role: Role | None  # only once revealed
+
+
+class Clue(TypedDict):
+    round: int
+    player_id: str
+    name: str
+    text: str
+    ts: float
+
+
+class YouView(TypedDict, total=False):
+    player_id: str
+    name: str
+    word: str | None
+    spectator: bool
+    alive: bool
+    ready: bool
+    voted_for: str | None
+    is_host: bool
+
+
+class Snapshot(TypedDict, total=False):
+    """Everything one player may know now (`Room.snapshot`); the service adds transport and server_time."""
+
+    room_code: str
+    phase: Phase
+    round: int
+    game: int
+    deadline: float | None
+    host_id: str | None
+    settings: SettingsView
+    limits: GameLimits
+    players: list[PlayerView]
+    clues: list[Clue]
+    votes_cast: list[str]
+    you: YouView
+    game_over: dict[str, object] | None
+    last_event_id: int
+    transport: str
+    server_time: float

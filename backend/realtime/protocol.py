@@ -1,0 +1,54 @@
+"""The wire protocol in one place: close codes, transport names, the frame shape and its JSON encoder.
+
+Server (REST, long-poll, WebSocket) and the Python side of the frontend import it; `frontend/static/bridge.js`
+keeps its own copy of the close codes and frame fields, and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import IntEnum, StrEnum
+from typing import Any, TypedDict
+
+FRAME_FIELDS = ("id", "type", "ts", "data")
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the server sends; 1xxx from RFC 6455, 4xxx Parlor's own."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # heartbeat timeout
+    POLICY = 1008  # foreign Origin, before accept
+    TOO_BIG = 1009
+    RESTART = 1012  # drain or restart: reconnect and resume
+    TRY_LATER = 1013  # over capacity, store away, or too slow a reader
+    ABUSE = 4400
+    AUTH = 4401
+    NOT_IN_COHORT = 4403  # use polling
+    UNKNOWN_ROOM = 4404
+    NO_HELLO = 4408
+    REPLACED = 4409
+
+
+class Transport(StrEnum):
+    WEBSOCKET = "websocket"
+    LONGPOLL = "longpoll"
+    POLLING = "polling"
+
+
+class Frame(TypedDict):
+    id: int | None
+    type: str
+    ts: float
+    data: Any
+
+
+def dumps(obj: Any) -> str:
+    """The one JSON encoder: compact, UTF-8 kept as is."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def frame(type_: str, data: Any, *, id_: int | None = None, ts: float | None = None) -> Frame:
+    """Build a frame; events carry their log id and commit time, control frames id None and the time now."""
+    return {"id": id_, "type": type_, "ts": time.time() if ts is None else ts, "data": data}
