@@ -25,6 +25,7 @@ from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
 from backend.game.words import WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
+from backend.realtime.protocol import CloseCode
 from backend.store import LogSlice, Store
 
 T = TypeVar("T")
@@ -40,6 +41,10 @@ def new_room_code(rng: random.Random | secrets.SystemRandom) -> str:
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_epoch() -> str:
+    return secrets.token_hex(6)
 
 
 def normalize_code(code: str) -> str:
@@ -87,10 +92,12 @@ class RoomService:
         self._timer_failing = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._resyncs: set[asyncio.Task[None]] = set()
         self.flag: TransportDecider | None = None
         self.draining = False
         self.ws_refused = False  # test hook: refuse WebSocket handshakes to exercise the fallbacks
         store.subscribe(hub.publish)
+        store.subscribe_resets(self._on_room_reset)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -124,7 +131,13 @@ class RoomService:
         for _ in range(20):
             code = new_room_code(self.rng)
             room, events = Room.create(
-                code, host_id=player_id, host_name=name, token_hash=hash_token(token), now=now, limits=self.limits
+                code,
+                host_id=player_id,
+                host_name=name,
+                token_hash=hash_token(token),
+                now=now,
+                limits=self.limits,
+                epoch=new_epoch(),
             )
             try:
                 self._count(await self.store.create_room(room, events, now))
@@ -179,30 +192,31 @@ class RoomService:
         snap["server_time"] = self.clock()
         return snap
 
-    async def events_after(self, creds: Credentials, after: int) -> LogSlice:
+    async def events_after(self, creds: Credentials, after: int, epoch: str | None = None) -> LogSlice:
+        """Events after `after` that this player may see; incomplete (resync from a snapshot) when the log no
+        longer reaches back, when `after` is ahead of the log, or when `epoch` names another history."""
         # clamped here too, so no caller can hand the store an id it cannot parse (a Redis stream id is 64-bit)
         piece = await self.store.events_after(creds.room_code, min(max(after, 0), MAX_EVENT_ID))
+        if epoch is not None and epoch != piece.epoch:
+            return LogSlice([], False, piece.last_event_id, piece.epoch)
         visible = [e for e in piece.events if e.visible_to(creds.player_id)]
-        return LogSlice(visible, piece.complete, piece.last_event_id)
+        return LogSlice(visible, piece.complete, piece.last_event_id, piece.epoch)
 
-    async def wait_events(self, creds: Credentials, after: int, wait: float) -> LogSlice:
+    async def wait_events(self, creds: Credentials, after: int, wait: float, epoch: str | None = None) -> LogSlice:
         """Long-poll: return as soon as events after `after` exist, or when `wait` seconds have passed."""
         deadline = time.monotonic() + wait
         while True:
             changed = self.hub.room_changed(creds.room_code)
-            piece = await self.events_after(creds, after)
+            piece = await self.events_after(creds, after, epoch)
             if piece.events or not piece.complete:
                 return piece
-            if after > piece.last_event_id:
-                # a client ahead of the log (a store that was reset): let it resync from the snapshot
-                return LogSlice([], False, piece.last_event_id)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return piece
             try:
                 await asyncio.wait_for(changed.wait(), timeout=remaining)
             except TimeoutError:
-                return await self.events_after(creds, after)
+                return await self.events_after(creds, after, epoch)
 
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)
@@ -231,6 +245,35 @@ class RoomService:
         if not room.humans():
             await self.store.delete_room(actor.room_code)
         return room.event_seq
+
+    def _on_room_reset(self, code: str) -> None:
+        """The store says this room's history changed under us (deleted elsewhere, or rewritten)."""
+        if self.hub.rooms.get(code):
+            task = asyncio.get_running_loop().create_task(self._resync_room(code), name=f"parlor-resync-{code}")
+            self._resyncs.add(task)
+            task.add_done_callback(self._resyncs.discard)
+        self.hub.room_changed(code).set()  # long-polls re-read and find the room gone or the epoch changed
+
+    async def _resync_room(self, code: str) -> None:
+        """Close a reset room's sockets: 4404 when it is gone, else 1012 so clients resume (and resync)."""
+        try:
+            await self.store.read(code, lambda r: r.epoch)
+        except NotFound:
+            self.close_room_sockets(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
+            return
+        except Unavailable:
+            return
+        self.close_room_sockets(code, CloseCode.RESTART, "room history reset: reconnect to resync", "server_restart")
+
+    def close_room_sockets(
+        self, code: str, close: CloseCode, reason: str, why: str, player_id: str | None = None
+    ) -> int:
+        closed = 0
+        for conn in self.hub.connections(code):
+            if player_id is None or conn.player_id == player_id:
+                conn.request_close(int(close), reason, why)
+                closed += 1
+        return closed
 
     # ---- presence --------------------------------------------------------------------------------------
 
@@ -324,7 +367,12 @@ class RoomService:
                 if not self.hub.is_connected(code, player_id):
                     await self._set_presence(code, player_id, False, f"{transport}:{player_id}")
         now = self.clock()
-        for code in await self.store.room_codes():
+        codes = await self.store.room_codes()
+        known = set(codes)
+        for code in [c for c in self.hub.rooms if c not in known]:
+            # gone from the store without a delete we heard of (Redis restarted empty, a missed message)
+            self.close_room_sockets(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
+        for code in codes:
             if self.hub.rooms.get(code):
                 continue
             try:

@@ -104,7 +104,9 @@ def _consume(value: dict[str, Any]) -> None:
         frames.insert(0, {"id": None, "type": "snapshot", "data": value["snapshot"]})
     if frames:
         ss.game_state = apply_events(ss.game_state, frames)
-        ss.last_id = max(ss.last_id, int(ss.game_state.get("last_event_id") or 0))
+        # a snapshot may move the id down (the room's history was reset): it replaces the state and the id
+        new_id = int(ss.game_state.get("last_event_id") or 0)
+        ss.last_id = new_id if value.get("snapshot") else max(ss.last_id, new_id)
     ss.bridge_status = str(value.get("status") or ss.bridge_status)
     ss.detail = str(value.get("detail") or "")
     record_report(metrics, value.get("report") or {})

@@ -116,6 +116,9 @@ class Room:
     winner: str | None = None
     last_activity: float = 0.0
     event_seq: int = 0
+    # Names this room's history: changed whenever the log may have been lost or rewritten (a store restored
+    # from an older copy), so a client holding ids from another history resyncs from a snapshot.
+    epoch: str = ""
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -129,10 +132,17 @@ class Room:
         token_hash: str,
         now: float,
         limits: RoomLimits | None = None,
+        epoch: str = "",
     ) -> tuple[Room, list[Event]]:
-        room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now)
+        room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch)
         events = room.join(host_id, host_name, token_hash, now)
         return room, events
+
+    def rekey(self, epoch: str, expected: str | None = None) -> list[Event]:
+        """Start a new history (the store found its log rewritten); `expected` guards against a second rekey."""
+        if expected is None or self.epoch == expected:
+            self.epoch = epoch
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -221,6 +231,7 @@ class Room:
             "you": you,
             "game_over": self._game_over_data() if finished else None,
             "last_event_id": self.event_seq,
+            "epoch": self.epoch,
         }
 
     # ---- lobby -----------------------------------------------------------------------------------------

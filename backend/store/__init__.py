@@ -17,6 +17,7 @@ from backend.game.events import Event, StoredEvent
 T = TypeVar("T")
 Mutation = Callable[[Room], list[Event]]
 Listener = Callable[[str, list[StoredEvent]], None]
+ResetListener = Callable[[str], None]  # a room whose history was lost, rewritten or deleted under us
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class LogSlice:
     events: list[StoredEvent]
     complete: bool
     last_event_id: int
+    epoch: str = ""
 
 
 class Store(Protocol):
@@ -61,6 +63,11 @@ class Store(Protocol):
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(code, events)` for every commit, on this process or (Redis) any other."""
+        ...
+
+    def subscribe_resets(self, listener: ResetListener) -> None:
+        """Call `listener(code)` when a room's history changed under this process (deleted elsewhere, or
+        found rewritten after the store lost writes): its sockets must resync."""
         ...
 
     async def claim_due(self, now: float) -> list[str]:

@@ -14,7 +14,7 @@ from typing import TypeVar
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
-from backend.store import Listener, LogSlice, Mutation
+from backend.store import Listener, LogSlice, Mutation, ResetListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -62,14 +62,15 @@ class MemoryStore:
     async def events_after(self, code: str, after: int) -> LogSlice:
         record = self._record(code)
         last = record.room.event_seq
+        epoch = record.room.epoch
         if after >= last:
-            return LogSlice([], True, last)
+            return LogSlice([], after == last, last, epoch)
         log_ = record.log
         oldest = log_[0].id if log_ else last + 1
         complete = after >= oldest - 1
         # ids are dense, so the slice start is arithmetic rather than a scan
         start = max(0, after - oldest + 1)
-        return LogSlice([log_[i] for i in range(start, len(log_))], complete, last)
+        return LogSlice([log_[i] for i in range(start, len(log_))], complete, last, epoch)
 
     async def delete_room(self, code: str) -> None:
         self._rooms.pop(code, None)
@@ -83,6 +84,9 @@ class MemoryStore:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_resets(self, listener: ResetListener) -> None:
+        """The memory store never loses a room's history while the process lives."""
 
     async def claim_due(self, now: float) -> list[str]:
         due = [code for code, when in self._wakeups.items() if when <= now]

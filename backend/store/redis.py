@@ -1,7 +1,8 @@
 """The shared store: rooms, logs and wake-ups in Redis, so any number of backend processes serve one game.
 
 Layout (prefix `parlor:`):
-  room:{code}   hash  state (Room JSON), v (version, bumped by every commit), seq (last event id)
+  room:{code}   hash  state (Room JSON), v (version, bumped by every commit), seq (last event id), epoch
+  generation    a random token written once into an empty Redis: when it changes or vanishes, Redis lost data
   log:{code}    stream of the room's events, entry id `<event id>-0`, capped at log_size (exact MAXLEN)
   rooms         set of room codes
   wakeups       zset code -> next wake-up (deadline or bot move)
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -40,7 +42,7 @@ from backend.core.errors import Conflict, NotFound, Unavailable
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics, get_metrics
-from backend.store import Listener, LogSlice, Mutation
+from backend.store import Listener, LogSlice, Mutation, ResetListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ PREFIX = "parlor:"
 ROOMS_KEY = PREFIX + "rooms"
 WAKEUPS_KEY = PREFIX + "wakeups"
 CHANNEL = PREFIX + "commits"
+GENERATION_KEY = PREFIX + "generation"
 MAX_ATTEMPTS = 100
 # A claimed wake-up is pushed this far ahead rather than removed: the tick's commit replaces it, and if the
 # claiming process dies before committing, another one fires the room once the lease runs out.
@@ -62,7 +65,7 @@ START_WAIT_SECONDS = 3.0
 POOL_WAIT_SECONDS = 10.0
 
 # KEYS: room, log, rooms, wakeups. ARGV: expected version ('' to create), state, seq, wake-up ('' for none),
-# maxlen, channel, message, code, then (stream id, event JSON) pairs.
+# maxlen, channel, message, code, epoch, then (stream id, event JSON) pairs.
 # Returns the new version, -1 on a version conflict (or an existing code on create), -2 for a deleted room.
 _COMMIT = """
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -77,8 +80,8 @@ elseif v ~= ARGV[1] then
   return -1
 end
 local nv = tonumber(v) + 1
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3])
-for i = 9, #ARGV, 2 do
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3], 'epoch', ARGV[9])
+for i = 10, #ARGV, 2 do
   redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], ARGV[i], 'e', ARGV[i + 1])
 end
 if ARGV[4] == '' then
@@ -86,7 +89,7 @@ if ARGV[4] == '' then
 else
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8])
 end
-if #ARGV >= 9 then
+if #ARGV >= 10 then
   redis.call('PUBLISH', ARGV[6], ARGV[7])
 end
 return nv
@@ -119,6 +122,10 @@ def _log_key(code: str) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _rekey(room: Room, expected: str | None) -> list[Event]:
+    return room.rekey(secrets.token_hex(6), expected)
 
 
 def _parse_entries(entries: Any) -> list[StoredEvent]:
@@ -156,6 +163,8 @@ class RedisStore:
         self._claim_script = self._redis.register_script(_CLAIM)
         self._origin = secrets.token_hex(8)
         self._listeners: list[Listener] = []
+        self._reset_listeners: list[ResetListener] = []
+        self._generation: str | None = None  # the token seen in Redis; a different one means Redis lost data
         self._delivered: dict[str, int] = {}  # room -> last event id handed to the listeners here
         self._subscriber: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
@@ -226,18 +235,18 @@ class RedisStore:
     async def events_after(self, code: str, after: int) -> LogSlice:
         with self._guard("read"):
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hget(_room_key(code), "seq")
+                pipe.hmget(_room_key(code), ["seq", "epoch"])
                 pipe.xrange(_log_key(code), f"{after + 1}-0", "+")
-                seq, entries = await pipe.execute()
+                (seq, epoch), entries = await pipe.execute()
         if seq is None:
             raise self._unknown(code)
         last = int(seq)
         if after >= last:
-            return LogSlice([], True, last)
+            return LogSlice([], after == last, last, epoch or "")
         events = _parse_entries(entries)
         # ids are dense: the log reaches back far enough exactly when it starts right after `after`
         complete = bool(events) and events[0].id == after + 1
-        return LogSlice(events, complete, last)
+        return LogSlice(events, complete, last, epoch or "")
 
     async def delete_room(self, code: str) -> None:
         with self._guard("write"):
@@ -292,6 +301,7 @@ class RedisStore:
             CHANNEL,
             message,
             room.code,
+            room.epoch,
         ]
         for event in stored:
             args += [f"{event.id}-0", _dumps(event.to_dict())]
@@ -317,6 +327,28 @@ class RedisStore:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_resets(self, listener: ResetListener) -> None:
+        self._reset_listeners.append(listener)
+
+    def _reset(self, code: str) -> None:
+        for listener in self._reset_listeners:
+            try:
+                listener(code)
+            except Exception:
+                log.exception("store reset listener failed")
+
+    async def _check_generation(self) -> bool:
+        """Write the generation token into an empty Redis; True when the one seen before is gone (data lost)."""
+        token = secrets.token_hex(8)
+        await self._redis.set(GENERATION_KEY, token, nx=True)
+        current = str(await self._redis.get(GENERATION_KEY))
+        lost = self._generation is not None and current != self._generation
+        self._generation = current
+        if lost:
+            self._metrics.store_data_losses.inc()
+            log.warning("redis store: Redis came back without the data it had (generation changed)")
+        return lost
 
     def _deliver(self, code: str, events: list[StoredEvent], *, remote: bool = False, skip_gap: bool = False) -> bool:
         """Hand the not-yet-delivered events to the listeners; False (nothing delivered) on a gap."""
@@ -373,6 +405,7 @@ class RedisStore:
 
     async def _seed(self) -> None:
         """On the first subscription: every existing room counts as delivered up to its current last id."""
+        await self._check_generation()
         codes = [str(code) for code in await self._redis.smembers(ROOMS_KEY)]
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in codes:
@@ -383,11 +416,31 @@ class RedisStore:
                 self._delivered.setdefault(code, int(seq))
 
     async def _catch_up(self) -> None:
-        """After a reconnect: deliver from each room's stream what was committed while we were away."""
+        """After a reconnect: deliver from each room's stream what was committed while we were away.
+
+        Rooms that vanished are reported to the reset listeners (their sockets close). A room whose last id
+        went backwards lost its latest writes (Redis restarted from an older copy): ids below what clients
+        hold will be handed out again, so the room gets a new epoch and its sockets resync.
+        """
+        await self._check_generation()
         codes = {str(code) for code in await self._redis.smembers(ROOMS_KEY)}
         for gone in set(self._delivered) - codes:
             del self._delivered[gone]
+            self._reset(gone)
         ordered = sorted(codes)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in ordered:
+                pipe.hmget(_room_key(code), ["seq", "epoch"])
+            heads = await pipe.execute()
+        for code, (seq, epoch) in zip(ordered, heads, strict=True):
+            if seq is not None and int(seq) < self._delivered.get(code, 0):
+                log.warning(
+                    "redis store: room %s went back from id %s to %s; new epoch", code, self._delivered[code], seq
+                )
+                self._metrics.store_data_losses.inc()
+                await self.mutate(code, functools.partial(_rekey, expected=epoch), time.time())
+                self._delivered[code] = int(seq)
+                self._reset(code)
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in ordered:
                 pipe.xrange(_log_key(code), f"{self._delivered.get(code, 0) + 1}-0", "+")
@@ -401,6 +454,7 @@ class RedisStore:
         code = message["c"]
         if message.get("deleted"):
             self._delivered.pop(code, None)
+            self._reset(code)
             return
         remote = message["o"] != self._origin
         events = [StoredEvent.from_dict(e) for e in message["e"]]

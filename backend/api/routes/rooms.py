@@ -107,16 +107,20 @@ async def events(
     service: ServiceDep,
     after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="last event id the client holds")] = 0,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to hold the request open")] = 0,
+    epoch: Annotated[
+        str | None, Query(max_length=64, description="the room epoch the client's ids belong to (from a snapshot)")
+    ] = None,
 ) -> dict[str, Any]:
     """Events after `after`; with `wait` the request is held until one arrives (long-polling)."""
     transport = "longpoll" if wait > 0 else "polling"
     service.count_poll(transport)
     await service.seen_polling(player, transport)
-    piece = await service.wait_events(player, after, min(wait, service.settings.longpoll_max_wait_seconds))
+    piece = await service.wait_events(player, after, min(wait, service.settings.longpoll_max_wait_seconds), epoch)
     body: dict[str, Any] = {
         "events": [e.frame() for e in piece.events],
         "last_event_id": piece.last_event_id,
         "recovered": piece.complete,
+        "epoch": piece.epoch,
         "snapshot": None,
         "transport": service.transport_for(player.player_id),
     }
@@ -124,6 +128,7 @@ async def events(
         snap = await service.snapshot(player, service.transport_for(player.player_id))
         body["snapshot"] = snap
         body["last_event_id"] = snap["last_event_id"]
+        body["epoch"] = snap["epoch"]
         outcome = "snapshot"
     else:
         outcome = "events" if piece.events else "timeout"

@@ -80,7 +80,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
 
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in settings.allowed_origins:
-        attempts.labels("origin_refused").inc()
+        metrics.ws_handshake_rejections.labels("origin_refused").inc()
         await websocket.close(code=1008)  # before accept: the server answers the handshake with 403
         return
     if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
@@ -100,7 +100,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         return
 
     try:
-        creds, last_event_id = await _await_hello(websocket, service, normalize_code(code))
+        creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code))
     except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
         await _close(websocket, CLOSE_TRY_LATER, exc.message)
         return
@@ -118,7 +118,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     if previous is not None:
         previous.request_close(CLOSE_REPLACED, "replaced by a newer connection", "replaced")
     try:
-        await _resume(conn, service, creds, last_event_id)
+        await _resume(conn, service, creds, last_event_id, epoch)
         await service.connected(creds, conn.session)
         await _read_loop(websocket, conn, service)
     except Unavailable as exc:
@@ -132,7 +132,9 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
                 await service.disconnected(creds, conn.session)
 
 
-async def _await_hello(websocket: WebSocket, service: RoomService, code: str) -> tuple[Credentials | None, int | None]:
+async def _await_hello(
+    websocket: WebSocket, service: RoomService, code: str
+) -> tuple[Credentials | None, int | None, str | None]:
     settings, metrics = service.settings, service.metrics
     deadline = time.monotonic() + settings.hello_timeout_seconds
     strikes = 0
@@ -141,58 +143,66 @@ async def _await_hello(websocket: WebSocket, service: RoomService, code: str) ->
         try:
             raw = await asyncio.wait_for(websocket.receive(), timeout=max(remaining, 0.001))
         except TimeoutError:
-            metrics.ws_connection_attempts.labels("no_hello").inc()
+            metrics.ws_handshake_rejections.labels("no_hello").inc()
             await websocket.close(CLOSE_NO_HELLO, "no hello within the time allowed")
-            return None, None
+            return None, None, None
         if raw["type"] == "websocket.disconnect":
-            metrics.ws_connection_attempts.labels("bad_hello").inc()
-            return None, None
+            metrics.ws_handshake_rejections.labels("bad_hello").inc()
+            return None, None, None
         try:
             frame = _parse(raw, settings.max_frame_bytes)
             if frame["type"] != "hello":
                 raise _Abuse("hello_required", "the first frame must be hello")
             hello = _hello_fields(frame)
         except OverflowError:
-            metrics.ws_connection_attempts.labels("bad_hello").inc()
+            metrics.ws_handshake_rejections.labels("bad_hello").inc()
             await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
-            return None, None
+            return None, None, None
         except _Abuse as abuse:
             strikes += 1
             metrics.ws_frames_received.labels("invalid").inc()
             if strikes >= settings.abuse_limit:
-                metrics.ws_connection_attempts.labels("bad_hello").inc()
+                metrics.ws_handshake_rejections.labels("bad_hello").inc()
                 await websocket.close(CLOSE_ABUSE, "too many invalid frames")
-                return None, None
+                return None, None, None
             await websocket.send_text(_error_frame(abuse.code, abuse.message))
             continue
         metrics.ws_frames_received.labels("hello").inc()
         metrics.transport_messages.labels("websocket", "in").inc()
-        player_id, token, last_event_id = hello
+        player_id, token, last_event_id, epoch = hello
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
-            metrics.ws_connection_attempts.labels("unknown_room").inc()
+            metrics.ws_handshake_rejections.labels("unknown_room").inc()
             await websocket.close(CLOSE_UNKNOWN_ROOM, "unknown room")
-            return None, None
+            return None, None, None
         except Unauthorized:
-            metrics.ws_connection_attempts.labels("auth_failed").inc()
+            metrics.ws_handshake_rejections.labels("auth_failed").inc()
             metrics.ws_disconnects.labels("auth_failure").inc()
             await websocket.close(CLOSE_AUTH, "bad credentials")
-            return None, None
-        return creds, last_event_id
+            return None, None, None
+        return creds, last_event_id, epoch
 
 
-def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None]:
+def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None, str | None]:
     player_id, token, last = frame.get("player_id"), frame.get("token"), frame.get("last_event_id")
+    epoch = frame.get("epoch")
     if not isinstance(player_id, str) or not isinstance(token, str):
         raise _Abuse("bad_hello", "hello needs string player_id and token")
+    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
+        raise _Abuse("bad_hello", "epoch must be the string the server sent, or null")
     if last is not None and (not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= MAX_EVENT_ID):
         raise _Abuse("bad_hello", f"last_event_id must be an integer from 0 to {MAX_EVENT_ID}, or null")
-    return player_id, token, last
+    return player_id, token, last, epoch
 
 
-async def _resume(conn: Connection, service: RoomService, creds: Credentials, after: int | None) -> None:
-    """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile."""
+async def _resume(
+    conn: Connection, service: RoomService, creds: Credentials, after: int | None, epoch: str | None
+) -> None:
+    """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile.
+
+    A client whose id is ahead of the log or whose epoch names another history gets `recovered: false` and a
+    snapshot: its ids may be reused by the new history, so no replay from them can be trusted."""
     hub, metrics = service.hub, service.metrics
     welcome: dict[str, Any] = {
         "player_id": creds.player_id,
@@ -204,16 +214,16 @@ async def _resume(conn: Connection, service: RoomService, creds: Credentials, af
     }
     replay = None
     if after is not None:
-        replay = await service.events_after(creds, after)
+        replay = await service.events_after(creds, after, epoch)
         metrics.ws_resumes.labels("true" if replay.complete else "false").inc()
     if replay is not None and replay.complete:
-        welcome.update(recovered=True, last_event_id=replay.last_event_id)
+        welcome.update(recovered=True, last_event_id=replay.last_event_id, epoch=replay.epoch)
         hub.send(conn, "welcome", welcome)
         conn.last_id = after or 0
         await hub.replay(conn, replay.events)
     else:
         snap = await service.snapshot(creds, "websocket")
-        welcome.update(recovered=False, last_event_id=snap["last_event_id"])
+        welcome.update(recovered=False, last_event_id=snap["last_event_id"], epoch=snap["epoch"])
         hub.send(conn, "welcome", welcome)
         hub.send(conn, "snapshot", snap)
         conn.last_id = snap["last_event_id"]
