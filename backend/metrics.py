@@ -17,6 +17,7 @@ TRANSPORTS = ("websocket", "longpoll", "polling")
 CONNECT_RESULTS = (
     "accepted",
     "over_capacity",
+    "store_unavailable",
     "flag_refused",
     "disabled",
 )

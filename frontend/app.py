@@ -109,7 +109,7 @@ def _consume(value: dict[str, Any]) -> None:
         ss.last_id = new_id if value.get("snapshot") else max(ss.last_id, new_id)
     ss.bridge_status = str(value.get("status") or ss.bridge_status)
     ss.detail = str(value.get("detail") or "")
-    record_report(metrics, value.get("report") or {})
+    record_report(metrics, value.get("report") or {}, _session_id())
     track_session(metrics, _session_id(), str(value.get("transport") or "websocket"), ss.bridge_status)
 
 

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 TRANSPORTS = ("websocket", "longpoll", "polling")
 STATUSES = ("connected", "connecting", "fallback", "polling", "stopped")
+REPORT_FIELDS = ("connect_attempts", "reconnects", "fallback_activations", "disconnects", "events", "timings")
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -29,6 +30,7 @@ class BridgeMetrics:
     delivery_latency: Histogram
     render_latency: Histogram
     events_received: Counter
+    report_items_dropped: Counter
 
 
 def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
@@ -71,7 +73,15 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
         events_received=Counter(
             "parlor_bridge_events_received_total", "Events handed to Python by the bridge", ["transport"], registry=r
         ),
+        report_items_dropped=Counter(
+            "parlor_bridge_report_items_dropped_total",
+            "Bridge report counts and timings over a session's per-minute budget (or out of range), not recorded",
+            ["field"],
+            registry=r,
+        ),
     )
+    for field in REPORT_FIELDS:
+        m.report_items_dropped.labels(field)
     for result in ("success", "failure"):
         m.connect_attempts.labels(result)
     for transport in TRANSPORTS:

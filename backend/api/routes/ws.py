@@ -102,6 +102,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     try:
         creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code))
     except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
+        attempts.labels("store_unavailable").inc()
         await _close(websocket, CLOSE_TRY_LATER, exc.message)
         return
     if creds is None:
