@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
         backlog=8192,  # a reconnect wave after a drain arrives all at once
+        # X-Forwarded-For is trusted only from TRUSTED_PROXIES, by the app's own middleware (backend.main);
+        # uvicorn's default would trust it from any local peer
+        proxy_headers=False,
     )
     DrainingServer(config, app).run()
 

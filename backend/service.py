@@ -14,12 +14,13 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from backend.core.config import Settings
-from backend.core.errors import NotFound, Unauthorized, Unavailable
+from backend.core.errors import NotFound, RateLimited, Unauthorized, Unavailable
+from backend.core.limits import ClientLimits, Limit
 from backend.game.engine import Room, RoomLimits
 from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
 from backend.game.words import WordBank
@@ -87,6 +88,9 @@ class RoomService:
             bot_min_delay_seconds=settings.bot_min_delay_seconds,
             bot_max_delay_seconds=settings.bot_max_delay_seconds,
         )
+        self.guard = ClientLimits(settings, metrics)
+        self._hosted: dict[str, set[str]] = {}  # client address -> codes of the rooms it created (quota)
+        self._longpolls: dict[tuple[str, str], int] = {}  # (code, player) -> long-polls held right now
         self._pollers: dict[tuple[str, str], tuple[float, str]] = {}  # (code, player) -> (seen at, transport)
         self._next_timer: float | None = None
         self._timer_failing = False
@@ -122,8 +126,11 @@ class RoomService:
 
     # ---- rooms and players -----------------------------------------------------------------------------
 
-    async def create_room(self, name: str) -> tuple[str, Credentials]:
+    async def create_room(self, name: str, address: str = "local") -> tuple[str, Credentials]:
+        self.guard.hit(Limit.CREATE, address)
+        await self._check_room_quota(address)
         if await self.store.count_rooms() >= self.settings.max_rooms:
+            self.metrics.limit_refusals.labels("room_quota").inc()
             raise Unavailable("the server holds as many rooms as it can; try again later", "too_many_rooms")
         now = self.clock()
         token = secrets.token_urlsafe(24)
@@ -145,13 +152,33 @@ class RoomService:
                 if getattr(exc, "code", None) == "room_exists":
                     continue
                 raise
+            self._hosted.setdefault(address, set()).add(code)
             return code, Credentials(code, player_id, token)
         raise Unavailable("could not allocate a room code", "too_many_rooms")
 
-    async def join(self, code: str, name: str) -> Credentials:
+    async def _check_room_quota(self, address: str) -> None:
+        """One address holds at most MAX_ROOMS_PER_ADDRESS live rooms (rooms gone since are forgotten here)."""
+        hosted = self._hosted.get(address)
+        if not hosted or len(hosted) < self.settings.max_rooms_per_address:
+            return
+        hosted &= set(await self.store.room_codes())
+        if len(hosted) >= self.settings.max_rooms_per_address:
+            self.guard.refuse(
+                "room_quota",
+                f"your address already holds {len(hosted)} rooms; close one or wait for it to expire",
+                "room_quota",
+            )
+
+    async def join(self, code: str, name: str, address: str = "local") -> Credentials:
+        self.guard.check_misses(address)
+        self.guard.hit(Limit.JOIN, address)
         token = secrets.token_urlsafe(24)
         player_id = self.new_player_id()
-        await self.mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
+        try:
+            await self.mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
+        except NotFound:
+            self.guard.miss(address)
+            raise
         return Credentials(normalize_code(code), player_id, token)
 
     async def authenticate(self, code: str, player_id: str | None, token: str | None) -> Credentials:
@@ -183,8 +210,31 @@ class RoomService:
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
         return await self.store.read(normalize_code(code), fn)
 
-    async def summary(self, code: str) -> dict[str, Any]:
-        return await self.read(code, Room.summary)
+    async def summary(self, code: str, address: str = "local") -> dict[str, Any]:
+        self.guard.check_misses(address)
+        self.guard.hit(Limit.SUMMARY, address)
+        try:
+            return await self.read(code, Room.summary)
+        except NotFound:
+            self.guard.miss(address)
+            raise
+
+    @contextlib.asynccontextmanager
+    async def held_longpoll(self, creds: Credentials) -> AsyncIterator[None]:
+        """At most MAX_LONGPOLLS_PER_TOKEN long-polls held at once per player (a real client holds one)."""
+        key = (creds.room_code, creds.player_id)
+        if self._longpolls.get(key, 0) >= self.settings.max_longpolls_per_token:
+            self.metrics.limit_refusals.labels("longpoll_per_token").inc()
+            raise RateLimited("too many long-polls held for this player at once", "too_many_longpolls")
+        self._longpolls[key] = self._longpolls.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            left = self._longpolls[key] - 1
+            if left:
+                self._longpolls[key] = left
+            else:
+                del self._longpolls[key]
 
     async def snapshot(self, creds: Credentials, transport: str) -> dict[str, Any]:
         snap = await self.read(creds.room_code, lambda r: r.snapshot(creds.player_id))
@@ -376,10 +426,17 @@ class RoomService:
             if self.hub.rooms.get(code):
                 continue
             try:
-                idle = await self.store.read(code, lambda r: now - r.last_activity)
+                idle, deserted_lobby = await self.store.read(
+                    code,
+                    lambda r: (now - r.last_activity, r.phase == "lobby" and not any(p.online for p in r.humans())),
+                )
             except NotFound:
                 continue
-            if idle >= self.settings.room_idle_seconds:
+            # a lobby nobody is in (created and abandoned, or made by a flood) goes in minutes, a game in an hour
+            limit = self.settings.room_idle_seconds
+            if deserted_lobby:
+                limit = min(limit, self.settings.lobby_idle_seconds)
+            if idle >= limit:
                 log.info("room %s expired after %.0f s idle", code, idle)
                 await self.store.delete_room(code)
         self.refresh_gauges()

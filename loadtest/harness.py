@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.support.servers import free_port, wait_http
+from tests.support.servers import UNLIMITED_CLIENTS, free_port, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -77,6 +77,7 @@ def parlor_env(extra: dict[str, str] | None = None, tmp: Path | None = None) -> 
             "FLAGS_AUDIT_LOG": str(tmp / "parlor-loadtest-flags-audit.jsonl"),
             "BOT_MIN_DELAY_SECONDS": "0.5",
             "BOT_MAX_DELAY_SECONDS": "1.5",
+            **UNLIMITED_CLIENTS,
         }
     )
     env.update(extra or {})

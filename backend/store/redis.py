@@ -65,13 +65,15 @@ START_WAIT_SECONDS = 3.0
 POOL_WAIT_SECONDS = 10.0
 
 # KEYS: room, log, rooms, wakeups. ARGV: expected version ('' to create), state, seq, wake-up ('' for none),
-# maxlen, channel, message, code, epoch, then (stream id, event JSON) pairs.
+# maxlen, channel, message, code, epoch, max log bytes, then (stream id, event JSON) pairs. The room hash's
+# `lb` field holds the log's bytes; the oldest entries go while the log is over either bound.
 # Returns the new version, -1 on a version conflict (or an existing code on create), -2 for a deleted room.
 _COMMIT = """
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '' then
   if v then return -1 end
   redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'lb', 0)
   redis.call('SADD', KEYS[3], ARGV[8])
   v = '0'
 elseif not v then
@@ -81,15 +83,26 @@ elseif v ~= ARGV[1] then
 end
 local nv = tonumber(v) + 1
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3], 'epoch', ARGV[9])
-for i = 10, #ARGV, 2 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], ARGV[i], 'e', ARGV[i + 1])
+local lb = tonumber(redis.call('HGET', KEYS[1], 'lb') or '0')
+for i = 11, #ARGV, 2 do
+  redis.call('XADD', KEYS[2], ARGV[i], 'e', ARGV[i + 1])
+  lb = lb + #ARGV[i + 1]
 end
+local maxlen, maxbytes = tonumber(ARGV[5]), tonumber(ARGV[10])
+local n = redis.call('XLEN', KEYS[2])
+while n > 1 and (n > maxlen or lb > maxbytes) do
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  lb = lb - #first[2][2]
+  redis.call('XDEL', KEYS[2], first[1])
+  n = n - 1
+end
+redis.call('HSET', KEYS[1], 'lb', lb)
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[4], ARGV[8])
 else
   redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8])
 end
-if #ARGV >= 10 then
+if #ARGV >= 11 then
   redis.call('PUBLISH', ARGV[6], ARGV[7])
 end
 return nv
@@ -139,11 +152,13 @@ class RedisStore:
         url: str,
         *,
         log_size: int = 1000,
+        log_bytes: int = 131072,
         metrics: Metrics | None = None,
         socket_timeout: float = 2.0,
         max_connections: int = 64,
     ) -> None:
         self._log_size = log_size
+        self._log_bytes = log_bytes
         self._metrics = metrics or get_metrics()
         # No client-side retries: re-sending a commit whose reply was lost would make `mutate` re-run `fn`
         # on a state that already holds its effect. A failed call surfaces as 503 and the caller retries.
@@ -302,6 +317,7 @@ class RedisStore:
             message,
             room.code,
             room.epoch,
+            self._log_bytes,
         ]
         for event in stored:
             args += [f"{event.id}-0", _dumps(event.to_dict())]

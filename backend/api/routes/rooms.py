@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
-from backend.api.deps import PlayerDep, RoomCode, ServiceDep
+from backend.api.deps import AddressDep, PlayerDep, RoomCode, ServiceDep
 from backend.core.errors import Invalid
 from backend.game.engine import CLUE_MAX, NAME_MAX, Room
 from backend.game.events import MAX_EVENT_ID, Event
@@ -77,19 +77,19 @@ def _seat(service: ServiceDep, creds: Credentials) -> Seat:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Seat)
-async def create_room(body: NameIn, service: ServiceDep) -> Seat:
-    _, creds = await service.create_room(body.name)
+async def create_room(body: NameIn, service: ServiceDep, address: AddressDep) -> Seat:
+    _, creds = await service.create_room(body.name, address)
     return _seat(service, creds)
 
 
 @router.get("/{code}")
-async def room_summary(code: RoomCode, service: ServiceDep) -> dict[str, Any]:
-    return await service.summary(code)
+async def room_summary(code: RoomCode, service: ServiceDep, address: AddressDep) -> dict[str, Any]:
+    return await service.summary(code, address)
 
 
 @router.post("/{code}/players", status_code=status.HTTP_201_CREATED, response_model=Seat)
-async def join_room(code: RoomCode, body: NameIn, service: ServiceDep) -> Seat:
-    return _seat(service, await service.join(code, body.name))
+async def join_room(code: RoomCode, body: NameIn, service: ServiceDep, address: AddressDep) -> Seat:
+    return _seat(service, await service.join(code, body.name, address))
 
 
 @router.get("/{code}/state")
@@ -115,7 +115,13 @@ async def events(
     transport = "longpoll" if wait > 0 else "polling"
     service.count_poll(transport)
     await service.seen_polling(player, transport)
-    piece = await service.wait_events(player, after, min(wait, service.settings.longpoll_max_wait_seconds), epoch)
+    if wait > 0:
+        async with service.held_longpoll(player):
+            piece = await service.wait_events(
+                player, after, min(wait, service.settings.longpoll_max_wait_seconds), epoch
+            )
+    else:
+        piece = await service.events_after(player, after, epoch)
     body: dict[str, Any] = {
         "events": [e.frame() for e in piece.events],
         "last_event_id": piece.last_event_id,

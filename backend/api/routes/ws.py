@@ -18,10 +18,12 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
-from backend.core.errors import NotFound, ParlorError, Unauthorized, Unavailable
+from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
+from backend.core.limits import Limit
 from backend.game.events import MAX_EVENT_ID
 from backend.metrics import FRAME_TYPES_IN
 from backend.realtime.hub import Connection, Hub, dumps
+from backend.realtime.protocol import CloseCode
 from backend.service import Credentials, RoomService, normalize_code
 
 router = APIRouter()
@@ -93,18 +95,31 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         attempts.labels("over_capacity").inc()
         await websocket.close(code=1013)
         return
+    address = websocket.client.host if websocket.client else "unknown"
     await websocket.accept()
-    if hub.connection_count() >= settings.max_connections:
+    try:
+        service.guard.check_misses(address)
+        service.guard.hit(Limit.HANDSHAKE, address)
+    except RateLimited as exc:
+        metrics.ws_handshake_rejections.labels("rate_limited").inc()
+        await websocket.close(CloseCode.TRY_LATER, exc.message)
+        return
+    # sockets still waiting for hello count toward the cap too: an idle flood of handshakes is capacity used
+    if hub.connection_count() + hub.pending >= settings.max_connections:
         attempts.labels("over_capacity").inc()
+        metrics.limit_refusals.labels("socket_cap").inc()
         await websocket.close(CLOSE_TRY_LATER, "server at capacity, try again later")
         return
 
+    hub.pending += 1
     try:
-        creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code))
+        creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code), address)
     except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
         attempts.labels("store_unavailable").inc()
         await _close(websocket, CLOSE_TRY_LATER, exc.message)
         return
+    finally:
+        hub.pending -= 1
     if creds is None:
         return
     if service.transport_for(creds.player_id) != "websocket":
@@ -134,7 +149,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
 
 
 async def _await_hello(
-    websocket: WebSocket, service: RoomService, code: str
+    websocket: WebSocket, service: RoomService, code: str, address: str
 ) -> tuple[Credentials | None, int | None, str | None]:
     settings, metrics = service.settings, service.metrics
     deadline = time.monotonic() + settings.hello_timeout_seconds
@@ -174,6 +189,7 @@ async def _await_hello(
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
+            service.guard.miss(address)
             metrics.ws_handshake_rejections.labels("unknown_room").inc()
             await websocket.close(CLOSE_UNKNOWN_ROOM, "unknown room")
             return None, None, None

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as aioredis
 
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
+from backend.metrics import Metrics
 from backend.store import Store
+from backend.store.memory import MemoryStore
 from tests.backend.store.conftest import LOG_SIZE
+from tests.support.redis import RedisServer
 
 NOW = 1_000_000.0
 CREATED = 2  # Room.create emits player_joined and host_changed
@@ -152,3 +157,37 @@ async def test_delete_room(store: Store) -> None:
 async def test_ping(store: Store) -> None:
     """ping is True while the store serves."""
     assert await store.ping() is True
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def small_log_store(request: pytest.FixtureRequest, metrics: Metrics) -> AsyncIterator[Store]:
+    """A store whose log holds up to 1000 events but only 4 KiB of them."""
+    if request.param == "memory":
+        yield MemoryStore(log_size=1000, log_bytes=4096)
+        return
+    from backend.store.redis import RedisStore
+
+    server: RedisServer = request.getfixturevalue("redis_server")
+    admin = aioredis.from_url(server.url)
+    await admin.flushall()
+    await admin.aclose()
+    redis_store = RedisStore(server.url, log_size=1000, log_bytes=4096, metrics=metrics)
+    await redis_store.start()
+    yield redis_store
+    await redis_store.close()
+
+
+async def test_the_log_keeps_a_byte_budget_besides_its_length(small_log_store: Store) -> None:
+    """Events of about 1 KiB: the log keeps the newest that fit in 4 KiB, and a resume from before them
+    gets `complete` False (a snapshot) rather than a partial replay."""
+    store = small_log_store
+    room, events = new_room()
+    await store.create_room(room, events, NOW)
+    for n in range(20):
+        await store.mutate(room.code, lambda r, n=n: [Event("clue_posted", {"n": n, "pad": "x" * 1000})], NOW)
+    piece = await store.events_after(room.code, 0)
+    assert not piece.complete and piece.last_event_id == CREATED + 20
+    recent = await store.events_after(room.code, CREATED + 17)
+    assert recent.complete and [e.id for e in recent.events] == [CREATED + 18, CREATED + 19, CREATED + 20]
+    kept = await store.events_after(room.code, CREATED + 16)
+    assert not kept.complete  # 4 events of ~1 KiB no longer fit
