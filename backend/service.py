@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from backend.core.config import Settings
-from backend.core.errors import NotFound, RateLimited, Unauthorized, Unavailable
+from backend.core.errors import Forbidden, NotFound, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import ClientLimits, Limit
 from backend.game.engine import Room, RoomLimits
 from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
@@ -101,6 +101,7 @@ class RoomService:
         self.draining = False
         self.ws_refused = False  # test hook: refuse WebSocket handshakes to exercise the fallbacks
         store.subscribe(hub.publish)
+        store.subscribe(self._on_commit)
         store.subscribe_resets(self._on_room_reset)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -145,6 +146,7 @@ class RoomService:
                 now=now,
                 limits=self.limits,
                 epoch=new_epoch(),
+                address_hash=hash_token(address),
             )
             try:
                 self._count(await self.store.create_room(room, events, now))
@@ -174,10 +176,17 @@ class RoomService:
         self.guard.hit(Limit.JOIN, address)
         token = secrets.token_urlsafe(24)
         player_id = self.new_player_id()
+        address_hash = hash_token(address)
         try:
-            await self.mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
+            await self.mutate(
+                code, lambda r: r.join(player_id, name, hash_token(token), self.clock(), address_hash=address_hash)
+            )
         except NotFound:
             self.guard.miss(address)
+            raise
+        except Forbidden as exc:
+            if exc.code == "banned":
+                self.metrics.limit_refusals.labels("banned").inc()
             raise
         return Credentials(normalize_code(code), player_id, token)
 
@@ -206,6 +215,39 @@ class RoomService:
         self._schedule(room)
         self._count(stored)
         return room, stored
+
+    async def mutate_once(
+        self,
+        creds: Credentials,
+        key: str | None,
+        fn: Callable[[Room], list[Event]],
+        answer: Callable[[Room, int], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Run one move at most once per Idempotency-Key: a retry with a used key gets the first answer.
+
+        The key and the answer are written with the move's own commit (inside the store's atomic mutate), so a
+        retry on any process finds them; `answer(room, last_event_id)` builds what the route returns."""
+        if key is None:
+            room, _ = await self.mutate(creds.room_code, fn)
+            return answer(room, room.event_seq)
+        slot = f"{creds.player_id}:{key}"
+        replayed: dict[str, Any] = {}
+
+        def once(room: Room) -> list[Event]:
+            replayed.clear()
+            first = room.answers.get(slot)
+            if first is not None:
+                replayed.update(first)
+                return []
+            events = fn(room)
+            room.remember_answer(slot, answer(room, room.event_seq + len(events)))
+            return events
+
+        room, _ = await self.mutate(creds.room_code, once)
+        if replayed:
+            self.metrics.idempotent_replays.inc()
+            return dict(replayed)
+        return dict(room.answers[slot])
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
         return await self.store.read(normalize_code(code), fn)
@@ -283,18 +325,27 @@ class RoomService:
         self.metrics.transport_messages.labels(transport, "in").inc()
         self.metrics.transport_messages.labels(transport, "out").inc()
 
-    async def remove_player(self, actor: Credentials, target_id: str) -> int:
-        """Leave or kick; the removed player's socket is closed and an empty room is dropped."""
-        room, _ = await self.mutate(
-            actor.room_code, lambda r: r.remove_player(actor.player_id, target_id, self.clock())
+    async def remove_player(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
+        """Leave or kick; the removed player's sockets close on every process and an empty room is dropped."""
+        answer = await self.mutate_once(
+            actor,
+            key,
+            lambda r: r.remove_player(actor.player_id, target_id, self.clock()),
+            lambda _r, last: {"last_event_id": last},
         )
-        for conn in self.hub.connections(actor.room_code):
-            if conn.player_id == target_id:
-                conn.request_close(4401, "you are no longer in this room", "auth_failure")
+        room = await self.store.read(actor.room_code, lambda r: r)
         self._pollers.pop((actor.room_code, target_id), None)
         if not room.humans():
             await self.store.delete_room(actor.room_code)
-        return room.event_seq
+        return int(answer["last_event_id"])
+
+    def _on_commit(self, code: str, events: list[StoredEvent]) -> None:
+        """Every process sees every commit: a removed player's sockets close here too, after the event."""
+        for event in events:
+            if event.type == "player_left":
+                self.close_room_sockets(
+                    code, CloseCode.AUTH, "you are no longer in this room", "auth_failure", event.data["player_id"]
+                )
 
     def _on_room_reset(self, code: str) -> None:
         """The store says this room's history changed under us (deleted elsewhere, or rewritten)."""
@@ -331,7 +382,9 @@ class RoomService:
         """A poll or long-poll request keeps its player shown online."""
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
         if not self.hub.is_connected(creds.room_code, creds.player_id):
-            await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
+            await self._set_presence(
+                creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}", weak=True
+            )
 
     async def connected(self, creds: Credentials, session: str) -> None:
         await self._set_presence(creds.room_code, creds.player_id, True, session)
@@ -346,9 +399,11 @@ class RoomService:
         seen = self._pollers.get((code, player_id))
         return seen is not None and time.monotonic() - seen[0] < self.settings.presence_timeout_seconds
 
-    async def _set_presence(self, code: str, player_id: str, online: bool, session: str | None = None) -> None:
+    async def _set_presence(
+        self, code: str, player_id: str, online: bool, session: str | None = None, *, weak: bool = False
+    ) -> None:
         with contextlib.suppress(NotFound):
-            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session))
+            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session, weak=weak))
 
     # ---- timers and upkeep -----------------------------------------------------------------------------
 

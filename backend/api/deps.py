@@ -31,6 +31,15 @@ async def client_address(request: Request) -> str:
 
 
 ServiceDep = Annotated[RoomService, Depends(get_service)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=64,
+        description="Any unique string per move (a UUID): a retry with the same key gets the first answer",
+    ),
+]
 AddressDep = Annotated[str, Depends(client_address)]
 RoomCode = Annotated[str, Path(min_length=5, max_length=5, description="5-character room code")]
 

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     max_longpolls_per_token: int = Field(2, ge=1, description="Long-polls held at once for one player")
     lobby_idle_seconds: float = Field(300.0, gt=0, description="A lobby with nobody online this long expires")
     event_log_bytes: int = Field(131072, ge=4096, description="Bytes of events kept per room (besides the count)")
+    limit_concurrency: int = Field(
+        0, ge=0, description="uvicorn's cap on connections plus tasks, 503 beyond (0: MAX_CONNECTIONS + 1000)"
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection that has not sent a whole request head this long is closed"
+    )
+    keep_alive_timeout_seconds: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this")
+    max_header_bytes: int = Field(16384, ge=1024, description="Largest request head uvicorn buffers (h11)")
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod

@@ -75,6 +75,7 @@ class Player:
     bot_action_at: float | None = None
     bot_hints_used: int = 0
     presence_session: str | None = None  # the connection that last brought this player online
+    address_hash: str = ""  # the client address it joined from, hashed (a kick bans it from the room)
 
     def public(self, *, reveal_role: bool, host_id: str | None, voted: bool) -> dict[str, Any]:
         view: dict[str, Any] = {
@@ -119,6 +120,11 @@ class Room:
     # Names this room's history: changed whenever the log may have been lost or rewritten (a store restored
     # from an older copy), so a client holding ids from another history resyncs from a snapshot.
     epoch: str = ""
+    banned_names: list[str] = field(default_factory=list)
+    banned_addresses: list[str] = field(default_factory=list)
+    # Idempotency-Key -> the first answer, for the room's most recent moves (bounded: the state is rewritten
+    # on every commit). Keys are per player: "<player id>:<key>".
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -133,10 +139,16 @@ class Room:
         now: float,
         limits: RoomLimits | None = None,
         epoch: str = "",
+        address_hash: str = "",
     ) -> tuple[Room, list[Event]]:
         room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch)
-        events = room.join(host_id, host_name, token_hash, now)
+        events = room.join(host_id, host_name, token_hash, now, address_hash=address_hash)
         return room, events
+
+    def remember_answer(self, key: str, answer: dict[str, Any], keep: int = 256) -> None:
+        self.answers[key] = answer
+        while len(self.answers) > keep:
+            del self.answers[next(iter(self.answers))]
 
     def rekey(self, epoch: str, expected: str | None = None) -> list[Event]:
         """Start a new history (the store found its log rewritten); `expected` guards against a second rekey."""
@@ -236,8 +248,14 @@ class Room:
 
     # ---- lobby -----------------------------------------------------------------------------------------
 
-    def join(self, player_id: str, name: str, token_hash: str, now: float, *, is_bot: bool = False) -> list[Event]:
+    def join(
+        self, player_id: str, name: str, token_hash: str, now: float, *, is_bot: bool = False, address_hash: str = ""
+    ) -> list[Event]:
         name = clean_name(name, max_len=NAME_MAX)
+        if any(looks_alike(name, banned) for banned in self.banned_names) or (
+            address_hash and address_hash in self.banned_addresses
+        ):
+            raise Forbidden("the host removed you from this room", "banned")
         if not self.joinable():
             raise Conflict(f"the room is full ({MAX_PLAYERS} players)", "room_full")
         if any(looks_alike(p.name, name) for p in self.players.values()):
@@ -247,6 +265,7 @@ class Room:
             name=name,
             is_bot=is_bot,
             token_hash=token_hash,
+            address_hash=address_hash,
             joined_at=now,
             online=is_bot,
             spectator=self.in_game,
@@ -276,6 +295,11 @@ class Room:
         if actor_id != target_id:
             self._require_host(actor_id)
         reason = "left" if actor_id == target_id else "kicked"
+        if reason == "kicked" and not target.is_bot:
+            # banned for the rest of the room's life: by name (look-alikes too) and by address
+            self.banned_names.append(target.name)
+            if target.address_hash:
+                self.banned_addresses.append(target.address_hash)
         del self.players[target_id]
         self.votes.pop(target_id, None)
         self.votes = {voter: t for voter, t in self.votes.items() if t != target_id}
@@ -289,11 +313,18 @@ class Room:
             events += self._after_roster_change(now)
         return events
 
-    def set_presence(self, player_id: str, online: bool, now: float, session: str | None = None) -> list[Event]:
+    def set_presence(
+        self, player_id: str, online: bool, now: float, session: str | None = None, *, weak: bool = False
+    ) -> list[Event]:
         """Online/offline; with sessions, only the session that brought a player online can take them offline,
-        so a socket that closes after its player reconnected elsewhere (another process) changes nothing."""
+        so a socket that closes after its player reconnected elsewhere (another process) changes nothing.
+
+        A `weak` session (a poll) brings an offline player online but never takes the player over from the
+        live session that holds them (a socket on any process): the socket owns presence while it lives."""
         player = self.players.get(player_id)
         if player is None:
+            return []
+        if online and weak and player.online and player.presence_session is not None:
             return []
         if online and session is not None:
             player.presence_session = session

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
-from backend.api.deps import AddressDep, PlayerDep, RoomCode, ServiceDep
+from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
 from backend.core.errors import Invalid
 from backend.game.engine import CLUE_MAX, NAME_MAX, Room
 from backend.game.events import MAX_EVENT_ID, Event
@@ -143,55 +143,70 @@ async def events(
 
 
 @router.post("/{code}/bots", status_code=status.HTTP_201_CREATED)
-async def add_bot(player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
+async def add_bot(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> dict[str, Any]:
     bot_id = service.new_player_id()
-    room, _stored = await service.mutate(
-        player.room_code, lambda r: r.add_bot(player.player_id, bot_id, service.clock())
+    return await service.mutate_once(
+        player,
+        key,
+        lambda r: r.add_bot(player.player_id, bot_id, service.clock()),
+        lambda r, last: {"player_id": bot_id, "name": r.players[bot_id].name, "last_event_id": last},
     )
-    return {"player_id": bot_id, "name": room.players[bot_id].name, "last_event_id": room.event_seq}
 
 
 @router.delete("/{code}/players/{player_id}")
-async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep) -> Accepted:
-    """Leave the room (your own id) or, as host, remove another player or a bot."""
-    return Accepted(last_event_id=await service.remove_player(player, player_id))
+async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    """Leave the room (your own id) or, as host, remove another player or a bot (a kicked player is banned
+    from the room by name and address)."""
+    return Accepted(last_event_id=await service.remove_player(player, player_id, key))
 
 
 @router.patch("/{code}/settings")
-async def change_settings(body: SettingsIn, player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
+async def change_settings(
+    body: SettingsIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None
+) -> dict[str, Any]:
     changes = body.model_dump(exclude_unset=True)
-    room, _ = await service.mutate(
-        player.room_code, lambda r: r.update_settings(player.player_id, changes, service.clock())
+    return await service.mutate_once(
+        player,
+        key,
+        lambda r: r.update_settings(player.player_id, changes, service.clock()),
+        lambda r, last: {"settings": r.snapshot(player.player_id)["settings"], "last_event_id": last},
     )
-    return {"settings": room.snapshot(player.player_id)["settings"], "last_event_id": room.event_seq}
 
 
-async def _act(service: ServiceDep, player: Credentials, command: Callable[[Room], list[Event]]) -> Accepted:
-    """Run one game command for the caller; its effects reach everyone (the caller too) as events."""
-    room, _ = await service.mutate(player.room_code, command)
-    return Accepted(last_event_id=room.event_seq)
+async def _act(
+    service: ServiceDep, player: Credentials, key: str | None, command: Callable[[Room], list[Event]]
+) -> Accepted:
+    """Run one game command for the caller (once per Idempotency-Key); its effects reach everyone as events."""
+    answer = await service.mutate_once(player, key, command, lambda _r, last: {"ok": True, "last_event_id": last})
+    return Accepted(**answer)
 
 
 @router.post("/{code}/start")
-async def start(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words))
+async def start(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return await _act(
+        service, player, key, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words)
+    )
 
 
 @router.post("/{code}/clues")
-async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.post_clue(player.player_id, body.text, service.clock(), service.rng))
+async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return await _act(
+        service, player, key, lambda r: r.post_clue(player.player_id, body.text, service.clock(), service.rng)
+    )
 
 
 @router.post("/{code}/ready")
-async def ready(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.mark_ready(player.player_id, service.clock(), service.rng))
+async def ready(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return await _act(service, player, key, lambda r: r.mark_ready(player.player_id, service.clock(), service.rng))
 
 
 @router.post("/{code}/votes")
-async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.vote(player.player_id, body.target_id, service.clock(), service.rng))
+async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return await _act(
+        service, player, key, lambda r: r.vote(player.player_id, body.target_id, service.clock(), service.rng)
+    )
 
 
 @router.post("/{code}/advance")
-async def advance(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return await _act(service, player, lambda r: r.advance(player.player_id, service.clock(), service.rng))
+async def advance(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return await _act(service, player, key, lambda r: r.advance(player.player_id, service.clock(), service.rng))
