@@ -133,6 +133,9 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     previous = hub.register(conn)
     if previous is not None:
         previous.request_close(CLOSE_REPLACED, "replaced by a newer connection", "replaced")
+    if service.draining:
+        # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
+        conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
     try:
         await _resume(conn, service, creds, last_event_id, epoch)
         await service.connected(creds, conn.session)
