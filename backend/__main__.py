@@ -1,7 +1,7 @@
 """Run the backend with graceful drain: `python -m backend [--host H] [--port P] [--ws auto]`.
 
 On SIGTERM the process stops being ready (/readyz 503, parlor_draining 1, new sockets refused), asks its
-WebSocket clients to reconnect with close 1012 in small batches spread over DRAIN_SECONDS, so they move to
+WebSocket clients to reconnect (close code RESTART) in small batches spread over DRAIN_SECONDS, so they move to
 the other processes behind the load balancer without a stampede, and then lets uvicorn shut down. A second
 SIGTERM, or SIGINT, stops at once.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import resource
 import signal
 import socket
@@ -20,12 +19,12 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from backend.realtime.lifecycle import CLOSE_RESTART
+from backend.core.config import get_settings
+from backend.realtime.protocol import CloseCode
 from backend.service import RoomService
 
 log = logging.getLogger("parlor.drain")
 
-DRAIN_TICK_SECONDS = 0.05
 # Closed sockets get this long to flush their last frames and the close handshake before uvicorn stops.
 FLUSH_SECONDS = 1.0
 # In-flight requests (long-polls hold up to 30 s) get this long once the drain is over; their clients retry.
@@ -33,22 +32,12 @@ GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 async def drain(service: RoomService, window: float) -> int:
-    """Refuse new sockets, then close the open ones with 1012 in batches spread over `window` seconds."""
+    """Refuse new sockets, then close the open ones (RESTART) in batches spread over `window` seconds."""
     service.draining = True
     service.metrics.draining.set(1)
-    conns = list(service.hub.connections())
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    # socket i closes at i/n of the window, released in ticks of DRAIN_TICK_SECONDS rather than one by one
-    for i, conn in enumerate(conns):
-        due = start + window * i / len(conns)
-        if due - loop.time() >= DRAIN_TICK_SECONDS:
-            await asyncio.sleep(due - loop.time())
-        conn.request_close(CLOSE_RESTART, "server restarting: reconnect", "server_restart")
-    writers = [conn.writer for conn in conns if conn.writer is not None]
-    if writers:
-        await asyncio.wait(writers, timeout=FLUSH_SECONDS)
-    return len(conns)
+    closed = await service.hub.close_all(CloseCode.RESTART, "server restarting: reconnect", spread=window)
+    await service.hub.flush(closed, FLUSH_SECONDS)
+    return len(closed)
 
 
 class DrainingServer(uvicorn.Server):
@@ -80,7 +69,7 @@ class DrainingServer(uvicorn.Server):
         try:
             if service is not None:
                 window = service.settings.drain_seconds
-                log.info("SIGTERM: draining, sockets closed with 1012 over %.1f s", window)
+                log.info("SIGTERM: draining, sockets closed with %d over %.1f s", CloseCode.RESTART, window)
                 closed = await drain(service, window)
                 log.info("drained %d sockets; shutting down", closed)
         finally:
@@ -122,11 +111,12 @@ def raise_open_file_limit() -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("PARLOR_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PARLOR_PORT", "8000")))
+    parser.add_argument("--host", default=settings.parlor_host)
+    parser.add_argument("--port", type=int, default=settings.parlor_port)
     parser.add_argument("--ws", default="auto", help="uvicorn WebSocket implementation (auto: websockets sans-I/O)")
-    parser.add_argument("--log-level", default=os.environ.get("PARLOR_LOG_LEVEL", "info"))
+    parser.add_argument("--log-level", default=settings.parlor_log_level)
     args = parser.parse_args(argv)
 
     raise_open_file_limit()

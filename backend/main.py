@@ -17,9 +17,9 @@ from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
 from backend.realtime.hub import Hub
-from backend.realtime.lifecycle import attach_flag, detach_flag
 from backend.service import RoomService
 from backend.store import create_store
+from backend.wiring import attach_flag, detach_flag
 
 log = logging.getLogger("parlor")
 
@@ -35,14 +35,14 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         hub = Hub(metrics, queue_size=settings.send_queue_size)
         service = RoomService(settings, store, hub, metrics)
         app.state.service = service
-        await service.start()
-        await attach_flag(app, service)
+        await service.open()
+        await attach_flag(service)
         log.info("Parlor backend ready (store %s)", settings.store_url.split("@")[-1])
         try:
             yield
         finally:
-            await detach_flag(app)
-            await service.stop()
+            await detach_flag(service)
+            await service.close()
 
     app = FastAPI(
         title="Parlor",
@@ -52,7 +52,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     )
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.flags = None
+    app.state.handshake_gates = []  # see backend.api.deps.HandshakeGate
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,

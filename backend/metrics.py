@@ -11,9 +11,11 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
+from backend.game.vocabulary import Winner
+from backend.realtime.protocol import Transport
 
-TRANSPORTS = ("websocket", "longpoll", "polling")
 # What the service decided about a handshake: the connection-success SLI is built from these alone.
+TRANSPORTS = tuple(Transport)
 CONNECT_RESULTS = (
     "accepted",
     "over_capacity",
@@ -53,7 +55,7 @@ DISCONNECT_REASONS = (
 CONTROL_TYPES = ("welcome", "snapshot", "pong", "error", "config_changed")
 FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
 FRAME_TYPES_IN = ("hello", "ping", "invalid")
-WINNERS = ("civilians", "undercover")
+WINNERS = tuple(Winner)
 STORE_OPS = ("read", "write", "publish", "subscribe")
 
 # Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.
@@ -153,6 +155,11 @@ class Metrics:
         self.idempotent_replays = Counter(
             "parlor_idempotent_replays_total",
             "Moves retried with an Idempotency-Key already used: answered with the first answer, not applied",
+            registry=r,
+        )
+        self.store_conflicts = Counter(
+            "parlor_store_conflicts_total",
+            "Optimistic-concurrency retries: a Redis commit lost the race to another writer and ran again",
             registry=r,
         )
         self.cross_process_lag = Histogram(

@@ -1,6 +1,8 @@
-"""Glue between the pure engine, the store and the hub: tokens, time, chance, timers, presence, expiry.
+"""The only door to the game: one method per command, plus resume, presence, timers and upkeep.
 
-Routers call these methods; they never touch the engine or the store themselves.
+Routes (REST, long-poll, WebSocket) call these methods and nothing below them: the service holds the clock,
+the chance and the word bank the engine needs, runs each command through `store.mutate`, and decides for
+every transport alike whether a returning client gets the events it missed or a snapshot.
 """
 
 from __future__ import annotations
@@ -16,24 +18,52 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from backend.core.config import Settings
-from backend.core.errors import Forbidden, NotFound, RateLimited, Unauthorized, Unavailable
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import ClientLimits, Limit
-from backend.game.engine import Room, RoomLimits
+from backend.game.engine import Room, RoomLimits, game_limits
 from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
+from backend.game.text import clean_name, clean_text
+from backend.game.vocabulary import (
+    CLUE_MAX,
+    NAME_MAX,
+    EventType,
+    GameLimits,
+    RoomSummary,
+    SettingsView,
+    Snapshot,
+)
 from backend.game.words import WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
-from backend.realtime.protocol import CloseCode
+from backend.realtime.protocol import CloseCode, Transport
 from backend.store import LogSlice, Store
+
+if TYPE_CHECKING:
+    from backend.flags import TransportFlag
+
+__all__ = [
+    "GAME_LIMITS",
+    "BotAdded",
+    "Credentials",
+    "Resume",
+    "RoomService",
+    "RoomSummary",
+    "SettingsChanged",
+    "Snapshot",
+    "normalize_code",
+    "valid_clue",
+    "valid_name",
+]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
 CODE_LENGTH = 5
+GAME_LIMITS: GameLimits = game_limits()  # what request models validate against, as the snapshot tells clients
 
 
 def new_room_code(rng: random.Random | secrets.SystemRandom) -> str:
@@ -52,8 +82,22 @@ def normalize_code(code: str) -> str:
     return code.strip().upper()
 
 
-class TransportDecider(Protocol):
-    def transport_for(self, player_id: str) -> str: ...
+def valid_name(raw: str) -> str:
+    """A player name as the rules accept it (trimmed), or ValueError for a request model to report."""
+    return _valid(raw, "name", NAME_MAX)
+
+
+def valid_clue(raw: str) -> str:
+    return _valid(raw, "clue", CLUE_MAX)
+
+
+def _valid(raw: str, field_name: str, max_len: int) -> str:
+    try:
+        if field_name == "name":
+            return clean_name(raw, max_len=max_len)
+        return clean_text(raw, field_name=field_name, max_len=max_len)
+    except Invalid as exc:
+        raise ValueError(exc.message) from None
 
 
 @dataclass(frozen=True)
@@ -61,6 +105,32 @@ class Credentials:
     room_code: str
     player_id: str
     token: str
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a returning client gets: the events after its last id, or a snapshot when the log cannot say."""
+
+    events: list[StoredEvent]
+    snapshot: Snapshot | None
+    last_event_id: int
+    transport: Transport  # the transport the server wants this player on
+    epoch: str  # the room history `last_event_id` belongs to
+
+    @property
+    def recovered(self) -> bool:
+        return self.snapshot is None
+
+
+class BotAdded(TypedDict):
+    player_id: str
+    name: str
+    last_event_id: int
+
+
+class SettingsChanged(TypedDict):
+    settings: SettingsView
+    last_event_id: int
 
 
 class RoomService:
@@ -91,22 +161,21 @@ class RoomService:
         self.guard = ClientLimits(settings, metrics)
         self._hosted: dict[str, set[str]] = {}  # client address -> codes of the rooms it created (quota)
         self._longpolls: dict[tuple[str, str], int] = {}  # (code, player) -> long-polls held right now
-        self._pollers: dict[tuple[str, str], tuple[float, str]] = {}  # (code, player) -> (seen at, transport)
+        self._resyncs: set[asyncio.Task[None]] = set()
+        self._pollers: dict[tuple[str, str], tuple[float, Transport]] = {}  # (code, player) -> (seen at, transport)
         self._next_timer: float | None = None
         self._timer_failing = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self._resyncs: set[asyncio.Task[None]] = set()
-        self.flag: TransportDecider | None = None
+        self.flag: TransportFlag | None = None  # the rollout flag, attached by `backend.wiring` when it runs
         self.draining = False
-        self.ws_refused = False  # test hook: refuse WebSocket handshakes to exercise the fallbacks
         store.subscribe(hub.publish)
         store.subscribe(self._on_commit)
         store.subscribe_resets(self._on_room_reset)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    async def open(self) -> None:
         await self.store.start()
         # Everything built so far (modules, app, settings) lives as long as the process: move it out of the
         # collector's reach, so full collections scan only what games allocate and pause the loop less.
@@ -117,7 +186,7 @@ class RoomService:
             asyncio.create_task(self._maintenance_loop(), name="parlor-maintenance"),
         ]
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -125,7 +194,15 @@ class RoomService:
                 await task
         await self.store.close()
 
-    # ---- rooms and players -----------------------------------------------------------------------------
+    async def readiness(self) -> str:
+        """ "ready", or why this process should get no new players now ("draining", "store unavailable")."""
+        if self.draining:
+            return "draining"
+        if not await self.store.ping():
+            return "store unavailable"
+        return "ready"
+
+    # ---- rooms and seats -------------------------------------------------------------------------------
 
     async def create_room(self, name: str, address: str = "local") -> tuple[str, Credentials]:
         self.guard.hit(Limit.CREATE, address)
@@ -150,8 +227,8 @@ class RoomService:
             )
             try:
                 self._count(await self.store.create_room(room, events, now))
-            except Exception as exc:
-                if getattr(exc, "code", None) == "room_exists":
+            except Conflict as exc:
+                if exc.code == "room_exists":
                     continue
                 raise
             self._hosted.setdefault(address, set()).add(code)
@@ -172,13 +249,14 @@ class RoomService:
             )
 
     async def join(self, code: str, name: str, address: str = "local") -> Credentials:
+        """Take a seat; a miss counts toward the address's unknown-code budget, a banned name or address is 403."""
         self.guard.check_misses(address)
         self.guard.hit(Limit.JOIN, address)
         token = secrets.token_urlsafe(24)
         player_id = self.new_player_id()
         address_hash = hash_token(address)
         try:
-            await self.mutate(
+            await self._mutate(
                 code, lambda r: r.join(player_id, name, hash_token(token), self.clock(), address_hash=address_hash)
             )
         except NotFound:
@@ -210,15 +288,76 @@ class RoomService:
             raise Unauthorized("invalid token for this room", "bad_token")
         return Credentials(code, found, token)
 
-    async def mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> tuple[Room, list[StoredEvent]]:
-        room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())
-        self._schedule(room)
-        self._count(stored)
-        return room, stored
+    async def summary(self, code: str, address: str = "local") -> RoomSummary:
+        self.guard.check_misses(address)
+        self.guard.hit(Limit.SUMMARY, address)
+        try:
+            return await self.read(code, Room.summary)
+        except NotFound:
+            self.guard.miss(address)
+            raise
 
-    async def mutate_once(
+    async def add_bot(self, actor: Credentials, key: str | None = None) -> BotAdded:
+        bot_id = self.new_player_id()
+        answer = await self._once(
+            actor,
+            key,
+            lambda r: r.add_bot(actor.player_id, bot_id, self.clock()),
+            lambda r, last: {"player_id": bot_id, "name": r.players[bot_id].name, "last_event_id": last},
+        )
+        return BotAdded(player_id=answer["player_id"], name=answer["name"], last_event_id=answer["last_event_id"])
+
+    async def remove_player(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
+        """Leave or kick; the removed player's sockets close on every process (see `_on_commit`), a kicked
+        player is banned from the room by name and address, and an empty room is dropped."""
+        answer = await self._once(
+            actor,
+            key,
+            lambda r: r.remove_player(actor.player_id, target_id, self.clock(), self.rng),
+            lambda _r, last: {"last_event_id": last},
+        )
+        self._pollers.pop((actor.room_code, target_id), None)
+        with contextlib.suppress(NotFound):
+            if not await self.read(actor.room_code, lambda r: bool(r.humans())):
+                await self.store.delete_room(actor.room_code)
+        return int(answer["last_event_id"])
+
+    async def change_settings(
+        self, actor: Credentials, changes: dict[str, int | None], key: str | None = None
+    ) -> SettingsChanged:
+        answer = await self._once(
+            actor,
+            key,
+            lambda r: r.update_settings(actor.player_id, changes, self.clock()),
+            lambda r, last: {"settings": r.settings.view(), "last_event_id": last},
+        )
+        return SettingsChanged(settings=answer["settings"], last_event_id=answer["last_event_id"])
+
+    # ---- play: each returns the last event id; the effects reach everyone (the caller too) as events ---
+    # Every move takes an optional Idempotency-Key: the same key from the same player gets the first answer.
+
+    async def start(self, actor: Credentials, key: str | None = None) -> int:
+        return await self._act(actor, key, lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words))
+
+    async def post_clue(self, actor: Credentials, text: str, key: str | None = None) -> int:
+        return await self._act(actor, key, lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng))
+
+    async def ready(self, actor: Credentials, key: str | None = None) -> int:
+        return await self._act(actor, key, lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng))
+
+    async def vote(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
+        return await self._act(actor, key, lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng))
+
+    async def advance(self, actor: Credentials, key: str | None = None) -> int:
+        return await self._act(actor, key, lambda r: r.advance(actor.player_id, self.clock(), self.rng))
+
+    async def _act(self, actor: Credentials, key: str | None, command: Callable[[Room], list[Event]]) -> int:
+        answer = await self._once(actor, key, command, lambda _r, last: {"last_event_id": last})
+        return int(answer["last_event_id"])
+
+    async def _once(
         self,
-        creds: Credentials,
+        actor: Credentials,
         key: str | None,
         fn: Callable[[Room], list[Event]],
         answer: Callable[[Room, int], dict[str, Any]],
@@ -226,11 +365,11 @@ class RoomService:
         """Run one move at most once per Idempotency-Key: a retry with a used key gets the first answer.
 
         The key and the answer are written with the move's own commit (inside the store's atomic mutate), so a
-        retry on any process finds them; `answer(room, last_event_id)` builds what the route returns."""
+        retry on any process finds them; `answer(room, last_event_id)` builds what the caller returns."""
         if key is None:
-            room, _ = await self.mutate(creds.room_code, fn)
+            room = await self._mutate(actor.room_code, fn)
             return answer(room, room.event_seq)
-        slot = f"{creds.player_id}:{key}"
+        slot = f"{actor.player_id}:{key}"
         replayed: dict[str, Any] = {}
 
         def once(room: Room) -> list[Event]:
@@ -243,46 +382,97 @@ class RoomService:
             room.remember_answer(slot, answer(room, room.event_seq + len(events)))
             return events
 
-        room, _ = await self.mutate(creds.room_code, once)
+        room = await self._mutate(actor.room_code, once)
         if replayed:
             self.metrics.idempotent_replays.inc()
             return dict(replayed)
         return dict(room.answers[slot])
 
+    async def _mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> Room:
+        room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())
+        self._schedule(room)
+        self._count(stored)
+        return room
+
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
         return await self.store.read(normalize_code(code), fn)
 
-    async def summary(self, code: str, address: str = "local") -> dict[str, Any]:
-        self.guard.check_misses(address)
-        self.guard.hit(Limit.SUMMARY, address)
-        try:
-            return await self.read(code, Room.summary)
-        except NotFound:
-            self.guard.miss(address)
-            raise
+    # ---- what a client sees: snapshots, polls and resumes ----------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def held_longpoll(self, creds: Credentials) -> AsyncIterator[None]:
-        """At most MAX_LONGPOLLS_PER_TOKEN long-polls held at once per player (a real client holds one)."""
-        key = (creds.room_code, creds.player_id)
-        if self._longpolls.get(key, 0) >= self.settings.max_longpolls_per_token:
-            self.metrics.limit_refusals.labels("longpoll_per_token").inc()
-            raise RateLimited("too many long-polls held for this player at once", "too_many_longpolls")
-        self._longpolls[key] = self._longpolls.get(key, 0) + 1
-        try:
-            yield
-        finally:
-            left = self._longpolls[key] - 1
-            if left:
-                self._longpolls[key] = left
-            else:
-                del self._longpolls[key]
-
-    async def snapshot(self, creds: Credentials, transport: str) -> dict[str, Any]:
+    async def snapshot(self, creds: Credentials, transport: Transport) -> Snapshot:
         snap = await self.read(creds.room_code, lambda r: r.snapshot(creds.player_id))
         snap["transport"] = transport
         snap["server_time"] = self.clock()
         return snap
+
+    async def state(self, creds: Credentials) -> Snapshot:
+        """The legacy polling transport: a full snapshot per request."""
+        self.metrics.polling_requests.inc()
+        self._count_poll(Transport.POLLING)
+        await self.seen_polling(creds, Transport.POLLING)
+        return await self.snapshot(creds, self.transport_for(creds.player_id))
+
+    async def poll_events(self, creds: Credentials, after: int, wait: float, epoch: str | None = None) -> Resume:
+        """GET /events: the events after `after`, held up to `wait` seconds for one to arrive (long-polling);
+        at most MAX_LONGPOLLS_PER_TOKEN held at once per player (a real client holds one)."""
+        transport = Transport.LONGPOLL if wait > 0 else Transport.POLLING
+        self._count_poll(transport)
+        await self.seen_polling(creds, transport)
+        async with self._held_longpoll(creds, wait > 0):
+            resume = await self.resume(
+                creds, after, transport=None, wait=min(wait, self.settings.longpoll_max_wait_seconds), epoch=epoch
+            )
+        outcome = "snapshot" if not resume.recovered else "events" if resume.events else "timeout"
+        self.metrics.longpoll_requests.labels(outcome).inc()
+        return resume
+
+    @contextlib.asynccontextmanager
+    async def _held_longpoll(self, creds: Credentials, held: bool) -> AsyncIterator[None]:
+        key = (creds.room_code, creds.player_id)
+        if held and self._longpolls.get(key, 0) >= self.settings.max_longpolls_per_token:
+            self.metrics.limit_refusals.labels("longpoll_per_token").inc()
+            raise RateLimited("too many long-polls held for this player at once", "too_many_longpolls")
+        if held:
+            self._longpolls[key] = self._longpolls.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            if held:
+                left = self._longpolls[key] - 1
+                if left:
+                    self._longpolls[key] = left
+                else:
+                    del self._longpolls[key]
+
+    async def resume(
+        self,
+        creds: Credentials,
+        after: int | None,
+        *,
+        transport: Transport | None,
+        wait: float | None = None,
+        epoch: str | None = None,
+    ) -> Resume:
+        """The events after `after` when the log still reaches back that far, otherwise a snapshot.
+
+        `after` None (a fresh client) always gets a snapshot. A poll (`wait` in seconds, 0 included) is held
+        until an event arrives and resyncs a client ahead of the log; a socket (`wait` None) takes what the
+        log has, live events follow. `transport` is what the snapshot says the player uses (None: the flag's
+        choice for them).
+
+        A client whose id is ahead of the log, or whose `epoch` names another history of the room (the store
+        lost or rewrote it), gets a snapshot too: its ids may be handed out again, so no replay from them can
+        be trusted."""
+        wanted = self.transport_for(creds.player_id)
+        if after is not None:
+            if wait is None:
+                piece = await self.events_after(creds, after, epoch)
+            else:
+                piece = await self.wait_events(creds, after, wait, epoch)
+            if piece.complete:
+                return Resume(piece.events, None, piece.last_event_id, wanted, piece.epoch)
+        snap = await self.snapshot(creds, transport or wanted)
+        return Resume([], snap, snap["last_event_id"], wanted, snap["epoch"])
 
     async def events_after(self, creds: Credentials, after: int, epoch: str | None = None) -> LogSlice:
         """Events after `after` that this player may see; incomplete (resync from a snapshot) when the log no
@@ -295,7 +485,7 @@ class RoomService:
         return LogSlice(visible, piece.complete, piece.last_event_id, piece.epoch)
 
     async def wait_events(self, creds: Credentials, after: int, wait: float, epoch: str | None = None) -> LogSlice:
-        """Long-poll: return as soon as events after `after` exist, or when `wait` seconds have passed."""
+        """Return as soon as events after `after` exist, or when `wait` seconds have passed."""
         deadline = time.monotonic() + wait
         while True:
             changed = self.hub.room_changed(creds.room_code)
@@ -313,36 +503,54 @@ class RoomService:
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)
 
-    def transport_for(self, player_id: str) -> str:
+    def transport_for(self, player_id: str) -> Transport:
         """websocket or polling for this player: the kill switch wins, then the rollout flag's cohort."""
         if not self.settings.websocket_enabled:
-            return "polling"
+            return Transport.POLLING
         if self.flag is None:
-            return "websocket"
+            return Transport.WEBSOCKET
         return self.flag.transport_for(player_id)
 
-    def count_poll(self, transport: str) -> None:
+    def _count_poll(self, transport: Transport) -> None:
         self.metrics.transport_messages.labels(transport, "in").inc()
         self.metrics.transport_messages.labels(transport, "out").inc()
 
-    async def remove_player(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
-        """Leave or kick; the removed player's sockets close on every process and an empty room is dropped."""
-        answer = await self.mutate_once(
-            actor,
-            key,
-            lambda r: r.remove_player(actor.player_id, target_id, self.clock()),
-            lambda _r, last: {"last_event_id": last},
-        )
-        room = await self.store.read(actor.room_code, lambda r: r)
-        self._pollers.pop((actor.room_code, target_id), None)
-        if not room.humans():
-            await self.store.delete_room(actor.room_code)
-        return int(answer["last_event_id"])
+    # ---- presence --------------------------------------------------------------------------------------
+
+    async def seen_polling(self, creds: Credentials, transport: Transport) -> None:
+        """A poll or long-poll request keeps its player shown online."""
+        self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
+        if not self.hub.is_connected(creds.room_code, creds.player_id):
+            await self._set_presence(
+                creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}", weak=True
+            )
+
+    async def connected(self, creds: Credentials, session: str) -> None:
+        await self._set_presence(creds.room_code, creds.player_id, True, session)
+
+    async def disconnected(self, creds: Credentials, session: str) -> None:
+        if not self.hub.is_connected(creds.room_code, creds.player_id) and not self._polling_recently(
+            creds.room_code, creds.player_id
+        ):
+            await self._set_presence(creds.room_code, creds.player_id, False, session)
+
+    def _polling_recently(self, code: str, player_id: str) -> bool:
+        seen = self._pollers.get((code, player_id))
+        return seen is not None and time.monotonic() - seen[0] < self.settings.presence_timeout_seconds
+
+    async def _set_presence(
+        self, code: str, player_id: str, online: bool, session: str | None = None, *, weak: bool = False
+    ) -> None:
+        """`weak` (a poll): bring an offline player online, never take them over from a live socket's session."""
+        with contextlib.suppress(NotFound):
+            await self._mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session, weak=weak))
+
+    # ---- what other processes did: kicks, deletes, lost history ----------------------------------------
 
     def _on_commit(self, code: str, events: list[StoredEvent]) -> None:
         """Every process sees every commit: a removed player's sockets close here too, after the event."""
         for event in events:
-            if event.type == "player_left":
+            if event.type == EventType.PLAYER_LEFT:
                 self.close_room_sockets(
                     code, CloseCode.AUTH, "you are no longer in this room", "auth_failure", event.data["player_id"]
                 )
@@ -376,44 +584,15 @@ class RoomService:
                 closed += 1
         return closed
 
-    # ---- presence --------------------------------------------------------------------------------------
-
-    async def seen_polling(self, creds: Credentials, transport: str) -> None:
-        """A poll or long-poll request keeps its player shown online."""
-        self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
-        if not self.hub.is_connected(creds.room_code, creds.player_id):
-            await self._set_presence(
-                creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}", weak=True
-            )
-
-    async def connected(self, creds: Credentials, session: str) -> None:
-        await self._set_presence(creds.room_code, creds.player_id, True, session)
-
-    async def disconnected(self, creds: Credentials, session: str) -> None:
-        if not self.hub.is_connected(creds.room_code, creds.player_id) and not self._polling_recently(
-            creds.room_code, creds.player_id
-        ):
-            await self._set_presence(creds.room_code, creds.player_id, False, session)
-
-    def _polling_recently(self, code: str, player_id: str) -> bool:
-        seen = self._pollers.get((code, player_id))
-        return seen is not None and time.monotonic() - seen[0] < self.settings.presence_timeout_seconds
-
-    async def _set_presence(
-        self, code: str, player_id: str, online: bool, session: str | None = None, *, weak: bool = False
-    ) -> None:
-        with contextlib.suppress(NotFound):
-            await self.mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session, weak=weak))
-
     # ---- timers and upkeep -----------------------------------------------------------------------------
 
     def _count(self, events: list[StoredEvent]) -> None:
         """Count commits on the process that made them, so sums across processes are right."""
         self.metrics.events_committed.inc(len(events))
         for event in events:
-            if event.type == "game_started":
+            if event.type == EventType.GAME_STARTED:
                 self.metrics.games_started.inc()
-            elif event.type == "game_over":
+            elif event.type == EventType.GAME_OVER:
                 self.metrics.games_finished.labels(event.data["winner"]).inc()
 
     def _schedule(self, room: Room) -> None:
@@ -425,7 +604,7 @@ class RoomService:
     async def tick(self, code: str) -> None:
         """Fire whatever is due in one room now (deadlines, bot moves)."""
         with contextlib.suppress(NotFound):
-            await self.mutate(code, lambda r: r.tick(self.clock(), self.rng))
+            await self._mutate(code, lambda r: r.tick(self.clock(), self.rng))
 
     async def _timer_loop(self) -> None:
         """Fire due rooms; the store hands each due room to one process only, so a deadline fires once."""
@@ -463,9 +642,12 @@ class RoomService:
         mono = time.monotonic()
         silent_limit = self.settings.heartbeat_timeout_seconds
         if silent_limit > 0:
-            for conn in self.hub.connections():
-                if mono - conn.last_seen > silent_limit:
-                    conn.request_close(1001, "heartbeat timeout: no frame received", "heartbeat_timeout")
+            await self.hub.close_all(
+                CloseCode.GOING_AWAY,
+                "heartbeat timeout: no frame received",
+                where=lambda conn: mono - conn.last_seen > silent_limit,
+                disconnect_reason="heartbeat_timeout",
+            )
         for (code, player_id), (seen, transport) in list(self._pollers.items()):
             if mono - seen >= self.settings.presence_timeout_seconds:
                 del self._pollers[(code, player_id)]
@@ -499,7 +681,7 @@ class RoomService:
 
     def refresh_gauges(self) -> None:
         counts = dict.fromkeys(TRANSPORTS, 0)
-        counts["websocket"] = self.hub.connection_count()
+        counts[Transport.WEBSOCKET] = self.hub.connection_count()
         mono = time.monotonic()
         for (code, player_id), (seen, transport) in self._pollers.items():
             recent = mono - seen < self.settings.presence_timeout_seconds

@@ -5,9 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
+
+from backend.game.vocabulary import CLUE_MAX, MIN_PLAYERS, NAME_MAX
+from backend.realtime.protocol import Transport
+from frontend.state import State
 
 FRIENDLY: dict[str, str] = {
     "unknown_room": "There is no room with that code. Check the code and try again.",
@@ -15,15 +19,15 @@ FRIENDLY: dict[str, str] = {
     "room_exists": "That room code is taken; please try again.",
     "too_many_rooms": "The server is hosting as many rooms as it can right now. Please try again later.",
     "name_taken": "Someone in that room already uses that name. Pick another one.",
-    "invalid_name": "Names need 1 to 24 characters, without control characters.",
-    "invalid_clue": "Clues need 1 to 120 characters, without control characters.",
+    "invalid_name": f"Names need 1 to {NAME_MAX} characters, without control characters.",
+    "invalid_clue": f"Clues need 1 to {CLUE_MAX} characters, without control characters.",
     "clue_contains_word": "Your clue must not contain your own word.",
     "too_many_clues": "You have posted the most clues allowed this round.",
     "invalid_settings": "Those settings are not allowed for this many players.",
     "invalid_vote": "You can only vote for another player who is still in the game.",
     "not_host": "Only the host can do that.",
     "not_in_game": "Only players still in the game can do that.",
-    "not_enough_players": "You need at least 3 players (bots count) to start.",
+    "not_enough_players": f"You need at least {MIN_PLAYERS} players (bots count) to start.",
     "wrong_phase": "That is not possible right now; the game has moved on.",
     "unknown_player": "You are no longer in this room.",
     "missing_token": "Your session has expired. Please join the room again.",
@@ -61,7 +65,7 @@ class Seat:
     room_code: str
     player_id: str
     token: str
-    transport: str = "websocket"
+    transport: str = Transport.WEBSOCKET
 
 
 RETRY_STATUSES = (502, 503, 504)
@@ -109,8 +113,8 @@ class Api:
     def join_room(self, code: str, name: str) -> Seat:
         return Seat(**self._call("POST", f"/api/rooms/{code.strip().upper()}/players", body={"name": name}))
 
-    def state(self, seat: Seat) -> dict[str, Any]:
-        return dict(self._call("GET", f"/api/rooms/{seat.room_code}/state", seat))
+    def state(self, seat: Seat) -> State:
+        return cast(State, self._call("GET", f"/api/rooms/{seat.room_code}/state", seat))
 
     def act(self, seat: Seat, path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
         return self._call(method, f"/api/rooms/{seat.room_code}/{path}", seat, body)

@@ -18,6 +18,7 @@ from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from backend.realtime.protocol import Transport
 from frontend.metrics import STATUSES, TRANSPORTS, BridgeMetrics
 
 # Sessions silent this long are dropped from the gauge (a closed tab never says goodbye).
@@ -110,18 +111,12 @@ def track_session(
 ) -> None:
     """Remember one session's transport and status and reset the session gauge from all live sessions."""
     now = time.monotonic() if now is None else now
-    transport = transport if transport in TRANSPORTS else "websocket"
+    transport = transport if transport in TRANSPORTS else Transport.WEBSOCKET
     status = BRIDGE_STATUS.get(status, status)
     status = status if status in STATUSES else "connecting"
     with _lock:
         _sessions[session_id] = (transport, status, now)
         _publish(metrics, now)
-
-
-def forget_session(metrics: BridgeMetrics, session_id: str) -> None:
-    with _lock:
-        _sessions.pop(session_id, None)
-        _publish(metrics, time.monotonic())
 
 
 def _publish(metrics: BridgeMetrics, now: float) -> None:

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-TransportMode = Literal["bridge", "seed-loop"]
 
 
 class FrontendSettings(BaseSettings):
@@ -27,9 +24,6 @@ class FrontendSettings(BaseSettings):
     frontend_metrics_port: int = Field(9108, ge=0, le=65535, description="Port of the bridge /metrics; 0 disables")
     frontend_metrics_addr: str = Field(
         "127.0.0.1", description="Address of the bridge /metrics (0.0.0.0 in containers, for Prometheus)"
-    )
-    parlor_transport_mode: TransportMode = Field(
-        "bridge", description="seed-loop reproduces the seed's 0.5 s rerun loop (benchmark only)"
     )
 
     @field_validator("backend_url", "public_backend_url")

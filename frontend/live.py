@@ -18,7 +18,6 @@ from streamlit_js_eval import streamlit_js_eval
 STATIC = Path(__file__).resolve().parent / "static"
 INSTALL_KEY = "parlor-install"
 WAIT_KEY = "parlor-wait"
-SEED_KEY = "parlor-seed"
 
 
 @lru_cache
@@ -38,7 +37,8 @@ def install(config: dict[str, Any] | None) -> None:
     streamlit_js_eval(js_expressions=install_expression(config), key=INSTALL_KEY, want_output=False)
 
 
-def _await_bridge(call: str) -> str:
+def await_bridge(call: str) -> str:
+    """An expression that waits for the bridge to be installed, then evaluates `call` with it as `b`."""
     # The install iframe and the wait iframe load independently, so a wait may be evaluated first.
     return (
         "(function w() { const b = window.parent.parlorBridge; "
@@ -49,11 +49,7 @@ def _await_bridge(call: str) -> str:
 
 def wait_expression(seq: int, last_id: int, timeout_ms: int, known_status: str) -> str:
     call = f"b.next({int(last_id)}, {int(timeout_ms)}, {json.dumps(known_status)}).then(v => ({{...v, seq: {seq}}}))"
-    return _await_bridge(call)
-
-
-def peek_expression(seq: int, last_id: int) -> str:
-    return _await_bridge(f"({{...b.peek({int(last_id)}), seq: {seq}}})")
+    return await_bridge(call)
 
 
 def request(expression: str, key: str) -> None:

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-TRANSPORTS = ("websocket", "longpoll", "polling")
+from backend.realtime.protocol import Transport
+
+TRANSPORTS = tuple(t.value for t in Transport)
 STATUSES = ("connected", "connecting", "fallback", "polling", "stopped")
 REPORT_FIELDS = ("connect_attempts", "reconnects", "fallback_activations", "disconnects", "events", "timings")
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from loadtest.harness import ROOT, CpuMeter, metric_sum, parlor_server, scrape
+from launchers.process import ROOT
+from loadtest.harness import CpuMeter, metric_sum, parlor_server, rss, scrape
 from loadtest.report import REPORT, machine_line, update_section
 
 TRANSPORTS = {"polling": "PollingPlayer", "longpoll": "LongPollPlayer", "websocket": "WebSocketPlayer"}
@@ -150,7 +151,7 @@ def run_scenario(transport: str, users: int, window: float, workdir: Path) -> Sc
         before, meter = scrape(server.url), CpuMeter(server)
         time.sleep(window)
         after = scrape(server.url)
-        scenario.cpu_percent, scenario.rss_mib = meter.percent(), server.rss() / 2**20
+        scenario.cpu_percent, scenario.rss_mib = meter.percent(), rss(server) / 2**20
         proc.wait(timeout=ramp + window + 60)
 
     def delta(name: str, **labels: str) -> float:

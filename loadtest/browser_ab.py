@@ -28,11 +28,12 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect, sync_playwright
 
+from launchers.backend import run_backend
+from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
+from launchers.process import ROOT, free_port
+from launchers.streamlit import run_streamlit
 from loadtest.browser_latency import UI_TIMEOUT_MS, _sample, seat_player_b
-from loadtest.report import ROOT, percentile
-from tests.support import streamlit as streamlit_support
-from tests.support.servers import free_port, run_backend
-from tests.support.streamlit import CHROMIUM_ARGS
+from loadtest.report import percentile
 
 
 def export_revision(ref: str, dest: Path) -> Path:
@@ -62,15 +63,11 @@ def run(ref: str, samples: int) -> dict[str, list[float]]:
         backend = stack.enter_context(run_backend(env=env, tmp=tmp))
         fronts = {}
         for name, root in roots.items():
-            streamlit_support.ROOT = root  # run_streamlit starts `streamlit run frontend/app.py` from ROOT
-            try:
-                server = streamlit_support.run_streamlit(backend.url, port=ports[name], tmp=tmp)
-                fronts[name] = stack.enter_context(server)
-            finally:
-                streamlit_support.ROOT = ROOT
+            server = run_streamlit(backend.url, port=ports[name], tmp=tmp, root=root)
+            fronts[name] = stack.enter_context(server)
         pw = stack.enter_context(sync_playwright())
         http = stack.enter_context(httpx.Client(base_url=backend.url, timeout=30))
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         stack.callback(browser.close)
         players = {}
         for name, front in fronts.items():

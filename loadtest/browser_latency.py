@@ -9,6 +9,7 @@ the clue's text enters the feed; the difference is one sample. Modes, all in one
   event-driven bridge  WebSocket -> bridge buffer -> resolved Promise -> fragment rerun
   long-poll fallback   the same, with every socket refused through the backend's test hook
   seed loop            the seed's design: a full rerun every 0.5 s reading what the bridge buffered
+                       (its own page, loadtest/seed_loop_page.py, on a third Streamlit server)
   legacy polling       WEBSOCKET_ENABLED=false: a run_every fragment fetching the state every 0.4 s
 """
 
@@ -31,9 +32,11 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from launchers.backend import Backend, run_backend
+from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
+from launchers.process import free_port
+from launchers.streamlit import Frontend, run_streamlit
 from loadtest.report import machine_line, percentile, update_section
-from tests.support.servers import Backend, free_port, run_backend
-from tests.support.streamlit import CHROMIUM_ARGS, Frontend, run_streamlit
 
 MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
 TARGETS = {"event-driven bridge": (50.0, 100.0), "long-poll fallback": (None, 250.0)}
@@ -56,17 +59,28 @@ class ModeResult:
         return out
 
 
+SEED_LOOP_PAGE = "loadtest/seed_loop_page.py"
+
+
 @contextlib.contextmanager
-def stack(tmp: Path) -> Iterator[tuple[Backend, Frontend, Frontend]]:
-    bridge_port, legacy_port = free_port(), free_port()
-    origins = [f"http://127.0.0.1:{p}" for p in (bridge_port, legacy_port)]
+def stack(tmp: Path, seed_loop: bool = True) -> Iterator[tuple[Backend, dict[str, Frontend]]]:
+    """The backend and the Streamlit servers by name: the game's page, the same with WEBSOCKET_ENABLED=false,
+    and (if `seed_loop`) the seed-loop page."""
+    pages: dict[str, tuple[dict[str, str], str]] = {
+        "bridge": ({}, "frontend/app.py"),
+        "legacy": ({"WEBSOCKET_ENABLED": "false"}, "frontend/app.py"),
+    }
+    if seed_loop:
+        pages["seed loop"] = ({}, SEED_LOOP_PAGE)
+    ports = {name: free_port() for name in pages}
+    origins = [f"http://127.0.0.1:{p}" for p in ports.values()]
     env = {"ALLOWED_ORIGINS": json.dumps(origins), "MAX_CLUES_PER_ROUND": "1000"}
-    with (
-        run_backend(env=env, tmp=tmp) as backend,
-        run_streamlit(backend.url, port=bridge_port, tmp=tmp) as bridge,
-        run_streamlit(backend.url, port=legacy_port, tmp=tmp, env={"WEBSOCKET_ENABLED": "false"}) as legacy,
-    ):
-        yield backend, bridge, legacy
+    with run_backend(env=env, tmp=tmp) as backend, contextlib.ExitStack() as servers:
+        fronts = {
+            name: servers.enter_context(run_streamlit(backend.url, port=ports[name], tmp=tmp, env=extra, script=script))
+            for name, (extra, script) in pages.items()
+        }
+        yield backend, fronts
 
 
 def _room(http: httpx.Client) -> dict[str, Any]:
@@ -148,19 +162,15 @@ def run_benchmark(samples: int, *, write: bool, modes: tuple[str, ...] = MODES) 
     load_before = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="parlor-latency-") as tmp,
-        stack(Path(tmp)) as (backend, bridge, legacy),
+        stack(Path(tmp), seed_loop="seed loop" in modes) as (backend, fronts),
         sync_playwright() as pw,
         httpx.Client(base_url=backend.url, timeout=30) as http,
     ):
         if True:  # one block for the servers, the browser and the HTTP client
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
-                urls = {
-                    "event-driven bridge": bridge.url + "/",
-                    "long-poll fallback": bridge.url + "/",
-                    "seed loop": bridge.url + "/?transport=seed-loop",
-                    "legacy polling": legacy.url + "/",
-                }
+                front = {"seed loop": "seed loop", "legacy polling": "legacy"}
+                urls = {mode: fronts[front.get(mode, "bridge")].url + "/" for mode in modes}
                 for mode in modes:
                     results[mode] = measure(browser, http, backend, urls[mode], mode, samples)
                     s = results[mode].summary()

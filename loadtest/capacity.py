@@ -23,8 +23,9 @@ from pathlib import Path
 import httpx
 import websockets
 
+from launchers.process import PYTHON, free_port
 from loadtest.fanout import FANOUT_ENV, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
-from loadtest.harness import PYTHON, free_port, parlor_server, run_server
+from loadtest.harness import parlor_server, process_of, rss, run_server
 from loadtest.report import REPORT, machine_line, update_section
 from loadtest.serve import raise_nofile
 from loadtest.wsclients import Fleet, Sub, drive
@@ -85,13 +86,13 @@ def run_idle(rooms: int, per_room: int, hold: float, procs: int) -> dict[str, fl
         seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=False))
         seat_s = time.monotonic() - t0
         time.sleep(1)
-        rss_before = server.rss()
+        rss_before = rss(server)
         t0 = time.monotonic()
         with Fleet(server.ws_url, parlor_subs(seated), "parlor", procs=procs, ping_every=25) as fleet:
             connected, failed = fleet.wait_ready(timeout=600)
             connect_s = time.monotonic() - t0
             time.sleep(hold)
-            rss_after, fds = server.rss(), server.ps.num_fds()
+            rss_after, fds = rss(server), process_of(server).num_fds()
             result = fleet.finish()
     return {
         "clients": rooms * per_room,

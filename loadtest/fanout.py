@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 
-from loadtest.harness import CpuMeter, Server, parlor_server
+from launchers.process import Server
+from loadtest.harness import CpuMeter, parlor_server, rss
 from loadtest.report import REPORT, machine_line, percentile, update_section
 from loadtest.wsclients import Fleet, FleetResult, Sub, drive
 
@@ -161,19 +162,19 @@ def measure(
     deflate: bool = True,
 ) -> FanoutResult:
     """Connect the fleet, run the driver for `seconds`, collect every delivered frame's latency."""
-    rss_idle = server.rss()
+    rss_idle = rss(server)
     with Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate) as fleet:
         t0 = time.monotonic()
         fleet.wait_ready()
         print(f"connected in {time.monotonic() - t0:.1f} s", flush=True)
         time.sleep(1.0)  # let join/presence traffic settle before the measured window
-        rss_connected = server.rss()
+        rss_connected = rss(server)
         meter = CpuMeter(server)
         published, failed = asyncio.run(publish_loop())
         cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
         time.sleep(1.0)  # in-flight frames
         result = fleet.finish()
-        rss_after = server.rss()
+        rss_after = rss(server)
     return FanoutResult(
         server.name,
         rooms,
@@ -254,6 +255,20 @@ def markdown(result: FanoutResult, command: str) -> str:
     return "\n".join(lines)
 
 
+def as_json(result: FanoutResult) -> dict[str, Any]:
+    """The run's counts and a few figures, for the smoke test (which runs this module as a program)."""
+    fleet = result.fleet
+    counts = {"connected": fleet.connected, "failed": fleet.failed, "lost": fleet.lost, "delivered": fleet.delivered}
+    return {
+        **counts,
+        "published": result.published,
+        "publish_failed": result.publish_failed,
+        "expected": result.expected,
+        "p99_ms": result.ms(99),
+        "cpu_seconds": result.cpu_seconds,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rooms", type=int, default=100)
@@ -263,11 +278,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-deflate", action="store_true", help="clients do not offer permessage-deflate")
     parser.add_argument("--report", type=Path, default=REPORT, help="markdown file to update")
     parser.add_argument("--no-report", action="store_true", help="print figures only")
+    parser.add_argument("--json", type=Path, help="also write the run's counts and figures as JSON here")
     args = parser.parse_args(argv)
     result = run_parlor(args.rooms, args.players, args.seconds, args.procs, deflate=not args.no_deflate)
     print(result.summary())
     if result.fleet.errors:
         print("client errors:", result.fleet.errors[:5])
+    if args.json:
+        args.json.write_text(json.dumps(as_json(result), indent=1))
     if not args.no_report:
         command = f"python -m loadtest.fanout --rooms {args.rooms} --players {args.players} --seconds {args.seconds:g}"
         update_section("fanout", markdown(result, command), args.report)

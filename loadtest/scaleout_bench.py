@@ -16,9 +16,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +26,9 @@ from pathlib import Path
 import httpx
 import websockets
 
-from loadtest.harness import PYTHON, Server, free_port, metric_sum, parlor_env, run_server, scrape
+from launchers.process import PYTHON, Server, free_port
+from launchers.redis import run_redis
+from loadtest.harness import metric_sum, parlor_env, run_server, scrape
 from loadtest.report import machine_line, percentile, update_section
 
 MEASURED = "clue_posted"
@@ -37,22 +36,8 @@ MEASURED = "clue_posted"
 
 @contextlib.contextmanager
 def redis_server(workdir: Path) -> Iterator[str]:
-    port = free_port()
-    argv = [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port), "--bind", "127.0.0.1"]
-    argv += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-            if time.monotonic() > deadline:
-                raise TimeoutError("redis-server did not start")
-            time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(5)
+    with run_redis(workdir) as server:
+        yield server.url
 
 
 def backend(store_url: str) -> contextlib.AbstractContextManager[Server]:

@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     raise_nofile()
-    # the same options as tests/support/servers.py; a deep backlog absorbs thousands of simultaneous handshakes
+    # the same options as `python -m backend`; a deep backlog absorbs thousands of simultaneous handshakes
     # no permessage-deflate, like `python -m backend`: every server in a comparison pays the same per frame
     uvicorn.run(
         args.app,

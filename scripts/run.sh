@@ -18,14 +18,9 @@ pids+=($!)
 .venv/bin/streamlit run frontend/app.py --server.port "$frontend_port" --server.address 0.0.0.0 \
   --browser.gatherUsageStats false --browser.serverAddress localhost >/dev/null 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
-  if .venv/bin/python -c "import httpx,sys; httpx.get('http://127.0.0.1:${frontend_port}/_stcore/health').raise_for_status()" 2>/dev/null \
-     && .venv/bin/python -c "import httpx; httpx.get('${BACKEND_URL}/healthz').raise_for_status()" 2>/dev/null; then
-    echo
-    echo "Parlor is running. Open http://localhost:${frontend_port} in your browser."
-    echo "(backend API: ${BACKEND_URL}/docs, metrics: ${BACKEND_URL}/metrics; Ctrl-C to stop)"
-    break
-  fi
-  sleep 0.3
-done
+if .venv/bin/python -m launchers wait "http://127.0.0.1:${frontend_port}/_stcore/health" "${BACKEND_URL}/healthz"; then
+  echo
+  echo "Parlor is running. Open http://localhost:${frontend_port} in your browser."
+  echo "(backend API: ${BACKEND_URL}/docs, metrics: ${BACKEND_URL}/metrics; Ctrl-C to stop)"
+fi
 wait -n "${pids[@]}"

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.servers import Backend, run_backend
+from launchers.backend import Backend, run_backend
+from launchers.process import TIME_SCALE, scaled
 
-# Every timeout in the suite is multiplied by this, so a slow CI machine needs one knob, not fifty.
-TIME_SCALE = float(os.environ.get("PARLOR_TIME_SCALE", "1"))
-
-
-def scaled(seconds: float) -> float:
-    return seconds * TIME_SCALE
+# Timing constants are scaled from one place (PARLOR_TIME_SCALE), shared with the launchers' waits.
+__all__ = ["TIME_SCALE", "scaled"]
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
-"""Dependencies shared by the routers: the service, the settings and the caller's credentials."""
+"""Dependencies shared by the routers: the service, the caller's credentials, the handshake gates."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, FastAPI, Header, Path, Request
 
 from backend.core.errors import Unauthorized
 from backend.service import Credentials, RoomService, normalize_code
@@ -51,3 +52,17 @@ async def current_player(
 
 
 PlayerDep = Annotated[Credentials, Depends(current_player)]
+
+
+# A check a new WebSocket must pass before it is accepted (False: refused with TRY_LATER). Installed on
+# `app.state.handshake_gates` by whatever needs one (the test router's refusal switch); none by default.
+HandshakeGate = Callable[[], bool]
+
+
+def handshake_gates(app: FastAPI) -> list[HandshakeGate]:
+    gates: list[HandshakeGate] = app.state.handshake_gates
+    return gates
+
+
+def handshake_allowed(app: FastAPI) -> bool:
+    return all(gate() for gate in handshake_gates(app))

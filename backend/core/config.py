@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     max_rooms: int = Field(5000, ge=1, description="Rooms one process keeps at once")
     max_connections: int = Field(20000, ge=1, description="WebSocket connections one process accepts")
     room_idle_seconds: float = Field(3600.0, gt=0, description="A room with no activity this long expires")
-    event_log_size: int = Field(1000, ge=10, description="Events kept per room for resume and long-polling")
+    event_log_size: int = Field(1_000, ge=10, description="Events kept per room for resume and long-polling")
     clue_interval_seconds: float = Field(2.0, ge=0, description="Minimum time between two clues of a player")
     max_clues_per_round: int = Field(10, ge=1, description="Clues one player may post in one round")
     send_queue_size: int = Field(256, ge=8, description="Frames buffered per connection before it is cut")
@@ -38,8 +38,8 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(
         75.0, ge=0, description="Close a socket silent this long (0 disables); clients ping every 20 s"
     )
-    abuse_limit: int = Field(5, ge=1, description="Bad frames tolerated before close 4400")
-    max_frame_bytes: int = Field(16384, ge=256, description="Largest client frame; larger closes with 1009")
+    abuse_limit: int = Field(5, ge=1, description="Bad frames tolerated before the ABUSE close")
+    max_frame_bytes: int = Field(16384, ge=256, description="Largest client frame; a larger one closes with TOO_BIG")
     ws_per_message_deflate: bool = Field(
         False, description="Offer permessage-deflate (python -m backend); off: frames are small, zlib costs per socket"
     )
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     )
     bot_min_delay_seconds: float = Field(1.0, ge=0, description="Bots act no sooner than this into a phase")
     bot_max_delay_seconds: float = Field(4.0, ge=0, description="Bots act no later than this into a phase")
-    drain_seconds: float = Field(3.0, ge=0, description="On SIGTERM, 1012 closes are spread over this long")
+    drain_seconds: float = Field(3.0, ge=0, description="On SIGTERM, the RESTART closes are spread over this long")
     admin_token: str | None = Field(None, description="Token for /api/admin; admin API disabled when unset")
     flags_file: Path = Field(Path("deploy/flags/flags.json"), description="OpenFeature flag file")
     flags_audit_log: Path = Field(Path("var/flags-audit.jsonl"), description="Audit log of flag changes")
@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     )
     keep_alive_timeout_seconds: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this")
     max_header_bytes: int = Field(16384, ge=1024, description="Largest request head uvicorn buffers (h11)")
+    parlor_host: str = Field("127.0.0.1", description="Address `python -m backend` listens on (--host wins)")
+    parlor_port: int = Field(8000, ge=0, le=65535, description="Port `python -m backend` listens on (--port wins)")
+    parlor_log_level: str = Field("info", description="uvicorn log level for `python -m backend` (--log-level wins)")
 
     @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod

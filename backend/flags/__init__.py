@@ -6,12 +6,11 @@ changed what; `python -m backend.flags` is the release tool and /api/admin/flags
 
 from backend.flags.audit import change_flag
 from backend.flags.file import FLAG_KEY, FlagState, read_flag_file, write_flag_file
-from backend.flags.transport import Transport, TransportFlag
+from backend.flags.transport import TransportFlag
 
 __all__ = [
     "FLAG_KEY",
     "FlagState",
-    "Transport",
     "TransportFlag",
     "change_flag",
     "read_flag_file",

@@ -14,12 +14,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+
+from backend.realtime.protocol import Transport
 
 FLAG_KEY = "websocket-transport"
 SCHEMA_URL = "https://flagd.dev/schema/v0/flags.json"
-WEBSOCKET: Literal["websocket"] = "websocket"
-POLLING: Literal["polling"] = "polling"
+# the flag's two variants
+WEBSOCKET = Transport.WEBSOCKET
+POLLING = Transport.POLLING
 
 # mtime is how flagd's file watcher notices a change; two writes inside one filesystem timestamp tick
 # must still look different to it.

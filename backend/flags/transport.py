@@ -14,20 +14,20 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
 from openfeature import api
 from openfeature.contrib.provider.flagd import FlagdProvider
 from openfeature.contrib.provider.flagd.config import ResolverType
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import EventDetails, ProviderEvent
+from openfeature.provider._registry import provider_registry  # what `api` itself uses; not re-exported
 
 from backend.flags.file import DEFAULT_STATE, FLAG_KEY, POLLING, WEBSOCKET, FlagState, read_flag_file
 from backend.metrics import Metrics
+from backend.realtime.protocol import Transport
 
 logger = logging.getLogger(__name__)
 
-Transport = Literal["websocket", "polling"]
 Listener = Callable[[FlagState], None]
 
 # Well inside the 2 s a change must take effect in, and a stat() per interval costs nothing.
@@ -107,7 +107,7 @@ class TransportFlag:
             resolver_type=ResolverType.FILE,
             offline_flag_source_path=str(self.flags_file),
             # The file resolver sleeps deadline_ms between two mtime checks: this is the poll interval.
-            deadline_ms=max(10, int(self._poll_interval * 1000)),
+            deadline_ms=max(10, int(self._poll_interval * 1_000)),
         )
         self._client.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_configuration_changed)
         try:
@@ -133,7 +133,7 @@ class TransportFlag:
         self._client.remove_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_configuration_changed)
         provider.shutdown()
         # Release the domain so the registry drops the provider (it shuts it down again, harmlessly).
-        api.set_provider(api.provider_registry.get_default_provider(), domain=self._domain)
+        api.set_provider(provider_registry.get_default_provider(), domain=self._domain)
 
     def __enter__(self) -> TransportFlag:
         self.start()

@@ -1,8 +1,9 @@
 """The Undercover rules: a pure, synchronous state machine.
 
 No I/O, no clock reads, no asyncio: every command takes the caller's `now` (epoch seconds) and, where chance
-is involved, a `random.Random`; it validates first, then mutates and returns the events it produced, or
-raises a `backend.core.errors.ParlorError` and leaves the room untouched. The store assigns event ids.
+may be involved, a `random.Random` (required: the engine never makes its own); it validates first, then
+mutates and returns the events it produced, or raises a `backend.core.errors.ParlorError` and leaves the
+room untouched. The store assigns event ids.
 """
 
 from __future__ import annotations
@@ -15,17 +16,31 @@ from typing import Any, ClassVar
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
 from backend.game.events import Event
 from backend.game.text import clean_name, clean_text, contains_word, looks_alike
+from backend.game.vocabulary import (
+    CLUE_MAX,
+    MAX_PLAYERS,
+    MIN_PLAYERS,
+    NAME_MAX,
+    Clue,
+    EventType,
+    GameLimits,
+    Phase,
+    PlayerView,
+    Range,
+    Role,
+    RoomSummary,
+    SettingsView,
+    Snapshot,
+    Winner,
+    YouView,
+)
 from backend.game.words import WordBank
 
-MIN_PLAYERS = 3
-MAX_PLAYERS = 12
-NAME_MAX = 24
-CLUE_MAX = 120
-LEGAL_TRANSITIONS: dict[str, frozenset[str]] = {
-    "lobby": frozenset({"discussion"}),
-    "discussion": frozenset({"voting", "finished"}),
-    "voting": frozenset({"discussion", "finished"}),
-    "finished": frozenset({"discussion"}),
+LEGAL_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    Phase.LOBBY: frozenset({Phase.DISCUSSION}),
+    Phase.DISCUSSION: frozenset({Phase.VOTING, Phase.FINISHED}),
+    Phase.VOTING: frozenset({Phase.DISCUSSION, Phase.FINISHED}),
+    Phase.FINISHED: frozenset({Phase.DISCUSSION}),
 }
 BOT_NAMES = (
     "Ada", "Turing", "Hopper", "Lovelace", "Knuth", "Dijkstra", "Liskov", "Ritchie", "Hamilton", "Shannon",
@@ -44,6 +59,31 @@ class RoomSettings:
         "voting_seconds": (5, 300),
         "undercover_count": (1, 2),
     }
+
+    def view(self) -> SettingsView:
+        return SettingsView(
+            discussion_seconds=self.discussion_seconds,
+            voting_seconds=self.voting_seconds,
+            undercover_count=self.undercover_count,
+        )
+
+
+def game_limits() -> GameLimits:
+    """The rules' bounds as clients see them (the snapshot's `limits`), from the one place each is defined."""
+
+    def span(key: str) -> Range:
+        low, high = RoomSettings.LIMITS[key]
+        return Range(min=low, max=high)
+
+    return GameLimits(
+        min_players=MIN_PLAYERS,
+        max_players=MAX_PLAYERS,
+        name_max=NAME_MAX,
+        clue_max=CLUE_MAX,
+        discussion_seconds=span("discussion_seconds"),
+        voting_seconds=span("voting_seconds"),
+        undercover_count=span("undercover_count"),
+    )
 
 
 @dataclass
@@ -67,7 +107,7 @@ class Player:
     spectator: bool = False
     alive: bool = False
     seated: bool = False
-    role: str | None = None
+    role: Role | None = None
     word: str | None = None
     ready: bool = False
     clues_this_round: int = 0
@@ -77,8 +117,8 @@ class Player:
     presence_session: str | None = None  # the connection that last brought this player online
     address_hash: str = ""  # the client address it joined from, hashed (a kick bans it from the room)
 
-    def public(self, *, reveal_role: bool, host_id: str | None, voted: bool) -> dict[str, Any]:
-        view: dict[str, Any] = {
+    def public(self, *, reveal_role: bool, host_id: str | None, voted: bool) -> PlayerView:
+        view: PlayerView = {
             "id": self.id,
             "name": self.name,
             "is_bot": self.is_bot,
@@ -95,6 +135,10 @@ class Player:
         return view
 
 
+def _opt(kind: type[Any], value: object) -> Any:
+    return None if value is None else kind(value)
+
+
 @dataclass
 class Room:
     code: str
@@ -103,18 +147,18 @@ class Room:
     settings: RoomSettings = field(default_factory=RoomSettings)
     players: dict[str, Player] = field(default_factory=dict)
     host_id: str | None = None
-    phase: str = "lobby"
+    phase: Phase = Phase.LOBBY
     round: int = 0
     game: int = 0
     deadline: float | None = None
     phase_started_at: float | None = None
     civilian_word: str | None = None
     undercover_word: str | None = None
-    clues: list[dict[str, Any]] = field(default_factory=list)
+    clues: list[Clue] = field(default_factory=list)
     votes: dict[str, str] = field(default_factory=dict)
     roster: dict[str, dict[str, Any]] = field(default_factory=dict)
     hints: dict[str, list[str]] = field(default_factory=dict)  # the pair's bot hints, kept with the room
-    winner: str | None = None
+    winner: Winner | None = None
     last_activity: float = 0.0
     event_seq: int = 0
     # Names this room's history: changed whenever the log may have been lost or rewritten (a store restored
@@ -166,14 +210,16 @@ class Room:
         data = dict(raw)
         data["limits"] = RoomLimits(**data["limits"])
         data["settings"] = RoomSettings(**data["settings"])
-        data["players"] = {p["id"]: Player(**p) for p in data["players"]}
+        data["players"] = {p["id"]: Player(**{**p, "role": _opt(Role, p["role"])}) for p in data["players"]}
+        data["phase"] = Phase(data["phase"])
+        data["winner"] = _opt(Winner, data["winner"])
         return cls(**data)
 
     # ---- queries ---------------------------------------------------------------------------------------
 
     @property
     def in_game(self) -> bool:
-        return self.phase in ("discussion", "voting")
+        return self.phase in (Phase.DISCUSSION, Phase.VOTING)
 
     def humans(self) -> list[Player]:
         return [p for p in self.players.values() if not p.is_bot]
@@ -190,7 +236,7 @@ class Room:
     def joinable(self) -> bool:
         return len(self.players) < MAX_PLAYERS
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> RoomSummary:
         return {
             "room_code": self.code,
             "phase": self.phase,
@@ -210,24 +256,26 @@ class Room:
             times.append(self.deadline)
         return min(times) if times else None
 
-    def snapshot(self, viewer_id: str) -> dict[str, Any]:
+    def snapshot(self, viewer_id: str) -> Snapshot:
         """Everything one player may know now; never another player's word or unrevealed role."""
-        finished = self.phase == "finished"
+        finished = self.phase == Phase.FINISHED
         viewer = self.players.get(viewer_id)
         players = [
             p.public(reveal_role=finished or (p.seated and not p.alive), host_id=self.host_id, voted=p.id in self.votes)
             for p in self.players.values()
         ]
-        you: dict[str, Any] = {"player_id": viewer_id}
+        you: YouView = {"player_id": viewer_id}
         if viewer is not None:
             you.update(
-                name=viewer.name,
-                word=viewer.word if viewer.seated else None,
-                spectator=viewer.spectator,
-                alive=viewer.alive,
-                ready=viewer.ready,
-                voted_for=self.votes.get(viewer_id),
-                is_host=viewer_id == self.host_id,
+                {
+                    "name": viewer.name,
+                    "word": viewer.word if viewer.seated else None,
+                    "spectator": viewer.spectator,
+                    "alive": viewer.alive,
+                    "ready": viewer.ready,
+                    "voted_for": self.votes.get(viewer_id),
+                    "is_host": viewer_id == self.host_id,
+                }
             )
         return {
             "room_code": self.code,
@@ -236,7 +284,8 @@ class Room:
             "game": self.game,
             "deadline": self.deadline,
             "host_id": self.host_id,
-            "settings": asdict(self.settings),
+            "settings": self.settings.view(),
+            "limits": game_limits(),
             "players": players,
             "clues": list(self.clues),
             "votes_cast": sorted(self.votes),
@@ -272,10 +321,10 @@ class Room:
         )
         self.players[player_id] = player
         self.last_activity = now
-        events = [Event("player_joined", {"player": self._public(player)})]
+        events = [Event(EventType.PLAYER_JOINED, {"player": self._public(player)})]
         if self.host_id is None and not is_bot:
             self.host_id = player_id
-            events.append(Event("host_changed", {"player_id": player_id}))
+            events.append(Event(EventType.HOST_CHANGED, {"player_id": player_id}))
         return events
 
     def add_bot(self, actor_id: str, bot_id: str, now: float) -> list[Event]:
@@ -288,7 +337,7 @@ class Room:
             raise Conflict("no bot names left", "room_full")
         return self.join(bot_id, name, "", now, is_bot=True)
 
-    def remove_player(self, actor_id: str, target_id: str, now: float) -> list[Event]:
+    def remove_player(self, actor_id: str, target_id: str, now: float, rng: random.Random) -> list[Event]:
         """A player leaves (actor == target) or the host removes someone (a bot or a human)."""
         self.player(actor_id)
         target = self.player(target_id)
@@ -304,13 +353,13 @@ class Room:
         self.votes.pop(target_id, None)
         self.votes = {voter: t for voter, t in self.votes.items() if t != target_id}
         self.last_activity = now
-        events = [Event("player_left", {"player_id": target_id, "name": target.name, "reason": reason})]
+        events = [Event(EventType.PLAYER_LEFT, {"player_id": target_id, "name": target.name, "reason": reason})]
         if self.host_id == target_id:
             self.host_id = self._next_host()
             if self.host_id is not None:
-                events.append(Event("host_changed", {"player_id": self.host_id}))
+                events.append(Event(EventType.HOST_CHANGED, {"player_id": self.host_id}))
         if self.in_game and target.alive:
-            events += self._after_roster_change(now)
+            events += self._after_roster_change(now, rng)
         return events
 
     def set_presence(
@@ -334,7 +383,7 @@ class Room:
             return []
         player.online = online
         self.last_activity = now
-        return [Event("presence_changed", {"player_id": player_id, "online": online})]
+        return [Event(EventType.PRESENCE_CHANGED, {"player_id": player_id, "online": online})]
 
     def update_settings(self, actor_id: str, changes: dict[str, int | None], now: float) -> list[Event]:
         self._require_host(actor_id)
@@ -351,7 +400,7 @@ class Room:
         for key, value in changes.items():
             setattr(self.settings, key, value)
         self.last_activity = now
-        return [Event("settings_changed", {"settings": asdict(self.settings)})]
+        return [Event(EventType.SETTINGS_CHANGED, {"settings": self.settings.view()})]
 
     def start(self, actor_id: str, now: float, rng: random.Random, words: WordBank) -> list[Event]:
         self._require_host(actor_id)
@@ -373,24 +422,26 @@ class Room:
         events: list[Event] = []
         for p in seated:
             p.seated, p.alive, p.spectator = True, True, False
-            p.role = "undercover" if p.id in undercover_ids else "civilian"
-            p.word = pair.undercover if p.role == "undercover" else pair.civilian
+            p.role = Role.UNDERCOVER if p.id in undercover_ids else Role.CIVILIAN
+            p.word = pair.undercover if p.role == Role.UNDERCOVER else pair.civilian
             p.bot_hints_used = 0
             self.roster[p.id] = {"name": p.name, "role": p.role, "word": p.word, "is_bot": p.is_bot}
         events.append(
             Event(
-                "game_started",
+                EventType.GAME_STARTED,
                 {"game": self.game, "players": [p.id for p in seated], "undercover_count": undercovers},
             )
         )
-        events += [Event("your_word", {"word": p.word, "game": self.game}, to=p.id) for p in seated if not p.is_bot]
-        events += self._enter("discussion", now, rng, next_round=True)
+        events += [
+            Event(EventType.YOUR_WORD, {"word": p.word, "game": self.game}, to=p.id) for p in seated if not p.is_bot
+        ]
+        events += self._enter(Phase.DISCUSSION, now, rng, next_round=True)
         return events
 
     # ---- play ------------------------------------------------------------------------------------------
 
-    def post_clue(self, actor_id: str, text: str, now: float, rng: random.Random | None = None) -> list[Event]:
-        player = self._require_alive(actor_id, "discussion")
+    def post_clue(self, actor_id: str, text: str, now: float, rng: random.Random) -> list[Event]:
+        player = self._require_alive(actor_id, Phase.DISCUSSION)
         text = clean_text(text, field_name="clue", max_len=CLUE_MAX)
         assert player.word is not None
         if contains_word(text, player.word):
@@ -406,23 +457,23 @@ class Room:
             raise RateLimited(f"one clue per {self.limits.clue_interval_seconds:g} s; wait {wait:.1f} s")
         player.clues_this_round += 1
         player.last_clue_at = now
-        clue = {"round": self.round, "player_id": player.id, "name": player.name, "text": text, "ts": now}
+        clue = Clue(round=self.round, player_id=player.id, name=player.name, text=text, ts=now)
         self.clues.append(clue)
         self.last_activity = now
-        events = [Event("clue_posted", dict(clue))]
+        events = [Event(EventType.CLUE_POSTED, dict(clue))]
         return events + self._maybe_end_discussion(now, rng)
 
-    def mark_ready(self, actor_id: str, now: float, rng: random.Random | None = None) -> list[Event]:
-        player = self._require_alive(actor_id, "discussion")
+    def mark_ready(self, actor_id: str, now: float, rng: random.Random) -> list[Event]:
+        player = self._require_alive(actor_id, Phase.DISCUSSION)
         if player.ready:
             return []
         player.ready = True
         self.last_activity = now
-        ready = Event("player_ready", {"player_id": player.id, "round": self.round})
+        ready = Event(EventType.PLAYER_READY, {"player_id": player.id, "round": self.round})
         return [ready, *self._maybe_end_discussion(now, rng)]
 
-    def vote(self, actor_id: str, target_id: str, now: float, rng: random.Random | None = None) -> list[Event]:
-        voter = self._require_alive(actor_id, "voting")
+    def vote(self, actor_id: str, target_id: str, now: float, rng: random.Random) -> list[Event]:
+        voter = self._require_alive(actor_id, Phase.VOTING)
         target = self.players.get(target_id)
         if target is None or not target.alive:
             raise Invalid("you can only vote for a player still in the game", "invalid_vote")
@@ -433,16 +484,18 @@ class Room:
             return []
         self.votes[voter.id] = target_id
         self.last_activity = now
-        events = [Event("vote_cast", {"player_id": voter.id, "round": self.round, "changed": previous is not None})]
+        events = [
+            Event(EventType.VOTE_CAST, {"player_id": voter.id, "round": self.round, "changed": previous is not None})
+        ]
         if all(p.id in self.votes for p in self.alive()):
-            events += self._resolve_votes(now, rng or random.Random())
+            events += self._resolve_votes(now, rng)
         return events
 
     def advance(self, actor_id: str, now: float, rng: random.Random) -> list[Event]:
         self._require_host(actor_id)
-        if self.phase == "discussion":
-            return self._enter("voting", now, rng)
-        if self.phase == "voting":
+        if self.phase == Phase.DISCUSSION:
+            return self._enter(Phase.VOTING, now, rng)
+        if self.phase == Phase.VOTING:
             return self._resolve_votes(now, rng)
         raise Conflict("there is no phase to advance", "wrong_phase")
 
@@ -469,13 +522,13 @@ class Room:
                 except ParlorError:
                     continue  # a bot's move that the rules refuse is skipped, never fatal
         if self.deadline is not None and self.deadline <= now:
-            if self.phase == "discussion":
-                return self._enter("voting", now, rng)
+            if self.phase == Phase.DISCUSSION:
+                return self._enter(Phase.VOTING, now, rng)
             return self._resolve_votes(now, rng)
         return []
 
     def _bot_move(self, bot: Player, now: float, rng: random.Random) -> list[Event]:
-        if self.phase == "discussion":
+        if self.phase == Phase.DISCUSSION:
             assert bot.word is not None
             hints = [h for h in self._hints(bot.word) if bot.word.casefold() not in h.casefold()]
             text = hints[bot.bot_hints_used % len(hints)] if hints else "hmm, tricky"
@@ -489,40 +542,40 @@ class Room:
     def _hints(self, word: str) -> list[str]:
         return self.hints.get(word, [])
 
-    def _enter(self, phase: str, now: float, rng: random.Random, *, next_round: bool = False) -> list[Event]:
+    def _enter(self, phase: Phase, now: float, rng: random.Random, *, next_round: bool = False) -> list[Event]:
         if phase not in LEGAL_TRANSITIONS[self.phase]:
             raise AssertionError(f"illegal transition {self.phase} -> {phase}")  # an engine bug, not user input
         self.phase = phase
         self.phase_started_at = now
         if next_round:
             self.round += 1
-        seconds = self.settings.discussion_seconds if phase == "discussion" else self.settings.voting_seconds
+        seconds = self.settings.discussion_seconds if phase == Phase.DISCUSSION else self.settings.voting_seconds
         self.deadline = now + seconds
         for p in self.players.values():
             p.bot_action_at = None
-            if phase == "discussion":
+            if phase == Phase.DISCUSSION:
                 p.ready = False
                 p.clues_this_round = 0
             if p.is_bot and p.alive:
                 low, high = self.limits.bot_min_delay_seconds, self.limits.bot_max_delay_seconds
                 p.bot_action_at = now + min(rng.uniform(low, max(low, high)), seconds * 0.8)
-        if phase == "discussion":
+        if phase == Phase.DISCUSSION:
             self.votes = {}
         return [
             Event(
-                "phase_changed",
+                EventType.PHASE_CHANGED,
                 {"phase": phase, "round": self.round, "deadline": self.deadline, "started_at": now},
             )
         ]
 
-    def _maybe_end_discussion(self, now: float, rng: random.Random | None) -> list[Event]:
-        if self.phase != "discussion":
+    def _maybe_end_discussion(self, now: float, rng: random.Random) -> list[Event]:
+        if self.phase != Phase.DISCUSSION:
             return []
         alive = self.alive()
         humans = [p for p in alive if not p.is_bot]
         waiting_on = humans or alive  # with no human left alive, the bots' clues end the phase
         if all(p.clues_this_round > 0 and (p.ready or p.is_bot) for p in waiting_on):
-            return self._enter("voting", now, rng or random.Random())
+            return self._enter(Phase.VOTING, now, rng)
         return []
 
     def _resolve_votes(self, now: float, rng: random.Random) -> list[Event]:
@@ -537,49 +590,52 @@ class Room:
             out.bot_action_at = None
             events.append(
                 Event(
-                    "player_eliminated",
+                    EventType.PLAYER_ELIMINATED,
                     {"player_id": out.id, "name": out.name, "role": out.role, "round": self.round, "votes": votes},
                 )
             )
         else:
-            events.append(Event("vote_tied", {"round": self.round, "candidates": leaders, "votes": votes}))
+            events.append(Event(EventType.VOTE_TIED, {"round": self.round, "candidates": leaders, "votes": votes}))
         self.votes = {}
         winner = self._winner()
         if winner:
             return events + self._finish(winner, now)
-        return events + self._enter("discussion", now, rng, next_round=True)
+        return events + self._enter(Phase.DISCUSSION, now, rng, next_round=True)
 
-    def _after_roster_change(self, now: float) -> list[Event]:
+    def _after_roster_change(self, now: float, rng: random.Random) -> list[Event]:
         winner = self._winner()
         if winner:
             return self._finish(winner, now)
-        if self.phase == "discussion":
-            return self._maybe_end_discussion(now, None)
-        if self.phase == "voting" and self.alive() and all(p.id in self.votes for p in self.alive()):
-            return self._resolve_votes(now, random.Random())
+        if self.phase == Phase.DISCUSSION:
+            return self._maybe_end_discussion(now, rng)
+        if self.phase == Phase.VOTING and self.alive() and all(p.id in self.votes for p in self.alive()):
+            return self._resolve_votes(now, rng)
         return []
 
-    def _winner(self) -> str | None:
+    def _winner(self) -> Winner | None:
         alive = self.alive()
-        undercover = sum(1 for p in alive if p.role == "undercover")
+        undercover = sum(1 for p in alive if p.role == Role.UNDERCOVER)
         civilians = len(alive) - undercover
         if undercover == 0:
-            return "civilians"
+            return Winner.CIVILIANS
         if undercover >= civilians:
-            return "undercover"
+            return Winner.UNDERCOVER
         return None
 
-    def _finish(self, winner: str, now: float) -> list[Event]:
+    def _finish(self, winner: Winner, now: float) -> list[Event]:
         self.winner = winner
-        self.phase = "finished"
+        self.phase = Phase.FINISHED
         self.deadline = None
         self.phase_started_at = now
         for p in self.players.values():
             p.bot_action_at = None
             p.ready = False
         return [
-            Event("phase_changed", {"phase": "finished", "round": self.round, "deadline": None, "started_at": now}),
-            Event("game_over", self._game_over_data()),
+            Event(
+                EventType.PHASE_CHANGED,
+                {"phase": Phase.FINISHED, "round": self.round, "deadline": None, "started_at": now},
+            ),
+            Event(EventType.GAME_OVER, self._game_over_data()),
         ]
 
     def _game_over_data(self) -> dict[str, Any]:
@@ -591,7 +647,7 @@ class Room:
             "game": self.game,
         }
 
-    def _public(self, player: Player) -> dict[str, Any]:
+    def _public(self, player: Player) -> PlayerView:
         return player.public(reveal_role=False, host_id=self.host_id, voted=False)
 
     def _next_host(self) -> str | None:
@@ -604,7 +660,7 @@ class Room:
             raise Forbidden("only the host can do that", "not_host")
         return player
 
-    def _require_alive(self, actor_id: str, phase: str) -> Player:
+    def _require_alive(self, actor_id: str, phase: Phase) -> Player:
         player = self.player(actor_id)
         if self.phase != phase:
             raise Conflict(f"that is only possible during {phase} (now: {self.phase})", "wrong_phase")

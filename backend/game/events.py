@@ -5,22 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-PUBLIC_TYPES = (
-    "player_joined",
-    "player_left",
-    "presence_changed",
-    "host_changed",
-    "settings_changed",
-    "game_started",
-    "phase_changed",
-    "clue_posted",
-    "player_ready",
-    "vote_cast",
-    "player_eliminated",
-    "vote_tied",
-    "game_over",
-)
-PRIVATE_TYPES = ("your_word",)
+from backend.game.vocabulary import EventType
+
+PRIVATE_TYPES: tuple[EventType, ...] = (EventType.YOUR_WORD,)
+PUBLIC_TYPES: tuple[EventType, ...] = tuple(t for t in EventType if t not in PRIVATE_TYPES)
 # The largest event id a client may name: JavaScript holds integers exactly up to here, and anything above it
 # is no id this server handed out. Client-supplied ids are checked against it before any store call.
 MAX_EVENT_ID = 2**53 - 1
@@ -30,7 +18,7 @@ MAX_EVENT_ID = 2**53 - 1
 class Event:
     """An engine event; `to` names the only player allowed to see it (None: everyone in the room)."""
 
-    type: str
+    type: EventType
     data: dict[str, Any] = field(default_factory=dict)
     to: str | None = None
 
@@ -41,19 +29,18 @@ class StoredEvent:
 
     id: int
     ts: float
-    type: str
+    type: EventType
     data: dict[str, Any]
     to: str | None = None
 
     def visible_to(self, player_id: str) -> bool:
         return self.to is None or self.to == player_id
 
-    def frame(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "ts": self.ts, "data": self.data}
-
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "ts": self.ts, "type": self.type, "data": self.data, "to": self.to}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> StoredEvent:
-        return cls(id=int(raw["id"]), ts=float(raw["ts"]), type=raw["type"], data=raw["data"], to=raw.get("to"))
+        return cls(
+            id=int(raw["id"]), ts=float(raw["ts"]), type=EventType(raw["type"]), data=raw["data"], to=raw.get("to")
+        )

@@ -105,6 +105,18 @@ class YouView(TypedDict, total=False):
     is_host: bool
 
 
+class RoomSummary(TypedDict):
+    """What anyone may see of a room before joining it (GET /api/rooms/{code})."""
+
+    room_code: str
+    phase: Phase
+    round: int
+    player_count: int
+    max_players: int
+    joinable: bool
+    host_name: str | None
+
+
 class Snapshot(TypedDict, total=False):
     """Everything one player may know now (`Room.snapshot`); the service adds transport and server_time."""
 
@@ -122,5 +134,6 @@ class Snapshot(TypedDict, total=False):
     you: YouView
     game_over: dict[str, object] | None
     last_event_id: int
+    epoch: str  # the room history last_event_id belongs to (changes when the store lost or rewrote it)
     transport: str
     server_time: float

@@ -10,28 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
+from backend.realtime.protocol import CloseCode, Transport, dumps, event_frame, frame
 
 log = logging.getLogger(__name__)
 
-
-def dumps(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+# Spread-out closes are released in ticks this long rather than one timer per socket.
+CLOSE_TICK_SECONDS = 0.05
 
 
 class Socket(Protocol):
     async def send_text(self, data: str) -> None: ...
 
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+    async def close(self, code: int = CloseCode.NORMAL, reason: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +135,36 @@ class Hub:
     def is_connected(self, code: str, player_id: str) -> bool:
         return player_id in self.rooms.get(code, {})
 
+    async def close_all(
+        self,
+        code: CloseCode,
+        reason: str,
+        *,
+        spread: float = 0.0,
+        where: Callable[[Connection], bool] | None = None,
+        disconnect_reason: str = "server_restart",
+    ) -> list[Connection]:
+        """Close every connection (or those `where` picks) after what is queued; returns them.
+
+        With `spread`, connection i of n closes at i/n of that many seconds, so the clients' reconnects (drain,
+        restart) reach the other processes as a stream rather than a stampede."""
+        conns = [conn for conn in self.connections() if where is None or where(conn)]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for i, conn in enumerate(conns):
+            due = start + spread * i / len(conns)
+            if due - loop.time() >= CLOSE_TICK_SECONDS:
+                await asyncio.sleep(due - loop.time())
+            conn.request_close(code, reason, disconnect_reason)
+        return conns
+
+    @staticmethod
+    async def flush(conns: list[Connection], grace: float) -> None:
+        """Give closed connections up to `grace` seconds to write their last frames and the close handshake."""
+        writers = [conn.writer for conn in conns if conn.writer is not None]
+        if writers:
+            await asyncio.wait(writers, timeout=grace)
+
     # ---- fan-out ---------------------------------------------------------------------------------------
 
     def publish(self, code: str, events: list[StoredEvent]) -> None:
@@ -143,7 +172,7 @@ class Hub:
         room = self.rooms.get(code)
         if room:
             for event in events:
-                item = Outgoing(dumps(event.frame()), event.type, event.id, event.ts)
+                item = Outgoing(dumps(event_frame(event)), event.type, event.id, event.ts)
                 if event.to is not None:
                     conn = room.get(event.to)
                     targets = [conn] if conn is not None else []
@@ -161,7 +190,7 @@ class Hub:
         for event in events:
             if conn.close_code is not None:
                 return
-            await conn.queue.put(Outgoing(dumps(event.frame()), event.type, event.id, event.ts))
+            await conn.queue.put(Outgoing(dumps(event_frame(event)), event.type, event.id, event.ts))
 
     def go_live(self, conn: Connection) -> None:
         """Release the live events held back during the replay, in order, then stream directly."""
@@ -173,12 +202,11 @@ class Hub:
 
     def _overflow(self, conn: Connection) -> None:
         self.metrics.send_queue_overflows.inc()
-        conn.request_close(1013, "send queue full: reconnect and resume", "slow_consumer")
+        conn.request_close(CloseCode.TRY_LATER, "send queue full: reconnect and resume", "slow_consumer")
 
-    def send(self, conn: Connection, frame_type: str, data: dict[str, Any], event_id: int | None = None) -> None:
+    def send(self, conn: Connection, frame_type: str, data: Any) -> None:
         """Queue a control frame (welcome, snapshot, pong, error) for one connection."""
-        frame = {"id": event_id, "type": frame_type, "ts": time.time(), "data": data}
-        if not conn.enqueue(Outgoing(dumps(frame), frame_type)):
+        if not conn.enqueue(Outgoing(dumps(frame(frame_type, data)), frame_type)):
             self._overflow(conn)
 
     def room_changed(self, code: str) -> asyncio.Event:
@@ -190,7 +218,7 @@ class Hub:
 
     async def _write(self, conn: Connection) -> None:
         sent_by_type = self._sent_counters
-        out = self.metrics.transport_messages.labels("websocket", "out")
+        out = self.metrics.transport_messages.labels(Transport.WEBSOCKET, "out")
         latency = self.metrics.fanout_latency
         nbytes = self.metrics.ws_bytes_sent
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from enum import IntEnum, StrEnum
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict
 
 FRAME_FIELDS = ("id", "type", "ts", "data")
 
@@ -37,6 +37,22 @@ class Transport(StrEnum):
     POLLING = "polling"
 
 
+class CommittedEvent(Protocol):
+    """What a frame needs from a committed event (`backend.game.events.StoredEvent`)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def ts(self) -> float: ...
+
+    @property
+    def data(self) -> Any: ...
+
+
 class Frame(TypedDict):
     id: int | None
     type: str
@@ -52,3 +68,8 @@ def dumps(obj: Any) -> str:
 def frame(type_: str, data: Any, *, id_: int | None = None, ts: float | None = None) -> Frame:
     """Build a frame; events carry their log id and commit time, control frames id None and the time now."""
     return {"id": id_, "type": type_, "ts": time.time() if ts is None else ts, "data": data}
+
+
+def event_frame(event: CommittedEvent) -> Frame:
+    """The frame of a committed event: the same on the socket, in a long-poll answer and in a resume replay."""
+    return frame(event.type, event.data, id_=event.id, ts=event.ts)

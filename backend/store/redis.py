@@ -183,7 +183,6 @@ class RedisStore:
         self._delivered: dict[str, int] = {}  # room -> last event id handed to the listeners here
         self._subscriber: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
-        self.conflicts = 0  # optimistic-concurrency retries, for tests and debugging
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -235,7 +234,7 @@ class RedisStore:
                 return room, stored
             if result == -2:
                 raise self._unknown(code)
-            self.conflicts += 1
+            self._metrics.store_conflicts.inc()
             # jittered, growing pause so contending writers stop colliding
             await asyncio.sleep(random.uniform(0, 0.001 * min(attempt + 1, 20)))
         raise Unavailable("the room is too busy right now, try again", "store_contended")
@@ -415,7 +414,7 @@ class RedisStore:
                 self._subscribed.clear()
                 # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop
                 with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
+                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)  # type: ignore[no-untyped-call]
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_DELAY)
 

@@ -17,12 +17,29 @@
   const BACKOFF_MAX_MS = 30000;
   const LONGPOLL_WAIT_S = 25;
   const LONGPOLL_RETRY_MS = 1000;
+  // The server's close codes, named as in backend/realtime/protocol.py's CloseCode (a test compares them).
+  const CLOSE = Object.freeze({
+    NORMAL: 1000,
+    GOING_AWAY: 1001,
+    POLICY: 1008,
+    TOO_BIG: 1009,
+    RESTART: 1012,
+    TRY_LATER: 1013,
+    ABUSE: 4400,
+    AUTH: 4401,
+    NOT_IN_COHORT: 4403,
+    UNKNOWN_ROOM: 4404,
+    NO_HELLO: 4408,
+    REPLACED: 4409,
+  });
+  // Transport names, as in protocol.py's Transport.
+  const TRANSPORT = Object.freeze({ WEBSOCKET: "websocket", LONGPOLL: "longpoll", POLLING: "polling" });
   const STOP_REASONS = {
-    4401: "Your session is no longer valid. Please join the room again.",
-    4404: "This room no longer exists.",
-    4409: "This room is open in another tab; this tab has stopped updating.",
+    [CLOSE.AUTH]: "Your session is no longer valid. Please join the room again.",
+    [CLOSE.UNKNOWN_ROOM]: "This room no longer exists.",
+    [CLOSE.REPLACED]: "This room is open in another tab; this tab has stopped updating.",
   };
-  const RECONNECT_CODES = new Set([1001, 1012, 1013]);
+  const RECONNECT_CODES = new Set([CLOSE.GOING_AWAY, CLOSE.RESTART, CLOSE.TRY_LATER]);
 
   const nowEpochMs = () => performance.timeOrigin + performance.now();
   const fullJitter = (attempt) => Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
@@ -45,7 +62,7 @@
       this.config = null;
       this.ws = null;
       this.status = "idle"; // connecting | connected | fallback | polling | stopped
-      this.transport = "websocket"; // websocket | longpoll | polling
+      this.transport = TRANSPORT.WEBSOCKET;
       this.detail = "";
       this.events = []; // frames with ids, ascending, unique
       this.snapshot = null; // {last_event_id, data}: the log did not reach back far enough
@@ -99,7 +116,7 @@
       this.config = cfg;
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
       this.restore(cfg.lastId || 0);
-      if (cfg.transport === "polling") {
+      if (cfg.transport === TRANSPORT.POLLING) {
         this.toPolling("WebSocket is not enabled for you.");
       } else {
         this.connect();
@@ -116,7 +133,7 @@
       if (this.ws) {
         this.ws.onclose = this.ws.onmessage = this.ws.onerror = this.ws.onopen = null;
         try {
-          this.ws.close(1000, "leaving");
+          this.ws.close(CLOSE.NORMAL, "leaving");
         } catch (e) {}
         this.ws = null;
       }
@@ -253,12 +270,12 @@
     connect() {
       clearTimeout(this.reconnectTimer);
       if (!this.config || this.status === "stopped") return;
-      if (this.status !== "fallback" && this.status !== "polling") this.setStatus("connecting", "websocket", "");
+      if (this.status !== "fallback" && this.status !== "polling") this.setStatus("connecting", TRANSPORT.WEBSOCKET, "");
       let ws;
       try {
         ws = new WebSocket(this.wsUrl());
       } catch (e) {
-        this.onSocketDown(1006);
+        this.onSocketDown(undefined); // no socket, so no close code
         return;
       }
       this.ws = ws;
@@ -291,9 +308,9 @@
         } else if (frame.type === "snapshot") {
           this.acceptSnapshot(frame.data, askedAfter);
         } else if (frame.type === "config_changed") {
-          if (frame.data && frame.data.transport === "polling") this.toPolling("The server moved you to polling.");
+          if (frame.data && frame.data.transport === TRANSPORT.POLLING) this.toPolling("The server moved you to polling.");
         } else if (frame.id !== null && frame.id !== undefined) {
-          this.acceptBatch([frame], "websocket");
+          this.acceptBatch([frame], TRANSPORT.WEBSOCKET);
         }
       };
       ws.onerror = () => {};
@@ -314,7 +331,7 @@
       this.everConnected = true;
       this.attempt = 0;
       this.stopLongPoll();
-      this.setStatus("connected", "websocket", "");
+      this.setStatus("connected", TRANSPORT.WEBSOCKET, "");
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => {
         if (this.ws && this.ws.readyState === WebSocket.OPEN) {
@@ -330,14 +347,14 @@
         this.setStatus("stopped", this.transport, STOP_REASONS[code]);
         return;
       }
-      if (code === 4403) {
+      if (code === CLOSE.NOT_IN_COHORT) {
         this.toPolling("WebSocket is not enabled for you.");
         return;
       }
       if (this.status === "polling") return; // the flag moved us; the long-poll tells us when to come back
       if (this.status !== "fallback") {
         this.report.fallback_activations++;
-        this.setStatus("fallback", "longpoll", RECONNECT_CODES.has(code) ? "server restarting" : "");
+        this.setStatus("fallback", TRANSPORT.LONGPOLL, RECONNECT_CODES.has(code) ? "server restarting" : "");
       }
       this.startLongPoll();
       const delay = fullJitter(this.attempt++);
@@ -346,7 +363,7 @@
 
     toPolling(reason) {
       clearTimeout(this.reconnectTimer);
-      this.setStatus("polling", "longpoll", reason);
+      this.setStatus("polling", TRANSPORT.LONGPOLL, reason);
       this.startLongPoll();
     }
 
@@ -366,7 +383,7 @@
       const resp = await fetch(url, { headers: { Authorization: "Bearer " + this.config.token }, signal });
       if (resp.status === 401 || resp.status === 404) {
         const err = new Error("gone");
-        err.stopCode = resp.status === 401 ? 4401 : 4404;
+        err.stopCode = resp.status === 401 ? CLOSE.AUTH : CLOSE.UNKNOWN_ROOM;
         throw err;
       }
       if (!resp.ok) throw new Error("HTTP " + resp.status);
@@ -402,7 +419,7 @@
 
     async backfill() {
       try {
-        this.absorb(await this.fetchEvents(0), "websocket");
+        this.absorb(await this.fetchEvents(0), TRANSPORT.WEBSOCKET);
       } catch (e) {}
     }
 
@@ -417,12 +434,12 @@
           try {
             const body = await this.fetchEvents(LONGPOLL_WAIT_S, abort.signal);
             if (abort.signal.aborted) return;
-            this.absorb(body, "longpoll");
-            if (body.transport === "websocket" && this.status === "polling") {
-              this.setStatus("fallback", "longpoll", "");
+            this.absorb(body, TRANSPORT.LONGPOLL);
+            if (body.transport === TRANSPORT.WEBSOCKET && this.status === "polling") {
+              this.setStatus("fallback", TRANSPORT.LONGPOLL, "");
               this.attempt = 0;
               this.connect();
-            } else if (body.transport === "polling" && this.status === "fallback") {
+            } else if (body.transport === TRANSPORT.POLLING && this.status === "fallback") {
               this.toPolling("WebSocket is not enabled for you.");
             }
           } catch (e) {
@@ -508,34 +525,6 @@
         }, timeoutMs);
         this.waiters.push(check);
       });
-    }
-
-    // Resolves when the status differs from `knownStatus` (for the sidebar light), else after `timeoutMs`.
-    nextStatus(knownStatus, timeoutMs) {
-      if (knownStatus !== this.status) return Promise.resolve(this.state());
-      return new Promise((resolve) => {
-        let timer = null;
-        const check = () => {
-          if (knownStatus !== this.status) {
-            clearTimeout(timer);
-            resolve(this.state());
-          } else {
-            this.waiters.push(check);
-          }
-        };
-        timer = setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== check);
-          resolve(this.state());
-        }, timeoutMs);
-        this.waiters.push(check);
-      });
-    }
-
-    // The seed's design, kept for the benchmark: read whatever is buffered right now, never wait.
-    peek(afterId) {
-      const snap = this.snapshotFor(afterId, true);
-      const fresh = (snap ? this.events : this.events.filter((e) => e.id > afterId)).slice(0, BATCH_CAP);
-      return { events: fresh, snapshot: snap, more: false, ...this.state(), report: this.takeReport(afterId) };
     }
   }
 

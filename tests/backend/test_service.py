@@ -89,7 +89,7 @@ async def test_phase_deadline_is_handed_to_the_timer_once(tmp_path: Path) -> Non
     code, alice = await service.create_room("Alice")
     for name in ("Bob", "Cleo"):
         await service.join(code, name)
-    await service.mutate(code, lambda r: r.start(alice.player_id, clock(), service.rng, service.words))
+    await service.start(alice)
     assert await service.store.claim_due(clock()) == []
     clock.now += 90
     assert await service.store.claim_due(clock()) == [code]

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.servers import UNLIMITED_CLIENTS, Backend, run_backend
+from launchers.backend import UNLIMITED_CLIENTS, Backend, run_backend
 
 LIMITS = {
     **UNLIMITED_CLIENTS,

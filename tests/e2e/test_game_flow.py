@@ -7,8 +7,8 @@ import asyncio
 import httpx
 
 from backend.game.events import PUBLIC_TYPES
+from launchers.backend import Backend
 from tests.support.client import WsPlayer, act, create_room, join_room
-from tests.support.servers import Backend
 
 PUBLIC = set(PUBLIC_TYPES)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launchers.backend import Backend, run_backend
+from launchers.redis import redis_available, run_redis
 from tests.conftest import scaled
 from tests.support.client import Seat, WsPlayer
-from tests.support.redis import redis_available, run_redis
-from tests.support.servers import Backend, run_backend
 
 pytestmark = [pytest.mark.redis, pytest.mark.skipif(not redis_available(), reason="needs redis-server")]
 

@@ -12,9 +12,10 @@ import httpx
 import pytest
 import websockets
 
+from backend.realtime.protocol import CloseCode
+from launchers.backend import Backend, run_backend
 from tests.conftest import scaled
 from tests.support.client import WsPlayer, act, create_room, join_room
-from tests.support.servers import Backend, run_backend
 
 
 async def seated(http: httpx.AsyncClient, backend: Backend, bots: int = 1) -> tuple[WsPlayer, WsPlayer]:
@@ -136,7 +137,7 @@ async def test_sigterm_closes_sockets_with_1012(tmp_path: Path) -> None:
         player = WsPlayer(backend.ws_url, alice)
         await player.connect(None)
         backend.process.send_signal(signal.SIGTERM)
-        assert await player.wait_closed(timeout=scaled(15)) == 1012
+        assert await player.wait_closed(timeout=scaled(15)) == CloseCode.RESTART
         backend.process.wait(scaled(15))
 
 
@@ -152,6 +153,6 @@ async def test_silent_socket_is_closed_after_heartbeat_timeout(tmp_path: Path) -
         for _ in range(8):
             await chatty.conn.send(json.dumps({"type": "ping", "t": time.time()}))
             await asyncio.sleep(0.5)
-        assert await silent.wait_closed(timeout=scaled(5)) == 1001
+        assert await silent.wait_closed(timeout=scaled(5)) == CloseCode.GOING_AWAY
         assert chatty.close_code is None
         await chatty.close()

@@ -18,12 +18,11 @@ import httpx
 import pytest
 import websockets
 
+from launchers.nginx import Nginx, nginx_available, run_nginx
+from launchers.redis import redis_available, run_redis
 from tests.conftest import scaled
-from tests.e2e.test_scaleout import BackendProcess, Resilient, assert_holds_the_log, wait_ready
+from tests.e2e.test_scaleout import BackendProcess, Resilient, assert_holds_the_log, backend_process
 from tests.support.client import Seat
-from tests.support.nginx import Nginx, nginx_available, run_nginx
-from tests.support.redis import redis_available, run_redis
-from tests.support.servers import free_port
 
 pytestmark = [
     pytest.mark.redis,
@@ -70,17 +69,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("rolling")
     with run_redis(tmp) as redis:
         env = {"STORE_URL": redis.url, "DRAIN_SECONDS": "1", "MAX_CLUES_PER_ROUND": "100000"}
-        backends = [BackendProcess(free_port(), env, tmp) for _ in range(2)]
+        backends = [backend_process(env, tmp) for _ in range(2)]
         try:
             for backend in backends:
                 backend.launch()
             for backend in backends:
-                wait_ready(backend.url, backend.process, timeout=60.0)  # a loaded machine starts slowly
+                backend.wait(60.0)  # a loaded machine starts slowly
             with run_nginx([b.port for b in backends], tmp / "nginx") as nginx:
                 yield Stack(backends, nginx)
         finally:
             for backend in backends:
-                backend.stop()
+                backend.stop(timeout=0)
 
 
 async def _room(http: httpx.AsyncClient) -> list[Seat]:
@@ -141,8 +140,7 @@ async def test_rolling_restart_behind_nginx_fails_nothing_and_every_socket_is_ba
                 await asyncio.sleep(1.0)
                 code, _ = await asyncio.to_thread(backend.terminate)
                 assert code == 0, backend.log()[-2000:]
-                await asyncio.to_thread(backend.launch)
-                await asyncio.to_thread(wait_ready, backend.url, backend.process, 60.0)
+                await asyncio.to_thread(backend.start, 60.0)
             await asyncio.sleep(1.5)
         finally:
             stop.set()

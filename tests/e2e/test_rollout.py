@@ -9,9 +9,10 @@ from pathlib import Path
 import httpx
 
 from backend.flags import write_flag_file
+from backend.realtime.protocol import CloseCode
+from launchers.backend import run_backend
 from tests.conftest import scaled
 from tests.support.client import Seat, WsPlayer, act, create_room, join_room
-from tests.support.servers import run_backend
 
 
 async def wait_transport(http: httpx.AsyncClient, seat: Seat, want: str, timeout: float) -> float:
@@ -33,7 +34,7 @@ async def test_out_of_cohort_socket_gets_4403_and_flag_changes_apply_within_2s(t
             assert alice.transport == "polling"
             player = WsPlayer(backend.ws_url, alice)
             await player.connect(None, wait_welcome=False)
-            assert await player.wait_closed(scaled(5)) == 4403
+            assert await player.wait_closed(scaled(5)) == CloseCode.NOT_IN_COHORT
             write_flag_file(flags, enabled=True, percent=100)
             assert await wait_transport(http, alice, "websocket", scaled(2.0)) < scaled(2.0)
             welcome = await player.connect(None)
@@ -68,7 +69,7 @@ async def test_live_flip_moves_a_connected_client_to_polling_and_back_losing_not
             write_flag_file(flags, enabled=False, percent=100)
             changed = await ws_bob.wait_for(lambda f: f["type"] == "config_changed", timeout=scaled(3))
             assert changed["data"]["transport"] == "polling"
-            assert await ws_bob.wait_closed(scaled(5)) == 4403
+            assert await ws_bob.wait_closed(scaled(5)) == CloseCode.NOT_IN_COHORT
             received += ws_bob.events()
             last = received[-1]["id"]
 

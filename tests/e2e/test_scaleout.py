@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -16,11 +15,13 @@ import httpx
 import pytest
 import websockets
 
+from backend.realtime.protocol import CloseCode
+from launchers.backend import backend_env, backend_server
+from launchers.nginx import Nginx, nginx_available, run_nginx
+from launchers.process import Server
+from launchers.redis import RedisServer, redis_available, run_redis
 from tests.conftest import scaled
 from tests.support.client import Seat, WsPlayer
-from tests.support.nginx import Nginx, nginx_available, run_nginx
-from tests.support.redis import RedisServer, redis_available, run_redis
-from tests.support.servers import PYTHON, ROOT, backend_env, free_port
 
 pytestmark = [
     pytest.mark.redis,
@@ -35,36 +36,8 @@ RETRY_STATUSES = (502, 503, 504)
 # ---- processes ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class BackendProcess:
-    """`python -m backend` on a fixed port, so it can be stopped and started again in place."""
-
-    port: int
-    env: dict[str, str]
-    tmp: Path
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.launch()
-        wait_ready(self.url, self.process)
-
-    def launch(self) -> None:
-        with open(self.tmp / f"backend-{self.port}.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [PYTHON, "-m", "backend", "--port", str(self.port), "--log-level", "warning"],
-                cwd=ROOT,
-                env=backend_env(self.env, self.tmp),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+class BackendProcess(Server):
+    """`python -m backend` on a fixed port, ready once /readyz says so, stopped and started again in place."""
 
     def terminate(self, timeout: float = 15.0) -> tuple[int, bool]:
         """SIGTERM: the process drains its sockets and exits by itself; also says if /readyz showed the drain."""
@@ -83,25 +56,10 @@ class BackendProcess:
         self.process.kill()
         self.process.wait(5)
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
 
-    def log(self) -> str:
-        return (self.tmp / f"backend-{self.port}.log").read_text(errors="replace")
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + scaled(timeout)
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"backend exited with {proc.returncode} before {url}/readyz was ready")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url + "/readyz", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"{url}/readyz not ready within {timeout} s")
+def backend_process(env: dict[str, str], tmp: Path) -> BackendProcess:
+    server = backend_server(backend_env(env, tmp), tmp=tmp)
+    return BackendProcess(server.argv, server.port, server.log_path, server.env, health="/readyz", ready_below=300)
 
 
 @dataclass
@@ -120,17 +78,17 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "DRAIN_SECONDS": str(DRAIN_SECONDS),
             "MAX_CLUES_PER_ROUND": "200",
         }
-        backends = [BackendProcess(free_port(), env, tmp) for _ in range(2)]
+        backends = [backend_process(env, tmp) for _ in range(2)]
         try:
             for backend in backends:
                 backend.launch()
             for backend in backends:
-                wait_ready(backend.url, backend.process)
+                backend.wait()
             with run_nginx([b.port for b in backends], tmp / "nginx") as nginx:
                 yield Cluster(redis_server, backends, nginx)
         finally:
             for backend in backends:
-                backend.stop()
+                backend.stop(timeout=0)
 
 
 @pytest.fixture
@@ -354,7 +312,7 @@ async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
     for client in clients:
         await client.player.wait_for(lambda f: f["type"] == "game_over")
     await assert_holds_the_log(http, clients)
-    assert all(1012 in client.closes for client in clients), [c.closes for c in clients]
+    assert all(CloseCode.RESTART in client.closes for client in clients), [c.closes for c in clients]
     for client in clients:
         await client.stop()
 
@@ -381,7 +339,7 @@ async def test_redis_outage_gives_clear_errors_and_play_resumes(cluster: Cluster
     finally:
         await asyncio.to_thread(cluster.redis.start)
     for backend in cluster.backends:
-        await asyncio.to_thread(wait_ready, backend.url)
+        await asyncio.to_thread(backend.wait)
     after, events = await log_ids(http, seats[0])
     assert after[: len(before)] == before, "the log before the outage is intact"
     assert not [e for e in events if e["type"] == "clue_posted" and e["data"].get("text") == "during"]

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
+from launchers.process import ROOT
 from tests.conftest import scaled
-from tests.support.servers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.support.servers import ROOT
+from launchers.process import ROOT
 
 pytestmark = pytest.mark.browser
 

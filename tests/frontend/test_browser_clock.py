@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.support.servers import ROOT
+from launchers.process import ROOT
 
 pytestmark = pytest.mark.browser
 

@@ -11,6 +11,9 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from backend.flags.file import write_flag_file
+from launchers.backend import Backend, run_backend
+from launchers.process import free_port
+from launchers.streamlit import Frontend, frontend_origins, run_streamlit
 from tests.conftest import scaled
 from tests.frontend.player import (
     STATUS_CONNECTED,
@@ -20,8 +23,6 @@ from tests.frontend.player import (
     rest_clue,
     seat_two_and_a_bot,
 )
-from tests.support.servers import Backend, free_port, run_backend
-from tests.support.streamlit import Frontend, frontend_origins, run_streamlit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from loadtest.browser_latency import MODES
+from launchers.process import ROOT
 from tests.conftest import scaled
-from tests.support.servers import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
 
 
 def test_quick_benchmark_measures_every_mode(tmp_path: Path) -> None:

@@ -9,10 +9,11 @@ import pytest
 from playwright.sync_api import Browser, WebSocket, expect
 
 from backend.flags import write_flag_file
+from launchers.backend import run_backend
+from launchers.process import free_port
+from launchers.streamlit import frontend_origins, run_streamlit
 from tests.conftest import scaled
 from tests.frontend.player import STATUS_CONNECTED, STATUS_POLLING, Player, rest_clue, seat_two_and_a_bot
-from tests.support.servers import free_port, run_backend
-from tests.support.streamlit import frontend_origins, run_streamlit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

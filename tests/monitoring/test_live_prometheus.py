@@ -15,22 +15,21 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import websockets
-import yaml
 
+from launchers.backend import Backend, run_backend
+from launchers.process import ROOT, free_port, stop_process, wait_http
+from launchers.prometheus import Prometheus, prometheus_available, run_prometheus
 from monitoring.grafana.generate import annotation_queries, panel_queries
 from tests.support.client import Seat, WsPlayer, act, create_room, join_room
-from tests.support.servers import ROOT, Backend, free_port, run_backend, stop_process, wait_http
 
-PROMETHEUS = Path("/usr/bin/prometheus")
 pytestmark = [
     pytest.mark.prometheus,
     pytest.mark.slow,
-    pytest.mark.skipif(not PROMETHEUS.exists(), reason="needs /usr/bin/prometheus"),
+    pytest.mark.skipif(not prometheus_available(), reason="needs /usr/bin/prometheus"),
 ]
 RULES = sorted((ROOT / "monitoring" / "prometheus" / "rules").glob("*.yml"))
 # Values Grafana would substitute; the rate window spans the whole test so every counter change is inside it.
@@ -64,32 +63,6 @@ for _ in sys.stdin:
 
 def expand(expr: str) -> str:
     return re.sub(r"\$(\w+)", lambda match: GRAFANA_VARIABLES.get(match.group(1), match.group(0)), expr)
-
-
-class Prometheus:
-    def __init__(self, url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-        self.url = url
-        self.process = process
-        self.log_path = log_path
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        resp = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=10)
-        body = resp.json()
-        assert resp.status_code == 200 and body["status"] == "success", f"{expr}: {body}"
-        return list(body["data"]["result"])
-
-    def wait_for(self, expr: str, count: int, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.query(expr)) < count:
-            assert time.monotonic() < deadline, f"{expr} never returned {count} series\n{self.log()}"
-            time.sleep(0.2)
-
-    def rules(self) -> list[dict[str, Any]]:
-        body = httpx.get(f"{self.url}/api/v1/rules", timeout=10).json()
-        return [rule for group in body["data"]["groups"] for rule in group["rules"]]
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture
@@ -126,27 +99,8 @@ def prometheus(tmp_path: Path, backend: Backend, bridge: tuple[int, subprocess.P
             {"job_name": "parlor-frontend", "static_configs": [{"targets": [f"127.0.0.1:{bridge[0]}"]}]},
         ],
     }
-    config_path = tmp_path / "prometheus.yml"
-    config_path.write_text(yaml.safe_dump(config))
-    port = free_port()
-    log_path = tmp_path / "prometheus.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [
-                str(PROMETHEUS),
-                f"--config.file={config_path}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = Prometheus(f"http://127.0.0.1:{port}", proc, log_path)
-    try:
-        wait_http(f"{server.url}/-/ready", proc=proc)
+    with run_prometheus(config, tmp_path) as server:
         yield server
-    finally:
-        stop_process(proc)
 
 
 def record_bridge_reports(bridge: subprocess.Popen[str]) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from launchers.backend import Backend
+from launchers.process import ROOT, free_port, stop_process, wait_http
 from tests.support.client import WsPlayer, act, create_room, join_room
-from tests.support.servers import ROOT, Backend, free_port, stop_process, wait_http
 
 PROMTOOL = Path("/usr/bin/promtool")
 pytestmark = pytest.mark.skipif(not PROMTOOL.exists(), reason="needs /usr/bin/promtool")

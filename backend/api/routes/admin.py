@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from backend.api.deps import ServiceDep
 from backend.core.config import Settings
 from backend.core.errors import Invalid, NotFound, Unauthorized, Unavailable
 from backend.flags import TransportFlag, change_flag
@@ -31,8 +32,8 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _flags(request: Request) -> TransportFlag:
-    flags: TransportFlag | None = getattr(request.app.state, "flags", None)
+def _flags(service: ServiceDep) -> TransportFlag:
+    flags = service.flag
     if flags is None:
         raise Unavailable("the rollout flag is not running in this process")
     return flags

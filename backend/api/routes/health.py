@@ -19,8 +19,5 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz")
 async def readyz(service: ServiceDep) -> JSONResponse:
     """Ready to take players: the store answers and the process is not draining."""
-    if service.draining:
-        return JSONResponse({"status": "draining"}, status_code=503)
-    if not await service.store.ping():
-        return JSONResponse({"status": "store unavailable"}, status_code=503)
-    return JSONResponse({"status": "ready"})
+    status = await service.readiness()
+    return JSONResponse({"status": status}, status_code=200 if status == "ready" else 503)

@@ -1,30 +1,36 @@
-"""REST: create and join rooms, act in a game, read state, and long-poll events."""
+"""REST: create and join rooms, act in a game, read state, and long-poll events.
+
+Each route parses its request, makes one service call and shapes the answer; the rules live in the engine,
+behind the service.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
-from backend.core.errors import Invalid
-from backend.game.engine import CLUE_MAX, NAME_MAX, Room
-from backend.game.events import MAX_EVENT_ID, Event
-from backend.game.text import clean_name, clean_text
-from backend.service import Credentials
+from backend.game.events import MAX_EVENT_ID
+from backend.realtime.protocol import event_frame
+from backend.service import (
+    GAME_LIMITS,
+    BotAdded,
+    Credentials,
+    RoomSummary,
+    SettingsChanged,
+    Snapshot,
+    valid_clue,
+    valid_name,
+)
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
-
-
-def _checked(value: str, field_name: str, max_len: int) -> str:
-    try:
-        if field_name == "name":
-            return clean_name(value, max_len=max_len)
-        return clean_text(value, field_name=field_name, max_len=max_len)
-    except Invalid as exc:
-        raise ValueError(exc.message) from None
+_DISCUSSION, _VOTING, _UNDERCOVERS = (
+    GAME_LIMITS["discussion_seconds"],
+    GAME_LIMITS["voting_seconds"],
+    GAME_LIMITS["undercover_count"],
+)
 
 
 class NameIn(BaseModel):
@@ -33,16 +39,16 @@ class NameIn(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _checked(value, "name", NAME_MAX)
+        return valid_name(value)
 
 
 class ClueIn(BaseModel):
-    text: str = Field(max_length=1000, examples=["it keeps me awake"])
+    text: str = Field(max_length=1_000, examples=["it keeps me awake"])
 
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        return _checked(value, "clue", CLUE_MAX)
+        return valid_clue(value)
 
 
 class VoteIn(BaseModel):
@@ -50,9 +56,14 @@ class VoteIn(BaseModel):
 
 
 class SettingsIn(BaseModel):
-    discussion_seconds: int | None = Field(None, ge=10, le=600)
-    voting_seconds: int | None = Field(None, ge=5, le=300)
-    undercover_count: int | None = Field(None, ge=1, le=2, description="null: automatic (1 up to 6 players, else 2)")
+    discussion_seconds: int | None = Field(None, ge=_DISCUSSION["min"], le=_DISCUSSION["max"])
+    voting_seconds: int | None = Field(None, ge=_VOTING["min"], le=_VOTING["max"])
+    undercover_count: int | None = Field(
+        None,
+        ge=_UNDERCOVERS["min"],
+        le=_UNDERCOVERS["max"],
+        description="null: automatic (1 up to 6 players, else 2)",
+    )
 
 
 class Seat(BaseModel):
@@ -82,8 +93,8 @@ async def create_room(body: NameIn, service: ServiceDep, address: AddressDep) ->
     return _seat(service, creds)
 
 
-@router.get("/{code}")
-async def room_summary(code: RoomCode, service: ServiceDep, address: AddressDep) -> dict[str, Any]:
+@router.get("/{code}", response_model=None)  # typed for mypy; the body is sent as built
+async def room_summary(code: RoomCode, service: ServiceDep, address: AddressDep) -> RoomSummary:
     return await service.summary(code, address)
 
 
@@ -92,13 +103,10 @@ async def join_room(code: RoomCode, body: NameIn, service: ServiceDep, address: 
     return _seat(service, await service.join(code, body.name, address))
 
 
-@router.get("/{code}/state")
-async def state(player: PlayerDep, service: ServiceDep) -> dict[str, Any]:
+@router.get("/{code}/state", response_model=None)
+async def state(player: PlayerDep, service: ServiceDep) -> Snapshot:
     """The legacy polling transport: a full snapshot for the caller."""
-    service.metrics.polling_requests.inc()
-    service.count_poll("polling")
-    await service.seen_polling(player, "polling")
-    return await service.snapshot(player, service.transport_for(player.player_id))
+    return await service.state(player)
 
 
 @router.get("/{code}/events")
@@ -111,46 +119,22 @@ async def events(
         str | None, Query(max_length=64, description="the room epoch the client's ids belong to (from a snapshot)")
     ] = None,
 ) -> dict[str, Any]:
-    """Events after `after`; with `wait` the request is held until one arrives (long-polling)."""
-    transport = "longpoll" if wait > 0 else "polling"
-    service.count_poll(transport)
-    await service.seen_polling(player, transport)
-    if wait > 0:
-        async with service.held_longpoll(player):
-            piece = await service.wait_events(
-                player, after, min(wait, service.settings.longpoll_max_wait_seconds), epoch
-            )
-    else:
-        piece = await service.events_after(player, after, epoch)
-    body: dict[str, Any] = {
-        "events": [e.frame() for e in piece.events],
-        "last_event_id": piece.last_event_id,
-        "recovered": piece.complete,
-        "epoch": piece.epoch,
-        "snapshot": None,
-        "transport": service.transport_for(player.player_id),
+    """Events after `after`; with `wait` the request is held until one arrives (long-polling). `after` ahead of
+    the log or an `epoch` of another history: `recovered` false and a snapshot."""
+    resume = await service.poll_events(player, after, wait, epoch)
+    return {
+        "events": [event_frame(e) for e in resume.events],
+        "last_event_id": resume.last_event_id,
+        "recovered": resume.recovered,
+        "epoch": resume.epoch,
+        "snapshot": resume.snapshot,
+        "transport": resume.transport,
     }
-    if not piece.complete:
-        snap = await service.snapshot(player, service.transport_for(player.player_id))
-        body["snapshot"] = snap
-        body["last_event_id"] = snap["last_event_id"]
-        body["epoch"] = snap["epoch"]
-        outcome = "snapshot"
-    else:
-        outcome = "events" if piece.events else "timeout"
-    service.metrics.longpoll_requests.labels(outcome).inc()
-    return body
 
 
-@router.post("/{code}/bots", status_code=status.HTTP_201_CREATED)
-async def add_bot(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> dict[str, Any]:
-    bot_id = service.new_player_id()
-    return await service.mutate_once(
-        player,
-        key,
-        lambda r: r.add_bot(player.player_id, bot_id, service.clock()),
-        lambda r, last: {"player_id": bot_id, "name": r.players[bot_id].name, "last_event_id": last},
-    )
+@router.post("/{code}/bots", status_code=status.HTTP_201_CREATED, response_model=None)
+async def add_bot(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> BotAdded:
+    return await service.add_bot(player, key)
 
 
 @router.delete("/{code}/players/{player_id}")
@@ -160,53 +144,33 @@ async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep, 
     return Accepted(last_event_id=await service.remove_player(player, player_id, key))
 
 
-@router.patch("/{code}/settings")
+@router.patch("/{code}/settings", response_model=None)
 async def change_settings(
     body: SettingsIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None
-) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    return await service.mutate_once(
-        player,
-        key,
-        lambda r: r.update_settings(player.player_id, changes, service.clock()),
-        lambda r, last: {"settings": r.snapshot(player.player_id)["settings"], "last_event_id": last},
-    )
-
-
-async def _act(
-    service: ServiceDep, player: Credentials, key: str | None, command: Callable[[Room], list[Event]]
-) -> Accepted:
-    """Run one game command for the caller (once per Idempotency-Key); its effects reach everyone as events."""
-    answer = await service.mutate_once(player, key, command, lambda _r, last: {"ok": True, "last_event_id": last})
-    return Accepted(**answer)
+) -> SettingsChanged:
+    return await service.change_settings(player, body.model_dump(exclude_unset=True), key)
 
 
 @router.post("/{code}/start")
 async def start(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
-    return await _act(
-        service, player, key, lambda r: r.start(player.player_id, service.clock(), service.rng, service.words)
-    )
+    return Accepted(last_event_id=await service.start(player, key))
 
 
 @router.post("/{code}/clues")
 async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
-    return await _act(
-        service, player, key, lambda r: r.post_clue(player.player_id, body.text, service.clock(), service.rng)
-    )
+    return Accepted(last_event_id=await service.post_clue(player, body.text, key))
 
 
 @router.post("/{code}/ready")
 async def ready(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
-    return await _act(service, player, key, lambda r: r.mark_ready(player.player_id, service.clock(), service.rng))
+    return Accepted(last_event_id=await service.ready(player, key))
 
 
 @router.post("/{code}/votes")
 async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
-    return await _act(
-        service, player, key, lambda r: r.vote(player.player_id, body.target_id, service.clock(), service.rng)
-    )
+    return Accepted(last_event_id=await service.vote(player, body.target_id, key))
 
 
 @router.post("/{code}/advance")
 async def advance(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
-    return await _act(service, player, key, lambda r: r.advance(player.player_id, service.clock(), service.rng))
+    return Accepted(last_event_id=await service.advance(player, key))

@@ -18,25 +18,16 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
+from backend.api.deps import handshake_allowed
 from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import Limit
 from backend.game.events import MAX_EVENT_ID
 from backend.metrics import FRAME_TYPES_IN
-from backend.realtime.hub import Connection, Hub, dumps
-from backend.realtime.protocol import CloseCode
+from backend.realtime.hub import Connection, Hub
+from backend.realtime.protocol import CloseCode, Transport, dumps, frame
 from backend.service import Credentials, RoomService, normalize_code
 
 router = APIRouter()
-
-CLOSE_RESTART = 1012
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_LATER = 1013
-CLOSE_ABUSE = 4400
-CLOSE_AUTH = 4401
-CLOSE_NOT_IN_COHORT = 4403
-CLOSE_UNKNOWN_ROOM = 4404
-CLOSE_NO_HELLO = 4408
-CLOSE_REPLACED = 4409
 
 
 class _Abuse(Exception):
@@ -48,7 +39,7 @@ class _Abuse(Exception):
 
 
 def _error_frame(code: str, message: str) -> str:
-    return dumps({"id": None, "type": "error", "ts": time.time(), "data": {"code": code, "message": message}})
+    return dumps(frame("error", {"code": code, "message": message}))
 
 
 def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
@@ -64,12 +55,12 @@ def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
     if len(text) > max_bytes:
         raise OverflowError
     try:
-        frame = json.loads(text)
+        parsed = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack ('[' * 5000)
         raise _Abuse("malformed_json", "frames must be JSON objects") from None
-    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
         raise _Abuse("malformed_frame", "frames must be JSON objects with a string 'type'")
-    return frame
+    return parsed
 
 
 @router.websocket("/ws/{code}")
@@ -83,7 +74,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in settings.allowed_origins:
         metrics.ws_handshake_rejections.labels("origin_refused").inc()
-        await websocket.close(code=1008)  # before accept: the server answers the handshake with 403
+        await websocket.close(code=CloseCode.POLICY)  # before accept: the server answers the handshake with 403
         return
     if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
         # a 503 handshake answer lets the load balancer retry the upgrade on another process
@@ -91,9 +82,9 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         body = {"error": {"code": "draining", "message": "server restarting: connect again"}}
         await websocket.send_denial_response(JSONResponse(body, status_code=503))
         return
-    if service.ws_refused or service.draining:
+    if service.draining or not handshake_allowed(websocket.app):
         attempts.labels("over_capacity").inc()
-        await websocket.close(code=1013)
+        await websocket.close(code=CloseCode.TRY_LATER)
         return
     address = websocket.client.host if websocket.client else "unknown"
     await websocket.accept()
@@ -108,7 +99,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     if hub.connection_count() + hub.pending >= settings.max_connections:
         attempts.labels("over_capacity").inc()
         metrics.limit_refusals.labels("socket_cap").inc()
-        await websocket.close(CLOSE_TRY_LATER, "server at capacity, try again later")
+        await websocket.close(CloseCode.TRY_LATER, "server at capacity, try again later")
         return
 
     hub.pending += 1
@@ -116,15 +107,15 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code), address)
     except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
         attempts.labels("store_unavailable").inc()
-        await _close(websocket, CLOSE_TRY_LATER, exc.message)
+        await _close(websocket, CloseCode.TRY_LATER, exc.message)
         return
     finally:
         hub.pending -= 1
     if creds is None:
         return
-    if service.transport_for(creds.player_id) != "websocket":
+    if service.transport_for(creds.player_id) != Transport.WEBSOCKET:
         attempts.labels("disabled" if not settings.websocket_enabled else "flag_refused").inc()
-        await websocket.close(CLOSE_NOT_IN_COHORT, "use polling: WebSocket is not enabled for you")
+        await websocket.close(CloseCode.NOT_IN_COHORT, "use polling: WebSocket is not enabled for you")
         return
 
     attempts.labels("accepted").inc()
@@ -132,7 +123,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     conn.pending = []  # live events are held back until the replay is queued, so order is kept
     previous = hub.register(conn)
     if previous is not None:
-        previous.request_close(CLOSE_REPLACED, "replaced by a newer connection", "replaced")
+        previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", "replaced")
     if service.draining:
         # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
         conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
@@ -142,7 +133,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         await _read_loop(websocket, conn, service)
     except Unavailable as exc:
         conn.disconnect_reason = "error"
-        await _close(websocket, CLOSE_TRY_LATER, exc.message)
+        await _close(websocket, CloseCode.TRY_LATER, exc.message)
     finally:
         current = hub.unregister(conn)
         metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
@@ -163,43 +154,43 @@ async def _await_hello(
             raw = await asyncio.wait_for(websocket.receive(), timeout=max(remaining, 0.001))
         except TimeoutError:
             metrics.ws_handshake_rejections.labels("no_hello").inc()
-            await websocket.close(CLOSE_NO_HELLO, "no hello within the time allowed")
+            await websocket.close(CloseCode.NO_HELLO, "no hello within the time allowed")
             return None, None, None
         if raw["type"] == "websocket.disconnect":
             metrics.ws_handshake_rejections.labels("bad_hello").inc()
             return None, None, None
         try:
-            frame = _parse(raw, settings.max_frame_bytes)
-            if frame["type"] != "hello":
+            parsed = _parse(raw, settings.max_frame_bytes)
+            if parsed["type"] != "hello":
                 raise _Abuse("hello_required", "the first frame must be hello")
-            hello = _hello_fields(frame)
+            hello = _hello_fields(parsed)
         except OverflowError:
             metrics.ws_handshake_rejections.labels("bad_hello").inc()
-            await websocket.close(CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
+            await websocket.close(CloseCode.TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
             return None, None, None
         except _Abuse as abuse:
             strikes += 1
             metrics.ws_frames_received.labels("invalid").inc()
             if strikes >= settings.abuse_limit:
                 metrics.ws_handshake_rejections.labels("bad_hello").inc()
-                await websocket.close(CLOSE_ABUSE, "too many invalid frames")
+                await websocket.close(CloseCode.ABUSE, "too many invalid frames")
                 return None, None, None
             await websocket.send_text(_error_frame(abuse.code, abuse.message))
             continue
         metrics.ws_frames_received.labels("hello").inc()
-        metrics.transport_messages.labels("websocket", "in").inc()
+        metrics.transport_messages.labels(Transport.WEBSOCKET, "in").inc()
         player_id, token, last_event_id, epoch = hello
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
             service.guard.miss(address)
             metrics.ws_handshake_rejections.labels("unknown_room").inc()
-            await websocket.close(CLOSE_UNKNOWN_ROOM, "unknown room")
+            await websocket.close(CloseCode.UNKNOWN_ROOM, "unknown room")
             return None, None, None
         except Unauthorized:
             metrics.ws_handshake_rejections.labels("auth_failed").inc()
             metrics.ws_disconnects.labels("auth_failure").inc()
-            await websocket.close(CLOSE_AUTH, "bad credentials")
+            await websocket.close(CloseCode.AUTH, "bad credentials")
             return None, None, None
         return creds, last_event_id, epoch
 
@@ -209,86 +200,81 @@ def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None, str | No
     epoch = frame.get("epoch")
     if not isinstance(player_id, str) or not isinstance(token, str):
         raise _Abuse("bad_hello", "hello needs string player_id and token")
-    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
-        raise _Abuse("bad_hello", "epoch must be the string the server sent, or null")
     if last is not None and (not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= MAX_EVENT_ID):
         raise _Abuse("bad_hello", f"last_event_id must be an integer from 0 to {MAX_EVENT_ID}, or null")
+    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
+        raise _Abuse("bad_hello", "epoch must be the string the server sent, or null")
     return player_id, token, last, epoch
 
 
 async def _resume(
     conn: Connection, service: RoomService, creds: Credentials, after: int | None, epoch: str | None
 ) -> None:
-    """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile.
-
-    A client whose id is ahead of the log or whose epoch names another history gets `recovered: false` and a
-    snapshot: its ids may be reused by the new history, so no replay from them can be trusted."""
-    hub, metrics = service.hub, service.metrics
+    """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile."""
+    hub = service.hub
+    resume = await service.resume(creds, after, transport=Transport.WEBSOCKET, epoch=epoch)
+    if after is not None:
+        service.metrics.ws_resumes.labels("true" if resume.recovered else "false").inc()
     welcome: dict[str, Any] = {
         "player_id": creds.player_id,
         "room_code": creds.room_code,
         "server_time": service.clock(),
         "heartbeat_seconds": service.settings.heartbeat_timeout_seconds,
-        "transport": "websocket",
+        "transport": Transport.WEBSOCKET,
         "resumed_from": after,
+        "recovered": resume.recovered,
+        "last_event_id": resume.last_event_id,
+        "epoch": resume.epoch,
     }
-    replay = None
-    if after is not None:
-        replay = await service.events_after(creds, after, epoch)
-        metrics.ws_resumes.labels("true" if replay.complete else "false").inc()
-    if replay is not None and replay.complete:
-        welcome.update(recovered=True, last_event_id=replay.last_event_id, epoch=replay.epoch)
-        hub.send(conn, "welcome", welcome)
+    hub.send(conn, "welcome", welcome)
+    if resume.snapshot is None:
         conn.last_id = after or 0
-        await hub.replay(conn, replay.events)
+        await hub.replay(conn, resume.events)
     else:
-        snap = await service.snapshot(creds, "websocket")
-        welcome.update(recovered=False, last_event_id=snap["last_event_id"], epoch=snap["epoch"])
-        hub.send(conn, "welcome", welcome)
-        hub.send(conn, "snapshot", snap)
-        conn.last_id = snap["last_event_id"]
+        hub.send(conn, "snapshot", resume.snapshot)
+        conn.last_id = resume.last_event_id
     hub.go_live(conn)
 
 
 async def _read_loop(websocket: WebSocket, conn: Connection, service: RoomService) -> None:
     settings, metrics, hub = service.settings, service.metrics, service.hub
     strikes = 0
-    inbound = metrics.transport_messages.labels("websocket", "in")
+    inbound = metrics.transport_messages.labels(Transport.WEBSOCKET, "in")
     while True:
         raw = await websocket.receive()
         if raw["type"] == "websocket.disconnect":
-            if raw.get("code") == CLOSE_RESTART and conn.disconnect_reason == "client_close":
+            if raw.get("code") == CloseCode.RESTART and conn.disconnect_reason == "client_close":
                 conn.disconnect_reason = "server_restart"
             return
         conn.last_seen = time.monotonic()
         inbound.inc()
         try:
-            frame = _parse(raw, settings.max_frame_bytes)
-            kind = frame["type"]
+            parsed = _parse(raw, settings.max_frame_bytes)
+            kind = parsed["type"]
             if kind == "ping":
                 metrics.ws_frames_received.labels("ping").inc()
-                hub.send(conn, "pong", {"t": frame.get("t")})
+                hub.send(conn, "pong", {"t": parsed.get("t")})
                 continue
             if kind == "hello":
                 raise _Abuse("already_authenticated", "hello is only valid as the first frame")
             raise _Abuse("unknown_type", f"unknown frame type {kind[:40]!r}; expected ping")
         except OverflowError:
             conn.disconnect_reason = "abuse"
-            await _close(websocket, CLOSE_TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
+            await _close(websocket, CloseCode.TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
             return
         except _Abuse as abuse:
             strikes += 1
             metrics.ws_frames_received.labels("invalid").inc()
             if strikes >= settings.abuse_limit:
                 conn.disconnect_reason = "abuse"
-                await _close(websocket, CLOSE_ABUSE, "too many invalid frames")
+                await _close(websocket, CloseCode.ABUSE, "too many invalid frames")
                 return
             hub.send(conn, "error", {"code": abuse.code, "message": abuse.message})
         except ParlorError as err:
             hub.send(conn, "error", err.to_dict())
 
 
-async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
     if websocket.application_state == WebSocketState.CONNECTED:
         await websocket.close(code, reason)
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
 from backend.main import create_app
+from launchers.redis import RedisServer, redis_available, run_redis
 from tests.backend.api.conftest import auth, make_settings, seat
-from tests.support.redis import RedisServer, redis_available, run_redis
 
 HUGE = 10**25
 

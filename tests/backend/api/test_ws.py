@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 from starlette.websockets import WebSocketDisconnect
 
-from tests.backend.api.conftest import auth, seat
+from backend.main import create_app
+from backend.realtime.protocol import CloseCode
+from tests.backend.api.conftest import auth, make_settings, seat
 
 
 def hello(s: dict[str, str], last: int | None = None, **extra: Any) -> dict[str, Any]:
@@ -192,3 +196,26 @@ def test_kill_switch_closes_4403(tmp_path: Any) -> None:
             with pytest.raises(WebSocketDisconnect) as exc:
                 ws.receive_json()
             assert exc.value.code == 4403
+
+
+def test_test_router_refusal_switch_gates_new_handshakes(tmp_path: Path) -> None:
+    """With TEST_HOOKS, POST /api/test/websocket refuse=true cuts sockets (RESTART) and turns handshakes away
+    (TRY_LATER) until refuse=false; the refusal lives in the test router's handshake gate."""
+    app = create_app(make_settings(tmp_path, test_hooks=True), registry=CollectorRegistry())
+    with TestClient(app) as client:
+        host = seat(client, "Alice")
+        with client.websocket_connect(f"/ws/{host['room_code']}") as ws:
+            ws.send_json(hello(host))
+            assert ws.receive_json()["type"] == "welcome"
+            assert client.post("/api/test/websocket", json={"refuse": True}).json() == {"refuse": True, "closed": 1}
+            with pytest.raises(WebSocketDisconnect) as cut:
+                while True:
+                    ws.receive_json()
+            assert cut.value.code == CloseCode.RESTART
+        with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(f"/ws/{host['room_code']}"):
+            pass
+        assert refused.value.code == CloseCode.TRY_LATER
+        assert client.post("/api/test/websocket", json={"refuse": False}).json() == {"refuse": False, "closed": 0}
+        with client.websocket_connect(f"/ws/{host['room_code']}") as ws:
+            ws.send_json(hello(host))
+            assert ws.receive_json()["type"] == "welcome"

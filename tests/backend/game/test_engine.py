@@ -7,8 +7,11 @@ import random
 import pytest
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
-from backend.game.engine import MAX_PLAYERS, Room, RoomLimits
+from backend.game.engine import Room, RoomLimits
+from backend.game.vocabulary import MAX_PLAYERS
 from tests.backend.game.helpers import BANK, T0, civilians, make_room, started, types, undercovers
+
+RNG = random.Random(0)  # for commands that take chance but never use it in these cases
 
 # ---- lobby ---------------------------------------------------------------------------------------------------
 
@@ -57,8 +60,8 @@ def test_only_host_adds_and_removes_bots() -> None:
     room.add_bot("h0", "b1", T0)
     assert room.players["b1"].is_bot and room.players["b1"].online
     with pytest.raises(Forbidden):
-        room.remove_player("h1", "b1", T0)
-    assert types(room.remove_player("h0", "b1", T0)) == ["player_left"]
+        room.remove_player("h1", "b1", T0, RNG)
+    assert types(room.remove_player("h0", "b1", T0, RNG)) == ["player_left"]
     assert "b1" not in room.players
 
 
@@ -66,7 +69,7 @@ def test_host_leaving_passes_to_longest_present_connected_human() -> None:
     """On leave, the earliest-joined human who is online becomes host (offline ones are skipped)."""
     room, _ = make_room(4)
     room.set_presence("h1", False, T0)
-    events = room.remove_player("h0", "h0", T0)
+    events = room.remove_player("h0", "h0", T0, RNG)
     assert types(events) == ["player_left", "host_changed"]
     assert room.host_id == "h2"
     assert events[1].data == {"player_id": "h2"}
@@ -151,40 +154,40 @@ def test_clue_rules() -> None:
     room, _, _rng = started(4)
     h1 = room.players["h1"]
     with pytest.raises(Invalid):
-        room.post_clue("h1", "", T0 + 301)
+        room.post_clue("h1", "", T0 + 301, RNG)
     with pytest.raises(Invalid):
-        room.post_clue("h1", "x" * 121, T0 + 301)
+        room.post_clue("h1", "x" * 121, T0 + 301, RNG)
     with pytest.raises(Invalid) as err:
-        room.post_clue("h1", f"I love {h1.word.upper()}!", T0 + 301)
+        room.post_clue("h1", f"I love {h1.word.upper()}!", T0 + 301, RNG)
     assert err.value.code == "clue_contains_word"
-    assert types(room.post_clue("h1", "warm", T0 + 301)) == ["clue_posted"]
+    assert types(room.post_clue("h1", "warm", T0 + 301, RNG)) == ["clue_posted"]
     with pytest.raises(RateLimited):
-        room.post_clue("h1", "again", T0 + 302)
-    assert types(room.post_clue("h1", "again", T0 + 303.01)) == ["clue_posted"]
+        room.post_clue("h1", "again", T0 + 302, RNG)
+    assert types(room.post_clue("h1", "again", T0 + 303.01, RNG)) == ["clue_posted"]
 
 
 def test_clue_cap_per_round() -> None:
     """A player may post at most max_clues_per_round clues in one round."""
     room, _ = make_room(3, limits=RoomLimits(clue_interval_seconds=0, max_clues_per_round=2))
     room.start("h0", T0, random.Random(1), BANK)
-    room.post_clue("h1", "one", T0)
-    room.post_clue("h1", "two", T0)
+    room.post_clue("h1", "one", T0, RNG)
+    room.post_clue("h1", "two", T0, RNG)
     with pytest.raises(RateLimited):
-        room.post_clue("h1", "three", T0)
+        room.post_clue("h1", "three", T0, RNG)
 
 
 def test_actions_in_the_wrong_phase_conflict() -> None:
     """Votes during discussion, clues during voting, and ready in the lobby are refused with 409."""
     room, _ = make_room(3)
     with pytest.raises(Conflict):
-        room.mark_ready("h1", T0)
+        room.mark_ready("h1", T0, RNG)
     room.start("h0", T0, random.Random(1), BANK)
     with pytest.raises(Conflict) as err:
-        room.vote("h1", "h2", T0)
+        room.vote("h1", "h2", T0, RNG)
     assert err.value.code == "wrong_phase"
     room.advance("h0", T0, random.Random(1))
     with pytest.raises(Conflict):
-        room.post_clue("h1", "late", T0)
+        room.post_clue("h1", "late", T0, RNG)
 
 
 def test_discussion_ends_when_all_alive_humans_posted_and_ready() -> None:
@@ -356,7 +359,7 @@ def test_leaving_mid_game_can_end_it() -> None:
     """The undercover leaving mid-game hands the civilians the win."""
     room, _, _rng = started(4)
     uc = undercovers(room)[0]
-    events = room.remove_player(uc, uc, T0)
+    events = room.remove_player(uc, uc, T0, RNG)
     assert events[-1].type == "game_over" and events[-1].data["winner"] == "civilians"
     assert uc in events[-1].data["roles"]
 
@@ -400,7 +403,7 @@ def test_unknown_player_is_not_found() -> None:
     """Commands naming a player outside the room raise NotFound."""
     room, _ = make_room(3)
     with pytest.raises(NotFound):
-        room.remove_player("h0", "ghost", T0)
+        room.remove_player("h0", "ghost", T0, RNG)
 
 
 def test_room_round_trips_through_dict() -> None:

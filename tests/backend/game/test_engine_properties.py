@@ -89,9 +89,9 @@ def test_random_sequences_keep_invariants(
                 commit(room.add_bot(host, f"b{counter}", now))
                 counter += 1
             elif kind == "leave":
-                commit(room.remove_player(pa, pa, now))
+                commit(room.remove_player(pa, pa, now, rng))
             elif kind == "kick":
-                commit(room.remove_player(host, pb, now))
+                commit(room.remove_player(host, pb, now, rng))
             elif kind == "settings":
                 commit(room.update_settings(host, {"discussion_seconds": 10 + a, "voting_seconds": 5 + b}, now))
             elif kind == "start":

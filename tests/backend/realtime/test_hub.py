@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
 from backend.realtime.hub import Hub
+from backend.realtime.protocol import CloseCode
 
 
 class RecordingSocket:
@@ -113,3 +114,46 @@ async def test_replaced_connection_is_closed_with_requested_code() -> None:
     assert sock.closed == (4409, "replaced")
     assert hub.unregister(conn) is True
     assert hub.connection_count() == 0
+
+
+async def test_close_all_closes_only_the_picked_connections_with_the_code_and_reason() -> None:
+    """close_all(where=...) asks just those connections to close, after what is queued, with code and reason."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    sockets = {name: RecordingSocket() for name in ("ann", "bob", "cy")}
+    conns = {name: hub.new_connection(s, "ROOMA", name) for name, s in sockets.items()}
+    for conn in conns.values():
+        hub.register(conn)
+    hub.send(conns["bob"], "pong", {"t": 1})
+    closed = await hub.close_all(
+        CloseCode.NOT_IN_COHORT, "use polling", where=lambda c: c.player_id != "ann", disconnect_reason="moved"
+    )
+    await Hub.flush(closed, 1.0)
+    assert sorted(c.player_id for c in closed) == ["bob", "cy"]
+    assert sockets["bob"].sent[-1]["type"] == "pong", "queued frames go out before the close"
+    assert sockets["bob"].closed == sockets["cy"].closed == (CloseCode.NOT_IN_COHORT, "use polling")
+    assert conns["cy"].disconnect_reason == "moved"
+    assert sockets["ann"].closed is None and conns["ann"].close_code is None
+
+
+async def test_close_all_spreads_the_closes_over_the_window() -> None:
+    """With spread, connection i of n is closed no sooner than i/n of the window: a stream, not a stampede."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    conns = [hub.new_connection(RecordingSocket(), "ROOMA", f"p{i}") for i in range(4)]
+    for conn in conns:
+        hub.register(conn)
+    asked: list[float] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for conn in conns:
+        original = conn.request_close
+
+        def record(code: int, reason: str, why: str, original=original) -> None:
+            asked.append(loop.time() - start)
+            original(code, reason, why)
+
+        conn.request_close = record  # type: ignore[method-assign]
+    closed = await hub.close_all(CloseCode.RESTART, "restarting", spread=0.4)
+    assert len(closed) == 4 and all(c.close_code == CloseCode.RESTART for c in conns)
+    assert asked == sorted(asked)
+    for i, when in enumerate(asked):
+        assert when >= 0.4 * i / 4 - 0.05  # released in ticks of CLOSE_TICK_SECONDS

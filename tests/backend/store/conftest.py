@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry
 from backend.metrics import Metrics
 from backend.store import Store
 from backend.store.memory import MemoryStore
-from tests.support.redis import RedisServer, redis_available, run_redis
+from launchers.redis import RedisServer, redis_available, run_redis
 
 LOG_SIZE = 10
 

@@ -15,8 +15,8 @@ from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics
 from backend.store import Store
 from backend.store.memory import MemoryStore
+from launchers.redis import RedisServer
 from tests.backend.store.conftest import LOG_SIZE
-from tests.support.redis import RedisServer
 
 NOW = 1_000_000.0
 CREATED = 2  # Room.create emits player_joined and host_changed

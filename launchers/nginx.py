@@ -1,4 +1,4 @@
-"""A real nginx for tests: deploy/nginx.conf rendered with the test's ports, run in the foreground."""
+"""A real nginx: deploy/nginx.conf rendered with the given ports, run in the foreground."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.servers import ROOT, free_port, wait_http
+from launchers.process import ROOT, free_port, stop_process, wait_http
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = ROOT / "deploy" / "nginx.conf"
@@ -69,9 +69,4 @@ def run_nginx(backend_ports: list[int], workdir: Path) -> Iterator[Nginx]:
         wait_http(nginx.url + "/healthz", proc=proc)
         yield nginx
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, 5)

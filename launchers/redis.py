@@ -1,4 +1,4 @@
-"""A real redis-server for tests: a plain process on 127.0.0.1, no persistence unless asked for."""
+"""A real redis-server: a plain process on 127.0.0.1, no persistence unless asked for."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support.servers import free_port
+from launchers.process import free_port, stop_process
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -74,13 +74,8 @@ class RedisServer:
         self.process.wait(timeout)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        if self.process is not None:
+            stop_process(self.process, 5)
 
 
 def _answers_ping(port: int) -> bool:

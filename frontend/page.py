@@ -1,0 +1,223 @@
+"""The game's page as functions: `frontend/app.py` runs it; a benchmark page may run it with its own live panel.
+
+Transports: the browser bridge (WebSocket, long-poll fallback) feeding an event-driven fragment, and legacy
+polling of the state endpoint when WEBSOCKET_ENABLED=false.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from backend.realtime.protocol import Transport
+from frontend import live
+from frontend.api import Api, ApiError, Seat
+from frontend.bridge_reports import record_report, track_session
+from frontend.config import get_settings
+from frontend.metrics import BridgeMetrics, get_bridge_metrics
+from frontend.state import State, apply_events, needs_snapshot
+from frontend.views import landing, room
+from frontend.views.common import STATUS_TEXT, esc, md
+
+STATIC = Path(__file__).resolve().parent / "static"
+BRIDGE = "bridge"
+LEGACY = "legacy"
+
+settings = get_settings()
+ss = st.session_state
+
+
+def metrics() -> BridgeMetrics:
+    return get_bridge_metrics(settings.frontend_metrics_port or None, addr=settings.frontend_metrics_addr)
+
+
+@st.cache_resource
+def _css() -> str:
+    return (STATIC / "style.css").read_text(encoding="utf-8")
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "unknown"
+
+
+def api() -> Api:
+    if "api" not in ss:
+        ss.api = Api(settings.backend_url, settings.request_timeout_seconds)
+    client: Api = ss.api
+    return client
+
+
+def seat() -> Seat:
+    current: Seat = ss.seat
+    return current
+
+
+def game_state() -> State:
+    state: State = ss.game_state
+    return state
+
+
+def _take_seat(new_seat: Seat, name: str) -> None:
+    try:
+        snap = api().state(new_seat)
+    except ApiError as err:
+        st.error(md(err.text))
+        return
+    ss.seat, ss.name, ss.game_state = new_seat, name, snap
+    ss.last_id = int(snap.get("last_event_id") or 0)
+    ss.wait_seq = 1
+    ss.bridge_status = "connecting" if settings.websocket_enabled else "polling"
+    ss.detail = ""
+    st.query_params["room"] = new_seat.room_code
+    st.rerun()
+
+
+def _leave() -> None:
+    current = ss.get("seat")
+    if current is not None:
+        with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
+            api().remove_player(current, current.player_id)
+    for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail", "layout_key"):
+        ss.pop(key, None)
+    ss.left = True
+
+
+def share_url(code: str) -> str:
+    base = "http://localhost:8501/"
+    try:
+        url = st.context.url
+        if url:
+            base = url.split("?")[0].rstrip("/") + "/"
+    except AttributeError:
+        pass
+    return f"{base}?room={code}"
+
+
+def consume(value: dict[str, Any]) -> None:
+    """Apply one batch from the bridge: events, a snapshot if the log was too short, status and the report.
+
+    Events after which only the engine knows the whole room (a game or a phase begins) are followed by a
+    fresh snapshot rather than by a copy of the engine's rules.
+    """
+    frames = list(value.get("events") or [])
+    if value.get("snapshot"):
+        frames.insert(0, {"id": None, "type": "snapshot", "data": value["snapshot"]})
+    if frames:
+        ss.game_state = apply_events(game_state(), frames)
+        if needs_snapshot(frames):
+            with contextlib.suppress(ApiError):  # the next batch or rerun tries again
+                ss.game_state = apply_events(
+                    game_state(), [{"id": None, "type": "snapshot", "data": api().state(seat())}]
+                )
+        # a snapshot may move the id down (the room's history was reset): it replaces the state and the id
+        new_id = int(game_state().get("last_event_id") or 0)
+        ss.last_id = new_id if value.get("snapshot") else max(ss.last_id, new_id)
+    ss.bridge_status = str(value.get("status") or ss.bridge_status)
+    ss.detail = str(value.get("detail") or "")
+    record_report(metrics(), value.get("report") or {}, _session_id())
+    track_session(metrics(), _session_id(), str(value.get("transport") or Transport.WEBSOCKET), ss.bridge_status)
+
+
+def _bridge_config(current: Seat) -> dict[str, Any]:
+    return {
+        "room": current.room_code,
+        "player": current.player_id,
+        "token": current.token,
+        "baseUrl": settings.browser_backend_url,
+        "lastId": ss.last_id,
+        "transport": current.transport,
+        "labels": STATUS_TEXT,
+    }
+
+
+# ---- the live panels --------------------------------------------------------------------------------------
+
+
+@st.fragment
+def bridge_panel() -> None:
+    """Reruns only when the bridge resolves a wait: new events, a status change, or the heartbeat.
+
+    It draws only the room's live HTML (one delta per batch); a batch that changes anything drawn outside it
+    (see `room.layout_key`) reruns the whole app instead.
+    """
+    value = ss.get(live.WAIT_KEY)
+    if isinstance(value, dict) and value.get("seq") == ss.wait_seq:
+        consume(value)
+        ss.wait_seq += 1
+        if room.layout_key(game_state()) != ss.get("layout_key"):
+            st.rerun()
+    room.render_live(game_state())
+    if ss.bridge_status == "stopped":
+        st.error(ss.detail or "Live updates stopped.", icon="⛔")
+    live.request(
+        live.wait_expression(ss.wait_seq, ss.last_id, settings.bridge_heartbeat_ms, ss.bridge_status), live.WAIT_KEY
+    )
+
+
+def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str) -> None:
+    """Who you are, the room, and the connection light, as one element (each element costs every rerun).
+
+    In bridge mode the bridge repaints the light the moment its status changes.
+    """
+    st.html(
+        f'<div class="parlor-me"><div class="parlor-me-name">{esc(name)}</div>'
+        f'<div class="parlor-caption">Room <b>{esc(code)}</b></div></div>'
+        f'<div class="parlor-status" data-testid="connection-status" data-mode="{mode}" data-status="{esc(status)}">'
+        f'<div class="parlor-status-text">{esc(STATUS_TEXT.get(status, status))}</div>'
+        f'<div class="parlor-status-detail">{esc(detail)}</div></div>'
+    )
+
+
+@st.fragment(run_every=settings.legacy_poll_seconds)
+def legacy_panel() -> None:
+    """WEBSOCKET_ENABLED=false: the state endpoint, polled every LEGACY_POLL_SECONDS."""
+    try:
+        ss.game_state = api().state(seat())
+    except ApiError as err:
+        st.error(md(err.text), icon="⚠️")
+        return
+    track_session(metrics(), _session_id(), Transport.POLLING, "polling")
+    room.render(game_state(), api(), seat(), share_url(seat().room_code))
+
+
+def _bridge_room() -> None:
+    ss.layout_key = room.layout_key(game_state())
+    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_panel)
+
+
+# ---- page ----------------------------------------------------------------------------------------------------
+
+
+def run(mode: str = BRIDGE, panel: Callable[[], None] = _bridge_room) -> None:
+    """Draw the page: the landing page, or the seated player's room with the bridge feeding `panel`.
+
+    `mode` names the page in the sidebar light's data-mode; the bridge repaints only a "bridge" light.
+    """
+    st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="wide")
+    metrics()
+    # A style-only st.html goes to Streamlit's event container, where it takes no room in the layout. The sheet
+    # must not contain "<" (tests/frontend/test_views.py): DOMPurify would drop it whole.
+    st.html(f"<style>{_css()}</style>")
+    if not settings.websocket_enabled:
+        mode = LEGACY
+    if "seat" not in ss:
+        if mode != LEGACY and ss.get("left"):
+            live.install(None)
+        landing.render(api(), _take_seat)
+        return
+    with st.sidebar:
+        status = "polling" if mode == LEGACY else ss.bridge_status
+        _sidebar_card(ss.name, seat().room_code, status, ss.get("detail", ""), mode)
+        st.button("Leave room", on_click=_leave, use_container_width=True)
+    if mode == LEGACY:
+        legacy_panel()
+    else:
+        live.install(_bridge_config(seat()))
+        panel()
