@@ -301,7 +301,7 @@ class RoomService:
         bot_id = self.new_player_id()
         answer = await self._once(
             actor,
-            key,
+            key and f"bots:{key}",
             lambda r: r.add_bot(actor.player_id, bot_id, self.clock()),
             lambda r, last: {"player_id": bot_id, "name": r.players[bot_id].name, "last_event_id": last},
         )
@@ -312,7 +312,7 @@ class RoomService:
         player is banned from the room by name and address, and an empty room is dropped."""
         answer = await self._once(
             actor,
-            key,
+            key and f"remove:{key}",
             lambda r: r.remove_player(actor.player_id, target_id, self.clock(), self.rng),
             lambda _r, last: {"last_event_id": last},
         )
@@ -327,7 +327,7 @@ class RoomService:
     ) -> SettingsChanged:
         answer = await self._once(
             actor,
-            key,
+            key and f"settings:{key}",
             lambda r: r.update_settings(actor.player_id, changes, self.clock()),
             lambda r, last: {"settings": r.settings.view(), "last_event_id": last},
         )
@@ -337,19 +337,29 @@ class RoomService:
     # Every move takes an optional Idempotency-Key: the same key from the same player gets the first answer.
 
     async def start(self, actor: Credentials, key: str | None = None) -> int:
-        return await self._act(actor, key, lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words))
+        return await self._act(
+            actor, key and f"start:{key}", lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words)
+        )
 
     async def post_clue(self, actor: Credentials, text: str, key: str | None = None) -> int:
-        return await self._act(actor, key, lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng))
+        return await self._act(
+            actor, key and f"clue:{key}", lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng)
+        )
 
     async def ready(self, actor: Credentials, key: str | None = None) -> int:
-        return await self._act(actor, key, lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng))
+        return await self._act(
+            actor, key and f"ready:{key}", lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng)
+        )
 
     async def vote(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
-        return await self._act(actor, key, lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng))
+        return await self._act(
+            actor, key and f"vote:{key}", lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng)
+        )
 
     async def advance(self, actor: Credentials, key: str | None = None) -> int:
-        return await self._act(actor, key, lambda r: r.advance(actor.player_id, self.clock(), self.rng))
+        return await self._act(
+            actor, key and f"advance:{key}", lambda r: r.advance(actor.player_id, self.clock(), self.rng)
+        )
 
     async def _act(self, actor: Credentials, key: str | None, command: Callable[[Room], list[Event]]) -> int:
         answer = await self._once(actor, key, command, lambda _r, last: {"last_event_id": last})
@@ -363,6 +373,9 @@ class RoomService:
         answer: Callable[[Room, int], dict[str, Any]],
     ) -> dict[str, Any]:
         """Run one move at most once per Idempotency-Key: a retry with a used key gets the first answer.
+
+        Callers prefix the key with the move's kind, so a key reused for another kind of move is a new move
+        (found by the fuzzer: a bots answer handed back for a settings change).
 
         The key and the answer are written with the move's own commit (inside the store's atomic mutate), so a
         retry on any process finds them; `answer(room, last_event_id)` builds what the caller returns."""
