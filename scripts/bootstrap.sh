@@ -16,6 +16,13 @@ if [[ "$mode" == "dev" ]]; then
   [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
   # so the status light's emoji render in headless screenshots
   [[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || apt_packages+=(fonts-noto-color-emoji)
+  # the container tests: podman with runc builds and runs the image on a base mmdebstrap makes from Debian
+  command -v podman >/dev/null || apt_packages+=(podman)
+  command -v runc >/dev/null || apt_packages+=(runc)
+  command -v mmdebstrap >/dev/null || apt_packages+=(mmdebstrap)
+  command -v newuidmap >/dev/null || apt_packages+=(uidmap)
+  command -v catatonit >/dev/null || apt_packages+=(catatonit)  # the pause process of a pod
+  [[ -x /usr/lib/cni/bridge ]] || apt_packages+=(containernetworking-plugins)
 fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
 if (( ${#apt_packages[@]} )); then

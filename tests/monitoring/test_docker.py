@@ -83,17 +83,33 @@ def test_compose_wires_frontend_metrics_and_pinned_images() -> None:
 
 
 def test_dockerfile_copies_only_files_that_reach_the_build_context() -> None:
-    """Every COPY source exists in the repo and is not excluded by .dockerignore."""
-    ignored = {
+    """.dockerignore is an allow-list, and every COPY source exists and is on it."""
+    rules = [
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
-    }
+    ]
+    assert rules[0] == "*"
+    allowed = {rule[1:] for rule in rules if rule.startswith("!")}
     for line in (ROOT / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY ") and "--from=" not in line:
             source = next(part for part in line.split()[1:] if not part.startswith("--"))
             assert (ROOT / source).exists(), source
-            assert source.split("/")[0] not in ignored, source
+            assert source in allowed, source
+
+
+def test_every_compose_service_has_a_health_check_and_a_restart_policy() -> None:
+    """Each service is probed and restarted; backend and frontend are memory-bound; Redis appends to a volume."""
+    services = compose()["services"]
+    for name, service in services.items():
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+        assert service["restart"] == "unless-stopped", name
+    for name in ("backend-a", "backend-b", "frontend"):
+        assert services[name]["mem_limit"], name
+    redis = services["redis"]
+    assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert "redis-data:/data" in redis["volumes"]
+    assert "redis-data" in compose()["volumes"]
 
 
 def test_compose_runs_two_backends_on_redis_behind_nginx() -> None:
