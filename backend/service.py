@@ -584,7 +584,7 @@ class RoomService:
             self.close_room_sockets(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
             return
         except Unavailable:
-            return
+            pass  # cannot tell yet: a resume finds out (a gone room then answers 4404, a live one resyncs)
         self.close_room_sockets(code, CloseCode.RESTART, "room history reset: reconnect to resync", "server_restart")
 
     def close_room_sockets(
