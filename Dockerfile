@@ -37,9 +37,13 @@ WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
 COPY backend ./backend
 COPY frontend ./frontend
+# The game shows the rules from this file.
+COPY docs/rules.md ./docs/rules.md
 COPY --chown=10001:10001 deploy/flags ./deploy/flags
+# The rollout autopilot's plan (python -m backend.rollout); its state goes to var/ as well.
+COPY deploy/rollout-plan.yaml ./deploy/rollout-plan.yaml
 USER 10001:10001
-EXPOSE 8000 8501 9108
+EXPOSE 8000 8501 9108 9109
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"]
 CMD ["python", "-m", "backend"]

@@ -224,3 +224,63 @@ def get_metrics() -> Metrics:
     if _metrics is None:
         _metrics = Metrics()
     return _metrics
+
+
+ROLLOUT_PHASES = ("idle", "running", "paused", "completed", "rolled_back", "aborted")
+ROLLOUT_VERDICTS = ("success", "failure", "inconclusive")
+ROLLOUT_DECISIONS = ("start", "advance", "promote", "complete", "rollback", "pause", "resume", "abort")
+
+
+class RolloutMetrics:
+    """The rollout autopilot's metrics (`python -m backend.rollout`, its own process and /metrics port).
+
+    `checks` are the plan's check names: a small set fixed when the plan is loaded, pre-created like the rest.
+    """
+
+    def __init__(self, checks: tuple[str, ...], registry: CollectorRegistry = REGISTRY) -> None:
+        r = registry
+        self.stage = Gauge("parlor_rollout_stage", "Stage the autopilot is in, from 1 (0: no rollout)", registry=r)
+        self.percent = Gauge("parlor_rollout_percent", "Rollout percent the autopilot has set (0-100)", registry=r)
+        self.phase = Gauge(
+            "parlor_rollout_phase", "1 for the autopilot's current phase, 0 for the others", ["phase"], registry=r
+        )
+        self.hold_remaining = Gauge(
+            "parlor_rollout_hold_remaining_seconds",
+            "Passing evaluations still needed before the stage advances",
+            registry=r,
+        )
+        self.check_verdict = Gauge(
+            "parlor_rollout_check_verdict",
+            "1 for each check's last verdict (success, failure, inconclusive), 0 for the others",
+            ["check", "verdict"],
+            registry=r,
+        )
+        self.check_value = Gauge(
+            "parlor_rollout_check_value", "Each check's last value (NaN: no value)", ["check"], registry=r
+        )
+        self.check_threshold = Gauge(
+            "parlor_rollout_check_threshold", "Each check's threshold from the plan", ["check"], registry=r
+        )
+        self.evaluations = Counter(
+            "parlor_rollout_evaluations_total", "Evaluations of the plan's checks by verdict", ["verdict"], registry=r
+        )
+        self.decisions = Counter(
+            "parlor_rollout_decisions_total",
+            "Autopilot decisions (and people's commands through it) by kind",
+            ["decision"],
+            registry=r,
+        )
+        self.last_evaluation = Gauge(
+            "parlor_rollout_last_evaluation_timestamp_seconds", "When the checks were last evaluated", registry=r
+        )
+        for phase in ROLLOUT_PHASES:
+            self.phase.labels(phase)
+        for verdict in ROLLOUT_VERDICTS:
+            self.evaluations.labels(verdict)
+        for decision in ROLLOUT_DECISIONS:
+            self.decisions.labels(decision)
+        for check in checks:
+            self.check_value.labels(check).set(float("nan"))
+            self.check_threshold.labels(check)
+            for verdict in ROLLOUT_VERDICTS:
+                self.check_verdict.labels(check, verdict)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from backend.core.config import Settings
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import ClientLimits, Limit
-from backend.game.engine import Room, RoomLimits, game_limits
+from backend.game.engine import GUESS_MAX, Room, RoomLimits, game_limits
 from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
 from backend.game.text import clean_name, clean_text
 from backend.game.vocabulary import (
@@ -31,11 +31,14 @@ from backend.game.vocabulary import (
     NAME_MAX,
     EventType,
     GameLimits,
+    Language,
     RoomSummary,
     SettingsView,
     Snapshot,
+    TieRule,
+    VoteReveal,
 )
-from backend.game.words import WordBank
+from backend.game.words import PackLibrary, WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
 from backend.realtime.protocol import CloseCode, Transport
@@ -48,13 +51,17 @@ __all__ = [
     "GAME_LIMITS",
     "BotAdded",
     "Credentials",
+    "Language",
     "Resume",
     "RoomService",
     "RoomSummary",
     "SettingsChanged",
     "Snapshot",
+    "TieRule",
+    "VoteReveal",
     "normalize_code",
     "valid_clue",
+    "valid_guess",
     "valid_name",
 ]
 
@@ -89,6 +96,10 @@ def valid_name(raw: str) -> str:
 
 def valid_clue(raw: str) -> str:
     return _valid(raw, "clue", CLUE_MAX)
+
+
+def valid_guess(raw: str) -> str:
+    return _valid(raw, "guess", GUESS_MAX)
 
 
 def _valid(raw: str, field_name: str, max_len: int) -> str:
@@ -141,7 +152,7 @@ class RoomService:
         hub: Hub,
         metrics: Metrics,
         *,
-        words: WordBank | None = None,
+        words: WordBank | PackLibrary | None = None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
@@ -149,7 +160,7 @@ class RoomService:
         self.store = store
         self.hub = hub
         self.metrics = metrics
-        self.words = words or WordBank.default()
+        self.words = words or PackLibrary.default()  # loaded and checked here, at startup
         self.clock = clock
         self.rng = rng or random.SystemRandom()
         self.limits = RoomLimits(
@@ -323,15 +334,27 @@ class RoomService:
         return int(answer["last_event_id"])
 
     async def change_settings(
-        self, actor: Credentials, changes: dict[str, int | None], key: str | None = None
+        self, actor: Credentials, changes: dict[str, object], key: str | None = None
     ) -> SettingsChanged:
+        languages = self.words.languages() if isinstance(self.words, PackLibrary) else None
         answer = await self._once(
             actor,
             key and f"settings:{key}",
-            lambda r: r.update_settings(actor.player_id, changes, self.clock()),
+            lambda r: r.update_settings(actor.player_id, changes, self.clock(), languages),
             lambda r, last: {"settings": r.settings.view(), "last_event_id": last},
         )
         return SettingsChanged(settings=answer["settings"], last_event_id=answer["last_event_id"])
+
+    async def set_custom_pack(self, actor: Credentials, text: str) -> SettingsChanged:
+        """The table's own pairs, kept in the room's state (so every replica plays them), never elsewhere."""
+        room = await self._mutate(actor.room_code, lambda r: r.set_custom_pack(actor.player_id, text, self.clock()))
+        return SettingsChanged(settings=room.settings.view(), last_event_id=room.event_seq)
+
+    def packs(self) -> list[dict[str, str | int]]:
+        """The bundled packs a host can pick from (id, language, theme, name, size)."""
+        if isinstance(self.words, PackLibrary):
+            return self.words.catalogue()
+        return [{"id": "bank", "language": "en", "theme": "mixed", "name": "Test bank", "pairs": len(self.words)}]
 
     # ---- play: each returns the last event id; the effects reach everyone (the caller too) as events ---
     # Every move takes an optional Idempotency-Key: the same key from the same player gets the first answer.
@@ -354,6 +377,12 @@ class RoomService:
     async def vote(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
         return await self._act(
             actor, key and f"vote:{key}", lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng)
+        )
+
+    async def guess(self, actor: Credentials, text: str, key: str | None = None) -> int:
+        """Mr. White's one guess at the civilians' word, right after being voted out."""
+        return await self._act(
+            actor, key and f"guess:{key}", lambda r: r.guess(actor.player_id, text, self.clock(), self.rng)
         )
 
     async def advance(self, actor: Credentials, key: str | None = None) -> int:
@@ -531,12 +560,17 @@ class RoomService:
     # ---- presence --------------------------------------------------------------------------------------
 
     async def seen_polling(self, creds: Credentials, transport: Transport) -> None:
-        """A poll or long-poll request keeps its player shown online."""
+        """A poll or long-poll request keeps its player shown online.
+
+        Not while the player's socket is open here: then the request is the page fetching a snapshot, and counting
+        it as polling would keep a player who closes the tab online (the socket's close would be ignored as
+        "still polling", and the poll's timeout would not match the socket's presence session), so no stand-in
+        would ever take the seat.
+        """
+        if self.hub.is_connected(creds.room_code, creds.player_id):
+            return
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
-        if not self.hub.is_connected(creds.room_code, creds.player_id):
-            await self._set_presence(
-                creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}", weak=True
-            )
+        await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}", weak=True)
 
     async def connected(self, creds: Credentials, session: str) -> None:
         await self._set_presence(creds.room_code, creds.player_id, True, session)

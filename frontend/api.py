@@ -23,11 +23,11 @@ FRIENDLY: dict[str, str] = {
     "invalid_clue": f"Clues need 1 to {CLUE_MAX} characters, without control characters.",
     "clue_contains_word": "Your clue must not contain your own word.",
     "too_many_clues": "You have posted the most clues allowed this round.",
-    "invalid_settings": "Those settings are not allowed for this many players.",
+    "not_guesser": "Only Mr. White, just voted out, can guess now.",
+    "not_enough_players": f"Not enough players to start: {MIN_PLAYERS}, or 5 with Mr. White (bots count).",
     "invalid_vote": "You can only vote for another player who is still in the game.",
     "not_host": "Only the host can do that.",
     "not_in_game": "Only players still in the game can do that.",
-    "not_enough_players": f"You need at least {MIN_PLAYERS} players (bots count) to start.",
     "wrong_phase": "That is not possible right now; the game has moved on.",
     "unknown_player": "You are no longer in this room.",
     "missing_token": "Your session has expired. Please join the room again.",
@@ -76,6 +76,7 @@ class Api:
     """Synchronous REST client; one per Streamlit session (connections are pooled)."""
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
 
     def _call(self, method: str, path: str, seat: Seat | None = None, body: dict[str, Any] | None = None) -> Any:
@@ -125,8 +126,17 @@ class Api:
     def remove_player(self, seat: Seat, player_id: str) -> None:
         self.act(seat, f"players/{player_id}", method="DELETE")
 
-    def settings(self, seat: Seat, changes: dict[str, int | None]) -> None:
+    def settings(self, seat: Seat, changes: dict[str, Any]) -> None:
         self.act(seat, "settings", changes, method="PATCH")
+
+    def set_pack(self, seat: Seat, text: str) -> None:
+        self.act(seat, "pack", {"text": text}, method="PUT")
+
+    def packs(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/api/packs"))
+
+    def guess(self, seat: Seat, text: str) -> None:
+        self.act(seat, "guess", {"text": text})
 
     def start(self, seat: Seat) -> None:
         self.act(seat, "start")

@@ -4,6 +4,10 @@ The browser bridge counts and times what only a browser can see (connect results
 an event's server `ts` to the browser receiving it, and to the fragment showing it). Python receives those
 reports with each event batch and records them here. Streamlit re-executes the script on every rerun, so the
 registry and the HTTP server are created once per process, guarded by a lock.
+
+`parlor_frontend_sessions` is read from Streamlit's own session manager at scrape time rather than from bridge
+reports: it counts every open tab (seated or not, bridge or not) and drops a closed one at once, so the
+dashboards can show how players spread over the replicas behind nginx and move during a rolling restart.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
 
 from backend.realtime.protocol import Transport
 
@@ -33,6 +37,7 @@ class BridgeMetrics:
     render_latency: Histogram
     events_received: Counter
     report_items_dropped: Counter
+    streamlit_sessions: Gauge
 
 
 def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
@@ -81,9 +86,17 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
             ["field"],
             registry=r,
         ),
+        streamlit_sessions=Gauge(
+            "parlor_frontend_sessions",
+            "Streamlit sessions with a browser connected to this process (one per open tab)",
+            registry=r,
+        ),
     )
     for field in REPORT_FIELDS:
         m.report_items_dropped.labels(field)
+    m.streamlit_sessions.set_function(live_streamlit_sessions)
+    # process_cpu_seconds_total and process_resident_memory_bytes per replica: CPU and memory per session.
+    ProcessCollector(registry=r)
     for result in ("success", "failure"):
         m.connect_attempts.labels(result)
     for transport in TRANSPORTS:
@@ -93,6 +106,19 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
         for status in STATUSES:
             m.sessions.labels(transport, status)
     return m
+
+
+def live_streamlit_sessions() -> float:
+    """Sessions Streamlit's runtime holds with a live WebSocket; 0 outside a Streamlit server.
+
+    Streamlit has no public accessor for this; `Runtime._session_mgr` is the manager its own stats use.
+    """
+    from streamlit.runtime import Runtime
+
+    if not Runtime.exists():
+        return 0.0
+    manager = getattr(Runtime.instance(), "_session_mgr", None)
+    return float(manager.num_active_sessions()) if manager is not None else 0.0
 
 
 _lock = threading.Lock()

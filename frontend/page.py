@@ -134,6 +134,7 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
         "lastId": ss.last_id,
         "transport": current.transport,
         "labels": STATUS_TEXT,
+        "name": ss.name,  # remembered with the seat, for "Back to your seat" after the tab was closed
     }
 
 

@@ -30,6 +30,7 @@ class State(Snapshot, total=False):
     """A snapshot plus what only this client keeps: the last vote's outcome, and why it left the room."""
 
     last_result: dict[str, Any] | None
+    last_guess: dict[str, Any] | None  # Mr. White's last guess, shown in the round after it
     removed: str
 
 
@@ -60,6 +61,7 @@ def apply_event(state: State, frame: Frame) -> State:
     if kind == "snapshot":
         new = cast(State, copy.deepcopy(data))
         new["last_result"] = state.get("last_result")
+        new["last_guess"] = state.get("last_guess")
         return new
     s = copy.deepcopy(state)
     handler = _HANDLERS.get(str(kind))
@@ -112,10 +114,12 @@ def _settings(s: State, d: dict[str, Any]) -> None:
 def _game_started(s: State, d: dict[str, Any]) -> None:
     s["game"] = d.get("game", s.get("game", 0) + 1)
     s["last_result"] = None
+    s["last_guess"] = None
 
 
 def _your_word(s: State, d: dict[str, Any]) -> None:
     _you(s)["word"] = d.get("word")
+    _you(s)["mr_white"] = bool(d.get("mr_white"))
 
 
 def _phase(s: State, d: dict[str, Any]) -> None:
@@ -161,6 +165,25 @@ def _eliminated(s: State, d: dict[str, Any]) -> None:
 
 def _tied(s: State, d: dict[str, Any]) -> None:
     s["last_result"] = {"kind": "tied", **d}
+    s["revote_candidates"] = list(d.get("candidates") or []) if d.get("revote") else []
+
+
+def _guess_started(s: State, d: dict[str, Any]) -> None:
+    s["guesser_id"] = d.get("player_id")
+
+
+def _guess_made(s: State, d: dict[str, Any]) -> None:
+    s["last_guess"] = dict(d)
+    s["guesser_id"] = None
+
+
+def _stand_in(on: bool) -> Callable[[State, dict[str, Any]], None]:
+    def handler(s: State, d: dict[str, Any]) -> None:
+        p = _player(s, d.get("player_id", ""))
+        if p is not None:
+            p["stand_in"] = on
+
+    return handler
 
 
 def _game_over(s: State, d: dict[str, Any]) -> None:
@@ -187,6 +210,10 @@ _HANDLERS: dict[str, Callable[[State, dict[str, Any]], None]] = {
     EventType.VOTE_CAST: _vote,
     EventType.PLAYER_ELIMINATED: _eliminated,
     EventType.VOTE_TIED: _tied,
+    EventType.GUESS_STARTED: _guess_started,
+    EventType.GUESS_MADE: _guess_made,
+    EventType.STAND_IN_STARTED: _stand_in(True),
+    EventType.STAND_IN_ENDED: _stand_in(False),
     EventType.GAME_OVER: _game_over,
 }
 

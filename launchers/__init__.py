@@ -2,5 +2,5 @@
 
 `tests/` and `loadtest/` both import this package and never each other; it is not part of the image.
 Modules: `process` (free ports, waiting, stopping, the `Server` record), `backend`, `streamlit`, `chromium`,
-`redis`, `nginx`, `prometheus`, and `container` (the image built and run with podman).
+`redis`, `nginx`, `prometheus`, `alertmanager`, and `container` (the image built and run with podman).
 """

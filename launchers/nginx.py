@@ -1,4 +1,4 @@
-"""A real nginx: deploy/nginx.conf rendered with the given ports, run in the foreground."""
+"""A real nginx: deploy/nginx.conf or deploy/nginx-frontend.conf rendered with the given ports, in the foreground."""
 
 from __future__ import annotations
 
@@ -14,21 +14,28 @@ from launchers.process import ROOT, free_port, stop_process, wait_http
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 TEMPLATE = ROOT / "deploy" / "nginx.conf"
+FRONTEND_TEMPLATE = ROOT / "deploy" / "nginx-frontend.conf"
 
 
 def nginx_available() -> bool:
     return Path(NGINX).exists()
 
 
-def render(template: str, listen_port: int, backend_ports: list[int], workdir: Path) -> str:
-    """Point the upstream at the test's backends, listen on loopback, keep every path inside `workdir`."""
+def render(
+    template: str, listen_port: int, backend_ports: list[int], workdir: Path, upstream: str = "parlor_backend"
+) -> str:
+    """Point the upstream at the test's servers, listen on loopback, keep every path inside `workdir`."""
     server_line = re.compile(r"^(\s*)server [\w.-]+:\d+( [^;]*)?;\n", re.M)
     indent, options = server_line.findall(template)[0]
     servers = "".join(f"{indent}server 127.0.0.1:{port}{options};\n" for port in backend_ports)
     text = server_line.sub("", template, count=0)
-    text = text.replace("upstream parlor_backend {\n", "upstream parlor_backend {\n" + servers, 1)
+    head = f"upstream {upstream} {{\n"
+    assert head in text, f"no `{head.strip()}` in the template"
+    # The first lines of the block are directives such as `hash ...;`: the servers go after them.
+    directives = re.compile(re.escape(head) + r"((?:\s*#.*\n|\s*[a-z_]+ [^;{]*;\n)*)")
+    text = directives.sub(lambda m: head + m.group(1) + servers, text, count=1)
     text, n = re.subn(r"listen \d+;", f"listen 127.0.0.1:{listen_port};", text)
-    assert n == 1, "deploy/nginx.conf must have exactly one listen line"
+    assert n == 1, "the template must have exactly one listen line"
     temp_paths = "".join(
         f"    {kind}_temp_path {workdir / kind};\n" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -52,11 +59,18 @@ class Nginx:
 
 
 @contextlib.contextmanager
-def run_nginx(backend_ports: list[int], workdir: Path) -> Iterator[Nginx]:
+def run_nginx(
+    backend_ports: list[int],
+    workdir: Path,
+    *,
+    template: Path = TEMPLATE,
+    upstream: str = "parlor_backend",
+    port: int | None = None,
+) -> Iterator[Nginx]:
     workdir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     conf = workdir / "nginx.conf"
-    conf.write_text(render(TEMPLATE.read_text(), port, backend_ports, workdir))
+    conf.write_text(render(template.read_text(), port, backend_ports, workdir, upstream))
     pid = workdir / "nginx.pid"
     with open(workdir / "nginx.log", "wb") as log:
         proc = subprocess.Popen(
@@ -66,7 +80,14 @@ def run_nginx(backend_ports: list[int], workdir: Path) -> Iterator[Nginx]:
         )
     nginx = Nginx(f"http://127.0.0.1:{port}", proc, workdir)
     try:
-        wait_http(nginx.url + "/healthz", proc=proc)
+        wait_http(nginx.url + "/healthz", timeout=60, proc=proc)
         yield nginx
     finally:
         stop_process(proc, 5)
+
+
+def run_frontend_nginx(
+    frontend_ports: list[int], workdir: Path, port: int | None = None
+) -> contextlib.AbstractContextManager[Nginx]:
+    """deploy/nginx-frontend.conf in front of the given Streamlit ports (session affinity by cookie)."""
+    return run_nginx(frontend_ports, workdir, template=FRONTEND_TEMPLATE, upstream="parlor_frontend", port=port)

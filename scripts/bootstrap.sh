@@ -12,6 +12,8 @@ if [[ "$mode" == "dev" ]]; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
   command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
   command -v promtool >/dev/null || apt_packages+=(prometheus)
+  # amtool (config checks) and the alertmanager binary the alert-routing test runs
+  command -v amtool >/dev/null || apt_packages+=(prometheus-alertmanager)
   command -v redis-server >/dev/null || apt_packages+=(redis-server)
   [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
   # so the status light's emoji render in headless screenshots
@@ -30,7 +32,7 @@ if (( ${#apt_packages[@]} )); then
   [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
   echo "bootstrap: installing Debian packages: ${apt_packages[*]}"
   $sudo_cmd apt-get update -qq
-  # The Debian prometheus/redis/nginx packages try to start services; we run them as plain processes instead.
+  # The Debian prometheus/alertmanager/redis/nginx packages try to start services; we run them as plain processes instead.
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 fi
 

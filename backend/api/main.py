@@ -9,5 +9,6 @@ from backend.api.routes import admin, health, rooms, ws
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(rooms.router)
+api_router.include_router(rooms.packs_router)
 api_router.include_router(ws.router)
 api_router.include_router(admin.router)

@@ -19,17 +19,35 @@ class Phase(StrEnum):
     LOBBY = "lobby"
     DISCUSSION = "discussion"
     VOTING = "voting"
+    GUESS = "guess"  # Mr. White, just voted out, names the civilians' word
     FINISHED = "finished"
 
 
 class Role(StrEnum):
     CIVILIAN = "civilian"
     UNDERCOVER = "undercover"
+    MR_WHITE = "mr_white"  # no word at all
 
 
 class Winner(StrEnum):
     CIVILIANS = "civilians"
-    UNDERCOVER = "undercover"
+    UNDERCOVER = "undercover"  # the undercovers, with Mr. White if still in
+    MR_WHITE = "mr_white"  # a right guess, or Mr. White alone at parity
+
+
+class TieRule(StrEnum):
+    NOBODY_OUT = "nobody_out"
+    REVOTE = "revote"  # one more vote among the tied, then nobody out
+
+
+class VoteReveal(StrEnum):
+    NAMES = "names"  # who voted for whom is shown with the result
+    COUNTS = "counts"  # only how many votes each player got
+
+
+class Language(StrEnum):
+    EN = "en"
+    FR = "fr"
 
 
 class EventType(StrEnum):
@@ -45,6 +63,10 @@ class EventType(StrEnum):
     VOTE_CAST = "vote_cast"
     PLAYER_ELIMINATED = "player_eliminated"
     VOTE_TIED = "vote_tied"
+    GUESS_STARTED = "guess_started"
+    GUESS_MADE = "guess_made"
+    STAND_IN_STARTED = "stand_in_started"
+    STAND_IN_ENDED = "stand_in_ended"
     GAME_OVER = "game_over"
     YOUR_WORD = "your_word"  # private: only the player it names sees it
 
@@ -64,12 +86,23 @@ class GameLimits(TypedDict):
     discussion_seconds: Range
     voting_seconds: Range
     undercover_count: Range
+    guess_seconds: Range
+    grace_seconds: Range
+    min_players_mr_white: int
 
 
 class SettingsView(TypedDict):
     discussion_seconds: int
     voting_seconds: int
     undercover_count: int | None
+    mr_white: bool
+    guess_seconds: int
+    tie_rule: TieRule
+    vote_reveal: VoteReveal
+    grace_seconds: int
+    language: Language
+    pack: str
+    custom_pack_size: int
 
 
 class PlayerView(TypedDict, total=False):
@@ -83,6 +116,7 @@ class PlayerView(TypedDict, total=False):
     ready: bool
     clues_this_round: int
     has_voted: bool
+    stand_in: bool  # a bot plays the seat until its player is back
     role: Role | None  # only once revealed
 
 
@@ -98,6 +132,7 @@ class YouView(TypedDict, total=False):
     player_id: str
     name: str
     word: str | None
+    mr_white: bool
     spectator: bool
     alive: bool
     ready: bool
@@ -131,6 +166,8 @@ class Snapshot(TypedDict, total=False):
     players: list[PlayerView]
     clues: list[Clue]
     votes_cast: list[str]
+    revote_candidates: list[str]
+    guesser_id: str | None
     you: YouView
     game_over: dict[str, object] | None
     last_event_id: int

@@ -1,9 +1,11 @@
 """Word pairs for Undercover: civilians share one word, the undercover holds a close neighbour.
 
-The bundled ``words.json`` is read once, on first use, and checked as it loads, so a bad edit to
-the data fails loudly at startup instead of handing a bot a hint that names its own word mid-game.
-Every rule breach raises ``ValueError``; asking for the hints of a word the bank does not hold
-raises ``KeyError``, because that is a caller bug rather than bad data.
+Bundled packs live in ``packs/*.json``, one file per pack: ``{"id", "language", "theme", "name",
+"pairs": [...]}``. They are read once, on first use, and checked as they load (the service loads them
+at startup), so a bad edit to the data fails loudly instead of handing a bot a hint that names its own
+word mid-game. A table's own pack is pasted text, one pair a line, checked by ``parse_custom_pack``
+with one message per bad line. Every rule breach raises ``ValueError``; asking for the hints of a
+word the bank does not hold raises ``KeyError``, because that is a caller bug rather than bad data.
 """
 
 from __future__ import annotations
@@ -11,19 +13,33 @@ from __future__ import annotations
 import json
 import random
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
+from backend.game.vocabulary import Language
+
 MIN_HINTS = 3
 MAX_HINT_WORDS = 4
 MIN_BUNDLED_PAIRS = 150
-WORDS_PATH = Path(__file__).with_name("words.json")
+PACKS_DIR = Path(__file__).with_name("packs")
+LANGUAGES = tuple(Language)
+CUSTOM_PACK = "custom"
+CUSTOM_MAX_LINES = 500
+CUSTOM_WORD_MAX = 30
+# Bots standing in a custom pack have no written hints: these say nothing about any word.
+_VAGUE_HINTS = {
+    "en": ("hmm, let me think", "I know this one", "quite common", "seen it before", "hard to describe"),
+    "fr": ("hmm, voyons voir", "je connais bien", "assez courant", "déjà vu", "difficile à décrire"),
+}
 
-# Lowercase letters and single spaces only, so words compare and render the same everywhere.
-_WORD_PATTERN = re.compile(r"[a-z]+(?: [a-z]+)*")
+# Lowercase letters (accents welcome) joined by single spaces, apostrophes or hyphens, so words compare
+# and render the same everywhere.
+_WORD_PATTERN = re.compile(r"[^\W\d_]+(?:[ '-][^\W\d_]+)*")
+_SEPARATORS = re.compile(r"\s*[,;\t/]\s*")
 
 
 @dataclass(frozen=True)
@@ -73,7 +89,7 @@ class WordBank:
 
     @classmethod
     def from_json(cls, text: str) -> WordBank:
-        """Build a bank from ``words.json``-shaped text, rejecting malformed data with ValueError."""
+        """Build a bank from pack-shaped (``{"pairs": [...]}``) text, rejecting malformed data with ValueError."""
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -126,7 +142,7 @@ def _pair_from_record(number: int, record: object) -> WordPair:
 def _check_pair(pair: WordPair) -> None:
     words = (pair.civilian, pair.undercover)
     for word in words:
-        if not _WORD_PATTERN.fullmatch(word):
+        if not _WORD_PATTERN.fullmatch(word) or word != word.lower():
             raise ValueError(f"word {word!r} must be lowercase letters and single spaces")
     if pair.civilian == pair.undercover:
         raise ValueError(f"word {pair.civilian!r} cannot be paired with itself")
@@ -150,9 +166,166 @@ def _check_hints(word: str, hints: Sequence[str], pair_words: Iterable[str]) -> 
             raise ValueError(f"hint {hint!r} for {word!r} gives away {leaked[0]!r}")
 
 
+@dataclass(frozen=True)
+class Pack:
+    """One bundled pack: its id (the file name), language, theme, display name and bank."""
+
+    id: str
+    language: str
+    theme: str
+    name: str
+    bank: WordBank
+
+    def describe(self) -> dict[str, str | int]:
+        return {
+            "id": self.id,
+            "language": self.language,
+            "theme": self.theme,
+            "name": self.name,
+            "pairs": len(self.bank),
+        }
+
+
+class PackLibrary:
+    """The bundled packs by id; picks the bank for a room's settings (or its own pasted pairs)."""
+
+    def __init__(self, packs: Sequence[Pack]) -> None:
+        if not packs:
+            raise ValueError("the library needs at least one pack")
+        self._packs = {pack.id: pack for pack in packs}
+        if len(self._packs) != len(packs):
+            raise ValueError("two packs share an id")
+        for language in LANGUAGES:
+            if not any(p.language == language for p in packs):
+                raise ValueError(f"no pack in language {language!r}")
+
+    @classmethod
+    def default(cls) -> PackLibrary:
+        """The bundled packs, loaded and validated on first call and shared afterwards."""
+        return _default_library()
+
+    def __contains__(self, pack_id: object) -> bool:
+        return pack_id in self._packs
+
+    def get(self, pack_id: str) -> Pack:
+        return self._packs[pack_id]
+
+    def languages(self) -> dict[str, str]:
+        """Pack id -> language, what the engine needs to check a host's choice."""
+        return {pid: pack.language for pid, pack in self._packs.items()}
+
+    def default_for(self, language: str) -> Pack:
+        return next(p for p in self._packs.values() if p.language == language)
+
+    def catalogue(self) -> list[dict[str, str | int]]:
+        return [pack.describe() for pack in self._packs.values()]
+
+    def bank(self, pack_id: str, language: str, custom: Sequence[Sequence[str]] = ()) -> WordBank:
+        """The bank a game draws from: the table's own pairs, the chosen pack, or the language's first pack."""
+        if pack_id == CUSTOM_PACK and custom:
+            return custom_bank(custom, language)
+        pack = self._packs.get(pack_id) or self.default_for(language)
+        return pack.bank
+
+
+def load_pack(path: Path) -> Pack:
+    """Read and check one pack file; the error names the file and the first bad entry."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path.name}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: a pack must be a JSON object")
+    meta = {key: data.get(key) for key in ("id", "language", "theme", "name")}
+    for key, value in meta.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{path.name}: {key!r} must be a non-empty string")
+    if meta["id"] != path.stem:
+        raise ValueError(f"{path.name}: id {meta['id']!r} must match the file name")
+    if meta["language"] not in LANGUAGES:
+        raise ValueError(f"{path.name}: language must be one of {', '.join(LANGUAGES)}")
+    try:
+        bank = WordBank(parse_pairs(data))
+    except ValueError as exc:
+        raise ValueError(f"{path.name}: {exc}") from exc
+    return Pack(id=meta["id"], language=meta["language"], theme=meta["theme"], name=meta["name"], bank=bank)  # type: ignore[arg-type]
+
+
+class CustomPackError(ValueError):
+    """A pasted pack with bad lines; `problems` holds one (line number, message) per bad line."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"line {n}: {msg}" for n, msg in problems))
+
+
+def normalize_custom_word(raw: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", raw).lower().split()).replace("’", "'")
+
+
+def parse_custom_pack(text: str) -> list[tuple[str, str]]:
+    """One pair a line, the two words separated by a comma (or ; / tab); blank and # lines are skipped.
+
+    Every bad line is reported, not only the first, so a table fixes its list in one go.
+    """
+    pairs: list[tuple[str, str]] = []
+    problems: list[tuple[int, str]] = []
+    seen: dict[str, int] = {}
+    lines = text.splitlines()
+    if len(lines) > CUSTOM_MAX_LINES:
+        raise CustomPackError([(CUSTOM_MAX_LINES + 1, f"a pack holds at most {CUSTOM_MAX_LINES} lines")])
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        parts = [normalize_custom_word(part) for part in _SEPARATORS.split(stripped)]
+        if len(parts) != 2 or not all(parts):
+            problems.append((number, f"{stripped[:40]!r} needs exactly two words separated by a comma"))
+            continue
+        bad = next((w for w in parts if not _WORD_PATTERN.fullmatch(w) or len(w) > CUSTOM_WORD_MAX), None)
+        if bad is not None:
+            problems.append(
+                (number, f"{bad[:40]!r} must be up to {CUSTOM_WORD_MAX} letters, spaces, apostrophes or hyphens")
+            )
+            continue
+        if parts[0] == parts[1]:
+            problems.append((number, f"{parts[0]!r} cannot be paired with itself"))
+            continue
+        repeated = next((w for w in parts if w in seen), None)
+        if repeated is not None:
+            problems.append((number, f"{repeated!r} already appears on line {seen[repeated]}"))
+            continue
+        for word in parts:
+            seen[word] = number
+        pairs.append((parts[0], parts[1]))
+    if problems:
+        raise CustomPackError(problems)
+    if not pairs:
+        raise CustomPackError([(1, "the pack needs at least one pair, like: cat, dog")])
+    return pairs
+
+
+def custom_bank(pairs: Sequence[Sequence[str]], language: str) -> WordBank:
+    """A bank from a table's checked pairs; bots get vague hints that name no word (emoji pad the list)."""
+    vague = _VAGUE_HINTS.get(language, _VAGUE_HINTS["en"])
+    built = []
+    for first, second in pairs:
+        words = (first, second)
+        hints = {
+            w: (*tuple(h for h in vague if not any(x in h.casefold() for x in words)), "🤔", "🤷", "👀") for w in words
+        }
+        built.append(WordPair(civilian=first, undercover=second, hints=hints))
+    return WordBank(built)
+
+
 @cache
+def _default_library() -> PackLibrary:
+    packs = [load_pack(path) for path in sorted(PACKS_DIR.glob("*.json"))]
+    for pack in packs:
+        if len(pack.bank) < MIN_BUNDLED_PAIRS and pack.theme == "mixed":
+            raise ValueError(f"{pack.id}.json has {len(pack.bank)} pairs, needs at least {MIN_BUNDLED_PAIRS}")
+    return PackLibrary(packs)
+
+
 def _default_bank() -> WordBank:
-    bank = WordBank.from_json(WORDS_PATH.read_text(encoding="utf-8"))
-    if len(bank) < MIN_BUNDLED_PAIRS:
-        raise ValueError(f"{WORDS_PATH.name} has {len(bank)} pairs, needs at least {MIN_BUNDLED_PAIRS}")
-    return bank
+    return _default_library().get("en-classic").bank

@@ -115,6 +115,7 @@
       this.shutdown();
       this.config = cfg;
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
+      this.rememberSeat(cfg);
       this.restore(cfg.lastId || 0);
       if (cfg.transport === TRANSPORT.POLLING) {
         this.toPolling("WebSocket is not enabled for you.");
@@ -147,7 +148,21 @@
       this.status = "idle";
     }
 
+    // The seat outlives the tab: a player who closes it and opens the room link again is offered their seat
+    // back (frontend/views/landing.py reads this). Leaving the room on purpose forgets it.
+    rememberSeat(cfg) {
+      try {
+        const seat = { room: cfg.room, player: cfg.player, token: cfg.token, name: cfg.name || "" };
+        localStorage.setItem("parlor:seat:" + cfg.room, JSON.stringify(seat));
+      } catch (e) {}
+    }
+
     leave() {
+      if (this.config) {
+        try {
+          localStorage.removeItem("parlor:seat:" + this.config.room);
+        } catch (e) {}
+      }
       this.shutdown();
       this.config = null;
       this.wake();

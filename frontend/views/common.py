@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from frontend.api import ApiError
+from frontend.i18n import error_text, language_of
 
 STATUS_TEXT = {
     "connected": "🟢 Connected (Real-time)",
@@ -44,7 +45,8 @@ def run_action(fn: Callable[..., Any], *args: Any) -> None:
         fn(*args)
         st.session_state.pop("flash", None)
     except ApiError as err:
-        st.session_state["flash"] = err.text
+        lang = language_of(st.session_state.get("game_state") or {})
+        st.session_state["flash"] = error_text(lang, err.code, err.message, err.text)
 
 
 def show_flash() -> None:

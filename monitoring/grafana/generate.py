@@ -32,9 +32,12 @@ DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
 DATASOURCE_UID = "parlor-prometheus"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 BACKEND = 'job="parlor-backend"'
+FRONTEND = 'job="parlor-frontend"'
 # Series with a transport label follow the dashboard's cohort picker ("All" matches every transport).
 TRANSPORT = 'transport=~"$transport"'
 SERVER_ERROR = 'status=~"5.."'
+# The rollout autopilot's metrics (backend.metrics.RolloutMetrics), from its own process.
+AUTOPILOT = "parlor_rollout"
 
 ROLLOUT_FILE = "websocket-rollout.json"
 BACKEND_FILE = "parlor-backend.json"
@@ -195,6 +198,13 @@ def rollout_dashboard() -> dash.Dashboard:
                 "red",
             )
         )
+        .annotation(
+            annotation(
+                "Autopilot decisions",
+                f"sum by (decision) (changes({AUTOPILOT}_decisions_total[1m])) > 0",
+                "orange",
+            )
+        )
         .with_row(dash.Row("Success criteria"))
         .with_panel(
             graph(
@@ -323,6 +333,15 @@ def rollout_dashboard() -> dash.Dashboard:
                 ],
             )
         )
+        .with_panel(
+            graph(
+                "Streamlit sessions per frontend instance",
+                "Open browser tabs held by each Streamlit replica behind nginx-frontend (session affinity by "
+                "cookie). During a rolling restart a replica's sessions move to the others and back.",
+                [query("sum by (instance) (parlor_frontend_sessions)", "{{instance}}")],
+                stack=True,
+            )
+        )
         .with_row(dash.Row("Reconnects and fallbacks"))
         .with_panel(
             graph(
@@ -405,6 +424,69 @@ def rollout_dashboard() -> dash.Dashboard:
                 "parlor:players_connected:total",
                 "short",
                 [(None, "text"), (200, "green"), (500, "purple")],
+            )
+        )
+        .with_row(dash.Row("Rollout autopilot"))
+        .with_panel(
+            graph(
+                "Autopilot stage and percent",
+                "python -m backend.rollout: the plan's stage (from 1; 0 when no rollout) and the percent it set. "
+                "Its decisions are annotated in orange on every panel.",
+                [
+                    query(f"max({AUTOPILOT}_stage)", "stage"),
+                    query(f"max({AUTOPILOT}_percent)", "rollout %"),
+                ],
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Autopilot phase",
+                "1 for the current phase: running, paused (waiting for a person), completed, rolled_back, aborted.",
+                [query(f"max by (phase) ({AUTOPILOT}_phase)", "{{phase}}")],
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Hold remaining",
+                "Seconds of passing evaluations the current stage still needs before it advances.",
+                [query(f"max({AUTOPILOT}_hold_remaining_seconds)", "hold remaining")],
+                unit="s",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Checks by last verdict",
+                "How many of the plan's checks last passed, failed or could not be judged (no data, Prometheus "
+                "error, too few connections in the cohort).",
+                [query(f"sum by (verdict) ({AUTOPILOT}_check_verdict)", "{{verdict}}")],
+                stack=True,
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Check values against thresholds",
+                "Each check's last value and its threshold from the plan; units are the check's own.",
+                [
+                    query(f"max by (check) ({AUTOPILOT}_check_value)", "{{check}}"),
+                    query(f"max by (check) ({AUTOPILOT}_check_threshold)", "{{check}} threshold"),
+                ],
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Evaluations and decisions",
+                "Evaluations per minute by verdict, and decisions (advance, rollback, pause...) per minute.",
+                [
+                    query(f"60 * {rate(AUTOPILOT + '_evaluations_total', by='verdict')}", "evaluations {{verdict}}"),
+                    query(f"60 * {rate(AUTOPILOT + '_decisions_total', by='decision')}", "{{decision}}"),
+                ],
+                unit="short",
+                width=8,
             )
         )
     )
@@ -620,6 +702,47 @@ def backend_dashboard() -> dash.Dashboard:
                     ),
                     query("max by (instance) (parlor_draining)", "draining {{instance}}"),
                 ],
+                width=8,
+            )
+        )
+        .with_row(dash.Row("Frontend replicas (Streamlit)"))
+        .with_panel(
+            graph(
+                "Frontend CPU per session",
+                "Cores each Streamlit replica uses, divided by the sessions it holds (at least one): what one "
+                "more player costs the frontend tier (docs/benchmarks.md, browser load).",
+                [
+                    query(
+                        f"sum by (instance) (rate(process_cpu_seconds_total{{{FRONTEND}}}[$__rate_interval]))"
+                        " / clamp_min(sum by (instance) (parlor_frontend_sessions), 1)",
+                        "{{instance}}",
+                    )
+                ],
+                unit="percentunit",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Frontend memory per session",
+                "RSS of each Streamlit replica divided by the sessions it holds (at least one).",
+                [
+                    query(
+                        f"sum by (instance) (process_resident_memory_bytes{{{FRONTEND}}})"
+                        " / clamp_min(sum by (instance) (parlor_frontend_sessions), 1)",
+                        "{{instance}}",
+                    )
+                ],
+                unit="bytes",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Frontend uptime",
+                "Seconds since each Streamlit replica started: a rolling restart shows one drop at a time.",
+                [query(f"time() - max by (instance) (process_start_time_seconds{{{FRONTEND}}})", "{{instance}}")],
+                unit="s",
                 width=8,
             )
         )

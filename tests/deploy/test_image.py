@@ -48,7 +48,7 @@ def _env(values: dict[str, str]) -> list[str]:
 def _compose_frontend_healthcheck() -> str:
     """The frontend's health probe exactly as deploy/docker-compose.yml gives it (the image's probes the backend)."""
     compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
-    kind, command = compose["services"]["frontend"]["healthcheck"]["test"]
+    kind, command = compose["services"]["frontend-a"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
     return str(command)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ def play_and_capture(tmp_path: Path) -> dict[str, dict[str, Any]]:
         ha = {"Authorization": f"Bearer {a['token']}"}
         b = c.post(f"/api/rooms/{code}/players", json={"name": "Bob"}).json()
         hb = {"Authorization": f"Bearer {b['token']}"}
-        c.post(f"/api/rooms/{code}/players", json={"name": "Cleo"})
+        cleo = c.post(f"/api/rooms/{code}/players", json={"name": "Cleo"}).json()
         with c.websocket_connect(f"/ws/{code}") as ws:
             ws.send_json({"type": "hello", "player_id": b["player_id"], "token": b["token"], "last_event_id": None})
             ws.send_json({"type": "ping", "t": 1.5})
@@ -63,6 +64,7 @@ def play_and_capture(tmp_path: Path) -> dict[str, dict[str, Any]]:
                         c.post(f"/api/rooms/{code}/votes", json={"target_id": target}, headers=headers)
                 c.post(f"/api/rooms/{code}/advance", headers=ha)
             c.delete(f"/api/rooms/{code}/players/{bot['player_id']}", headers=ha)
+            _mr_white_game(c, code, {s["player_id"]: {"Authorization": f"Bearer {s['token']}"} for s in (a, b, cleo)})
             c.delete(f"/api/rooms/{code}/players/{a['player_id']}", headers=ha)
             last = c.get(f"/api/rooms/{code}/state", headers=hb).json()["last_event_id"]
             while True:
@@ -71,6 +73,35 @@ def play_and_capture(tmp_path: Path) -> dict[str, dict[str, Any]]:
                 if frame.get("id") == last:
                     break
     return seen
+
+
+def _mr_white_game(c: TestClient, code: str, tokens: dict[str, dict[str, str]]) -> None:
+    """Five humans with Mr. White: the REST-only ones have no live connection, so after the 2 s grace period
+    stand-ins take their seats; one comes back; Mr. White is voted out and guesses."""
+    host = next(iter(tokens.values()))
+    for name in ("Dan", "Eve"):
+        seat = c.post(f"/api/rooms/{code}/players", json={"name": name}).json()
+        tokens[seat["player_id"]] = {"Authorization": f"Bearer {seat['token']}"}
+    c.patch(f"/api/rooms/{code}/settings", json={"mr_white": True, "grace_seconds": 2}, headers=host)
+    c.post(f"/api/rooms/{code}/start", headers=host)
+    service = c.app.state.service  # type: ignore[attr-defined]
+    portal = c.portal
+    assert portal is not None
+    roles = portal.call(service.read, code, lambda r: {p.id: p.role for p in r.players.values()})
+    deadline = time.monotonic() + 10
+    while not portal.call(service.read, code, lambda r: any(p.stand_in for p in r.players.values())):
+        assert time.monotonic() < deadline, "no stand-in after the grace period"
+        time.sleep(0.1)
+    back = next(pid for pid in reversed(tokens) if pid in roles)
+    c.get(f"/api/rooms/{code}/state", headers=tokens[back])  # back online: the stand-in leaves the seat
+    mr_white = next(pid for pid, role in roles.items() if role == "mr_white")
+    c.post(f"/api/rooms/{code}/advance", headers=host)
+    for pid, headers in tokens.items():
+        if pid != mr_white:
+            c.post(f"/api/rooms/{code}/votes", json={"target_id": mr_white}, headers=headers)
+    c.post(f"/api/rooms/{code}/advance", headers=host)
+    assert c.get(f"/api/rooms/{code}/state", headers=host).json()["phase"] == "guess"
+    assert c.post(f"/api/rooms/{code}/guess", json={"text": "Coffees"}, headers=tokens[mr_white]).status_code == 200
 
 
 def test_every_server_frame_type_is_documented_with_a_well_formed_example() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from backend.core.config import Settings
+from backend.rollout.settings import RolloutSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -13,6 +14,13 @@ README = (ROOT / "README.md").read_text()
 def test_every_backend_setting_is_in_the_table() -> None:
     """Each Settings field appears, upper-cased, in the README's settings table."""
     missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in README]
+    assert not missing, missing
+
+
+def test_every_rollout_setting_is_in_the_table() -> None:
+    """Each RolloutSettings field appears as ROLLOUT_<NAME> in the README's autopilot settings table."""
+    missing = [f"ROLLOUT_{name.upper()}" for name in RolloutSettings.model_fields]
+    missing = [name for name in missing if f"`{name}`" not in README]
     assert not missing, missing
 
 

@@ -124,3 +124,111 @@ def test_player_names_are_markdown_escaped_in_widget_labels_and_tooltips() -> No
     for text in labels | helps:
         assert "![](" not in text and "**Bold**" not in text and "[link](" not in text, text
     assert any("Remove" in h and "\\!\\[" in h for h in helps), helps
+
+
+def test_every_text_is_translated() -> None:
+    """French has every key English has (and no stray ones), with the same {fields}."""
+    import string
+
+    from frontend.i18n import MESSAGES
+
+    assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
+    for key, text in MESSAGES["en"].items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+        assert fields == {f for _, f, _, _ in string.Formatter().parse(MESSAGES["fr"][key]) if f}, key
+
+
+def test_french_room_speaks_french_and_marks_dropped_players() -> None:
+    """A French room's feed and tags are French; a dropped player reads "reconnexion…", a stand-in is marked."""
+    players = [
+        {"id": "p1", "name": "Zoé", "online": True, "alive": True},
+        {"id": "p2", "name": "Hugo", "online": False, "alive": True},
+        {"id": "p3", "name": "Léa", "online": False, "alive": True, "stand_in": True},
+    ]
+    html = room.live_html(_state(settings={"language": "fr"}, players=players))
+    assert "Indices" in html and "Manche 1" in html
+    assert 'data-player="p2" class="off">Hugo<span class="parlor-tag away">reconnexion…</span>' in html
+    assert "(un bot le remplace)" in html
+    english = room.live_html(_state(players=players))
+    assert "(bot standing in)" in english and "reconnecting…" in english
+
+
+def test_mr_white_card_says_there_is_no_word() -> None:
+    """Mr. White sees a "no word" card, never the spectator one."""
+    html = room._word_card_html({"mr_white": True, "word": None, "alive": True})
+    assert 'data-testid="mr-white"' in html and "You have no word" in html
+
+
+def test_story_shows_ballots_only_when_given_and_eliminations_in_order() -> None:
+    """Names-rule ballots read voter -> target; counts-only shows counts; eliminations keep their order."""
+    over = {
+        "winner": "mr_white",
+        "winners": ["p2"],
+        "players": [
+            {"id": "p1", "name": "Ann", "role": "civilian", "word": "tea"},
+            {"id": "p2", "name": "Ben", "role": "mr_white", "word": None},
+        ],
+        "story": {
+            "rounds": [
+                {
+                    "round": 1,
+                    "clues": [{"name": "Ann", "text": "warm"}],
+                    "votes": [{"revote": False, "votes": {"p2": 1}, "ballots": {"p1": "p2"}}],
+                    "guesses": [{"name": "Ben", "guess": "tea", "correct": True}],
+                },
+                {
+                    "round": 2,
+                    "clues": [],
+                    "votes": [{"revote": True, "votes": {"p1": 2}, "ballots": None}],
+                    "guesses": [],
+                },
+            ],
+            "eliminations": [
+                {"round": 1, "name": "Ben", "role": "mr_white", "word": None, "how": "voted"},
+                {"round": 2, "name": "Ann", "role": "civilian", "word": "tea", "how": "left"},
+            ],
+        },
+    }
+    html = room._story_html({"game_over": over, "settings": {"language": "en"}})
+    assert "Votes: Ann → Ben" in html and "(revote) Votes received: Ann 2" in html
+    assert "guessed “tea”: right" in html
+    assert html.index("<b>Ben</b>, Mr. White (no word), voted out") < html.index("<b>Ann</b>, civilian (tea), left")
+
+
+def test_reducer_follows_mr_white_revotes_and_stand_ins() -> None:
+    """Events move the client state the way a fresh snapshot would show it."""
+    from frontend.state import apply_events
+
+    state = _state(phase="voting", players=[{"id": "p1", "name": "A"}, {"id": "p2", "name": "B"}])
+    frames = [
+        {"id": 1, "type": "vote_tied", "data": {"round": 1, "candidates": ["p1", "p2"], "revote": True}},
+        {"id": 2, "type": "stand_in_started", "data": {"player_id": "p2", "name": "B"}},
+        {"id": 3, "type": "guess_started", "data": {"player_id": "p2", "name": "B"}},
+    ]
+    state = apply_events(state, frames)
+    assert state["revote_candidates"] == ["p1", "p2"] and state["guesser_id"] == "p2"
+    assert state["players"][1]["stand_in"] is True
+    state = apply_events(
+        state,
+        [
+            {"id": 4, "type": "guess_made", "data": {"player_id": "p2", "guess": "x", "correct": False, "round": 1}},
+            {"id": 5, "type": "stand_in_ended", "data": {"player_id": "p2", "name": "B"}},
+            {"id": 6, "type": "phase_changed", "data": {"phase": "discussion", "round": 2}},
+            {"id": 7, "type": "your_word", "data": {"word": None, "game": 1, "mr_white": True}},
+        ],
+    )
+    assert state["guesser_id"] is None and state["last_guess"]["guess"] == "x"
+    # the phase change brings a fresh snapshot (which clears the revote); the client's own last guess survives it
+    snap = apply_events(state, [{"id": None, "type": "snapshot", "data": {**state, "revote_candidates": []}}])
+    assert snap["revote_candidates"] == [] and snap["last_guess"]["guess"] == "x"
+    assert state["players"][1]["stand_in"] is False and state["you"]["mr_white"] is True
+
+
+def test_refusals_follow_the_room_language() -> None:
+    """A French room reads refusals in French, keeping the server's detail (the bad lines of a pack)."""
+    from frontend.i18n import error_text
+
+    detail = "the pack has bad lines: line 2: 'x' needs exactly two words separated by a comma"
+    assert error_text("fr", "invalid_pack", detail, "English") == f"Ces mots ne conviennent pas : {detail}"
+    assert error_text("en", "invalid_pack", detail, "English") == "English"
+    assert error_text("fr", "unknown_code", detail, "English") == "English"

@@ -136,3 +136,33 @@ def test_dashboard_provider_points_at_the_mounted_dashboards() -> None:
     compose = (ROOT / "deploy" / "docker-compose.yml").read_text()
     assert "path: /etc/grafana/dashboards/parlor" in provider
     assert "../monitoring/grafana/dashboards:/etc/grafana/dashboards/parlor:ro" in compose
+
+
+def test_rollout_dashboard_shows_the_autopilot_and_annotates_its_decisions() -> None:
+    """A "Rollout autopilot" row shows stage, phase, hold, verdicts, values and decisions; decisions are annotated."""
+    rollout = load(generate.ROLLOUT_FILE)
+    rows = [panel["title"] for panel in rollout["panels"] if panel["type"] == "row"]
+    assert "Rollout autopilot" in rows
+    exprs = " ".join(expr for dash, _, expr in generate.panel_queries() if dash == "WebSocket rollout")
+    for metric in (
+        "parlor_rollout_stage",
+        "parlor_rollout_percent",
+        "parlor_rollout_phase",
+        "parlor_rollout_hold_remaining_seconds",
+        "parlor_rollout_check_verdict",
+        "parlor_rollout_check_value",
+        "parlor_rollout_check_threshold",
+        "parlor_rollout_evaluations_total",
+        "parlor_rollout_decisions_total",
+    ):
+        assert metric in exprs, metric
+    annotations = {item["name"]: item["expr"] for item in rollout["annotations"]["list"] if item.get("expr")}
+    assert "changes(parlor_rollout_decisions_total[1m])" in annotations["Autopilot decisions"]
+
+
+def test_dashboards_show_each_frontend_replica() -> None:
+    """Sessions, CPU and memory per session are drawn per Streamlit replica (`instance`), from its own job."""
+    queries = {title: expr for _, title, expr in generate.panel_queries()}
+    assert queries["Streamlit sessions per frontend instance"] == "sum by (instance) (parlor_frontend_sessions)"
+    for title in ("Frontend CPU per session", "Frontend memory per session", "Frontend uptime"):
+        assert 'job="parlor-frontend"' in queries[title] and "by (instance)" in queries[title], title

@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+
+from launchers.nginx import FRONTEND_TEMPLATE, NGINX, nginx_available, render
+from launchers.process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -73,11 +77,12 @@ def test_every_file_mounted_in_compose_exists() -> None:
 def test_compose_wires_frontend_metrics_and_pinned_images() -> None:
     """The frontend reaches the backend by service name and exports bridge metrics on 9108; images are pinned."""
     services = compose()["services"]
-    env = services["frontend"]["environment"]
-    assert isinstance(env, dict)
-    assert env["BACKEND_URL"] == "http://nginx:8000"
-    assert env["PUBLIC_BACKEND_URL"] == "http://localhost:8000"
-    assert env["FRONTEND_METRICS_PORT"] == "9108"
+    for name in ("frontend-a", "frontend-b"):
+        env = services[name]["environment"]
+        assert isinstance(env, dict)
+        assert env["BACKEND_URL"] == "http://nginx:8000"
+        assert env["PUBLIC_BACKEND_URL"] == "http://localhost:8000"
+        assert env["FRONTEND_METRICS_PORT"] == "9108"
     assert services["grafana"]["image"] == "grafana/grafana:11.6.0"
     assert str(services["prometheus"]["image"]).startswith("prom/prometheus:v")
 
@@ -104,7 +109,7 @@ def test_every_compose_service_has_a_health_check_and_a_restart_policy() -> None
     for name, service in services.items():
         assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
         assert service["restart"] == "unless-stopped", name
-    for name in ("backend-a", "backend-b", "frontend"):
+    for name in ("backend-a", "backend-b", "frontend-a", "frontend-b"):
         assert services[name]["mem_limit"], name
     redis = services["redis"]
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
@@ -122,3 +127,30 @@ def test_compose_runs_two_backends_on_redis_behind_nginx() -> None:
     upstream = (ROOT / "deploy" / "nginx.conf").read_text()
     assert "server backend-a:8000" in upstream and "server backend-b:8000" in upstream
     assert services["redis"]["image"].startswith("redis:")
+
+
+def test_compose_runs_two_frontends_behind_nginx_with_affinity_and_scrapes_each() -> None:
+    """Two Streamlit replicas behind nginx-frontend (cookie affinity, WebSocket upgrade); Prometheus scrapes both."""
+    services = compose()["services"]
+    assert "ports" not in services["frontend-a"] and "ports" not in services["frontend-b"]
+    lb = services["nginx-frontend"]
+    assert "../deploy/nginx-frontend.conf:/etc/nginx/nginx.conf:ro" in lb["volumes"] and "8501:8501" in lb["ports"]
+    conf = (ROOT / "deploy" / "nginx-frontend.conf").read_text()
+    for line in ("server frontend-a:8501", "server frontend-b:8501", "hash $parlor_affinity consistent;"):
+        assert line in conf
+    stream = conf.split("location = /_stcore/stream", 1)[1].split("}", 1)[0]
+    assert "proxy_set_header Upgrade $http_upgrade;" in stream and "proxy_read_timeout 1h;" in stream
+    scrape = yaml.safe_load((ROOT / "monitoring" / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    frontend = next(job for job in scrape if job["job_name"] == "parlor-frontend")
+    assert frontend["static_configs"][0]["targets"] == ["frontend-a:9108", "frontend-b:9108"]
+
+
+@pytest.mark.skipif(not nginx_available(), reason="needs nginx")
+def test_frontend_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    """deploy/nginx-frontend.conf, rendered with local ports the way the tests run it, passes `nginx -t`."""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        render(FRONTEND_TEMPLATE.read_text(), free_port(), [free_port(), free_port()], tmp_path, "parlor_frontend")
+    )
+    result = run(NGINX, "-t", "-p", tmp_path, "-c", conf, "-g", f"pid {tmp_path / 'nginx.pid'}; error_log stderr;")
+    assert result.returncode == 0, result.stderr

@@ -9,6 +9,7 @@ long-polling while the server refuses sockets; then each panel query, annotation
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import subprocess
 import sys
@@ -90,17 +91,51 @@ def bridge(tmp_path: Path) -> Iterator[tuple[int, subprocess.Popen[str]]]:
 
 
 @pytest.fixture
-def prometheus(tmp_path: Path, backend: Backend, bridge: tuple[int, subprocess.Popen[str]]) -> Iterator[Prometheus]:
+def autopilot_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def prometheus(
+    tmp_path: Path, backend: Backend, bridge: tuple[int, subprocess.Popen[str]], autopilot_port: int
+) -> Iterator[Prometheus]:
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(path) for path in RULES],
         "scrape_configs": [
             {"job_name": "parlor-backend", "static_configs": [{"targets": [f"127.0.0.1:{backend.port}"]}]},
             {"job_name": "parlor-frontend", "static_configs": [{"targets": [f"127.0.0.1:{bridge[0]}"]}]},
+            {"job_name": "parlor-rollout", "static_configs": [{"targets": [f"127.0.0.1:{autopilot_port}"]}]},
         ],
     }
     with run_prometheus(config, tmp_path) as server:
         yield server
+
+
+@pytest.fixture
+def autopilot(tmp_path: Path, prometheus: Prometheus, autopilot_port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """The rollout autopilot on a flag file of its own (no backend reads it), warming up for the whole test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLLOUT_", "FLAGS_"))}
+    env.update(
+        {
+            "FLAGS_FILE": str(tmp_path / "autopilot" / "flags.json"),
+            "FLAGS_AUDIT_LOG": str(tmp_path / "autopilot" / "audit.jsonl"),
+            "ROLLOUT_STATE_FILE": str(tmp_path / "autopilot" / "state.json"),
+            "ROLLOUT_PROMETHEUS_URL": prometheus.url,
+            "ROLLOUT_METRICS_PORT": str(autopilot_port),
+            "ROLLOUT_INTERVAL_SECONDS": "1",
+            "ROLLOUT_WARMUP_SECONDS": "600",
+        }
+    )
+    with open(tmp_path / "autopilot.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.rollout", "start"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_http(f"http://127.0.0.1:{autopilot_port}/metrics", proc=proc)  # type: ignore[arg-type]
+        yield proc
+    finally:
+        stop_process(proc)  # type: ignore[arg-type]
 
 
 def record_bridge_reports(bridge: subprocess.Popen[str]) -> None:
@@ -165,10 +200,13 @@ async def keep_polling(backend: Backend, seat: Seat, seconds: float) -> None:
 
 
 async def test_every_dashboard_query_and_rule_returns_data(
-    backend: Backend, bridge: tuple[int, subprocess.Popen[str]], prometheus: Prometheus
+    backend: Backend,
+    bridge: tuple[int, subprocess.Popen[str]],
+    prometheus: Prometheus,
+    autopilot: subprocess.Popen[bytes],
 ) -> None:
     """Each panel query, annotation and rule parses in real Prometheus and each panel and rule has data."""
-    prometheus.wait_for('up{job=~"parlor-backend|parlor-frontend"} == 1', count=2)
+    prometheus.wait_for('up{job=~"parlor-backend|parlor-frontend|parlor-rollout"} == 1', count=3)
     record_bridge_reports(bridge[1])
     sockets, poller = await play(backend)
     record_bridge_reports(bridge[1])

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
+from backend.metrics import RolloutMetrics
 from launchers.backend import Backend
 from launchers.process import ROOT, free_port, stop_process, wait_http
 from tests.support.client import WsPlayer, act, create_room, join_room
@@ -66,3 +68,15 @@ def test_frontend_bridge_metrics_pass_promtool() -> None:
         assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), result
     finally:
         stop_process(proc)
+
+
+def test_rollout_autopilot_metrics_pass_promtool() -> None:
+    """The autopilot's exposition (every family, a check's verdicts set) passes promtool's linter."""
+    registry = CollectorRegistry()
+    metrics = RolloutMetrics(("connection_success", "average_latency"), registry=registry)
+    metrics.check_verdict.labels("connection_success", "success").set(1)
+    metrics.decisions.labels("advance").inc()
+    text = generate_latest(registry).decode()
+    assert "parlor_rollout_decisions_total" in text
+    result = promtool_check(text)
+    assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), result

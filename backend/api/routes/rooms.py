@@ -18,19 +18,25 @@ from backend.service import (
     GAME_LIMITS,
     BotAdded,
     Credentials,
+    Language,
     RoomSummary,
     SettingsChanged,
     Snapshot,
+    TieRule,
+    VoteReveal,
     valid_clue,
+    valid_guess,
     valid_name,
 )
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
+packs_router = APIRouter(prefix="/api/packs", tags=["rooms"])
 _DISCUSSION, _VOTING, _UNDERCOVERS = (
     GAME_LIMITS["discussion_seconds"],
     GAME_LIMITS["voting_seconds"],
     GAME_LIMITS["undercover_count"],
 )
+_GUESS, _GRACE = GAME_LIMITS["guess_seconds"], GAME_LIMITS["grace_seconds"]
 
 
 class NameIn(BaseModel):
@@ -51,6 +57,19 @@ class ClueIn(BaseModel):
         return valid_clue(value)
 
 
+class GuessIn(BaseModel):
+    text: str = Field(max_length=1000, examples=["coffee"])
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        return valid_guess(value)
+
+
+class PackIn(BaseModel):
+    text: str = Field(max_length=20_000, description="one pair a line: two words separated by a comma")
+
+
 class VoteIn(BaseModel):
     target_id: str = Field(min_length=1, max_length=64)
 
@@ -64,6 +83,15 @@ class SettingsIn(BaseModel):
         le=_UNDERCOVERS["max"],
         description="null: automatic (1 up to 6 players, else 2)",
     )
+    mr_white: bool | None = Field(None, strict=True, description="deal one Mr. White (no word) in games of 5 or more")
+    guess_seconds: int | None = Field(None, ge=_GUESS["min"], le=_GUESS["max"], description="Mr. White's time to guess")
+    tie_rule: TieRule | None = None
+    vote_reveal: VoteReveal | None = None
+    grace_seconds: int | None = Field(
+        None, ge=_GRACE["min"], le=_GRACE["max"], description="a dropped player's seat waits this long"
+    )
+    language: Language | None = None
+    pack: str | None = Field(None, min_length=1, max_length=40, description="a pack id from GET /api/packs, or custom")
 
 
 class Seat(BaseModel):
@@ -149,6 +177,24 @@ async def change_settings(
     body: SettingsIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None
 ) -> SettingsChanged:
     return await service.change_settings(player, body.model_dump(exclude_unset=True), key)
+
+
+@router.put("/{code}/pack", response_model=None)
+async def set_pack(body: PackIn, player: PlayerDep, service: ServiceDep) -> SettingsChanged:
+    """The host pastes the table's own pairs; 422 `invalid_pack` names every bad line."""
+    return await service.set_custom_pack(player, body.text)
+
+
+@router.post("/{code}/guess")
+async def guess(body: GuessIn, player: PlayerDep, service: ServiceDep) -> Accepted:
+    """Mr. White's one guess at the civilians' word, right after being voted out."""
+    return Accepted(last_event_id=await service.guess(player, body.text))
+
+
+@packs_router.get("")
+async def packs(service: ServiceDep) -> list[dict[str, Any]]:
+    """The bundled word packs: id, language, theme, name and number of pairs."""
+    return list(service.packs())
 
 
 @router.post("/{code}/start")

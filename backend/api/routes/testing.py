@@ -1,10 +1,13 @@
-"""Test-only switches (mounted only with TEST_HOOKS=true): cut sockets and refuse new ones, to exercise fallbacks.
+"""Test-only switches (mounted only with TEST_HOOKS=true): cut sockets and refuse new ones, to exercise fallbacks;
+seed the service's chance so a browser test knows the deal.
 
 The refusal is a handshake gate this router installs on the app; the WebSocket route only consults the app's
 gates (`backend.api.deps.handshake_allowed`) and knows nothing of tests.
 """
 
 from __future__ import annotations
+
+import random
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -45,3 +48,14 @@ async def websocket_switch(body: SocketSwitch, request: Request, service: Servic
     _refusal(request).refuse = body.refuse
     closed = await service.hub.close_all(CloseCode.RESTART, "server restarting: reconnect") if body.refuse else []
     return {"refuse": body.refuse, "closed": len(closed)}
+
+
+class Seed(BaseModel):
+    seed: int
+
+
+@router.post("/rng")
+async def seed_rng(body: Seed, service: ServiceDep) -> dict[str, int]:
+    """Make the next deals repeatable: the service draws from random.Random(seed) from now on."""
+    service.rng = random.Random(body.seed)
+    return {"seed": body.seed}

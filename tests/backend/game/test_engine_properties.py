@@ -10,13 +10,17 @@ from hypothesis import event as note_event
 from hypothesis import strategies as st
 
 from backend.core.errors import ParlorError
-from backend.game.engine import LEGAL_TRANSITIONS, Room, RoomLimits
+from backend.game.engine import LEGAL_TRANSITIONS, MR_WHITE, TIE_RULES, VOTE_REVEALS, Room, RoomLimits
 from backend.game.events import Event
 from tests.backend.game.helpers import BANK, T0
 
-COMMANDS = ("join", "bot", "leave", "kick", "settings", "start", "clue", "ready", "vote", "advance", "tick", "presence")
-LEGAL_ORDER = ("lobby", "discussion", "voting", "finished")
+COMMANDS = (
+    "join", "bot", "leave", "kick", "settings", "rules", "start", "clue", "ready", "vote", "advance", "tick",
+    "presence", "guess",
+)  # fmt: skip
+LEGAL_ORDER = ("lobby", "discussion", "voting", "guess", "finished")
 CLUES = ("warm", "round", "morning", "daily", "brown", "fresh")
+GUESSES = ("latte", "Coffee", "TEA", "chai")
 
 command = st.tuples(st.sampled_from(COMMANDS), st.integers(0, 15), st.integers(0, 15), st.floats(0, 120))
 
@@ -25,23 +29,35 @@ def visible(event: Event, player_id: str) -> bool:
     return event.to is None or event.to == player_id
 
 
-def check_privacy(room: Room, delivered: list[tuple[int, Event]]) -> None:
-    """No event or snapshot a player receives carries another player's word or unrevealed role."""
-    if room.phase == "finished" or room.civilian_word is None:
+def check_privacy(room: Room, delivered: list[tuple[int, Event]], guesses: list[str]) -> None:
+    """No event or snapshot a player receives carries a word that is not theirs (Mr. White has none), an
+    unrevealed role, a guess before its `guess_made`, or (under counts-only) who voted for whom."""
+    if room.civilian_word is None:
         return
     starts = [n for n, (_, e) in enumerate(delivered) if e.type == "game_started"]
-    delivered = delivered[starts[-1] :] if starts else delivered  # words of earlier games are no secret now
+    current = delivered[starts[-1] :] if starts else delivered  # words of earlier games are no secret now
+    revealed = {e.data["guess"] for _, e in delivered if e.type == "guess_made"}
+    for guess in set(guesses) - revealed:  # a guess the engine refused or that is not yet made leaks nowhere
+        for _, event in current:
+            assert f'"{guess}"' not in json.dumps(event.data), event
+    for _, event in current:
+        if room.settings.vote_reveal == "counts" and event.type in ("player_eliminated", "vote_tied"):
+            assert event.data["ballots"] is None
+        assert "target_id" not in event.data
+    if room.phase == "finished":
+        return
     for pid, player in room.players.items():
-        if player.word is None:
+        if not player.seated:
             continue
-        other = room.undercover_word if player.word == room.civilian_word else room.civilian_word
-        assert other is not None
-        for _, event in delivered:
-            if visible(event, pid) and event.type != "game_over":
-                assert other not in json.dumps(event.data), (pid, event)
+        secret = {room.civilian_word, room.undercover_word} - {player.word}
+        for other in secret:
+            assert other is not None
+            for _, event in current:
+                if visible(event, pid) and event.type not in ("game_over", "guess_made"):
+                    assert other not in json.dumps(event.data), (pid, event)
+            blob = json.dumps(room.snapshot(pid))
+            assert f'"{other}"' not in blob
         snap = room.snapshot(pid)
-        blob = json.dumps(snap)
-        assert f'"{other}"' not in blob
         for entry in snap["players"]:
             if "role" in entry:
                 seat = room.players[entry["id"]]
@@ -62,6 +78,7 @@ def test_random_sequences_keep_invariants(
     log: list[tuple[int, Event]] = []
     phase = room.phase
     counter = 1
+    guesses: list[str] = []
 
     def commit(events: list[Event]) -> None:
         nonlocal seq, phase
@@ -74,7 +91,8 @@ def test_random_sequences_keep_invariants(
                 phase = new
 
     commit(first)
-    setup = [("join", 0, 0, 0.0)] * humans + [("bot", 0, 0, 0.0)] * bots + [("start", 0, 0, 0.0)]
+    setup = [("join", 0, 0, 0.0)] * humans + [("bot", 0, 0, 0.0)] * bots + [("rules", 1, seed % 2, 0.0)]
+    setup += [("start", 0, 0, 0.0)]
     for kind, a, b, dt in setup + commands:
         now += dt / 10
         ids = list(room.players)
@@ -94,6 +112,14 @@ def test_random_sequences_keep_invariants(
                 commit(room.remove_player(host, pb, now, rng))
             elif kind == "settings":
                 commit(room.update_settings(host, {"discussion_seconds": 10 + a, "voting_seconds": 5 + b}, now))
+            elif kind == "rules":
+                rules = {
+                    "mr_white": bool(a % 2),
+                    "tie_rule": TIE_RULES[b % 2],
+                    "vote_reveal": VOTE_REVEALS[a % 2],
+                    "grace_seconds": 2 + b,
+                }
+                commit(room.update_settings(host, rules, now))
             elif kind == "start":
                 commit(room.start(host, now, rng, BANK))
             elif kind == "clue":
@@ -109,6 +135,10 @@ def test_random_sequences_keep_invariants(
                 commit(room.tick(now, rng))
             elif kind == "presence":
                 commit(room.set_presence(pa, bool(b % 2), now))
+            elif kind == "guess":
+                guess = GUESSES[b % len(GUESSES)] + str(a)
+                guesses.append(guess)
+                commit(room.guess(room.guesser_id if b % 2 and room.guesser_id else pa, guess, now, rng))
         except ParlorError:
             pass
         assert room.phase == phase
@@ -117,13 +147,16 @@ def test_random_sequences_keep_invariants(
         if room.in_game:
             for p in room.players.values():
                 if p.seated:
-                    assert p.word in (room.civilian_word, room.undercover_word)
+                    assert p.word in (room.civilian_word, room.undercover_word, None)
                     assert (p.word == room.undercover_word) == (p.role == "undercover")
+                    assert (p.word is None) == (p.role == MR_WHITE)
                 else:
                     assert p.word is None and not p.alive
-        check_privacy(room, log)
+        check_privacy(room, log, guesses)
     note_event(
         f"reached {max((LEGAL_ORDER.index(e.data['phase']) for _, e in log if e.type == 'phase_changed'), default=0)}"
     )
+    note_event(f"guess phase: {any(e.type == 'guess_made' for _, e in log)}")
+    note_event(f"stand-in: {any(e.type == 'stand_in_started' for _, e in log)}")
     ids_seen = [i for i, _ in log]
     assert ids_seen == sorted(set(ids_seen))

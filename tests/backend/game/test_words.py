@@ -1,5 +1,6 @@
 import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -126,12 +127,15 @@ def test_bad_hints_are_rejected(overrides: dict[str, list[str]], message: str) -
     ("civilian", "undercover", "message"),
     [
         ("Coffee", "tea", "lowercase"),
-        ("ice-cream", "tea", "lowercase"),
+        ("ice_cream", "tea", "lowercase"),
+        ("ice--cream", "tea", "lowercase"),
+        ("tea2", "coffee", "lowercase"),
         ("coffee", "coffee", "itself"),
     ],
 )
 def test_bad_words_are_rejected(civilian: str, undercover: str, message: str) -> None:
-    """Words must be lowercase letters and spaces, and differ within a pair."""
+    """Words must be lowercase letters (accents welcome) joined by single spaces, hyphens or apostrophes,
+    and differ within a pair."""
     hints = {civilian: ["a", "b", "c"], undercover: ["d", "e", "f"]}
     with pytest.raises(ValueError, match=message):
         WordPair(civilian=civilian, undercover=undercover, hints=hints)
@@ -181,3 +185,33 @@ def test_from_json_round_trips_valid_data_and_rejects_broken_text() -> None:
     assert len(bank) == 1 and bank.hints_for("tea") == ("d", "e", "f")
     with pytest.raises(ValueError, match="not valid JSON"):
         WordBank.from_json("{")
+
+
+def test_bundled_packs_cover_both_languages_with_themes() -> None:
+    """English and French each have a long mixed pack (150+ pairs) and a themed one; every id names its file."""
+    from backend.game.words import PACKS_DIR, PackLibrary
+
+    library = PackLibrary.default()
+    catalogue = {p["id"]: p for p in library.catalogue()}
+    assert {p.stem for p in PACKS_DIR.glob("*.json")} == set(catalogue)
+    for language in ("en", "fr"):
+        mine = [p for p in catalogue.values() if p["language"] == language]
+        assert any(p["theme"] == "mixed" and int(p["pairs"]) >= 150 for p in mine)
+        assert any(p["theme"] != "mixed" for p in mine)
+
+
+def test_a_pack_file_with_a_bad_pair_fails_loading_naming_the_file(tmp_path: Path) -> None:
+    """A broken pack refuses to load, naming the file and the pair, like the bundled list always did."""
+    from backend.game.words import load_pack
+
+    bad = tmp_path / "fr-test.json"
+    pair = {"civilian": "Chat", "undercover": "chien", "hints": {"Chat": ["a", "b", "c"], "chien": ["d", "e", "f"]}}
+    bad.write_text(json.dumps({"id": "fr-test", "language": "fr", "theme": "x", "name": "X", "pairs": [pair]}))
+    with pytest.raises(ValueError, match=r"fr-test.json: pair 0: word 'Chat'"):
+        load_pack(bad)
+    bad.write_text(json.dumps({"id": "other", "language": "fr", "theme": "x", "name": "X", "pairs": []}))
+    with pytest.raises(ValueError, match="must match the file name"):
+        load_pack(bad)
+    bad.write_text(json.dumps({"id": "fr-test", "language": "de", "theme": "x", "name": "X", "pairs": []}))
+    with pytest.raises(ValueError, match="language must be one of"):
+        load_pack(bad)

@@ -1,0 +1,78 @@
+"""REST for the variants: house-rule settings, packs (bundled and pasted) and Mr. White's guess."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.backend.api.conftest import auth, seat
+
+
+def lobby(client: TestClient, humans: int) -> list[dict[str, str]]:
+    host = seat(client, "Host")
+    return [host] + [seat(client, f"P{i}", host["room_code"]) for i in range(1, humans)]
+
+
+def test_packs_lists_english_and_french(client: TestClient) -> None:
+    """GET /api/packs names each bundled pack with its language, theme and size (the mixed ones 150+ pairs)."""
+    packs = {p["id"]: p for p in client.get("/api/packs").json()}
+    assert packs["en-classic"]["language"] == "en" and packs["fr-classique"]["language"] == "fr"
+    assert packs["fr-cuisine"]["theme"] == "food"
+    assert all(p["pairs"] >= 150 for p in packs.values() if p["theme"] == "mixed")
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"tie_rule": "coin"}, "tie_rule"),
+        ({"vote_reveal": "hidden"}, "vote_reveal"),
+        ({"grace_seconds": 1}, "grace_seconds"),
+        ({"language": "de"}, "language"),
+        ({"pack": "klingon"}, "unknown pack 'klingon'"),
+        ({"language": "en", "pack": "fr-classique"}, "not in language"),
+        ({"pack": "custom"}, "paste the table's own pack"),
+        ({"mr_white": "yes"}, "mr_white"),
+    ],
+)
+def test_bad_settings_get_a_clear_422(client: TestClient, body: dict[str, object], needle: str) -> None:
+    """Every bad house-rule or pack setting is a JSON 422 whose message or fields name the problem."""
+    host = seat(client, "Host")
+    resp = client.patch(f"/api/rooms/{host['room_code']}/settings", json=body, headers=auth(host))
+    assert resp.status_code == 422, resp.text
+    assert needle in resp.text
+
+
+def test_language_change_moves_to_that_languages_pack(client: TestClient) -> None:
+    """Choosing French without a pack picks the French pack; settings come back in the response and event."""
+    host = seat(client, "Host")
+    resp = client.patch(f"/api/rooms/{host['room_code']}/settings", json={"language": "fr"}, headers=auth(host))
+    assert resp.json()["settings"]["pack"] == "fr-classique"
+
+
+def test_pasted_pack_refuses_bad_lines_by_number_and_is_kept_per_room(client: TestClient) -> None:
+    """A bad line is named in a 422 invalid_pack; a good pack is the room's only (not another room's)."""
+    host, other = seat(client, "Host"), seat(client, "Other")
+    code = host["room_code"]
+    resp = client.put(f"/api/rooms/{code}/pack", json={"text": "cat, dog\nlonely\nsun, moon"}, headers=auth(host))
+    assert resp.status_code == 422
+    error = resp.json()["error"]
+    assert error["code"] == "invalid_pack" and "line 2" in error["message"] and "'lonely'" in error["message"]
+    resp = client.put(f"/api/rooms/{code}/pack", json={"text": "cat, dog\nsun, moon"}, headers=auth(host))
+    assert resp.status_code == 200 and resp.json()["settings"]["custom_pack_size"] == 2
+    theirs = client.get(f"/api/rooms/{other['room_code']}/state", headers=auth(other)).json()
+    assert theirs["settings"]["pack"] == "en-classic"
+    mine = client.get(f"/api/rooms/{code}/state", headers=auth(host)).text
+    assert "moon" not in mine
+
+
+def test_only_mr_white_guesses_and_only_in_the_guess_phase(client: TestClient) -> None:
+    """POST /guess outside the guess phase is 409; a too-long guess 422."""
+    players = lobby(client, 5)
+    host, code = players[0], players[0]["room_code"]
+    client.patch(f"/api/rooms/{code}/settings", json={"mr_white": True}, headers=auth(host))
+    assert client.post(f"/api/rooms/{code}/start", headers=auth(host)).status_code == 200
+    resp = client.post(f"/api/rooms/{code}/guess", json={"text": "coffee"}, headers=auth(players[1]))
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "wrong_phase"
+    assert client.post(f"/api/rooms/{code}/guess", json={"text": "x" * 61}, headers=auth(players[1])).status_code == 422
+    words = [client.get(f"/api/rooms/{code}/state", headers=auth(p)).json()["you"] for p in players]
+    assert sum(1 for you in words if you["mr_white"] and you["word"] is None) == 1
