@@ -186,9 +186,9 @@ async def set_pack(body: PackIn, player: PlayerDep, service: ServiceDep) -> Sett
 
 
 @router.post("/{code}/guess")
-async def guess(body: GuessIn, player: PlayerDep, service: ServiceDep) -> Accepted:
+async def guess(body: GuessIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
     """Mr. White's one guess at the civilians' word, right after being voted out."""
-    return Accepted(last_event_id=await service.guess(player, body.text))
+    return Accepted(last_event_id=await service.guess(player, body.text, key))
 
 
 @packs_router.get("")
