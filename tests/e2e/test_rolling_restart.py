@@ -126,6 +126,7 @@ async def _clues(http: httpx.AsyncClient, rooms: list[list[Seat]], stop: asyncio
     return posted
 
 
+@pytest.mark.timeout(300)
 async def test_rolling_restart_behind_nginx_fails_nothing_and_every_socket_is_back_within_2s(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.nginx.url, timeout=30) as http:
         rooms = list(await asyncio.gather(*(_room(http) for _ in range(ROOMS))))
