@@ -1,4 +1,4 @@
-"""Build the Parlor backend app: `uvicorn backend.main:app`."""
+"""Build the Parlor backend app; run it with `python -m backend` (see backend/core/launch.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
+from backend.core.launch import check_launch
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
 from backend.realtime.hub import Hub
 from backend.service import RoomService
@@ -81,4 +82,5 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     return app
 
 
+check_launch()
 app = create_app()

@@ -168,6 +168,12 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.foreign_events_decoded = Counter(
+            "parlor_store_foreign_events_decoded_total",
+            "Events of rooms this process holds no socket or long-poll of, decoded from pub/sub anyway "
+            "(per-room channels keep it at zero but for the moment between unwatch and unsubscribe)",
+            registry=r,
+        )
         self.flag_rollout_percent = Gauge(
             "parlor_flag_rollout_percent", "Share of players in the WebSocket cohort (0-100)", registry=r
         )

@@ -528,7 +528,18 @@ class RoomService:
 
     async def wait_events(self, creds: Credentials, after: int, wait: float, epoch: str | None = None) -> LogSlice:
         """Return as soon as events after `after` exist, or when `wait` seconds have passed."""
-        deadline = time.monotonic() + wait
+        # a client ahead of the log or from another epoch gets `complete` False here: it resyncs at once
+        piece = await self.events_after(creds, after, epoch)
+        if wait <= 0 or piece.events or not piece.complete:
+            return piece
+        # nothing yet: receive the room's commits while we wait (the loop reads again once subscribed)
+        await self.watch(creds.room_code)
+        try:
+            return await self._wait_events(creds, after, time.monotonic() + wait, epoch)
+        finally:
+            self.unwatch(creds.room_code)
+
+    async def _wait_events(self, creds: Credentials, after: int, deadline: float, epoch: str | None) -> LogSlice:
         while True:
             changed = self.hub.room_changed(creds.room_code)
             piece = await self.events_after(creds, after, epoch)
@@ -541,6 +552,13 @@ class RoomService:
                 await asyncio.wait_for(changed.wait(), timeout=remaining)
             except TimeoutError:
                 return await self.events_after(creds, after, epoch)
+
+    async def watch(self, code: str) -> None:
+        """A socket or long-poll of this room is here now: its commits from other processes must reach us."""
+        await self.store.watch(code)
+
+    def unwatch(self, code: str) -> None:
+        self.store.unwatch(code)
 
     def new_player_id(self) -> str:
         return "p_" + secrets.token_hex(8)
@@ -681,6 +699,8 @@ class RoomService:
             await asyncio.sleep(1.0)
             try:
                 await self.upkeep()
+            except Unavailable as exc:  # the store is away (a restart, a timeout): the next round tries again
+                log.warning("upkeep skipped: %s (%r)", exc.message, exc.__cause__)
             except Exception:
                 log.exception("upkeep failed")
 
@@ -701,12 +721,11 @@ class RoomService:
                 if not self.hub.is_connected(code, player_id):
                     await self._set_presence(code, player_id, False, f"{transport}:{player_id}")
         now = self.clock()
-        codes = await self.store.room_codes()
-        known = set(codes)
-        for code in [c for c in self.hub.rooms if c not in known]:
-            # gone from the store without a delete we heard of (Redis restarted empty, a missed message)
-            self.close_room_sockets(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
-        for code in codes:
+        # The activity index names the candidates, so a room that is not idle long enough costs nothing here. A
+        # lobby nobody is in (created and abandoned, or made by a flood) goes in minutes, a game in an hour.
+        # Rooms that vanished under live sockets (Redis back empty) are the store's resets, not this sweep's.
+        lobby_limit = min(self.settings.lobby_idle_seconds, self.settings.room_idle_seconds)
+        for code in await self.store.idle_rooms(now - lobby_limit):
             if self.hub.rooms.get(code):
                 continue
             try:
@@ -716,11 +735,7 @@ class RoomService:
                 )
             except NotFound:
                 continue
-            # a lobby nobody is in (created and abandoned, or made by a flood) goes in minutes, a game in an hour
-            limit = self.settings.room_idle_seconds
-            if deserted_lobby:
-                limit = min(limit, self.settings.lobby_idle_seconds)
-            if idle >= limit:
+            if idle >= (lobby_limit if deserted_lobby else self.settings.room_idle_seconds):
                 log.info("room %s expired after %.0f s idle", code, idle)
                 await self.store.delete_room(code)
         self.refresh_gauges()

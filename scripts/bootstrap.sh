@@ -15,6 +15,7 @@ if [[ "$mode" == "dev" ]]; then
   # amtool (config checks) and the alertmanager binary the alert-routing test runs
   command -v amtool >/dev/null || apt_packages+=(prometheus-alertmanager)
   command -v redis-server >/dev/null || apt_packages+=(redis-server)
+  command -v redis-cli >/dev/null || apt_packages+=(redis-tools)  # redis-cli --cluster create (cluster tests)
   [[ -x /usr/sbin/nginx ]] || apt_packages+=(nginx-light)
   # so the status light's emoji render in headless screenshots
   [[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]] || apt_packages+=(fonts-noto-color-emoji)

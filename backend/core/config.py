@@ -16,7 +16,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    store_url: str = Field("memory://", description="memory:// (embedded default) or redis://host:port/db")
+    store_url: str = Field(
+        "memory://", description="memory:// (embedded default), redis://host:port/db, or redis+cluster://host:port"
+    )
     websocket_enabled: bool = Field(True, description="Global kill switch for the WebSocket transport")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [

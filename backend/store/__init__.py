@@ -61,12 +61,26 @@ class Store(Protocol):
 
     async def count_rooms(self) -> int: ...
 
+    async def idle_rooms(self, before: float) -> list[str]:
+        """Rooms whose last activity is older than `before`, found from an index rather than by reading rooms."""
+        ...
+
     def subscribe(self, listener: Listener) -> None:
-        """Call `listener(code, events)` for every commit, on this process or (Redis) any other."""
+        """Call `listener(code, events)` for every commit made here, and for the watched rooms' commits of others."""
+        ...
+
+    async def watch(self, code: str) -> None:
+        """Start receiving the room's commits made by other processes (counted: one call, one `unwatch`).
+
+        Returns once every later commit is sure to reach the listeners, so a read made after it misses nothing."""
+        ...
+
+    def unwatch(self, code: str) -> None:
+        """Undo one `watch`; the room's remote commits stop once nobody here watches it."""
         ...
 
     def subscribe_resets(self, listener: ResetListener) -> None:
-        """Call `listener(code)` when a room's history changed under this process (deleted elsewhere, or
+        """Call `listener(code)` when a watched room's history changed under this process (deleted elsewhere, or
         found rewritten after the store lost writes): its sockets must resync."""
         ...
 
@@ -88,8 +102,8 @@ def create_store(url: str, *, log_size: int = 1000, log_bytes: int = 131072) -> 
         from backend.store.memory import MemoryStore
 
         return MemoryStore(log_size=log_size, log_bytes=log_bytes)
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
         from backend.store.redis import RedisStore
 
         return RedisStore(url, log_size=log_size, log_bytes=log_bytes)
-    raise ValueError(f"unsupported STORE_URL scheme: {url!r} (use memory:// or redis://)")
+    raise ValueError(f"unsupported STORE_URL scheme: {url!r} (use memory://, redis:// or redis+cluster://)")

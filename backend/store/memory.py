@@ -86,8 +86,17 @@ class MemoryStore:
     async def count_rooms(self) -> int:
         return len(self._rooms)
 
+    async def idle_rooms(self, before: float) -> list[str]:
+        return [code for code, record in self._rooms.items() if record.room.last_activity < before]
+
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    async def watch(self, code: str) -> None:
+        """Every commit happens in this process and reaches the listeners already."""
+
+    def unwatch(self, code: str) -> None:
+        return None
 
     def subscribe_resets(self, listener: ResetListener) -> None:
         """The memory store never loses a room's history while the process lives."""

@@ -1,28 +1,42 @@
-"""The shared store: rooms, logs and wake-ups in Redis, so any number of backend processes serve one game.
+"""The shared store: rooms, logs and wake-ups in Redis (one server or a Redis Cluster), for any number of processes.
 
-Layout (prefix `parlor:`):
-  room:{code}   hash  state (Room JSON), v (version, bumped by every commit), seq (last event id), epoch
-  generation    a random token written once into an empty Redis: when it changes or vanishes, Redis lost data
-  log:{code}    stream of the room's events, entry id `<event id>-0`, capped at log_size (exact MAXLEN)
-  rooms         set of room codes
-  wakeups       zset code -> next wake-up (deadline or bot move)
-  kv:{key}      JSON values (shared flag state and the like)
-  commits       pub/sub channel: every commit as {"o": origin, "c": code, "e": [events]}
+Layout (prefix `parlor:`; the part in braces is the hash tag, so a room's keys and channel share one slot):
+  {CODE}:room     hash  state (Room JSON), v (version, bumped by every commit), seq (last event id), epoch
+                  (the history's name, see Room.epoch), lb (bytes of event JSON in the log)
+  {CODE}:log      stream of the room's events, entry id `<event id>-0`, capped at log_size entries and
+                  log_bytes bytes (the oldest entries go first)
+  {CODE}:events   sharded pub/sub channel: every commit as {"o": origin, "c": code, "e": [events]}
+  {i}:rooms       set of room codes
+  {i}:wakeups     zset code -> next wake-up (deadline or bot move)
+  {i}:activity    zset code -> the room's last activity, so idle rooms are found without reading any room
+  {i}:wakever     hash code -> version of the commit that last wrote the room's wake-up (cluster only)
+  {i}:generation  a random token written once into an empty Redis: when it changes, Redis lost its data
 
-A commit is one Lua script: it checks the version read before `fn` ran (optimistic concurrency: on a
-conflict `mutate` re-reads and re-runs `fn` on a fresh Room), writes the state, appends the events, sets
-the wake-up and publishes, all atomically. Publishing inside the script makes the channel's order the
-commit order, so each process sees a room's commits in id order.
+A commit is one Lua script on the room's slot: it checks the version read before `fn` ran (optimistic
+concurrency: on a conflict `mutate` re-reads and re-runs `fn` on a fresh Room), writes the state, appends the
+events and publishes (SPUBLISH), all atomically; publishing inside the script makes the channel's order the
+commit order. On one server the same script also updates the index keys. In a cluster the index lives on
+another slot, so it is written around the commit instead: before it, the wake-up is only ever lowered
+(`ZADD LT`: at worst the room is ticked early, and a tick with nothing due changes nothing); after it, a script
+on the index slot writes the exact wake-up unless a later version already did. So the index is never later
+than the room's real wake-up, even if the process dies between the two writes.
 
-Fan-out: local commits reach the listeners right away; the subscriber task delivers everything else. Each
-room's last delivered id makes delivery exactly-once and in order per process: anything at or below it is
-dropped, and a gap (a message lost while the subscription was down) is filled from the stream. After a
-reconnect every room is caught up from its stream before new messages are read.
+Fan-out: local commits reach the listeners right away. Remote commits arrive only for rooms this process
+watches (it holds a socket or a long-poll there): `watch` subscribes the room's channel on the node that owns
+its slot and returns once Redis confirmed the subscription, so a read made after it cannot miss a commit.
+Each watched room's last delivered id makes delivery exactly-once and in order: anything at or below it is
+dropped, and a gap (a message lost while a subscription was down) is filled from the stream.
+
+Lost history: after a subscription comes back, each watched room is read again. A room that vanished (Redis
+restarted empty, or deleted while we were away) and a room whose last id went backwards (Redis restarted from
+an older copy: ids that clients already hold will be handed out again) are reported to the reset listeners; the
+latter first gets a new epoch, so clients holding the old ids resync from a snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import json
@@ -30,10 +44,12 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -48,10 +64,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 PREFIX = "parlor:"
-ROOMS_KEY = PREFIX + "rooms"
-WAKEUPS_KEY = PREFIX + "wakeups"
-CHANNEL = PREFIX + "commits"
-GENERATION_KEY = PREFIX + "generation"
+ROOMS_KEY = PREFIX + "{i}:rooms"
+WAKEUPS_KEY = PREFIX + "{i}:wakeups"
+ACTIVITY_KEY = PREFIX + "{i}:activity"
+WAKEVER_KEY = PREFIX + "{i}:wakever"
+GENERATION_KEY = PREFIX + "{i}:generation"
 MAX_ATTEMPTS = 100
 # A claimed wake-up is pushed this far ahead rather than removed: the tick's commit replaces it, and if the
 # claiming process dies before committing, another one fires the room once the lease runs out.
@@ -59,14 +76,15 @@ CLAIM_LEASE_SECONDS = 5.0
 CLAIM_BATCH = 200
 RECONNECT_MAX_DELAY = 2.0
 CLOSE_TIMEOUT_SECONDS = 1.0  # bound on closing a connection that Redis (or the network) already dropped
-START_WAIT_SECONDS = 3.0
+WATCH_TIMEOUT_SECONDS = 5.0  # a subscription Redis does not confirm by then surfaces as Unavailable
 # How long a call waits for a free pooled connection when all are busy (a loaded event loop, not Redis down:
 # a refused connection fails at once).
 POOL_WAIT_SECONDS = 10.0
 
-# KEYS: room, log, rooms, wakeups. ARGV: expected version ('' to create), state, seq, wake-up ('' for none),
-# maxlen, channel, message, code, epoch, max log bytes, then (stream id, event JSON) pairs. The room hash's
-# `lb` field holds the log's bytes; the oldest entries go while the log is over either bound.
+# KEYS: room, log, then on one server rooms, wakeups, activity. ARGV: expected version ('' to create), state,
+# seq, wake-up ('' for none), maxlen, channel, message, code, last activity, epoch, max log bytes, then
+# (stream id, event JSON) pairs. The room hash's `lb` field holds the log's bytes; the oldest entries go while
+# the log is over either bound (the newest always stays, so the last id can be resumed from).
 # Returns the new version, -1 on a version conflict (or an existing code on create), -2 for a deleted room.
 _COMMIT = """
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -74,7 +92,6 @@ if ARGV[1] == '' then
   if v then return -1 end
   redis.call('DEL', KEYS[2])
   redis.call('HSET', KEYS[1], 'lb', 0)
-  redis.call('SADD', KEYS[3], ARGV[8])
   v = '0'
 elseif not v then
   return -2
@@ -82,13 +99,13 @@ elseif v ~= ARGV[1] then
   return -1
 end
 local nv = tonumber(v) + 1
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3], 'epoch', ARGV[9])
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3], 'epoch', ARGV[10])
 local lb = tonumber(redis.call('HGET', KEYS[1], 'lb') or '0')
-for i = 11, #ARGV, 2 do
+for i = 12, #ARGV, 2 do
   redis.call('XADD', KEYS[2], ARGV[i], 'e', ARGV[i + 1])
   lb = lb + #ARGV[i + 1]
 end
-local maxlen, maxbytes = tonumber(ARGV[5]), tonumber(ARGV[10])
+local maxlen, maxbytes = tonumber(ARGV[5]), tonumber(ARGV[11])
 local n = redis.call('XLEN', KEYS[2])
 while n > 1 and (n > maxlen or lb > maxbytes) do
   local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
@@ -97,40 +114,76 @@ while n > 1 and (n > maxlen or lb > maxbytes) do
   n = n - 1
 end
 redis.call('HSET', KEYS[1], 'lb', lb)
-if ARGV[4] == '' then
-  redis.call('ZREM', KEYS[4], ARGV[8])
-else
-  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8])
+if #KEYS > 2 then
+  if ARGV[1] == '' then redis.call('SADD', KEYS[3], ARGV[8]) end
+  if ARGV[4] == '' then
+    redis.call('ZREM', KEYS[4], ARGV[8])
+  else
+    redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8])
+  end
+  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
 end
-if #ARGV >= 11 then
-  redis.call('PUBLISH', ARGV[6], ARGV[7])
+if #ARGV >= 12 then
+  redis.call('SPUBLISH', ARGV[6], ARGV[7])
 end
 return nv
 """
 
-# KEYS: wakeups. ARGV: now, lease until, room key prefix, batch. Due rooms are leased in one atomic step,
-# so each is handed to exactly one caller; wake-ups of rooms that no longer exist are dropped.
-_CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[4]))
-local claimed = {}
-for _, code in ipairs(due) do
-  if redis.call('EXISTS', ARGV[3] .. code) == 1 then
-    redis.call('ZADD', KEYS[1], ARGV[2], code)
-    claimed[#claimed + 1] = code
-  else
-    redis.call('ZREM', KEYS[1], code)
-  end
+# Cluster only, on the index slot after a commit. KEYS: rooms, wakeups, activity, wakever. ARGV: code, version,
+# wake-up ('' for none), last activity. A commit's index write lands only if no later commit's did already.
+_INDEX = """
+local seen = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
+if tonumber(ARGV[2]) <= seen then return 0 end
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[3] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 end
-return claimed
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1
+"""
+
+# KEYS: wakeups. ARGV: now, lease until, batch. Due rooms are leased in one atomic step, so each is handed to
+# exactly one caller.
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, code in ipairs(due) do
+  redis.call('ZADD', KEYS[1], ARGV[2], code)
+end
+return due
+"""
+
+# KEYS: room, log. ARGV: first stream id. The last id, the log after it and the epoch, read together.
+_EVENTS_AFTER = """
+local head = redis.call('HMGET', KEYS[1], 'seq', 'epoch')
+if not head[1] then return false end
+return {head[1], redis.call('XRANGE', KEYS[2], ARGV[1], '+'), head[2] or ''}
+"""
+
+# KEYS: room, log. ARGV: channel, message. Drops the room and tells its watchers.
+_DELETE = """
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('SPUBLISH', ARGV[1], ARGV[2])
+return 1
 """
 
 
 def _room_key(code: str) -> str:
-    return f"{PREFIX}room:{code}"
+    return f"{PREFIX}{{{code}}}:room"
 
 
 def _log_key(code: str) -> str:
-    return f"{PREFIX}log:{code}"
+    return f"{PREFIX}{{{code}}}:log"
+
+
+def _channel(code: str) -> str:
+    return f"{PREFIX}{{{code}}}:events"
+
+
+def _code_of(channel: str) -> str:
+    return channel[channel.index("{") + 1 : channel.index("}")]
 
 
 def _dumps(value: Any) -> str:
@@ -142,8 +195,118 @@ def _rekey(room: Room, expected: str | None) -> list[Event]:
 
 
 def _parse_entries(entries: Any) -> list[StoredEvent]:
-    """XRANGE rows: (stream id, {"e": event JSON})."""
-    return [StoredEvent.from_dict(json.loads(fields["e"])) for _id, fields in entries]
+    """XRANGE rows: (stream id, {"e": event JSON}) as redis-py parses them, or raw [id, [field, value]]."""
+    out = []
+    for _id, fields in entries:
+        raw = fields["e"] if isinstance(fields, dict) else fields[1]
+        out.append(StoredEvent.from_dict(json.loads(raw)))
+    return out
+
+
+def parse_url(url: str) -> tuple[str, bool]:
+    """`redis+cluster://h:p` or `redis://h:p?cluster=1` mean a Redis Cluster; returns (plain URL, cluster?)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    flag = [v for k, v in query if k == "cluster"]
+    cluster = parts.scheme.endswith("+cluster") or (bool(flag) and flag[-1].lower() in ("1", "true", "yes"))
+    scheme = parts.scheme.removesuffix("+cluster")
+    rest = urlencode([(k, v) for k, v in query if k != "cluster"])
+    return urlunsplit((scheme, parts.netloc, parts.path, rest, parts.fragment)), cluster
+
+
+class _Feed:
+    """One node's sharded subscriptions: a pub/sub connection, its channels, and the reader task.
+
+    Subscribe and unsubscribe requests are sent in the order they are made; each SSUBSCRIBE's confirmation
+    resolves the future of that request, so `subscribe` returns only once Redis routes the channel to us."""
+
+    def __init__(self, store: RedisStore, name: str, client: aioredis.Redis) -> None:
+        self.store = store
+        self.name = name
+        self.client = client
+        self.pubsub: Any = None
+        self.subscribed: set[str] = set()
+        self.confirms: dict[str, collections.deque[asyncio.Future[None]]] = {}
+        self.lock = asyncio.Lock()
+        self.connected = asyncio.Event()
+        self.task = asyncio.create_task(self._run(), name=f"parlor-redis-feed-{name}")
+
+    async def sync(self, channel: str) -> asyncio.Future[None] | None:
+        """Bring the channel's subscription in line with the store's interest; a future for a new SSUBSCRIBE."""
+        async with self.lock:
+            want = self.store.interest.get(_code_of(channel), 0) > 0
+            if want and channel not in self.subscribed:
+                self.subscribed.add(channel)
+                future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self.confirms.setdefault(channel, collections.deque()).append(future)
+                if self.pubsub is not None and self.connected.is_set():
+                    await self.pubsub.ssubscribe(channel)
+                return future  # while disconnected the reconnect subscribes it and confirms
+            if not want and channel in self.subscribed:
+                self.subscribed.discard(channel)
+                if self.pubsub is not None and self.connected.is_set():
+                    await self.pubsub.sunsubscribe(channel)
+                else:  # never sent, so never confirmed: later confirmations belong to later requests
+                    for future in self.confirms.pop(channel, ()):
+                        future.cancel()
+            return None
+
+    async def _run(self) -> None:
+        delay = 0.05
+        while True:
+            self.pubsub = self.client.pubsub()
+            try:
+                async with self.lock:
+                    channels = sorted(self.subscribed)
+                    if channels:
+                        await self.pubsub.ssubscribe(*channels)
+                    else:  # an idle connection still needs one command to be opened
+                        await self.pubsub.ssubscribe(_channel("-"))
+                        await self.pubsub.sunsubscribe(_channel("-"))
+                    self.connected.set()
+                delay = 0.05
+                caught_up = not channels
+                pending = set(channels)
+                while True:
+                    message = await self.pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    kind, channel = message["type"], message.get("channel")
+                    if kind == "smessage":
+                        await self.store._on_message(channel, message["data"])
+                    elif kind == "ssubscribe":
+                        queue = self.confirms.get(channel)
+                        if queue:
+                            future = queue.popleft()
+                            if not future.done():
+                                future.set_result(None)
+                            if not queue:
+                                del self.confirms[channel]
+                        pending.discard(channel)
+                        if not caught_up and not pending:
+                            # subscribed again first, then read the logs: nothing committed meanwhile slips through
+                            caught_up = True
+                            await self.store._catch_up([_code_of(c) for c in channels])
+            except (RedisError, OSError, Unavailable) as exc:  # Unavailable: a catch-up read or rekey failed
+                self.store._metrics.store_errors.labels("subscribe").inc()
+                log.warning("redis store: subscription to %s lost (%r); reconnecting in %.2f s", self.name, exc, delay)
+            finally:
+                self.connected.clear()
+                # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(self.pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
+            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            delay = min(delay * 2, RECONNECT_MAX_DELAY)
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(self.task, 2 * CLOSE_TIMEOUT_SECONDS)
+        for queue in self.confirms.values():
+            for future in queue:
+                future.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.client.aclose(), CLOSE_TIMEOUT_SECONDS)
 
 
 class RedisStore:
@@ -160,52 +323,61 @@ class RedisStore:
         self._log_size = log_size
         self._log_bytes = log_bytes
         self._metrics = metrics or get_metrics()
+        self._url, self.cluster = parse_url(url)
+        self._socket_timeout = socket_timeout
         # No client-side retries: re-sending a commit whose reply was lost would make `mutate` re-run `fn`
         # on a state that already holds its effect. A failed call surfaces as 503 and the caller retries.
-        # A blocking pool: a burst (hundreds of sockets resuming at once) waits for a connection instead of
-        # failing with "too many connections".
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=max_connections,
-            timeout=POOL_WAIT_SECONDS,
-            decode_responses=True,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._redis = aioredis.Redis(connection_pool=pool)
+        options: dict[str, Any] = {
+            "decode_responses": True,
+            "socket_timeout": socket_timeout,
+            "socket_connect_timeout": socket_timeout,
+            "retry": Retry(NoBackoff(), 0),
+        }
+        self._redis: Any
+        if self.cluster:
+            self._redis = RedisCluster.from_url(self._url, max_connections=max_connections, **options)
+        else:
+            # A blocking pool: a burst (hundreds of sockets resuming at once) waits for a connection instead of
+            # failing with "too many connections".
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._url, max_connections=max_connections, timeout=POOL_WAIT_SECONDS, **options
+            )
+            self._redis = aioredis.Redis(connection_pool=pool)
         self._commit_script = self._redis.register_script(_COMMIT)
+        self._index_script = self._redis.register_script(_INDEX)
         self._claim_script = self._redis.register_script(_CLAIM)
+        self._events_script = self._redis.register_script(_EVENTS_AFTER)
+        self._delete_script = self._redis.register_script(_DELETE)
         self._origin = secrets.token_hex(8)
         self._listeners: list[Listener] = []
         self._reset_listeners: list[ResetListener] = []
         self._generation: str | None = None  # the token seen in Redis; a different one means Redis lost data
-        self._delivered: dict[str, int] = {}  # room -> last event id handed to the listeners here
-        self._subscriber: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
+        self.interest: dict[str, int] = {}  # watched room -> local sockets and long-polls in it
+        self._delivered: dict[str, int] = {}  # watched room -> last event id handed to the listeners here
+        self._feeds: dict[str, _Feed] = {}
+        self._background: set[asyncio.Task[Any]] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the subscriber; wait a little for it, but boot anyway if Redis is down (it keeps retrying)."""
-        self._subscriber = asyncio.create_task(self._subscribe_forever(), name="parlor-redis-subscriber")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._subscribed.wait(), START_WAIT_SECONDS)
-        if not self._subscribed.is_set():
-            log.warning("redis store: not subscribed yet; serving will resume when Redis answers")
+        """Nothing to start eagerly: subscriptions open with the first watched room of each node."""
+        with contextlib.suppress(RedisError, OSError):
+            if self.cluster:
+                await self._redis.initialize()
+            await self._check_generation()  # the token a later reconnect compares with
 
     async def close(self) -> None:
-        if self._subscriber is not None:
-            self._subscriber.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._subscriber, 2 * CLOSE_TIMEOUT_SECONDS)
-            self._subscriber = None
+        for feed in list(self._feeds.values()):
+            await feed.close()
+        self._feeds.clear()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._redis.aclose(), CLOSE_TIMEOUT_SECONDS)
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping()) and self._subscribed.is_set()
+            if self.cluster:
+                return bool(await self._redis.ping(target_nodes=RedisCluster.PRIMARIES))
+            return bool(await self._redis.ping())
         except (RedisError, OSError):
             self._metrics.store_errors.labels("read").inc()
             return False
@@ -248,27 +420,27 @@ class RedisStore:
 
     async def events_after(self, code: str, after: int) -> LogSlice:
         with self._guard("read"):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hmget(_room_key(code), ["seq", "epoch"])
-                pipe.xrange(_log_key(code), f"{after + 1}-0", "+")
-                (seq, epoch), entries = await pipe.execute()
-        if seq is None:
+            found = await self._events_script(keys=[_room_key(code), _log_key(code)], args=[f"{after + 1}-0"])
+        if not found:
             raise self._unknown(code)
-        last = int(seq)
+        last, epoch = int(found[0]), str(found[2])
         if after >= last:
-            return LogSlice([], after == last, last, epoch or "")
-        events = _parse_entries(entries)
+            # ahead of the log: ids the client holds were lost and will be handed out again
+            return LogSlice([], after == last, last, epoch)
+        events = _parse_entries(found[1])
         # ids are dense: the log reaches back far enough exactly when it starts right after `after`
         complete = bool(events) and events[0].id == after + 1
-        return LogSlice(events, complete, last, epoch or "")
+        return LogSlice(events, complete, last, epoch)
 
     async def delete_room(self, code: str) -> None:
         with self._guard("write"):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(_room_key(code), _log_key(code))
+            message = _dumps({"o": self._origin, "c": code, "deleted": True})
+            await self._delete_script(keys=[_room_key(code), _log_key(code)], args=[_channel(code), message])
+            async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.srem(ROOMS_KEY, code)
                 pipe.zrem(WAKEUPS_KEY, code)
-                pipe.publish(CHANNEL, _dumps({"o": self._origin, "c": code, "deleted": True}))
+                pipe.zrem(ACTIVITY_KEY, code)
+                pipe.hdel(WAKEVER_KEY, code)
                 await pipe.execute()
         self._delivered.pop(code, None)
 
@@ -280,14 +452,31 @@ class RedisStore:
         with self._guard("read"):
             return int(await self._redis.scard(ROOMS_KEY))
 
+    async def idle_rooms(self, before: float) -> list[str]:
+        with self._guard("read"):
+            return [str(c) for c in await self._redis.zrangebyscore(ACTIVITY_KEY, "-inf", f"({before!r}")]
+
     # ---- wake-ups --------------------------------------------------------------------------------------
 
     async def claim_due(self, now: float) -> list[str]:
         with self._guard("write"):
-            claimed = await self._claim_script(
-                keys=[WAKEUPS_KEY], args=[repr(now), repr(now + CLAIM_LEASE_SECONDS), PREFIX + "room:", CLAIM_BATCH]
-            )
-        return list(claimed)
+            claimed = [
+                str(c)
+                for c in await self._claim_script(
+                    keys=[WAKEUPS_KEY], args=[repr(now), repr(now + CLAIM_LEASE_SECONDS), CLAIM_BATCH]
+                )
+            ]
+            if not claimed:
+                return []
+            # wake-ups of rooms that no longer exist are dropped (in a cluster the room keys live elsewhere)
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for code in claimed:
+                    pipe.exists(_room_key(code))
+                exists = await pipe.execute()
+            gone = [code for code, there in zip(claimed, exists, strict=True) if not there]
+            if gone:
+                await self._redis.zrem(WAKEUPS_KEY, *gone)
+        return [code for code, there in zip(claimed, exists, strict=True) if there]
 
     async def next_wakeup(self) -> float | None:
         with self._guard("read"):
@@ -305,26 +494,37 @@ class RedisStore:
 
     async def _commit(self, room: Room, stored: list[StoredEvent], version: str | None) -> int:
         when = room.next_wakeup()
+        wake = "" if when is None else repr(when)
         message = _dumps({"o": self._origin, "c": room.code, "e": [e.to_dict() for e in stored]})
         args: list[str | int] = [
             "" if version is None else version,
             _dumps(room.to_dict()),
             room.event_seq,
-            "" if when is None else repr(when),
+            wake,
             self._log_size,
-            CHANNEL,
+            _channel(room.code),
             message,
             room.code,
+            repr(room.last_activity),
             room.epoch,
             self._log_bytes,
         ]
         for event in stored:
             args += [f"{event.id}-0", _dumps(event.to_dict())]
+        keys = [_room_key(room.code), _log_key(room.code)]
         with self._guard("write"):
-            result = await self._commit_script(
-                keys=[_room_key(room.code), _log_key(room.code), ROOMS_KEY, WAKEUPS_KEY], args=args
-            )
-        return int(result)
+            if not self.cluster:
+                keys += [ROOMS_KEY, WAKEUPS_KEY, ACTIVITY_KEY]
+                return int(await self._commit_script(keys=keys, args=args))
+            if when is not None:  # never later than the truth, even if we die before the exact write below
+                await self._redis.zadd(WAKEUPS_KEY, {room.code: when}, lt=True)
+            result = int(await self._commit_script(keys=keys, args=args))
+            if result > 0:
+                await self._index_script(
+                    keys=[ROOMS_KEY, WAKEUPS_KEY, ACTIVITY_KEY, WAKEVER_KEY],
+                    args=[room.code, result, wake, repr(room.last_activity)],
+                )
+        return result
 
     @contextlib.contextmanager
     def _guard(self, op: str) -> Iterator[None]:
@@ -355,8 +555,7 @@ class RedisStore:
 
     async def _check_generation(self) -> bool:
         """Write the generation token into an empty Redis; True when the one seen before is gone (data lost)."""
-        token = secrets.token_hex(8)
-        await self._redis.set(GENERATION_KEY, token, nx=True)
+        await self._redis.set(GENERATION_KEY, secrets.token_hex(8), nx=True)
         current = str(await self._redis.get(GENERATION_KEY))
         lost = self._generation is not None and current != self._generation
         self._generation = current
@@ -365,15 +564,88 @@ class RedisStore:
             log.warning("redis store: Redis came back without the data it had (generation changed)")
         return lost
 
+    async def watch(self, code: str) -> None:
+        """Receive this room's commits from other processes; returns once the subscription is confirmed."""
+        self.interest[code] = self.interest.get(code, 0) + 1
+        try:
+            feed = self._feed_for(code)
+            future = await feed.sync(_channel(code))
+            if future is not None:
+                await asyncio.wait_for(asyncio.shield(future), WATCH_TIMEOUT_SECONDS)
+            if code not in self._delivered:
+                # Subscribed: from here every commit reaches us. Earlier ones are the caller's to read, so
+                # delivery starts after the last id committed now (or after a message that already came in).
+                seq = await self._redis.hget(_room_key(code), "seq")
+                if self.interest.get(code, 0) > 0:
+                    self._delivered[code] = max(self._delivered.get(code, 0), int(seq or 0))
+        except (RedisError, OSError, TimeoutError) as exc:
+            self.unwatch(code)
+            self._metrics.store_errors.labels("subscribe").inc()
+            raise Unavailable("store unavailable", "store_unavailable") from exc
+        except BaseException:
+            self.unwatch(code)
+            raise
+
+    def unwatch(self, code: str) -> None:
+        """The caller no longer needs the room's remote commits; the last one out unsubscribes."""
+        left = self.interest.get(code, 0) - 1
+        if left > 0:
+            self.interest[code] = left
+            return
+        self.interest.pop(code, None)
+        self._delivered.pop(code, None)
+        feed = self._feeds.get(self._node_name(code))
+        if feed is not None:
+            task = asyncio.get_running_loop().create_task(self._quietly(feed.sync(_channel(code))))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _quietly(call: Awaitable[Any]) -> None:
+        with contextlib.suppress(RedisError, OSError):
+            await call
+
+    def _node_name(self, code: str) -> str:
+        if not self.cluster:
+            return "redis"
+        return str(self._redis.get_node_from_key(_channel(code)).name)
+
+    def _feed_for(self, code: str) -> _Feed:
+        name = self._node_name(code)
+        feed = self._feeds.get(name)
+        if feed is None:
+            if self.cluster:
+                node = self._redis.get_node_from_key(_channel(code))
+                client = aioredis.Redis(
+                    host=node.host,
+                    port=node.port,
+                    decode_responses=True,
+                    socket_connect_timeout=self._socket_timeout,
+                    retry=Retry(NoBackoff(), 0),
+                )
+            else:
+                client = aioredis.Redis.from_url(
+                    self._url,
+                    decode_responses=True,
+                    socket_connect_timeout=self._socket_timeout,
+                    retry=Retry(NoBackoff(), 0),
+                )
+            feed = self._feeds[name] = _Feed(self, name, client)
+        return feed
+
     def _deliver(self, code: str, events: list[StoredEvent], *, remote: bool = False, skip_gap: bool = False) -> bool:
         """Hand the not-yet-delivered events to the listeners; False (nothing delivered) on a gap."""
-        last = self._delivered.get(code, 0)
-        fresh = [e for e in events if e.id > last]
-        if not fresh:
-            return True
-        if fresh[0].id != last + 1 and not skip_gap:
-            return False
-        self._delivered[code] = fresh[-1].id
+        last = self._delivered.get(code)
+        if last is None:
+            # a room nobody here watches (a local commit): nothing to order against, pass it on as it is
+            fresh = events
+        else:
+            fresh = [e for e in events if e.id > last]
+            if not fresh:
+                return True
+            if fresh[0].id != last + 1 and not skip_gap:
+                return False
+            self._delivered[code] = fresh[-1].id
         if remote:
             received = time.time()
             for event in fresh:
@@ -385,97 +657,69 @@ class RedisStore:
                 log.exception("store listener failed")
         return True
 
-    async def _subscribe_forever(self) -> None:
-        delay = 0.05
-        seeded = False
-        while True:
-            pubsub = self._redis.pubsub()
-            try:
-                await pubsub.subscribe(CHANNEL)
-                while (await pubsub.get_message(timeout=None) or {}).get("type") != "subscribe":
-                    pass
-                # subscribed first, then read the logs: nothing committed in between can slip through
-                if seeded:
-                    await self._catch_up()
-                else:
-                    await self._seed()
-                    seeded = True
-                self._subscribed.set()
-                delay = 0.05
-                log.info("redis store: subscribed to %s", CHANNEL)
-                while True:
-                    message = await pubsub.get_message(timeout=None)
-                    if message is not None and message["type"] == "message":
-                        await self._on_message(message["data"])
-            except (RedisError, OSError) as exc:
-                self._metrics.store_errors.labels("subscribe").inc()
-                log.warning("redis store: subscription lost (%r); reconnecting in %.2f s", exc, delay)
-            finally:
-                self._subscribed.clear()
-                # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)  # type: ignore[no-untyped-call]
-            await asyncio.sleep(delay * random.uniform(0.5, 1.0))
-            delay = min(delay * 2, RECONNECT_MAX_DELAY)
-
-    async def _seed(self) -> None:
-        """On the first subscription: every existing room counts as delivered up to its current last id."""
-        await self._check_generation()
-        codes = [str(code) for code in await self._redis.smembers(ROOMS_KEY)]
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for code in codes:
-                pipe.hget(_room_key(code), "seq")
-            seqs = await pipe.execute()
-        for code, seq in zip(codes, seqs, strict=True):
-            if seq is not None:
-                self._delivered.setdefault(code, int(seq))
-
-    async def _catch_up(self) -> None:
-        """After a reconnect: deliver from each room's stream what was committed while we were away.
+    async def _catch_up(self, codes: list[str]) -> None:
+        """After a reconnect: deliver from each watched room's stream what was committed while we were away.
 
         Rooms that vanished are reported to the reset listeners (their sockets close). A room whose last id
         went backwards lost its latest writes (Redis restarted from an older copy): ids below what clients
         hold will be handed out again, so the room gets a new epoch and its sockets resync.
         """
+        watched = [code for code in codes if code in self._delivered]
+        if not watched:
+            return
         await self._check_generation()
-        codes = {str(code) for code in await self._redis.smembers(ROOMS_KEY)}
-        for gone in set(self._delivered) - codes:
-            del self._delivered[gone]
-            self._reset(gone)
-        ordered = sorted(codes)
         async with self._redis.pipeline(transaction=False) as pipe:
-            for code in ordered:
+            for code in watched:
                 pipe.hmget(_room_key(code), ["seq", "epoch"])
             heads = await pipe.execute()
-        for code, (seq, epoch) in zip(ordered, heads, strict=True):
-            if seq is not None and int(seq) < self._delivered.get(code, 0):
+        for code, (seq, epoch) in zip(watched, heads, strict=True):
+            if code not in self._delivered:
+                continue  # unwatched meanwhile
+            if seq is None:
+                self._delivered.pop(code, None)
+                self._reset(code)
+            elif int(seq) < self._delivered[code]:
                 log.warning(
                     "redis store: room %s went back from id %s to %s; new epoch", code, self._delivered[code], seq
                 )
                 self._metrics.store_data_losses.inc()
-                await self.mutate(code, functools.partial(_rekey, expected=epoch), time.time())
-                self._delivered[code] = int(seq)
+                with contextlib.suppress(NotFound):  # deleted meanwhile: nothing left to rekey
+                    await self.mutate(code, functools.partial(_rekey, expected=epoch), time.time())
+                if code in self._delivered:
+                    self._delivered[code] = int(seq)
                 self._reset(code)
+        watched = [code for code in watched if code in self._delivered]
+        if not watched:
+            return
         async with self._redis.pipeline(transaction=False) as pipe:
-            for code in ordered:
-                pipe.xrange(_log_key(code), f"{self._delivered.get(code, 0) + 1}-0", "+")
+            for code in watched:
+                pipe.xrange(_log_key(code), f"{self._delivered[code] + 1}-0", "+")
             results = await pipe.execute()
-        for code, entries in zip(ordered, results, strict=True):
-            if entries:
+        for code, entries in zip(watched, results, strict=True):
+            if entries and code in self._delivered:
                 self._deliver(code, _parse_entries(entries), remote=True, skip_gap=True)
 
-    async def _on_message(self, data: str) -> None:
+    async def _on_message(self, channel: str, data: str) -> None:
         message = json.loads(data)
         code = message["c"]
+        if self.interest.get(code, 0) <= 0:
+            # already unwatched, its SUNSUBSCRIBE still on the way: work spent on a room nobody here holds
+            self._metrics.foreign_events_decoded.inc(len(message.get("e", ())))
+            return
         if message.get("deleted"):
             self._delivered.pop(code, None)
             self._reset(code)
             return
         remote = message["o"] != self._origin
         events = [StoredEvent.from_dict(e) for e in message["e"]]
+        if code not in self._delivered:
+            # subscribed but not seeded yet (watch is reading the last id): these are news, the rest the
+            # caller reads itself after watch returns
+            self._delivered[code] = events[0].id - 1
         if self._deliver(code, events, remote=remote):
             return
         # a gap: commits we never got (or a local commit that overtook them); read them from the stream
         start = self._delivered.get(code, 0) + 1
-        entries = await self._redis.xrange(_log_key(code), f"{start}-0", f"{events[-1].id}-0")
+        with self._guard("subscribe"):
+            entries = await self._redis.xrange(_log_key(code), f"{start}-0", f"{events[-1].id}-0")
         self._deliver(code, _parse_entries(entries), remote=True, skip_gap=True)

@@ -1,4 +1,7 @@
-"""Two backend processes on one Redis behind nginx: shared rooms, rolling restarts, crashes, a Redis outage."""
+"""Two backend processes on one Redis behind nginx: shared rooms, rolling restarts, crashes, a Redis outage.
+
+The game and the rolling restart run again on a 3-master Redis Cluster (per-room keys on one slot, sharded
+pub/sub); the outage and SIGKILL scenarios are about one Redis and one process and run on single Redis only."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from launchers.backend import backend_env, backend_server
 from launchers.nginx import Nginx, nginx_available, run_nginx
 from launchers.process import Server
 from launchers.redis import RedisServer, redis_available, run_redis
+from launchers.redis_cluster import run_redis_cluster
 from tests.conftest import scaled
 from tests.support.client import Seat, WsPlayer
 
@@ -64,17 +68,29 @@ def backend_process(env: dict[str, str], tmp: Path) -> BackendProcess:
 
 @dataclass
 class Cluster:
-    redis: RedisServer
+    redis: RedisServer | None  # None on a Redis Cluster
     backends: list[BackendProcess]
     nginx: Nginx
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def single_redis_only(cluster: Cluster) -> RedisServer:
+    if cluster.redis is None:
+        pytest.skip("a scenario about one Redis server")
+    return cluster.redis
+
+
+@pytest.fixture(scope="module", params=["redis", "redis_cluster"])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     tmp = tmp_path_factory.mktemp("scaleout")
-    with run_redis(tmp) as redis_server:
+    with contextlib.ExitStack() as stack:
+        redis_server: RedisServer | None = None
+        if request.param == "redis_cluster":
+            store_url = stack.enter_context(run_redis_cluster(tmp / "redis-cluster")).url
+        else:
+            redis_server = stack.enter_context(run_redis(tmp))
+            store_url = redis_server.url
         env = {
-            "STORE_URL": redis_server.url,
+            "STORE_URL": store_url,
             "DRAIN_SECONDS": str(DRAIN_SECONDS),
             "MAX_CLUES_PER_ROUND": "200",
         }
@@ -83,7 +99,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             for backend in backends:
                 backend.launch()
             for backend in backends:
-                backend.wait()
+                backend.wait(60.0)  # a loaded machine starts slowly
             with run_nginx([b.port for b in backends], tmp / "nginx") as nginx:
                 yield Cluster(redis_server, backends, nginx)
         finally:
@@ -301,7 +317,7 @@ async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
             code, seen_draining = await asyncio.to_thread(backend.terminate)
             assert code == 0, backend.log()[-2000:]
             drains.append(seen_draining)
-            await asyncio.to_thread(backend.start)
+            await asyncio.to_thread(backend.start, 60.0)
         await asyncio.sleep(0.5)
     finally:
         stop.set()
@@ -319,13 +335,14 @@ async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
 
 async def test_redis_outage_gives_clear_errors_and_play_resumes(cluster: Cluster, http: httpx.AsyncClient) -> None:
     """Redis restarted mid-game: 503 JSON and failing readiness while it is down, nothing corrupted after."""
+    redis_server = single_redis_only(cluster)
     seats = await seat_room(http)
     code = seats[0].room_code
     clients = await start_game_watched(cluster, http, seats)
     await call(http, "POST", f"/api/rooms/{code}/clues", seats[1], {"text": "before the outage"})
     before, _ = await log_ids(http, seats[0])
 
-    await asyncio.to_thread(cluster.redis.shutdown_saving)
+    await asyncio.to_thread(redis_server.shutdown_saving)
     try:
         resp = await http.post(f"/api/rooms/{code}/clues", json={"text": "during"}, headers=seats[2].auth)
         assert resp.status_code == 503
@@ -337,7 +354,7 @@ async def test_redis_outage_gives_clear_errors_and_play_resumes(cluster: Cluster
             assert httpx.get(backend.url + "/healthz").status_code == 200
         await asyncio.sleep(1.0)  # timers and subscribers keep failing meanwhile; nothing may be half-written
     finally:
-        await asyncio.to_thread(cluster.redis.start)
+        await asyncio.to_thread(redis_server.start)
     for backend in cluster.backends:
         await asyncio.to_thread(backend.wait)
     after, events = await log_ids(http, seats[0])
@@ -356,6 +373,7 @@ async def test_redis_outage_gives_clear_errors_and_play_resumes(cluster: Cluster
 
 async def test_sigkill_loses_no_state_and_clients_resume_elsewhere(cluster: Cluster, http: httpx.AsyncClient) -> None:
     """A process killed outright mid-game: its clients resume on the other one, the game goes on (runs last)."""
+    single_redis_only(cluster)
     victim = cluster.backends[0]
     seats = await seat_room(http)
     clients = await start_game_watched(cluster, http, seats)

@@ -127,7 +127,10 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     if service.draining:
         # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
         conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
+    watching = False
     try:
+        await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
+        watching = True
         await _resume(conn, service, creds, last_event_id, epoch)
         await service.connected(creds, conn.session)
         await _read_loop(websocket, conn, service)
@@ -135,6 +138,8 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         conn.disconnect_reason = "error"
         await _close(websocket, CloseCode.TRY_LATER, exc.message)
     finally:
+        if watching:
+            service.unwatch(creds.room_code)
         current = hub.unregister(conn)
         metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
         if current:

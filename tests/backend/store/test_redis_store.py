@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from pathlib import Path
 
@@ -10,13 +11,16 @@ import pytest
 import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
+from backend.core.config import Settings
 from backend.core.errors import Unavailable
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics
+from backend.realtime.hub import Hub
+from backend.service import RoomService
 from backend.store.redis import RedisStore
-from launchers.redis import RedisServer, run_redis
-from tests.backend.store.conftest import StoreFactory
+from launchers.redis import run_redis
+from tests.backend.store.conftest import RedisTarget, StoreFactory
 from tests.backend.store.test_store import CREATED, NOW, new_room, note, with_deadline
 
 pytestmark = pytest.mark.redis
@@ -75,14 +79,17 @@ async def test_listeners_get_remote_commits_once_and_in_order(
     a.subscribe(heard_a)
     b.subscribe(heard_b)
     await a.create_room(*new_room(), NOW)
+    await a.watch("ABCDE")
+    await b.watch("ABCDE")
     await asyncio.gather(*(s.mutate("ABCDE", lambda r: [note(0)], time.time()) for _ in range(25) for s in (a, b)))
     last = CREATED + 50
     assert await heard_a.until("ABCDE", last) == list(range(1, last + 1))
-    assert await heard_b.until("ABCDE", last) == list(range(1, last + 1))
+    assert await heard_b.until("ABCDE", last) == list(range(CREATED + 1, last + 1))
     await asyncio.sleep(0.1)
-    assert heard_a.ids["ABCDE"] == heard_b.ids["ABCDE"] == list(range(1, last + 1))
-    # b heard the 2 creation events and a's 25 commits from afar, a heard b's 25: one lag sample each
-    assert registry.get_sample_value("parlor_cross_process_lag_seconds_count") == CREATED + 50
+    assert heard_a.ids["ABCDE"] == list(range(1, last + 1))
+    assert heard_b.ids["ABCDE"] == list(range(CREATED + 1, last + 1))
+    # b watched after the creation (that is its resume read's part): it heard a's 25 commits, a heard b's 25
+    assert registry.get_sample_value("parlor_cross_process_lag_seconds_count") == 50
 
 
 async def test_claim_due_hands_each_room_to_exactly_one_process(redis_stores: StoreFactory) -> None:
@@ -111,21 +118,25 @@ async def test_claim_lease_refires_when_the_claimer_never_commits(redis_stores: 
 
 
 async def test_subscriber_catches_up_after_losing_its_connection(
-    redis_stores: StoreFactory, redis_server: RedisServer, registry: CollectorRegistry
+    redis_stores: StoreFactory, redis_target: RedisTarget, registry: CollectorRegistry
 ) -> None:
     """Commits made while a process's subscription is cut reach its listeners after it reconnects."""
     a, b = await redis_stores(), await redis_stores()
     heard = Recorder()
     a.subscribe(heard)
     await b.create_room(*new_room(), NOW)
-    await heard.until("ABCDE", CREATED)
-    admin = aioredis.from_url(redis_server.url)
+    await a.watch("ABCDE")
+    await b.mutate("ABCDE", lambda r: [note(-1)], time.time())
+    await heard.until("ABCDE", CREATED + 1)
+    admins = [aioredis.Redis(host="127.0.0.1", port=port) for port in redis_target.ports]
     before = errors(registry, "subscribe")
     for n in range(5):
-        await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        for admin in admins:
+            await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
         await b.mutate("ABCDE", lambda r, n=n: [note(n)], time.time())
-    await admin.aclose()
-    assert await heard.until("ABCDE", CREATED + 5) == list(range(1, CREATED + 6))
+    for admin in admins:
+        await admin.aclose()
+    assert await heard.until("ABCDE", CREATED + 6) == list(range(CREATED + 1, CREATED + 7))
     assert errors(registry, "subscribe") > before
     assert await a.ping()
 
@@ -140,6 +151,7 @@ async def test_redis_down_raises_unavailable_and_recovers(
         heard = Recorder()
         store.subscribe(heard)
         await store.create_room(*new_room(), NOW)
+        await store.watch("ABCDE")
         server.shutdown_saving()
         with pytest.raises(Unavailable) as info:
             await store.mutate("ABCDE", lambda r: [note(1)], NOW)
@@ -155,5 +167,90 @@ async def test_redis_down_raises_unavailable_and_recovers(
             await asyncio.sleep(0.05)
         _, stored = await store.mutate("ABCDE", lambda r: [note(1)], NOW)
         assert [e.id for e in stored] == [CREATED + 1]
-        assert await heard.until("ABCDE", CREATED + 1) == list(range(1, CREATED + 2))
+        assert (await heard.until("ABCDE", CREATED + 1))[-1] == CREATED + 1
         await store.close()
+
+
+async def test_a_process_receives_only_the_rooms_it_watches(
+    redis_stores: StoreFactory, registry: CollectorRegistry
+) -> None:
+    """Remote commits arrive only for watched rooms; unwatching stops them; nothing foreign is decoded."""
+    a, b = await redis_stores(), await redis_stores()
+    heard = Recorder()
+    a.subscribe(heard)
+    for code in ("WATCH", "OTHER"):
+        await b.create_room(*new_room(code), NOW)
+    await a.watch("WATCH")
+    await a.watch("WATCH")  # a second socket of the same room: counted, one subscription
+    for n in range(3):
+        await b.mutate("WATCH", lambda r, n=n: [note(n)], time.time())
+        await b.mutate("OTHER", lambda r, n=n: [note(n)], time.time())
+    assert await heard.until("WATCH", CREATED + 3) == [CREATED + 1, CREATED + 2, CREATED + 3]
+    a.unwatch("WATCH")
+    await b.mutate("WATCH", lambda r: [note(9)], time.time())
+    assert (await heard.until("WATCH", CREATED + 4))[-1] == CREATED + 4  # still one watcher left
+    a.unwatch("WATCH")
+    await asyncio.sleep(0.1)  # the SUNSUBSCRIBE is on its way
+    await b.mutate("WATCH", lambda r: [note(10)], time.time())
+    await b.mutate("OTHER", lambda r: [note(10)], time.time())
+    await asyncio.sleep(0.2)
+    assert "OTHER" not in heard.ids and heard.ids["WATCH"][-1] == CREATED + 4
+    assert registry.get_sample_value("parlor_store_foreign_events_decoded_total") == 0
+
+
+async def test_watch_then_read_misses_no_commit_made_meanwhile(redis_stores: StoreFactory) -> None:
+    """Subscribe-then-read under a stream of commits from another process: from the id read, nothing is lost."""
+    a, b = await redis_stores(), await redis_stores()
+    await b.create_room(*new_room(), NOW)
+    stop = asyncio.Event()
+
+    async def commit_forever() -> None:
+        while not stop.is_set():
+            await b.mutate("ABCDE", lambda r: [note(0)], time.time())
+
+    writer = asyncio.create_task(commit_forever())
+    try:
+        for _ in range(15):
+            heard = Recorder()
+            a.subscribe(heard)
+            await a.watch("ABCDE")
+            seen = await a.read("ABCDE", lambda r: r.event_seq)  # the resume read of a socket
+            got = await heard.until("ABCDE", seen + 5)
+            after = [i for i in got if i > seen]
+            assert after == list(range(seen + 1, after[-1] + 1)), f"lost or reordered after {seen}: {after[:10]}"
+            a.unwatch("ABCDE")
+            a._listeners.remove(heard)  # type: ignore[attr-defined]
+            await asyncio.sleep(random.uniform(0, 0.02))
+    finally:
+        stop.set()
+        await writer
+
+
+async def test_upkeep_of_idle_rooms_costs_no_per_room_command(
+    redis_stores: StoreFactory, redis_target: RedisTarget, metrics: Metrics
+) -> None:
+    """A service's per-second upkeep sends a few commands whatever the number of idle rooms; expiry still works."""
+    store = await redis_stores()
+    settings = Settings(store_url=redis_target.url, room_idle_seconds=100)
+    service = RoomService(settings, store, Hub(metrics), metrics, clock=lambda: NOW + 50)
+    for n in range(60):
+        await store.create_room(*new_room(f"R{n:04d}"), NOW)
+    older = Room.create("OLDER", host_id="p_host", host_name="Host", token_hash="h", now=NOW - 200)
+    await store.create_room(*older, NOW - 200)
+    admins = [aioredis.Redis(host="127.0.0.1", port=port, decode_responses=True) for port in redis_target.ports]
+
+    async def commands() -> int:
+        total = 0
+        for admin in admins:
+            stats = await admin.info("commandstats")
+            total += sum(int(v["calls"]) for k, v in stats.items() if k not in ("cmdstat_info", "cmdstat_config"))
+        return total
+
+    await service.upkeep()  # expires OLDER
+    assert len(await store.room_codes()) == 60 and "OLDER" not in await store.room_codes()
+    before = await commands()
+    await service.upkeep()
+    spent = await commands() - before
+    assert spent <= 3, f"upkeep sent {spent} commands for 60 idle rooms"
+    for admin in admins:
+        await admin.aclose()

@@ -7,7 +7,6 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as aioredis
 
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
@@ -15,8 +14,7 @@ from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics
 from backend.store import Store
 from backend.store.memory import MemoryStore
-from launchers.redis import RedisServer
-from tests.backend.store.conftest import LOG_SIZE
+from tests.backend.store.conftest import LOG_SIZE, _target, flush
 
 NOW = 1_000_000.0
 CREATED = 2  # Room.create emits player_joined and host_changed
@@ -159,7 +157,39 @@ async def test_ping(store: Store) -> None:
     assert await store.ping() is True
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def test_idle_rooms_come_from_the_last_activity(store: Store) -> None:
+    """idle_rooms names exactly the rooms whose last activity is older than the bound; deleted ones leave it."""
+    await store.create_room(*new_room("QUIET"), NOW)
+    await store.create_room(*new_room("BUSYY"), NOW)
+
+    def touch(room: Room) -> list[Event]:
+        room.last_activity = NOW + 50
+        return []
+
+    await store.mutate("BUSYY", touch, NOW + 50)
+    assert await store.idle_rooms(NOW) == []
+    assert await store.idle_rooms(NOW + 10) == ["QUIET"]
+    assert sorted(await store.idle_rooms(NOW + 60)) == ["BUSYY", "QUIET"]
+    await store.delete_room("QUIET")
+    assert await store.idle_rooms(NOW + 10) == []
+
+
+async def test_watch_and_unwatch_are_safe_on_any_store(store: Store) -> None:
+    """Watching a room (once per socket) and unwatching it keep local commits flowing to the listeners."""
+    await store.create_room(*new_room(), NOW)
+    seen: list[int] = []
+    store.subscribe(lambda code, events: seen.extend(e.id for e in events))
+    await store.watch("ABCDE")
+    await store.mutate("ABCDE", lambda r: [note(1)], NOW)
+    store.unwatch("ABCDE")
+    await store.mutate("ABCDE", lambda r: [note(2)], NOW)
+    await asyncio.sleep(0.1)
+    assert seen == [CREATED + 1, CREATED + 2]
+
+
+@pytest.fixture(
+    params=["memory", pytest.param("redis", marks=pytest.mark.redis), pytest.param("cluster", marks=pytest.mark.redis)]
+)
 async def small_log_store(request: pytest.FixtureRequest, metrics: Metrics) -> AsyncIterator[Store]:
     """A store whose log holds up to 1000 events but only 4 KiB of them."""
     if request.param == "memory":
@@ -167,11 +197,9 @@ async def small_log_store(request: pytest.FixtureRequest, metrics: Metrics) -> A
         return
     from backend.store.redis import RedisStore
 
-    server: RedisServer = request.getfixturevalue("redis_server")
-    admin = aioredis.from_url(server.url)
-    await admin.flushall()
-    await admin.aclose()
-    redis_store = RedisStore(server.url, log_size=1000, log_bytes=4096, metrics=metrics)
+    target = _target(request, request.param)
+    await flush(target)
+    redis_store = RedisStore(target.url, log_size=1000, log_bytes=4096, metrics=metrics)
     await redis_store.start()
     yield redis_store
     await redis_store.close()
