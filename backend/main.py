@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # the live view posts clues itself
     )
     if settings.trusted_proxies:
         # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored

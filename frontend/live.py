@@ -1,8 +1,10 @@
 """Python's side of the browser bridge: install it into the page once, then wait for batches of events.
 
 The bridge (static/bridge.js) lives in the Streamlit page, not in a component iframe, so its socket survives
-reruns. `streamlit_js_eval` is only the doorway: its iframe evaluates a short expression and sends the
-resolved value back, which reruns the enclosing fragment. Because the component re-evaluates only when its
+reruns; the live view (static/live_view.js) draws the live parts from its events into placeholders that the
+views emit, so only events that change the layout come back to Python. `streamlit_js_eval` is only the
+doorway: its iframe evaluates a short expression and sends the resolved value back, which reruns the enclosing
+fragment. Because the component re-evaluates only when its
 expression changes, each wait carries a sequence number; a value is consumed once, when its number matches.
 """
 
@@ -17,6 +19,7 @@ from streamlit_js_eval import streamlit_js_eval
 
 STATIC = Path(__file__).resolve().parent / "static"
 INSTALL_KEY = "parlor-install"
+PROBE_KEY = "parlor-probe"
 WAIT_KEY = "parlor-wait"
 
 
@@ -28,13 +31,21 @@ def _script(name: str) -> str:
 def install_expression(config: dict[str, Any] | None) -> str:
     """Load the browser files into window.parent (once per page) and configure the bridge for this seat."""
     loader = _script("loader.js")
-    files = {name: _script(name) for name in ("bridge.js", "countdown.js")}
+    files = {name: _script(name) for name in ("bridge.js", "countdown.js", "live_view.js")}
     return f"({loader})(window.parent, {json.dumps(files)}, {json.dumps(config)})"
 
 
 def install(config: dict[str, Any] | None) -> None:
+    """Point the bridge at a seat (a config), or with `{"forget": {"room", "player"}}` or None stop it and
+    forget that seat in the tab."""
     # No output wanted: a value would rerun the whole app for nothing.
     streamlit_js_eval(js_expressions=install_expression(config), key=INSTALL_KEY, want_output=False)
+
+
+def probe(room: str | None) -> dict[str, Any] | None:
+    """The tab's stored seat and a "Continue as" offer for `room`; None until the page has answered (one rerun)."""
+    answer = streamlit_js_eval(js_expressions=install_expression({"probe": room or ""}), key=PROBE_KEY)
+    return answer if isinstance(answer, dict) else None
 
 
 def await_bridge(call: str) -> str:

@@ -65,11 +65,24 @@ def game_state() -> State:
 
 
 def _take_seat(new_seat: Seat, name: str) -> None:
+    """Sit in `new_seat` (new, stored in the tab, or offered): the backend's state with its token proves it valid.
+
+    A seat the backend rejects (401: removed or bad token, 404: the room is gone) is forgotten in the tab, with a
+    message; any other failure keeps it, so reloading tries again.
+    """
     try:
         snap = api().state(new_seat)
     except ApiError as err:
-        st.error(md(err.text))
-        return
+        if err.status in (401, 404):
+            ss.forget = {"room": new_seat.room_code, "player": new_seat.player_id}
+            ss.pop("offer", None)
+            ss.notice = _seat_gone_text(err, new_seat.room_code)
+        else:
+            ss.notice = err.text
+        st.rerun()
+    name = str((snap.get("you") or {}).get("name") or name)
+    for key in ("forget", "offer", "notice"):
+        ss.pop(key, None)
     ss.seat, ss.name, ss.game_state = new_seat, name, snap
     ss.last_id = int(snap.get("last_event_id") or 0)
     ss.wait_seq = 1
@@ -80,13 +93,62 @@ def _take_seat(new_seat: Seat, name: str) -> None:
 
 
 def _leave() -> None:
+    """Leave the room for good: the backend drops the player and the tab forgets the seat in both storages."""
     current = ss.get("seat")
     if current is not None:
         with contextlib.suppress(ApiError):  # leaving a room that is gone is still leaving
             api().remove_player(current, current.player_id)
+        ss.forget = {"room": current.room_code, "player": current.player_id}
     for key in ("seat", "game_state", "last_id", "wait_seq", "bridge_status", "detail", "layout_key"):
         ss.pop(key, None)
-    ss.left = True
+
+
+def _seat_gone_text(err: ApiError, code: str) -> str:
+    if err.status == 404 and err.code == "unknown_room":
+        return f"Room {code} has ended, so your seat there is gone."
+    return f"Your seat in room {code} is no longer valid (the host may have removed you). Join again to play."
+
+
+def _stored_seat(raw: Any) -> tuple[Seat, str] | None:
+    """A seat record from the page's storage ({room, player, token, name}), or None when it is not one."""
+    if not isinstance(raw, dict):
+        return None
+    room_code, player, token = (str(raw.get(key) or "") for key in ("room", "player", "token"))
+    if not (room_code and player and token):
+        return None
+    return Seat(room_code, player, token), str(raw.get("name") or "")
+
+
+def _restore_seat() -> bool:
+    """A fresh Streamlit session (new tab, reload, restarted frontend) asks the page for the tab's seat first.
+
+    True while the page has not answered: the caller draws only a short "Restoring your seat…" state. The answer
+    takes one component round trip, so a tab without a seat reaches the landing page a moment later.
+    """
+    if ss.get("probed"):
+        return False
+    linked = str(st.query_params.get("room", "")).strip().upper()[:5]
+    answer = live.probe(linked)
+    if answer is None:
+        return True
+    ss.probed = True
+    stored = _stored_seat(answer.get("seat"))
+    # A link to another room opened in this tab is a request to join that one: the stored seat stays for later.
+    if stored is not None and linked in ("", stored[0].room_code):
+        _take_seat(*stored)
+    offer = answer.get("offer")
+    if _stored_seat(offer) is not None:
+        ss.offer = offer
+    return False
+
+
+def _landing() -> None:
+    if ss.get("forget"):
+        live.install({"forget": ss.forget})
+    notice = ss.pop("notice", None)
+    if notice:
+        st.warning(md(notice), icon="⚠️")  # it may quote a server message: shown literally
+    landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
 
 
 def share_url(code: str) -> str:
@@ -130,23 +192,31 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
         "room": current.room_code,
         "player": current.player_id,
         "token": current.token,
+        "name": ss.name,
         "baseUrl": settings.browser_backend_url,
         "lastId": ss.last_id,
         "transport": current.transport,
         "labels": STATUS_TEXT,
-        "name": ss.name,  # remembered with the seat, for "Back to your seat" after the tab was closed
     }
 
 
 # ---- the live panels --------------------------------------------------------------------------------------
 
 
+def bridge_live() -> None:
+    """The live parts as empty placeholders (drawn by static/live_view.js), then the fragment that waits."""
+    html = room.live_placeholders(game_state())
+    if html:
+        st.html(html)
+    bridge_panel()
+
+
 @st.fragment
 def bridge_panel() -> None:
-    """Reruns only when the bridge resolves a wait: new events, a status change, or the heartbeat.
+    """Reruns only when the bridge resolves a wait: events that change the layout, a status change, or the
+    heartbeat (the live view draws everything else, so a clue reruns nothing).
 
-    It draws only the room's live HTML (one delta per batch); a batch that changes anything drawn outside it
-    (see `room.layout_key`) reruns the whole app instead.
+    A batch that changes anything Python draws (see `room.layout_key`) reruns the whole app.
     """
     value = ss.get(live.WAIT_KEY)
     if isinstance(value, dict) and value.get("seq") == ss.wait_seq:
@@ -154,7 +224,6 @@ def bridge_panel() -> None:
         ss.wait_seq += 1
         if room.layout_key(game_state()) != ss.get("layout_key"):
             st.rerun()
-    room.render_live(game_state())
     if ss.bridge_status == "stopped":
         st.error(ss.detail or "Live updates stopped.", icon="⛔")
     live.request(
@@ -190,7 +259,7 @@ def legacy_panel() -> None:
 
 def _bridge_room() -> None:
     ss.layout_key = room.layout_key(game_state())
-    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_panel)
+    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
 
 
 # ---- page ----------------------------------------------------------------------------------------------------
@@ -209,9 +278,10 @@ def run(mode: str = BRIDGE, panel: Callable[[], None] = _bridge_room) -> None:
     if not settings.websocket_enabled:
         mode = LEGACY
     if "seat" not in ss:
-        if mode != LEGACY and ss.get("left"):
-            live.install(None)
-        landing.render(api(), _take_seat)
+        if _restore_seat():
+            st.html('<div class="parlor-restoring" data-testid="restoring">Restoring your seat…</div>')
+        else:
+            _landing()
         return
     with st.sidebar:
         status = "polling" if mode == LEGACY else ss.bridge_status

@@ -1,4 +1,4 @@
-"""Browser latency: from player A's clue (a REST call) to the text appearing in player B's Streamlit page.
+"""Browser latency: from player A's clue (a REST call, or a click in A's page) to the text in player B's page.
 
     python -m loadtest.browser_latency            # 50 samples per mode, writes docs/benchmarks.md
     python -m loadtest.browser_latency --quick    # 5 samples per mode, prints only
@@ -6,7 +6,9 @@
 Real servers (uvicorn, two Streamlits) and real headless Chromium. For each sample, Python reads time.time()
 just before the POST; a MutationObserver in B's page records performance.timeOrigin + performance.now() when
 the clue's text enters the feed; the difference is one sample. Modes, all in one run:
-  event-driven bridge  WebSocket -> bridge buffer -> resolved Promise -> fragment rerun
+  event-driven bridge  WebSocket -> bridge buffer -> the live view draws it (static/live_view.js)
+  click to screen      A types the clue in its own page and clicks Send (both players through the real UI);
+                       from the click (its event.timeStamp in A's page) to the text in B's page
   long-poll fallback   the same, with every socket refused through the backend's test hook
   seed loop            the seed's design: a full rerun every 0.5 s reading what the bridge buffered
                        (its own page, loadtest/seed_loop_page.py, on a third Streamlit server)
@@ -38,9 +40,14 @@ from launchers.process import free_port
 from launchers.streamlit import Frontend, run_streamlit
 from loadtest.report import machine_line, percentile, update_section
 
-MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
-TARGETS = {"event-driven bridge": (50.0, 100.0), "long-poll fallback": (None, 250.0)}
+MODES = ("event-driven bridge", "click to screen", "long-poll fallback", "seed loop", "legacy polling")
+TARGETS = {
+    "event-driven bridge": (25.0, 50.0),
+    "click to screen": (60.0, 100.0),
+    "long-poll fallback": (None, 250.0),
+}
 OBSERVER_JS = (Path(__file__).resolve().parent / "latency_probe.js").read_text(encoding="utf-8")
+CLICK_JS = (Path(__file__).resolve().parent / "click_probe.js").read_text(encoding="utf-8")
 UI_TIMEOUT_MS = 60_000
 
 
@@ -132,7 +139,45 @@ def seat_player_b(browser: Browser, http: httpx.Client, url: str) -> tuple[Page,
     return page, seat
 
 
+def seat_two_pages(browser: Browser, http: httpx.Client, url: str) -> tuple[Page, Page, dict[str, Any]]:
+    """A started game with both humans in Chromium: A creates the room through the landing page, B joins by its
+    link; returns A's page, B's page and A's seat (the bot, the settings and the start go by REST)."""
+    page_a = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page_a.set_default_timeout(UI_TIMEOUT_MS)
+    page_a.goto(url)
+    form = page_a.get_by_test_id("stForm").filter(has_text="Create a room")
+    form.get_by_label("Your name").fill("Alice")
+    form.get_by_role("button", name="Create room").click()
+    page_a.get_by_test_id("connection-status").wait_for()
+    page_a.wait_for_function("window.parlorBridge && window.parlorBridge.config")
+    cfg = page_a.evaluate("({room: window.parlorBridge.config.room, token: window.parlorBridge.config.token})")
+    seat: dict[str, Any] = {"room_code": cfg["room"], "auth": {"Authorization": f"Bearer {cfg['token']}"}}
+    sep = "&" if "?" in url else "?"
+    page_b = _join(browser, f"{url}{sep}room={seat['room_code']}")
+    _start(http, seat)
+    for page in (page_a, page_b):
+        expect(page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    page_a.add_script_tag(content=CLICK_JS)
+    return page_a, page_b, seat
+
+
+def click_sample(page_a: Page, page_b: Page, text: str) -> tuple[float, float | None]:
+    """(A's click on Send to the text on B's screen, the click to B's bridge holding the event), in ms."""
+    page_b.evaluate("t => window.parlorProbe.arm(t)", text)
+    box = page_a.get_by_label("Your clue")
+    box.fill(text)
+    page_a.evaluate("window.parlorClick.at = null")
+    page_a.get_by_role("button", name="Send", exact=True).click()
+    got = page_b.evaluate("ms => window.parlorProbe.wait(ms)", UI_TIMEOUT_MS)
+    clicked = float(page_a.evaluate("window.parlorClick.at"))
+    expect(box).to_have_value("", timeout=UI_TIMEOUT_MS)  # the sender's page is done with it too
+    bridge = got.get("bridge")
+    return float(got["seen"]) - clicked, (float(bridge) - clicked if bridge is not None else None)
+
+
 def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mode: str, samples: int) -> ModeResult:
+    if mode == "click to screen":
+        return measure_clicks(browser, http, url, samples)
     page, seat = seat_player_b(browser, http, url)
     if mode == "event-driven bridge":
         expect(page.locator(".parlor-status-text")).to_have_text("🟢 Connected (Real-time)", timeout=UI_TIMEOUT_MS)
@@ -154,6 +199,23 @@ def measure(browser: Browser, http: httpx.Client, backend: Backend, url: str, mo
         if mode == "long-poll fallback":
             httpx.post(f"{backend.url}/api/test/websocket", json={"refuse": False}).raise_for_status()
         page.context.close()
+    return result
+
+
+def measure_clicks(browser: Browser, http: httpx.Client, url: str, samples: int) -> ModeResult:
+    page_a, page_b, _seat = seat_two_pages(browser, http, url)
+    result = ModeResult("click to screen")
+    try:
+        click_sample(page_a, page_b, "warm-up clue")
+        for n in range(samples):
+            seen, bridge = click_sample(page_a, page_b, f"click {n} {random.randrange(10**6)}")
+            result.samples_ms.append(seen)
+            if bridge is not None:
+                result.bridge_ms.append(bridge)
+            page_a.wait_for_timeout(random.uniform(100, 250))
+    finally:
+        page_a.context.close()
+        page_b.context.close()
     return result
 
 
@@ -192,9 +254,10 @@ def markdown(results: dict[str, ModeResult], load: tuple[float, float] | None = 
         "",
         "`python -m loadtest.browser_latency` — real uvicorn, real Streamlit, real headless Chromium. Time from",
         "Python's `time.time()` just before A's `POST /clues` to a MutationObserver in B's page seeing the clue's",
-        "text in the feed (`performance.timeOrigin + performance.now()`). Where the page has the bridge, the probe",
-        "also notes when the bridge took the event in: up to there is the backend and the network, the rest is",
-        "Streamlit (a fragment rerun asked for by the bridge, its messages, React drawing them).",
+        "text in the feed (`performance.timeOrigin + performance.now()`); in *click to screen* A is a page too and",
+        "the time starts at A's click on Send (the click event's own timestamp). Where the page has the bridge, the",
+        "probe also notes when the bridge took the event in: up to there is the backend and the network, the rest",
+        "is drawing it (the live view in the bridge modes; a Streamlit rerun in the seed loop).",
         "",
         "| mode | samples | p50 (ms) | p95 (ms) | max (ms) | bridge has it, p50 (ms) | target |",
         "|---|---:|---:|---:|---:|---:|---|",

@@ -8,8 +8,17 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest"
+# Most tests wait on real servers, sockets and browsers rather than compute: four workers, each taking whole
+# modules (module-scoped servers stay shared), overlap those waits. PYTEST_WORKERS=0 runs in one process.
+# Under four workers a 2-core machine is busy, so the test timings (PARLOR_TIME_SCALE) get room to breathe.
+workers="${PYTEST_WORKERS:-4}"
+xdist=()
+if [[ "$workers" != "0" ]]; then
+  xdist=(-n "$workers" --dist loadfile)
+  export PARLOR_TIME_SCALE="${PARLOR_TIME_SCALE:-2}"
+fi
 set +e
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest "${xdist[@]}" "$@"
 status=$?
 set -e
 if [[ $status -eq 5 ]]; then echo "pytest collected no tests: that is a failure"; exit 1; fi

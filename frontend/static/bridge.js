@@ -3,6 +3,9 @@
 // de-duplicated buffer (mirrored to sessionStorage), reconnects with full-jitter backoff, falls back to
 // long-polling while the socket is down, and hands batches to Python through `next()`, a Promise that
 // resolves as soon as there is something new (events or a status change) or after a heartbeat timeout.
+// Subscribers (static/live_view.js) see every event at once; `next()` only resolves for events that change
+// what Python draws, and `quiet(frame)` (set by the live view) names the ones that do not.
+// It also keeps the tab's seat (see "the seat") and watches Streamlit's own connection (see "the frontend").
 (function (root) {
   "use strict";
   const VERSION = "1";
@@ -40,6 +43,20 @@
     [CLOSE.REPLACED]: "This room is open in another tab; this tab has stopped updating.",
   };
   const RECONNECT_CODES = new Set([CLOSE.GOING_AWAY, CLOSE.RESTART, CLOSE.TRY_LATER]);
+  // A seat the backend no longer knows: forgotten, so a reload lands on the join page instead of retrying it.
+  const SEAT_GONE_CODES = new Set([CLOSE.AUTH, CLOSE.UNKNOWN_ROOM]);
+  const SEAT_KEY = "parlor:seat";
+  const OFFER_PREFIX = "parlor:offer:";
+  const OFFER_TTL_MS = 24 * 3600 * 1000;
+  // Ending the backoff early: the socket is retried within this much jitter, so a room does not arrive at once.
+  const KICK_JITTER_MS = 300;
+  // The Streamlit server: probed this often while it is unreachable, the page reloaded within this jitter once
+  // it answers (a restarted frontend must not take every page's reload in the same instant).
+  const FRONTEND_PROBE_MS = 1000;
+  const FRONTEND_RELOAD_JITTER_MS = 1000;
+  // Python comes back for `next()` within a rerun of handing it a batch; this late (longer than a heartbeat, so a
+  // saturated but working process is not mistaken for a lost one), its session is gone.
+  const PYTHON_OVERDUE_MS = 30000;
 
   const nowEpochMs = () => performance.timeOrigin + performance.now();
   const fullJitter = (attempt) => Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
@@ -76,12 +93,30 @@
       this.pollAbort = null;
       this.polling = false;
       this.waiters = [];
-      this.pendingRender = []; // [id, receivedAtMs, transport] waiting for Python to render them
+      this.subscribers = [];
+      this.quiet = null; // frame => true when Python need not rerun for it (set by static/live_view.js)
+      this.loudId = 0; // the newest event that Python must see
+      this.pendingRender = []; // [id, receivedAtMs, transport] waiting to be drawn
       this.clockSamples = []; // server ts minus our arrival time (ms), for the last CLOCK_SAMPLES stamped frames
       this.clockOffsetMs = 0; // the server's clock minus ours (see observeServerTime)
       this.report = emptyReport();
       this.labels = {};
-      this.painter = setInterval(() => this.paintStatus(), 400);
+      this.seatLock = null; // releases the Web Lock that tells other tabs this seat is open here
+      this.frontendLost = false;
+      this.frontendTimer = null;
+      this.handedOverAt = 0; // when next() last resolved while Python had not asked again yet
+      this.painter = setInterval(() => this.tick(), 400);
+      this.watchFrontend();
+    }
+
+    tick() {
+      this.paintStatus();
+      // A hidden tab's iframes may wait for it to be shown before they run; only a visible page is overdue.
+      const visible = root.document.visibilityState === "visible";
+      if (this.handedOverAt && this.config && visible && Date.now() - this.handedOverAt > PYTHON_OVERDUE_MS) {
+        this.handedOverAt = 0;
+        this.frontendDown("overdue");
+      }
     }
 
     // ---- the sidebar light -----------------------------------------------------------------------------
@@ -117,6 +152,8 @@
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
       this.rememberSeat(cfg);
       this.restore(cfg.lastId || 0);
+      this.loudId = this.lastId; // restored events are old news to a Python that resumes from lastId
+      this.notify();
       if (cfg.transport === TRANSPORT.POLLING) {
         this.toPolling("WebSocket is not enabled for you.");
       } else {
@@ -148,24 +185,161 @@
       this.status = "idle";
     }
 
-    // The seat outlives the tab: a player who closes it and opens the room link again is offered their seat
-    // back (frontend/views/landing.py reads this). Leaving the room on purpose forgets it.
-    rememberSeat(cfg) {
-      try {
-        const seat = { room: cfg.room, player: cfg.player, token: cfg.token, name: cfg.name || "" };
-        localStorage.setItem("parlor:seat:" + cfg.room, JSON.stringify(seat));
-      } catch (e) {}
-    }
-
     leave() {
-      if (this.config) {
-        try {
-          localStorage.removeItem("parlor:seat:" + this.config.room);
-        } catch (e) {}
-      }
       this.shutdown();
       this.config = null;
+      this.releaseSeatLock();
+      this.notify();
       this.wake();
+    }
+
+    // ---- the seat ------------------------------------------------------------------------------------
+
+    // sessionStorage is per tab: a reload, or a tab the browser restores, finds its seat again, while a second
+    // tab starts empty and is a second player. localStorage keeps one record per room only so that opening the
+    // room link after closing the tab can offer "Continue as NAME"; nothing resumes from it without that click.
+    // A Web Lock held per open seat lets the offer be skipped while the seat is still open in another tab.
+    rememberSeat(cfg) {
+      const seat = { room: cfg.room, player: cfg.player, token: cfg.token, name: cfg.name || "", savedAt: Date.now() };
+      try {
+        sessionStorage.setItem(SEAT_KEY, JSON.stringify(seat));
+        this.pruneOffers();
+        localStorage.setItem(OFFER_PREFIX + cfg.room + ":" + cfg.player, JSON.stringify(seat));
+      } catch (e) {}
+      this.releaseSeatLock();
+      const locks = root.navigator.locks;
+      if (locks) {
+        locks.request(this.lockName(cfg.room, cfg.player), () => new Promise((release) => (this.seatLock = release)));
+      }
+    }
+
+    lockName(room, player) {
+      return "parlor-seat:" + room + ":" + player;
+    }
+
+    releaseSeatLock() {
+      if (this.seatLock) this.seatLock();
+      this.seatLock = null;
+    }
+
+    pruneOffers() {
+      for (let i = localStorage.length - 1; i >= 0; i--) {
+        const key = localStorage.key(i);
+        if (!key || !key.startsWith(OFFER_PREFIX)) continue;
+        const offer = readJson(localStorage, key);
+        if (!offer || !(Date.now() - offer.savedAt < OFFER_TTL_MS)) localStorage.removeItem(key);
+      }
+    }
+
+    // What the page holds for Python's first run in a fresh session: this tab's seat, and for `room` (the
+    // room link's code) an offer to continue the newest seat there that is not open in any other tab.
+    async storedSeat(room) {
+      const seat = readJson(sessionStorage, SEAT_KEY);
+      const prefix = OFFER_PREFIX + String(room || "").toUpperCase() + ":";
+      if (seat || !room) return { seat, offer: null };
+      const offers = [];
+      for (let i = 0; i < localStorage.length; i++) {
+        const key = localStorage.key(i);
+        const offer = key && key.startsWith(prefix) ? readJson(localStorage, key) : null;
+        if (offer) offers.push(offer);
+      }
+      offers.sort((a, b) => (b.savedAt || 0) - (a.savedAt || 0));
+      const open = new Set();
+      if (offers.length && root.navigator.locks) {
+        for (const lock of (await root.navigator.locks.query()).held || []) open.add(lock.name);
+      }
+      const offer = offers.find((o) => !open.has(this.lockName(o.room, o.player))) || null;
+      return { seat, offer };
+    }
+
+    forgetSeat(room, player) {
+      const matches = (s) => s && s.room === room && s.player === player;
+      try {
+        if (matches(readJson(sessionStorage, SEAT_KEY))) sessionStorage.removeItem(SEAT_KEY);
+        localStorage.removeItem(OFFER_PREFIX + room + ":" + player);
+        sessionStorage.removeItem("parlor:" + room + ":" + player);
+      } catch (e) {}
+      if (this.config && this.config.room === room && this.config.player === player) this.releaseSeatLock();
+    }
+
+    // ---- the frontend (Streamlit's own connection) ------------------------------------------------------
+
+    // Streamlit's client reconnects after its server restarts, but to a new session with empty session_state,
+    // and it asks for no script run when the last run was not a fragment's: the page would stay frozen on its
+    // old view, its hand-overs to Python lost. The bridge watches the client's connection state (its
+    // `data-test-connection-state`, a plain DOM attribute), and, as a backstop, Python failing to come back for
+    // `next()`; then it shows that it is reconnecting, probes the server's health, and reloads the page once
+    // the server answers. The reload starts a fresh session and seat restore puts the player back.
+    watchFrontend() {
+      const doc = root.document;
+      const seen = (el) => {
+        const state = el.getAttribute("data-test-connection-state");
+        if (state && state !== "CONNECTED") this.frontendDown("disconnected");
+        else if (state === "CONNECTED" && this.frontendLost) this.frontendBack();
+      };
+      this.frontendObserver = new MutationObserver((records) => {
+        for (const r of records) if (r.target.nodeType === 1) seen(r.target);
+      });
+      this.frontendObserver.observe(doc.body || doc.documentElement, {
+        subtree: true,
+        attributes: true,
+        attributeFilter: ["data-test-connection-state"],
+      });
+      for (const el of doc.querySelectorAll("[data-test-connection-state]")) seen(el);
+    }
+
+    frontendDown(why) {
+      if (this.frontendLost) return;
+      this.frontendLost = true;
+      this.frontendWhy = why;
+      this.showBanner(true);
+      this.probeFrontend();
+    }
+
+    async probeFrontend() {
+      clearTimeout(this.frontendTimer);
+      let ok = false;
+      try {
+        const url = new URL("_stcore/health", root.location.href.split("?")[0].replace(/[^/]*$/, ""));
+        ok = (await fetch(url, { cache: "no-store", credentials: "same-origin" })).ok;
+      } catch (e) {}
+      if (ok) this.frontendBack();
+      else this.frontendTimer = setTimeout(() => this.probeFrontend(), FRONTEND_PROBE_MS);
+    }
+
+    frontendBack() {
+      if (!this.frontendLost || this.reloading) return;
+      this.reloading = true;
+      clearTimeout(this.frontendTimer);
+      this.flush();
+      setTimeout(() => root.location.reload(), Math.random() * FRONTEND_RELOAD_JITTER_MS);
+    }
+
+    showBanner(on) {
+      const doc = root.document;
+      let el = doc.getElementById("parlor-reconnecting");
+      if (!on) {
+        if (el) el.remove();
+        return;
+      }
+      if (el) return;
+      el = doc.createElement("div");
+      el.id = "parlor-reconnecting";
+      el.setAttribute("role", "status");
+      el.textContent = "Reconnecting to Parlor… your seat is kept.";
+      // Inline, not style.css: Streamlit may be mid-way through replacing the page's elements.
+      el.style.cssText =
+        "position:fixed;top:0;left:0;right:0;z-index:1000000;padding:.6rem 1rem;text-align:center;" +
+        "font:600 1rem system-ui,sans-serif;background:#b45309;color:#fff;box-shadow:0 2px 8px rgba(0,0,0,.25)";
+      (doc.body || doc.documentElement).appendChild(el);
+    }
+
+    flush() {
+      if (this.persistTimer) {
+        clearTimeout(this.persistTimer);
+        this.persistTimer = null;
+        if (this.config) this.persist();
+      }
     }
 
     // ---- buffer --------------------------------------------------------------------------------------
@@ -202,6 +376,7 @@
       this.events.splice(i, 0, frame);
       if (this.events.length > BUFFER_CAP) this.events.splice(0, this.events.length - BUFFER_CAP);
       this.lastId = Math.max(this.lastId, frame.id);
+      if (!this.quiet || !this.quiet(frame)) this.loudId = Math.max(this.loudId, frame.id);
       this.report.events[via] = (this.report.events[via] || 0) + 1;
       if (typeof frame.ts === "number") {
         this.report.delivery.push([via, Math.max(0, received / 1000 - frame.ts)]);
@@ -214,6 +389,7 @@
       let added = false;
       for (const f of frames) added = this.accept(f, via) || added;
       if (added) {
+        this.notify();
         this.wake();
         this.schedulePersist();
       }
@@ -244,11 +420,14 @@
       if (reset) {
         this.events = [];
         this.lastId = snap.last_event_id;
+        this.loudId = snap.last_event_id;
       } else {
         this.events = this.events.filter((e) => e.id > snap.last_event_id);
         this.lastId = Math.max(this.lastId, snap.last_event_id);
+        this.loudId = Math.max(this.loudId, snap.last_event_id);
       }
       this.persist();
+      this.notify();
       this.wake();
     }
 
@@ -359,6 +538,7 @@
     onSocketDown(code) {
       if (STOP_REASONS[code]) {
         this.stopLongPoll();
+        if (SEAT_GONE_CODES.has(code)) this.forgetSeat(this.config.room, this.config.player);
         this.setStatus("stopped", this.transport, STOP_REASONS[code]);
         return;
       }
@@ -374,6 +554,15 @@
       this.startLongPoll();
       const delay = fullJitter(this.attempt++);
       this.reconnectTimer = setTimeout(() => this.connect(), delay);
+    }
+
+    // The socket's backoff is for a server that is down or overloaded; once a poll succeeded again, or the
+    // browser says it is back online, waiting it out only keeps the player "Disconnected" for nothing.
+    kickReconnect() {
+      if (this.status !== "fallback" || this.ws || !this.config) return; // an attempt is already under way
+      clearTimeout(this.reconnectTimer);
+      this.attempt = 0;
+      this.reconnectTimer = setTimeout(() => this.connect(), Math.random() * KICK_JITTER_MS);
     }
 
     toPolling(reason) {
@@ -444,12 +633,17 @@
       const abort = new AbortController();
       this.pollAbort = abort;
       const cfg = this.config;
+      // After a failed poll the next one asks with wait=0: it answers at once when the network is back, and
+      // its success ends the socket's backoff (a held long-poll would only answer at the next event).
+      let failed = false;
       const loop = async () => {
         while (!abort.signal.aborted && this.config === cfg) {
           try {
-            const body = await this.fetchEvents(LONGPOLL_WAIT_S, abort.signal);
+            const body = await this.fetchEvents(failed ? 0 : LONGPOLL_WAIT_S, abort.signal);
             if (abort.signal.aborted) return;
             this.absorb(body, TRANSPORT.LONGPOLL);
+            if (failed) this.kickReconnect();
+            failed = false;
             if (body.transport === TRANSPORT.WEBSOCKET && this.status === "polling") {
               this.setStatus("fallback", TRANSPORT.LONGPOLL, "");
               this.attempt = 0;
@@ -463,6 +657,7 @@
               this.onSocketDown(e.stopCode);
               return;
             }
+            failed = true;
             await new Promise((r) => setTimeout(r, LONGPOLL_RETRY_MS));
           }
         }
@@ -483,6 +678,33 @@
 
     // ---- hand-over to Python ------------------------------------------------------------------------
 
+    subscribe(fn) {
+      this.subscribers.push(fn);
+    }
+
+    notify() {
+      for (const fn of this.subscribers) {
+        try {
+          fn(this);
+        } catch (e) {}
+      }
+    }
+
+    // The live view drew every event up to `id`: their receive-to-screen times go into the next report.
+    markRendered(id) {
+      if (!this.pendingRender.length || this.pendingRender[0][0] > id) return;
+      this.takeRendered(id, nowEpochMs());
+    }
+
+    takeRendered(afterId, now) {
+      const keep = [];
+      for (const [id, received, via] of this.pendingRender) {
+        if (id <= afterId) this.report.render.push([via, Math.max(0, (now - received) / 1000)]);
+        else keep.push([id, received, via]);
+      }
+      this.pendingRender = keep;
+    }
+
     wake() {
       const waiters = this.waiters;
       this.waiters = [];
@@ -490,23 +712,19 @@
     }
 
     takeReport(afterId) {
-      const now = nowEpochMs();
-      const keep = [];
-      for (const [id, received, via] of this.pendingRender) {
-        if (id <= afterId) this.report.render.push([via, Math.max(0, (now - received) / 1000)]);
-        else keep.push([id, received, via]);
-      }
-      this.pendingRender = keep;
+      if (!this.quiet) this.takeRendered(afterId, nowEpochMs()); // without a live view, Python draws them
       const report = this.report;
       this.report = emptyReport();
       return report;
     }
 
-    batch(afterId, knownStatus) {
+    batch(afterId, knownStatus, due = false) {
       const snap = this.snapshotFor(afterId, true);
       // after a reset the caller's id is from the old history: everything buffered is new to it
       const fresh = snap ? this.events.slice() : this.events.filter((e) => e.id > afterId);
-      if (!fresh.length && !snap && knownStatus === this.status) return null;
+      // Quiet events wait, untouched, for the next batch Python needs anyway (or the heartbeat).
+      const loud = fresh.length && this.loudId > afterId;
+      if (!loud && !snap && knownStatus === this.status && !due) return null;
       const events = fresh.slice(0, BATCH_CAP);
       return {
         events,
@@ -521,35 +739,42 @@
     // at once; otherwise it resolves when they arrive, or after `timeoutMs` with just the connection state.
     next(afterId, timeoutMs, knownStatus) {
       afterId = Number(afterId) || 0;
+      this.handedOverAt = 0; // Python is back
+      const handOver = (value) => {
+        this.handedOverAt = Date.now();
+        return value;
+      };
       const ready = this.batch(afterId, knownStatus);
-      if (ready) return Promise.resolve(ready);
+      if (ready) return Promise.resolve(handOver(ready));
       return new Promise((resolve) => {
         let timer = null;
         const check = () => {
           const b = this.batch(afterId, knownStatus);
           if (b) {
             clearTimeout(timer);
-            resolve(b);
+            resolve(handOver(b));
           } else {
             this.waiters.push(check);
           }
         };
         timer = setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== check);
-          resolve({ events: [], snapshot: null, more: false, ...this.state(), report: this.takeReport(afterId) });
+          resolve(handOver(this.batch(afterId, knownStatus, true)));
         }, timeoutMs);
         this.waiters.push(check);
       });
     }
   }
 
-  root.parlorBridge = new Bridge();
-  root.addEventListener("pagehide", () => {
-    const bridge = root.parlorBridge;
-    if (bridge && bridge.persistTimer) {
-      clearTimeout(bridge.persistTimer);
-      bridge.persistTimer = null;
-      bridge.persist();
+  function readJson(store, key) {
+    try {
+      return JSON.parse(store.getItem(key) || "null");
+    } catch (e) {
+      return null;
     }
-  });
+  }
+
+  root.parlorBridge = new Bridge();
+  root.addEventListener("pagehide", () => root.parlorBridge && root.parlorBridge.flush());
+  root.addEventListener("online", () => root.parlorBridge && root.parlorBridge.kickReconnect());
 })(window);

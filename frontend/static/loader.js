@@ -1,7 +1,10 @@
 // Installs Parlor's browser files into the Streamlit page (not the component iframe that evaluates this), once,
-// then points the bridge at this player's seat. Evaluated by streamlit_js_eval as `(loader)(window.parent,
-// files, config)`; returns the bridge state for Python.
-function (w, files, config) {
+// then runs one command on the bridge. Evaluated by streamlit_js_eval as `(loader)(window.parent, files,
+// command)`; returns what the bridge answers, for Python:
+//   a seat config      point the bridge at this player's seat (and remember it in the tab)
+//   {probe: room}      the tab's stored seat and, for the room link's code, a "Continue as" offer
+//   {forget: {room, player}} or null   stop the bridge and forget that seat in both storages
+function (w, files, command) {
   for (const [name, source] of Object.entries(files)) {
     const id = "parlor-" + name.replace(/\W/g, "-");
     if (w.document.getElementById(id)) continue;
@@ -10,9 +13,13 @@ function (w, files, config) {
     script.textContent = source + "\n//# sourceURL=parlor/" + name;
     w.document.head.appendChild(script);
   }
-  if (!config) {
-    w.parlorBridge.leave();
+  const bridge = w.parlorBridge;
+  if (command && "probe" in command) return bridge.storedSeat(command.probe);
+  if (!command || command.forget) {
+    const seat = command ? command.forget : bridge.config;
+    if (seat) bridge.forgetSeat(seat.room, seat.player);
+    bridge.leave();
     return { status: "idle" };
   }
-  return w.parlorBridge.configure(config);
+  return bridge.configure(command);
 }

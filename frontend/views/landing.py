@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit_js_eval import streamlit_js_eval
 
 from frontend.api import Api, ApiError, Seat
 from frontend.state import limit
@@ -14,17 +12,20 @@ from frontend.views.common import md
 
 OnSeat = Callable[[Seat, str], None]
 
-SAVED_SEAT_KEY = "parlor-saved-seat"
 
-
-def render(api: Api, on_seat: OnSeat) -> None:
+def render(api: Api, on_seat: OnSeat, offer: tuple[Seat, str] | None = None) -> None:
+    """`offer`: a seat this browser held in the linked room, no longer open in any tab ("Continue as NAME")."""
     st.html(
         '<div class="parlor-hero"><h1>🕵️ Parlor</h1>'
         "<p>Undercover, the party word game. Everyone shares a secret word, except the undercover.</p></div>"
     )
     prefill = str(st.query_params.get("room", "")).strip().upper()[:5]
-    if prefill.isalnum() and len(prefill) == 5:
-        _offer_saved_seat(prefill, on_seat)
+    if offer is not None and offer[0].room_code == prefill:
+        seat, name = offer
+        with st.container(border=True):
+            st.markdown(f"You were in room **{prefill}** as **{name}** in this browser.")
+            if st.button(f"Continue as {name}", type="primary", use_container_width=True):
+                on_seat(seat, name)
     columns = st.columns(2, gap="large")
     join_col, create_col = columns if prefill else columns[::-1]
     with join_col, st.form("join", border=True):
@@ -46,19 +47,6 @@ def render(api: Api, on_seat: OnSeat) -> None:
             _enter(lambda: api.create_room(host_name), code="", name=host_name, on_seat=on_seat)
     players = f"{limit(None, 'min_players')} to {limit(None, 'max_players')} players"
     st.caption(f"{players}. Give clues about your word without saying it, then vote out the undercover.")
-
-
-def _offer_saved_seat(code: str, on_seat: OnSeat) -> None:
-    """A player who closed the tab mid-game opens the room link again: offer them their own seat back."""
-    raw = streamlit_js_eval(js_expressions=f'localStorage.getItem("parlor:seat:{code}")', key=SAVED_SEAT_KEY)
-    try:
-        saved = json.loads(raw) if isinstance(raw, str) else {}
-        seat = Seat(room_code=str(saved["room"]), player_id=str(saved["player"]), token=str(saved["token"]))
-        name = str(saved.get("name") or "")
-    except (TypeError, ValueError, KeyError, AttributeError):
-        return
-    if st.button(f"Back to your seat as {name}", type="primary", icon="↩️", use_container_width=True):
-        on_seat(seat, name)
 
 
 def _enter(call: Callable[[], Seat], *, code: str, name: str, on_seat: OnSeat) -> None:

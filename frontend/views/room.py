@@ -1,10 +1,12 @@
 """A room in every phase: lobby, game (discussion, voting, Mr. White's guess), game over; spectators watch.
 
-Each phase is drawn in two parts. The live part (the clue feed and the player list) is one HTML element that
-the event-driven fragment redraws on every batch of events, so a clue costs Streamlit one delta. Everything
-else (forms, buttons, the word card) is drawn by full-app runs only: `layout_key` names what it depends on,
-and the fragment asks for a full run when a batch changes that key (a phase change, a vote of yours).
-Every text comes from `frontend.i18n` in the room's language.
+Each phase is drawn in two parts. The live part (the clue feed, the player list and, with the bridge, the clue
+box) is drawn in the browser by static/live_view.js into the placeholders of `live_placeholders`, so a clue
+costs Streamlit nothing; without the bridge (legacy polling) it is `live_html`, redrawn by each poll. Everything
+else (buttons, the word card) is drawn by full-app runs only: `layout_key` names what it depends on, and the
+bridge asks Python for a run only when an event changes that key (a phase change, a vote of yours).
+Every text comes from `frontend.i18n` in the room's language (the live view gets its words with the
+placeholders).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 import streamlit as st
 
 from backend.game.vocabulary import Phase, PlayerView, YouView
-from frontend.api import Api, ApiError, Seat
-from frontend.i18n import LANGUAGE_NAMES, language_of, t
+from frontend.api import FRIENDLY, Api, ApiError, Seat, friendly
+from frontend.i18n import ERRORS_FR, LANGUAGE_NAMES, error_text, language_of, t
 from frontend.state import State, limit, span
 from frontend.views.common import countdown_html, esc, md, run_action, show_flash
 
@@ -28,8 +30,18 @@ UNDERCOVER_CHOICES = {"uc_auto": None, "uc_1": 1, "uc_2": 2}
 IN_GAME = (Phase.DISCUSSION, Phase.VOTING, Phase.GUESS)
 
 
-def render(state: State, api: Api, seat: Seat, share_url: str, live: Callable[[], None] | None = None) -> None:
-    """Draw the room; `live` draws the live part in place (default: `render_live` of this same state)."""
+def render(
+    state: State,
+    api: Api,
+    seat: Seat,
+    share_url: str,
+    live: Callable[[], None] | None = None,
+    *,
+    clue_box: bool = True,
+) -> None:
+    """Draw the room; `live` draws the live part in place (default: `render_live` of this same state).
+
+    `clue_box=False` leaves the clue box to `live` (the live view draws it in the browser)."""
     show_flash()
     lang = language_of(state)
     removed = state.get("removed")
@@ -43,7 +55,7 @@ def render(state: State, api: Api, seat: Seat, share_url: str, live: Callable[[]
         _lobby(state, api, seat, share_url)
         live()
     elif phase in IN_GAME:
-        _game(state, api, seat, live)
+        _game(state, api, seat, live, clue_box=clue_box)
     else:
         _game_over(state, api, seat, live)
     _rules(lang)
@@ -67,6 +79,40 @@ def live_html(state: State) -> str:
             f'<div><div class="parlor-heading">{esc(t(lang, "players"))}</div>{rows}</div></div>'
         )
     return ""  # at game over the story tells the clues
+
+
+# The words static/live_view.js draws with, as templates ("Round {n}"), sent with the placeholders.
+LIVE_WORDS = (
+    "clues", "no_clues", "round_n", "players", "watching", "tag_host", "tag_bot", "tag_watching", "tag_out",
+    "tag_voted", "tag_ready", "tag_reconnecting", "tag_stand_in", "role_civilian", "role_undercover",
+    "role_mr_white", "your_clue", "clue_ph", "send",
+)  # fmt: skip
+
+
+def live_words(lang: str) -> dict[str, Any]:
+    """The live view's words in `lang`, and its refusals as the Python views word them ({message}: the server's)."""
+    codes = {*FRIENDLY, *ERRORS_FR}
+    errors = {code: error_text(lang, code, "{message}", friendly(code)) for code in sorted(codes)}
+    return {"words": {key: t(lang, key) for key in LIVE_WORDS}, "errors": errors}
+
+
+def live_placeholders(state: State) -> str:
+    """The live part as empty, stable placeholders that static/live_view.js fills ("" when the phase has none).
+
+    They depend only on `layout_key`'s inputs (and the room's language), so full runs send the same HTML and
+    React leaves it alone; the view's words ride along in `data-parlor-words`.
+    """
+    if state.get("removed") or state.get("phase") not in IN_GAME:
+        return ""  # at game over the story tells the clues
+    you: YouView = state.get("you") or {}
+    clue = state.get("phase") == "discussion" and you.get("alive") and not you.get("spectator")
+    words = esc(json.dumps(live_words(language_of(state)), ensure_ascii=False, sort_keys=True))
+    return (
+        f'<div data-parlor-words="{words}"><div class="parlor-live"><div data-parlor-live="feed"></div>'
+        '<div data-parlor-live="players"></div></div>'
+        + ('<div data-parlor-live="clue"></div>' if clue else "")
+        + "</div>"
+    )
 
 
 def render_live(state: State) -> None:
@@ -421,7 +467,7 @@ def _clue_feed_html(state: State) -> str:
     return "".join(parts) + "</div>"
 
 
-def _game(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> None:
+def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_box: bool = True) -> None:
     lang = language_of(state)
     you = state.get("you") or {}
     phase = state["phase"]
@@ -438,7 +484,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> None:
     live()
     players = [p for p in state.get("players") or [] if not p.get("spectator")]
     # Flex rows rather than columns: every block is redrawn on every live update, and a column costs three.
-    if playing and phase == "discussion":
+    if playing and phase == "discussion" and clue_box:
         with st.form("clue", clear_on_submit=True, border=False):
             row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
             text = row.text_input(

@@ -110,10 +110,14 @@ def stack(image: str) -> Iterator[Stack]:
 
 
 def test_only_the_app_reaches_the_image(stack: Stack) -> None:
-    """/app holds backend, frontend, the flag directory and var/: no tests, load tests, docs or launcher."""
-    listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy")
+    """/app holds backend, frontend, the flag directory, the rollout plan, the rules the game links to and var/:
+    no tests, load tests, other docs or launcher."""
+    listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy", "/app/docs")
     assert listing.returncode == 0, listing.stderr
-    assert listing.stdout.split("\n\n") == ["/app:\nbackend\ndeploy\nfrontend\nvar", "/app/deploy:\nflags\n"]
+    top, deploy, docs = listing.stdout.split("\n\n")
+    assert top == "/app:\nbackend\ndeploy\ndocs\nfrontend\nvar"
+    assert deploy == "/app/deploy:\nflags\nrollout-plan.yaml"
+    assert docs.startswith("/app/docs:\n") and all(name.startswith("rules") for name in docs.split("\n")[1:] if name)
 
 
 def test_both_processes_run_as_the_non_root_app_user(stack: Stack) -> None:
@@ -251,7 +255,7 @@ async def test_backend_container_on_host_redis_drains_with_1012_on_sigterm(
         bob = await join_room(http, alice.room_code, "Bob")
     client = aioredis.from_url(redis_url)
     try:
-        state = await client.hget(f"parlor:room:{alice.room_code}", "state")
+        state = await client.hget(f"parlor:{{{alice.room_code}}}:room", "state")
     finally:
         await client.aclose()
     assert state is not None and b"Bob" in state

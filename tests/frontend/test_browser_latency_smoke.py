@@ -14,11 +14,11 @@ from launchers.process import ROOT
 from tests.conftest import scaled
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-MODES = ("event-driven bridge", "long-poll fallback", "seed loop", "legacy polling")
+MODES = ("event-driven bridge", "click to screen", "long-poll fallback", "seed loop", "legacy polling")
 
 
 def test_quick_benchmark_measures_every_mode(tmp_path: Path) -> None:
-    """`--quick` takes 5 positive samples in each of the four modes and leaves docs/benchmarks.md alone."""
+    """`--quick` takes 5 positive samples in each of the five modes and leaves docs/benchmarks.md alone."""
     before = _section()
     out = tmp_path / "samples.json"
     proc = subprocess.run(

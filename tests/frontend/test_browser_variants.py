@@ -195,7 +195,7 @@ def test_closed_tab_gets_a_stand_in_then_the_seat_back(browser: Browser, stack: 
     page = bob.page.context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.goto(f"{frontend.url}/?room={code}")
-    page.get_by_role("button", name="Back to your seat as Bob").click()
+    page.get_by_role("button", name="Continue as Bob").click()
     back = Player(page, "Bob", code)
     back.expect_status(STATUS_CONNECTED)
     expect(page.get_by_test_id("word")).to_have_text(word)

@@ -93,6 +93,7 @@ def restart(tier: Tier, index: int, clues: list[str], players: list[Player], tok
     replica = tier.replicas[index]
     keys = {str(cookie(player)["value"]) for player in players}
     homed = {key for key, served in tier.replicas_by_key().items() if key in keys and served == {replica.address}}
+    own_key = tier.affinity_keys()[replica.address]
     replica.stop()
     # nginx logs a WebSocket when it closes: the streams this replica held were its own pages' streams
     streams = {
@@ -103,6 +104,22 @@ def restart(tier: Tier, index: int, clues: list[str], players: list[Player], tok
     rest_clue(tier.backend.url, code, token, text)
     clues.append(text)
     replica.start()
+    wait_routed(tier, replica.address, own_key)
+
+
+def wait_routed(tier: Tier, address: str, key: str, timeout_s: float = 20) -> None:
+    """As a deploy does before restarting the next replica: wait until nginx sends this replica's browsers to it
+    again. nginx skips a replica for fail_timeout after its last failure (the restored pages' own requests keep
+    failing on it while it is down), and with both skipped it has no live upstream left."""
+    deadline = time.monotonic() + scaled(timeout_s)
+    while True:
+        httpx.get(f"{tier.url}/_stcore/health", headers={"Cookie": f"parlor_frontend={key}"})
+        time.sleep(0.1)  # nginx writes the log line just after the response
+        latest = [up for status, _, _, up, k in tier.requests() if k == key and status < 500]
+        if latest and latest[-1].split(", ")[-1] == address:
+            return
+        assert time.monotonic() < deadline, f"nginx still routes {address}'s browsers elsewhere"
+        time.sleep(0.4)
 
 
 def check_seated(player: Player, code: str, clues: list[str], timeout_s: float = 15) -> None:
@@ -124,12 +141,6 @@ def check_seated(player: Player, code: str, clues: list[str], timeout_s: float =
         time.sleep(0.25)
 
 
-@pytest.mark.xfail(
-    raises=SeatLost,
-    strict=True,
-    reason="seat restore and restart recovery (#12 Build 1-2) are built separately; until they land a page whose "
-    "Streamlit replica restarts loses its seat",
-)
 def test_rolling_restart_keeps_every_player_in_their_seat(tier: Tier, players: list[Player]) -> None:
     """Restart frontend-a, then frontend-b, mid-game: every page ends in its seat with every clue exactly once."""
     alice = players[0]
@@ -157,3 +168,11 @@ def test_rolling_restart_keeps_every_player_in_their_seat(tier: Tier, players: l
         clues.append(between)
         for player in players:
             check_seated(player, code, clues)
+    # the seats came back from the tabs' storage, yet no token reached nginx's log or a replica's
+    tokens = {player.token for player in players}
+    logs = {
+        "nginx": tier.nginx.log(),
+        **{replica.name: replica.server.log() for replica in tier.replicas if replica.server},
+    }
+    for name, text in logs.items():
+        assert not [t for t in tokens if t in text], f"a player's token is in the {name} log"

@@ -78,6 +78,27 @@ def test_the_stylesheet_has_no_angle_brackets() -> None:
     assert "<" not in css
 
 
+def test_live_placeholders_are_empty_and_follow_the_layout() -> None:
+    """Bridge mode draws only empty slots (no player text); the clue slot only for a player still in, discussing."""
+    html = room.live_placeholders(_state())
+    assert html.count("data-parlor-live=") == 3 and 'data-parlor-live="clue"' in html
+    assert "Bob" not in html and "&lt;img" not in html
+    assert 'data-parlor-live="clue"' not in room.live_placeholders(_state(phase="voting"))
+    out = _state(you={"player_id": "p1", "word": "x", "alive": False})
+    assert 'data-parlor-live="clue"' not in room.live_placeholders(out)
+    assert room.live_placeholders(_state(phase="finished")) == ""
+    assert room.live_placeholders(_state(phase="lobby")) == ""
+    assert room.live_placeholders(_state(removed="kicked")) == ""
+
+
+def test_live_words_follow_the_room_language() -> None:
+    """The live view draws in the room's language and words refusals as the Python views do."""
+    fr = room.live_words("fr")
+    assert fr["words"]["send"] == "Envoyer" and fr["words"]["round_n"] == "Manche {n}"
+    assert fr["errors"]["clue_contains_word"] == "Votre indice ne doit pas contenir votre mot."
+    assert room.live_words("en")["errors"]["clue_contains_word"] == "Your clue must not contain your own word."
+
+
 MARKDOWN_NAME = "![](http://x.invalid/t)"
 
 

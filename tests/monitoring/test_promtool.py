@@ -45,14 +45,14 @@ def test_prometheus_config_is_valid(tmp_path: Path) -> None:
 
 
 def test_compose_config_scrapes_backend_and_frontend_every_5s() -> None:
-    """The compose config scrapes both backend replicas and frontend:9108 every 5 s and loads both rule files."""
+    """The compose config scrapes both backend and both frontend replicas every 5 s and loads both rule files."""
     config = yaml.safe_load((PROM_DIR / "prometheus.yml").read_text())
     assert config["global"]["scrape_interval"] == "5s"
     targets = {
         job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]] for job in config["scrape_configs"]
     }
     assert targets["parlor-backend"] == ["backend-a:8000", "backend-b:8000"]
-    assert targets["parlor-frontend"] == ["frontend:9108"]
+    assert targets["parlor-frontend"] == ["frontend-a:9108", "frontend-b:9108"]
     assert sorted(Path(name).name for name in config["rule_files"]) == [path.name for path in RULE_FILES]
 
 
