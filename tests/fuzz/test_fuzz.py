@@ -34,7 +34,7 @@ WS_BUDGET_SECONDS = 20.0
 MIN_CASES = 2
 DOCUMENTED_503 = {"too_many_rooms", "store_unavailable", "store_contended", "draining"}
 TRIED: Counter[str] = Counter()
-WS_DEADLINE: dict[str, float] = {}  # set by the first WebSocket case
+DEADLINE: dict[str, float] = {}  # operation -> when its share of the budget is spent
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +74,15 @@ def test_every_rest_operation_answers_without_a_server_error(server: Backend, se
     assert len(operations) >= 14, [op.label for op in operations]
     share = REST_BUDGET_SECONDS / len(operations)
     for operation in operations:
-        until = time.monotonic() + share
+        DEADLINE[operation.label] = time.monotonic() + share
 
         @settings(
             max_examples=CASES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         @given(case=operation.as_strategy())
-        def fuzz(case: Any, until: float = until) -> None:
+        def fuzz(case: Any) -> None:
             label = case.operation.label
-            if TRIED[label] >= MIN_CASES and time.monotonic() > until:
+            if TRIED[label] >= MIN_CASES and time.monotonic() > DEADLINE[label]:
                 return  # this operation's share of the budget is spent
             TRIED[label] += 1
             headers = dict(case.headers or {})
@@ -125,7 +125,7 @@ def test_websocket_frames_get_error_frames_or_close_codes(
 ) -> None:
     """Frames before a real hello and after it: the server answers or closes with a code, never a 1011."""
     label = "WS /ws/{code}"
-    until = WS_DEADLINE.setdefault(label, time.monotonic() + WS_BUDGET_SECONDS)
+    until = DEADLINE.setdefault(label, time.monotonic() + WS_BUDGET_SECONDS)
     if TRIED[label] >= MIN_CASES and time.monotonic() > until:
         return  # the WebSocket budget is spent
     TRIED[label] += 1
