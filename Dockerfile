@@ -39,6 +39,7 @@ COPY backend ./backend
 COPY frontend ./frontend
 # The game shows the rules from this file.
 COPY docs/rules.md ./docs/rules.md
+COPY docs/rules.fr.md ./docs/rules.fr.md
 COPY --chown=10001:10001 deploy/flags ./deploy/flags
 # The rollout autopilot's plan (python -m backend.rollout); its state goes to var/ as well.
 COPY deploy/rollout-plan.yaml ./deploy/rollout-plan.yaml

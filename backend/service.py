@@ -28,6 +28,7 @@ from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
 from backend.game.text import clean_name, clean_text
 from backend.game.vocabulary import (
     CLUE_MAX,
+    CUSTOM_PACK_MAX_CHARS,
     NAME_MAX,
     EventType,
     GameLimits,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from backend.flags import TransportFlag
 
 __all__ = [
+    "CUSTOM_PACK_MAX_CHARS",
     "GAME_LIMITS",
     "BotAdded",
     "Credentials",

@@ -43,9 +43,10 @@ FRIENDLY: dict[str, str] = {
 class ApiError(Exception):
     """A refused or failed call: `code` from the backend's error body, `text` a sentence for the player."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, lines: list[dict[str, Any]] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.lines = lines or []  # a refused pack's bad lines: {line, reason, word, ...}, worded by frontend.i18n
 
     @property
     def text(self) -> str:
@@ -100,12 +101,14 @@ class Api:
                 continue
             break
         if resp.status_code >= 400:
+            lines: list[dict[str, Any]] = []
             try:
                 err = resp.json()["error"]
                 code, message = str(err.get("code", "http_error")), str(err.get("message", ""))
-            except (ValueError, KeyError, TypeError):
+                lines = [line for line in err.get("lines") or [] if isinstance(line, dict)]
+            except (ValueError, KeyError, TypeError, AttributeError):
                 code, message = "http_error", resp.text[:200]
-            raise ApiError(resp.status_code, code, message)
+            raise ApiError(resp.status_code, code, message, lines)
         return resp.json()
 
     def create_room(self, name: str) -> Seat:

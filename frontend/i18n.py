@@ -6,8 +6,10 @@ test checks that none is missing, so a new text never ships half-translated by a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from backend.game.vocabulary import NAME_MAX
 
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
@@ -135,6 +137,44 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kicked": "The host removed you.",
         "winners": "Winners: {names}",
         "error_prefix": "",
+        "status_connected": "🟢 Connected (Real-time)",
+        "status_connecting": "🟡 Connecting…",
+        "status_fallback": "🔴 Disconnected (Fallback to polling)",
+        "status_polling": "⚪ Polling (WebSocket off)",
+        "status_stopped": "⛔ Stopped",
+        "me_room": "Room {code}",
+        "leave_room": "Leave room",
+        "tagline": "Undercover, the party word game. Everyone shares a secret word, except the undercover.",
+        "join_title": "Join a room",
+        "your_name": "Your name",
+        "name_ph": "e.g. {name}",
+        "join_button": "Join room",
+        "code_length": "Room codes have 5 characters, like ABCDE.",
+        "create_title": "Create a room",
+        "create_help": "You will be the host: invite friends with the room code, add bots, start the game.",
+        "create_button": "Create room",
+        "landing_footer": "{min} to {max} players. Give clues about your word without saying it, then vote out the "
+        "undercover.",
+        "name_needed": "Please enter your name.",
+        "seat_offer": "You were in room **{code}** as **{name}** in this browser.",
+        "continue_as": "Continue as {name}",
+        "seat_room_ended": "Room {code} has ended, so your seat there is gone.",
+        "seat_invalid": "Your seat in room {code} is no longer valid (the host may have removed you). Join again "
+        "to play.",
+        "restoring": "Restoring your seat…",
+        "pack_refused": "These words cannot be used:",
+        "pack_two_words": "line {line}: “{word}” needs exactly two words separated by a comma",
+        "pack_bad_word": "line {line}: “{word}” must be up to {limit} letters, spaces, apostrophes or hyphens",
+        "pack_same_word": "line {line}: “{word}” cannot be paired with itself",
+        "pack_repeated": "line {line}: “{word}” already appears on line {other}",
+        "pack_too_many_lines": "a pack holds at most {limit} lines",
+        "pack_empty": "the pack needs at least one pair, like: cat, dog",
+        "pack_file": "Or upload a text file",
+        "pack_file_help": "A UTF-8 text file (.txt or .csv), one pair a line, up to {kb} KB.",
+        "use_file": "Use this file",
+        "pack_file_missing": "Choose a file first.",
+        "pack_file_too_big": "“{file}” is {kb} KB; a pack file holds at most {max} KB.",
+        "pack_file_not_text": "“{file}” is not UTF-8 text. Save it as plain UTF-8 text and try again.",
     },
     "fr": {
         "room_code": "Code du salon",
@@ -179,7 +219,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "off": "non",
         "waiting_host": "En attente du lancement par l'hôte…",
         "rules": "📖 Règles",
-        "rules_link": "Les règles complètes sont aussi dans docs/rules.md (en anglais).",
+        "rules_link": "Les règles complètes sont aussi dans docs/rules.fr.md.",
         "phase_discussion": "Discussion",
         "phase_voting": "Vote",
         "phase_guess": "Devinette de Mr. White",
@@ -259,6 +299,46 @@ MESSAGES: dict[str, dict[str, str]] = {
         "kicked": "L'hôte vous a retiré.",
         "winners": "Gagnants : {names}",
         "error_prefix": "Refusé : ",
+        "status_connected": "🟢 Connecté (temps réel)",
+        "status_connecting": "🟡 Connexion…",
+        "status_fallback": "🔴 Déconnecté (relevé périodique)",
+        "status_polling": "⚪ Relevé périodique (WebSocket désactivé)",
+        "status_stopped": "⛔ Arrêté",
+        "me_room": "Salon {code}",
+        "leave_room": "Quitter le salon",
+        "tagline": "Undercover, le jeu de mots entre amis. Tout le monde partage un mot secret, sauf l'undercover.",
+        "join_title": "Rejoindre un salon",
+        "your_name": "Votre nom",
+        "name_ph": "ex. {name}",
+        "join_button": "Rejoindre",
+        "code_length": "Un code de salon a 5 caractères, comme ABCDE.",
+        "create_title": "Créer un salon",
+        "create_help": "Vous serez l'hôte : invitez vos amis avec le code du salon, ajoutez des bots, lancez la "
+        "partie.",
+        "create_button": "Créer le salon",
+        "landing_footer": "De {min} à {max} joueurs. Donnez des indices sur votre mot sans le dire, puis éliminez "
+        "l'undercover.",
+        "name_needed": "Indiquez votre nom.",
+        "seat_offer": "Vous étiez dans le salon **{code}** sous le nom **{name}** dans ce navigateur.",
+        "continue_as": "Continuer en tant que {name}",
+        "seat_room_ended": "Le salon {code} est terminé : votre place n'existe plus.",
+        "seat_invalid": "Votre place dans le salon {code} n'est plus valable (l'hôte vous a peut-être retiré). "
+        "Rejoignez le salon pour jouer.",
+        "restoring": "Récupération de votre place…",
+        "pack_refused": "Ces mots ne conviennent pas :",
+        "pack_two_words": "ligne {line} : « {word} » doit contenir exactement deux mots séparés par une virgule",
+        "pack_bad_word": "ligne {line} : « {word} » doit tenir en {limit} lettres, espaces, apostrophes ou tirets "
+        "au plus",
+        "pack_same_word": "ligne {line} : « {word} » ne peut pas être associé à lui-même",
+        "pack_repeated": "ligne {line} : « {word} » figure déjà à la ligne {other}",
+        "pack_too_many_lines": "un paquet contient au plus {limit} lignes",
+        "pack_empty": "le paquet doit contenir au moins une paire, par exemple : chat, chien",
+        "pack_file": "Ou envoyez un fichier texte",
+        "pack_file_help": "Un fichier texte UTF-8 (.txt ou .csv), une paire par ligne, {kb} Ko au plus.",
+        "use_file": "Utiliser ce fichier",
+        "pack_file_missing": "Choisissez d'abord un fichier.",
+        "pack_file_too_big": "« {file} » fait {kb} Ko ; un fichier de paquet fait {max} Ko au plus.",
+        "pack_file_not_text": "« {file} » n'est pas du texte UTF-8. Enregistrez-le en texte brut UTF-8 et réessayez.",
     },
 }
 
@@ -276,14 +356,58 @@ ERRORS_FR = {
     "not_enough_players": "Pas assez de joueurs pour commencer (3, ou 5 avec Mr. White).",
     "invalid_pack": "Ces mots ne conviennent pas : {message}",
     "invalid_settings": "Réglage refusé : {message}",
+    "unknown_room": "Aucun salon n'a ce code. Vérifiez le code et réessayez.",
+    "room_full": "Ce salon est complet.",
+    "name_taken": "Quelqu'un dans ce salon porte déjà ce nom. Choisissez-en un autre.",
+    "invalid_name": "Un nom compte de 1 à {name_max} caractères, sans caractère de contrôle.",
+    "network": "Impossible de joindre le serveur de jeu. Est-il démarré ?",
 }
 
 
-def error_text(lang: str, code: str, message: str, fallback: str) -> str:
-    """A refusal in the room's language: French where we have the words, else the English sentence."""
+def error_text(lang: str, code: str, message: str, fallback: str, lines: Sequence[Mapping[str, Any]] = ()) -> str:
+    """A refusal in the room's language: French where we have the words, else the English sentence.
+
+    A refused pack comes with one record per bad line (number, reason code, word); those are worded here in
+    either language, so the line is named in the room's language rather than in the server's English.
+    """
+    if code == "invalid_pack" and lines:
+        return pack_problems_text(lang, lines)
     if lang == "fr" and code in ERRORS_FR:
-        return ERRORS_FR[code].format(message=message)
+        return ERRORS_FR[code].format(message=message, name_max=NAME_MAX)
     return fallback
+
+
+def pack_problems_text(lang: str, lines: Sequence[Mapping[str, Any]]) -> str:
+    """One Markdown bullet per bad line; a reason this catalogue does not know keeps the server's sentence."""
+    items = []
+    for problem in lines:
+        key = f"pack_{problem.get('reason')}"
+        values = {name: problem.get(name, "") for name in ("line", "limit", "other")}
+        values["word"] = _md_escape(str(problem.get("word", "")))
+        known = key in MESSAGES[DEFAULT]
+        text = t(lang, key, **values) if known else f"line {values['line']}: {problem.get('message', '')}"
+        items.append(f"- {text}")
+    return "\n".join([t(lang, "pack_refused"), *items])
+
+
+def _md_escape(text: str) -> str:
+    """A user's word shown literally inside Markdown (st.error renders Markdown)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|~$" else ch for ch in text)
+
+
+def status_labels(lang: str) -> dict[str, str]:
+    """The connection light's words by bridge status, for the sidebar and for the bridge to repaint with."""
+    labels = {status: t(lang, f"status_{status}") for status in ("connected", "connecting", "fallback", "polling")}
+    return {**labels, "idle": labels["connecting"], "stopped": t(lang, "status_stopped")}
+
+
+def browser_language(accept_language: str | None) -> str:
+    """The first language of an Accept-Language header that the game speaks (English when none)."""
+    for part in (accept_language or "").split(","):
+        primary = part.split(";")[0].strip().split("-")[0].lower()
+        if primary in MESSAGES:
+            return primary
+    return DEFAULT
 
 
 def language_of(state: Mapping[str, Any]) -> str:

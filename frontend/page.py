@@ -18,10 +18,11 @@ from frontend import live
 from frontend.api import Api, ApiError, Seat
 from frontend.bridge_reports import record_report, track_session
 from frontend.config import get_settings
+from frontend.i18n import language_of, status_labels, t
 from frontend.metrics import BridgeMetrics, get_bridge_metrics
 from frontend.state import State, apply_events, needs_snapshot
 from frontend.views import landing, room
-from frontend.views.common import STATUS_TEXT, esc, md
+from frontend.views.common import esc, md
 
 STATIC = Path(__file__).resolve().parent / "static"
 BRIDGE = "bridge"
@@ -105,8 +106,8 @@ def _leave() -> None:
 
 def _seat_gone_text(err: ApiError, code: str) -> str:
     if err.status == 404 and err.code == "unknown_room":
-        return f"Room {code} has ended, so your seat there is gone."
-    return f"Your seat in room {code} is no longer valid (the host may have removed you). Join again to play."
+        return t(landing.page_language(), "seat_room_ended", code=code)
+    return t(landing.page_language(), "seat_invalid", code=code)
 
 
 def _stored_seat(raw: Any) -> tuple[Seat, str] | None:
@@ -196,7 +197,7 @@ def _bridge_config(current: Seat) -> dict[str, Any]:
         "baseUrl": settings.browser_backend_url,
         "lastId": ss.last_id,
         "transport": current.transport,
-        "labels": STATUS_TEXT,
+        "labels": status_labels(language_of(game_state())),
     }
 
 
@@ -231,16 +232,16 @@ def bridge_panel() -> None:
     )
 
 
-def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str) -> None:
+def _sidebar_card(name: str, code: str, status: str, detail: str, mode: str, lang: str = "en") -> None:
     """Who you are, the room, and the connection light, as one element (each element costs every rerun).
 
     In bridge mode the bridge repaints the light the moment its status changes.
     """
     st.html(
         f'<div class="parlor-me"><div class="parlor-me-name">{esc(name)}</div>'
-        f'<div class="parlor-caption">Room <b>{esc(code)}</b></div></div>'
+        f'<div class="parlor-caption">{t(lang, "me_room", code=f"<b>{esc(code)}</b>")}</div></div>'
         f'<div class="parlor-status" data-testid="connection-status" data-mode="{mode}" data-status="{esc(status)}">'
-        f'<div class="parlor-status-text">{esc(STATUS_TEXT.get(status, status))}</div>'
+        f'<div class="parlor-status-text">{esc(status_labels(lang).get(status, status))}</div>'
         f'<div class="parlor-status-detail">{esc(detail)}</div></div>'
     )
 
@@ -279,14 +280,16 @@ def run(mode: str = BRIDGE, panel: Callable[[], None] = _bridge_room) -> None:
         mode = LEGACY
     if "seat" not in ss:
         if _restore_seat():
-            st.html('<div class="parlor-restoring" data-testid="restoring">Restoring your seat…</div>')
+            restoring = esc(t(landing.page_language(), "restoring"))
+            st.html(f'<div class="parlor-restoring" data-testid="restoring">{restoring}</div>')
         else:
             _landing()
         return
     with st.sidebar:
         status = "polling" if mode == LEGACY else ss.bridge_status
-        _sidebar_card(ss.name, seat().room_code, status, ss.get("detail", ""), mode)
-        st.button("Leave room", on_click=_leave, use_container_width=True)
+        lang = language_of(game_state())
+        _sidebar_card(ss.name, seat().room_code, status, ss.get("detail", ""), mode, lang)
+        st.button(t(lang, "leave_room"), on_click=_leave, use_container_width=True)
     if mode == LEGACY:
         legacy_panel()
     else:

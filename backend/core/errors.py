@@ -9,25 +9,33 @@ ParlorError                    base; carries a machine code, a message and the H
 ├── RateLimited (429)          too many clues too fast
 └── Unavailable (503)          capacity reached or the store is unreachable
 
-Handlers turn these into a JSON body `{"error": {"code", "message"}}` on REST and an `error` frame on the
+Handlers turn these into a JSON body `{"error": {"code", "message"}}` (plus `lines`, one record per bad line,
+when a pasted pack is refused) on REST and an `error` frame on the
 WebSocket, and keep serving.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class ParlorError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, *, lines: Sequence[Mapping[str, Any]] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.lines = [dict(line) for line in lines]
         if code is not None:
             self.code = code
 
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.lines:  # structured per-line problems, so a client can word them in its own language
+            body["lines"] = self.lines
+        return body
 
 
 class NotFound(ParlorError):

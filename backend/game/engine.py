@@ -48,6 +48,7 @@ from backend.game.words import (
     WordBank,
     custom_bank,
     parse_custom_pack,
+    vague_hints,
 )
 
 MIN_PLAYERS_MR_WHITE = 5
@@ -508,7 +509,7 @@ class Room:
         try:
             pairs = parse_custom_pack(text)
         except CustomPackError as exc:
-            raise Invalid(f"the pack has bad lines: {exc}", "invalid_pack") from None
+            raise Invalid(f"the pack has bad lines: {exc}", "invalid_pack", lines=exc.problems) from None
         self.custom_pack = [list(pair) for pair in pairs]
         self.settings.pack = CUSTOM_PACK
         self.settings.custom_pack_size = len(pairs)
@@ -705,9 +706,8 @@ class Room:
         if self.phase == Phase.GUESS:
             return self._end_guess(self._bot_guess(bot, rng), now, rng)
         if self.phase == Phase.DISCUSSION:
-            if bot.word is None:  # Mr. White blends in: echo a clue someone else gave, or stay vague
-                heard = [c["text"] for c in self.clues if c["player_id"] != bot.id]
-                text = rng.choice(heard) if heard else "hmm, tricky"
+            if bot.word is None:
+                text = self._mr_white_clue(bot, rng)
             else:
                 hints = [h for h in self._hints(bot.word) if bot.word.casefold() not in h.casefold()]
                 # each bot starts at its own hint, so bots on one word do not all echo the same clue
@@ -749,15 +749,40 @@ class Room:
 
     def _bot_guess(self, bot: Player, rng: random.Random) -> str:
         """Mr. White's guess from the clues it saw: the candidate word whose hints overlap them most."""
+        ranked = self._mr_white_beliefs(bot, rng)
+        return ranked[0] if ranked else "no idea"
+
+    def _mr_white_beliefs(self, bot: Player, rng: random.Random) -> list[str]:
+        """Candidate words (the pair and the decoys), the best fit to the clues heard so far first."""
         heard = Counter(t for c in self.clues if c["player_id"] != bot.id for t in _tokens(c["text"]))
         words = {**self.decoys, **self.hints}
-        if not words:
-            return "no idea"
 
         def fit(word: str) -> tuple[int, float]:  # most-repeated clue words first: civilians are the majority
             return sum(heard[t] for t in _tokens(" ".join(words[word]))), rng.random()
 
-        return max(words, key=fit)
+        return sorted(words, key=fit, reverse=True)
+
+    def _mr_white_clue(self, bot: Player, rng: random.Random) -> str:
+        """Blend in with a hint of the word Mr. White believes the civilians hold, never a clue already given.
+
+        Repeating someone word for word is exactly what the civilian bots look for, so a hint anyone already
+        posted is skipped; the next-best candidates' hints, then vague words, follow when one word runs out.
+        """
+        said = {_norm_text(c["text"]) for c in self.clues}
+        options = [h for word in self._mr_white_beliefs(bot, rng) for h in self._candidate_hints(word, rng)]
+        options += list(vague_hints(self.settings.language))
+        fresh = next((h for h in options if _norm_text(h) not in said), None)
+        if fresh is not None:
+            return fresh
+        n = 2  # every option was said already: a vague word with a count stays unique
+        while _norm_text(f"{options[0]} ({n})") in said:
+            n += 1
+        return f"{options[0]} ({n})"
+
+    def _candidate_hints(self, word: str, rng: random.Random) -> list[str]:
+        hints = list(self.hints.get(word) or self.decoys.get(word) or [])
+        rng.shuffle(hints)
+        return hints
 
     def _hints(self, word: str) -> list[str]:
         return self.hints.get(word, [])

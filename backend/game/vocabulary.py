@@ -13,6 +13,7 @@ MIN_PLAYERS = 3
 MAX_PLAYERS = 12
 NAME_MAX = 24
 CLUE_MAX = 120
+CUSTOM_PACK_MAX_CHARS = 20_000  # a pasted pack, and the bytes of an uploaded pack file
 
 
 class Phase(StrEnum):
@@ -48,6 +49,17 @@ class VoteReveal(StrEnum):
 class Language(StrEnum):
     EN = "en"
     FR = "fr"
+
+
+class PackProblem(StrEnum):
+    """Why one line of a table's own pack is refused; the frontend words each reason in the room's language."""
+
+    TWO_WORDS = "two_words"  # not exactly two words separated by a comma
+    BAD_WORD = "bad_word"  # a word with digits or symbols, or too long
+    SAME_WORD = "same_word"  # a word paired with itself
+    REPEATED = "repeated"  # a word already on an earlier line
+    TOO_MANY_LINES = "too_many_lines"
+    EMPTY = "empty"  # no pair at all
 
 
 class EventType(StrEnum):

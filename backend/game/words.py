@@ -3,8 +3,9 @@
 Bundled packs live in ``packs/*.json``, one file per pack: ``{"id", "language", "theme", "name",
 "pairs": [...]}``. They are read once, on first use, and checked as they load (the service loads them
 at startup), so a bad edit to the data fails loudly instead of handing a bot a hint that names its own
-word mid-game. A table's own pack is pasted text, one pair a line, checked by ``parse_custom_pack``
-with one message per bad line. Every rule breach raises ``ValueError``; asking for the hints of a
+word mid-game. A table's own pack is pasted (or uploaded) text, one pair a line, checked by
+``parse_custom_pack`` with one record per bad line: its number, a reason code and the English sentence.
+Every rule breach raises ``ValueError``; asking for the hints of a
 word the bank does not hold raises ``KeyError``, because that is a caller bug rather than bad data.
 """
 
@@ -20,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 
-from backend.game.vocabulary import Language
+from backend.game.vocabulary import Language, PackProblem
 
 MIN_HINTS = 3
 MAX_HINT_WORDS = 4
@@ -252,11 +253,17 @@ def load_pack(path: Path) -> Pack:
 
 
 class CustomPackError(ValueError):
-    """A pasted pack with bad lines; `problems` holds one (line number, message) per bad line."""
+    """A pasted pack with bad lines; `problems` holds one record per bad line (see `problem`)."""
 
-    def __init__(self, problems: list[tuple[int, str]]) -> None:
+    def __init__(self, problems: list[dict[str, str | int]]) -> None:
         self.problems = problems
-        super().__init__("; ".join(f"line {n}: {msg}" for n, msg in problems))
+        super().__init__("; ".join(f"line {p['line']}: {p['message']}" for p in problems))
+
+
+def problem(line: int, reason: PackProblem, message: str, word: str = "", **extra: int) -> dict[str, str | int]:
+    """One bad line as the API returns it: the number, a reason code the UI words in any language, the word
+    at fault (cut to 40 characters), numbers the sentence needs, and the English sentence for API users."""
+    return {"line": line, "reason": reason, "word": word[:40], **extra, "message": message}
 
 
 def normalize_custom_word(raw: str) -> str:
@@ -269,31 +276,37 @@ def parse_custom_pack(text: str) -> list[tuple[str, str]]:
     Every bad line is reported, not only the first, so a table fixes its list in one go.
     """
     pairs: list[tuple[str, str]] = []
-    problems: list[tuple[int, str]] = []
+    problems: list[dict[str, str | int]] = []
     seen: dict[str, int] = {}
     lines = text.splitlines()
     if len(lines) > CUSTOM_MAX_LINES:
-        raise CustomPackError([(CUSTOM_MAX_LINES + 1, f"a pack holds at most {CUSTOM_MAX_LINES} lines")])
+        message = f"a pack holds at most {CUSTOM_MAX_LINES} lines"
+        raise CustomPackError(
+            [problem(CUSTOM_MAX_LINES + 1, PackProblem.TOO_MANY_LINES, message, limit=CUSTOM_MAX_LINES)]
+        )
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
         parts = [normalize_custom_word(part) for part in _SEPARATORS.split(stripped)]
         if len(parts) != 2 or not all(parts):
-            problems.append((number, f"{stripped[:40]!r} needs exactly two words separated by a comma"))
+            message = f"{stripped[:40]!r} needs exactly two words separated by a comma"
+            problems.append(problem(number, PackProblem.TWO_WORDS, message, stripped))
             continue
         bad = next((w for w in parts if not _WORD_PATTERN.fullmatch(w) or len(w) > CUSTOM_WORD_MAX), None)
         if bad is not None:
-            problems.append(
-                (number, f"{bad[:40]!r} must be up to {CUSTOM_WORD_MAX} letters, spaces, apostrophes or hyphens")
-            )
+            message = f"{bad[:40]!r} must be up to {CUSTOM_WORD_MAX} letters, spaces, apostrophes or hyphens"
+            problems.append(problem(number, PackProblem.BAD_WORD, message, bad, limit=CUSTOM_WORD_MAX))
             continue
         if parts[0] == parts[1]:
-            problems.append((number, f"{parts[0]!r} cannot be paired with itself"))
+            problems.append(
+                problem(number, PackProblem.SAME_WORD, f"{parts[0]!r} cannot be paired with itself", parts[0])
+            )
             continue
         repeated = next((w for w in parts if w in seen), None)
         if repeated is not None:
-            problems.append((number, f"{repeated!r} already appears on line {seen[repeated]}"))
+            message = f"{repeated!r} already appears on line {seen[repeated]}"
+            problems.append(problem(number, PackProblem.REPEATED, message, repeated, other=seen[repeated]))
             continue
         for word in parts:
             seen[word] = number
@@ -301,13 +314,18 @@ def parse_custom_pack(text: str) -> list[tuple[str, str]]:
     if problems:
         raise CustomPackError(problems)
     if not pairs:
-        raise CustomPackError([(1, "the pack needs at least one pair, like: cat, dog")])
+        raise CustomPackError([problem(1, PackProblem.EMPTY, "the pack needs at least one pair, like: cat, dog")])
     return pairs
+
+
+def vague_hints(language: str) -> tuple[str, ...]:
+    """Clues that say nothing about any word, in the room's language."""
+    return _VAGUE_HINTS.get(language, _VAGUE_HINTS["en"])
 
 
 def custom_bank(pairs: Sequence[Sequence[str]], language: str) -> WordBank:
     """A bank from a table's checked pairs; bots get vague hints that name no word (emoji pad the list)."""
-    vague = _VAGUE_HINTS.get(language, _VAGUE_HINTS["en"])
+    vague = vague_hints(language)
     built = []
     for first, second in pairs:
         words = (first, second)

@@ -145,8 +145,12 @@
         this.config.player === cfg.player &&
         this.config.token === cfg.token &&
         this.config.baseUrl === cfg.baseUrl;
+      // The labels follow the room's language, which the host may change while the seat stays the same.
       this.labels = cfg.labels || this.labels;
-      if (same) return this.state();
+      if (same) {
+        this.paintStatus();
+        return this.state();
+      }
       this.shutdown();
       this.config = cfg;
       this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;

@@ -10,16 +10,10 @@ from typing import Any
 import streamlit as st
 
 from frontend.api import ApiError
-from frontend.i18n import error_text, language_of
+from frontend.i18n import DEFAULT, error_text, language_of, status_labels
 
-STATUS_TEXT = {
-    "connected": "🟢 Connected (Real-time)",
-    "connecting": "🟡 Connecting…",
-    "idle": "🟡 Connecting…",
-    "fallback": "🔴 Disconnected (Fallback to polling)",
-    "polling": "⚪ Polling (WebSocket off)",
-    "stopped": "⛔ Stopped",
-}
+# The connection light in English; a room's own language comes from `status_labels(lang)`.
+STATUS_TEXT = status_labels(DEFAULT)
 
 
 def esc(text: Any) -> str:
@@ -46,7 +40,7 @@ def run_action(fn: Callable[..., Any], *args: Any) -> None:
         st.session_state.pop("flash", None)
     except ApiError as err:
         lang = language_of(st.session_state.get("game_state") or {})
-        st.session_state["flash"] = error_text(lang, err.code, err.message, err.text)
+        st.session_state["flash"] = error_text(lang, err.code, err.message, err.text, err.lines)
 
 
 def show_flash() -> None:

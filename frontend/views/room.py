@@ -19,15 +19,16 @@ from typing import Any
 
 import streamlit as st
 
-from backend.game.vocabulary import Phase, PlayerView, YouView
+from backend.game.vocabulary import CUSTOM_PACK_MAX_CHARS, Phase, PlayerView, YouView
 from frontend.api import FRIENDLY, Api, ApiError, Seat, friendly
-from frontend.i18n import ERRORS_FR, LANGUAGE_NAMES, error_text, language_of, t
+from frontend.i18n import DEFAULT, ERRORS_FR, LANGUAGE_NAMES, error_text, language_of, t
 from frontend.state import State, limit, span
 from frontend.views.common import countdown_html, esc, md, run_action, show_flash
 
 RULES_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 UNDERCOVER_CHOICES = {"uc_auto": None, "uc_1": 1, "uc_2": 2}
 IN_GAME = (Phase.DISCUSSION, Phase.VOTING, Phase.GUESS)
+PACK_FILE_MAX_KB = CUSTOM_PACK_MAX_CHARS // 1000
 
 
 def render(
@@ -327,25 +328,53 @@ def _pack_list(api: Api) -> list[dict[str, Any]]:
 
 
 def _own_pack_form(lang: str, api: Api, seat: Seat) -> None:
-    with st.expander(t(lang, "own_pack")), st.form("own-pack", border=False):
-        st.caption(t(lang, "own_pack_help"))
-        text = st.text_area(t(lang, "own_pack_field"), height=140, placeholder="cat, dog\nsun, moon")
-        if st.form_submit_button(t(lang, "use_pack"), use_container_width=True):
-            run_action(api.set_pack, seat, text)
-            show_flash()
+    """Paste the pairs, or upload them as a text file: both go through the same check on the server."""
+    with st.expander(t(lang, "own_pack")):
+        with st.form("own-pack", border=False):
+            st.caption(t(lang, "own_pack_help"))
+            text = st.text_area(t(lang, "own_pack_field"), height=140, placeholder="cat, dog\nsun, moon")
+            if st.form_submit_button(t(lang, "use_pack"), use_container_width=True):
+                run_action(api.set_pack, seat, text)
+                show_flash()
+        with st.form("own-pack-file", border=False):
+            upload = st.file_uploader(
+                t(lang, "pack_file"), type=["txt", "csv"], help=t(lang, "pack_file_help", kb=PACK_FILE_MAX_KB)
+            )
+            if st.form_submit_button(t(lang, "use_file"), use_container_width=True):
+                if upload is None:
+                    st.error(t(lang, "pack_file_missing"), icon="⚠️")
+                else:
+                    _use_pack_file(lang, api, seat, upload.name, upload.getvalue())
+
+
+def _use_pack_file(lang: str, api: Api, seat: Seat, name: str, data: bytes) -> None:
+    """Too big or not UTF-8 text is refused here, by name; the pairs themselves are checked like pasted ones."""
+    if len(data) > CUSTOM_PACK_MAX_CHARS:
+        kb = max(PACK_FILE_MAX_KB + 1, -(-len(data) // 1000))
+        st.error(t(lang, "pack_file_too_big", file=name, kb=kb, max=PACK_FILE_MAX_KB), icon="⚠️")
+        return
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark from Windows editors is not part of the first word
+    except UnicodeDecodeError:
+        st.error(t(lang, "pack_file_not_text", file=name), icon="⚠️")
+        return
+    run_action(api.set_pack, seat, text)
+    show_flash()
 
 
 @cache
-def _rules_text() -> str:
+def _rules_text(lang: str) -> str:
+    """docs/rules.md, or its translation (docs/rules.fr.md) for a room in that language."""
+    path = RULES_PATH if lang == DEFAULT else RULES_PATH.with_suffix(f".{lang}.md")
     try:
-        return RULES_PATH.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError:
-        return ""
+        return RULES_PATH.read_text(encoding="utf-8") if path != RULES_PATH and RULES_PATH.exists() else ""
 
 
 def _rules(lang: str) -> None:
-    """docs/rules.md, one tap away in every phase."""
-    text = _rules_text()
+    """The rules in the room's language, one tap away in every phase."""
+    text = _rules_text(lang)
     if text:
         with st.expander(t(lang, "rules")):
             st.caption(t(lang, "rules_link"))

@@ -40,8 +40,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, F
         yield backend, frontend
 
 
-def open_phone(browser: Browser, url: str, name: str) -> Player:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2)
+def open_phone(browser: Browser, url: str, name: str, locale: str = "en-US") -> Player:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale=locale)
     page = context.new_page()
     page.set_default_timeout(UI_TIMEOUT_MS)
     page.goto(url)
@@ -99,14 +99,17 @@ def seed_for_first_player_as_mr_white() -> int:
 
 
 def test_french_phone_game_with_mr_white_to_a_guess(browser: Browser, stack: tuple[Backend, Frontend]) -> None:
-    """On a 375x740 phone: the host switches the room to French and turns Mr. White on, a pasted pack with a bad
-    line is refused naming it, and the host, dealt Mr. White, sees "no word", is voted out and guesses right.
-    No view scrolls sideways."""
+    """On a 375x740 phone in a French browser: the landing page speaks French until the EN switch; the host
+    switches the room to French (the connection light follows) and turns Mr. White on; a pasted pack and an
+    uploaded file, each with a bad line, are refused naming the line in French, as is a file too big; the host,
+    dealt Mr. White, sees "no word", is voted out and guesses right. No view scrolls sideways."""
     backend, frontend = stack
-    alice = open_phone(browser, frontend.url, "Alice")
+    alice = open_phone(browser, frontend.url, "Alice", locale="fr-FR")
+    page = alice.page
+    expect(page.get_by_text("Créer un salon", exact=True)).to_be_visible()
+    page.get_by_text("EN", exact=True).click()
     code = alice.create_room()
     alice.expect_status(STATUS_CONNECTED)
-    page = alice.page
     others = [httpx.post(f"{backend.url}/api/rooms/{code}/players", json={"name": n}).json()
               for n in ("Ben", "Chloé", "Dora", "Émile")]  # fmt: skip
     alice.expect_text("Émile")
@@ -117,6 +120,7 @@ def test_french_phone_game_with_mr_white_to_a_guess(browser: Browser, stack: tup
     settings.get_by_text("Mr. White", exact=True).click()
     settings.get_by_role("button", name="Save settings").click()
     alice.expect_text("Réglages de l'hôte")
+    alice.expect_status("🟢 Connecté (temps réel)")
     expect(page.get_by_role("button", name="Lancer la partie")).to_be_visible()
     assert_fits_the_phone(page)
 
@@ -124,7 +128,20 @@ def test_french_phone_game_with_mr_white_to_a_guess(browser: Browser, stack: tup
     pack = page.get_by_test_id("stForm").filter(has_text="Utiliser ces mots")
     pack.get_by_label("Paires").fill("chat, chien\nsolitaire\nsoleil, lune")
     pack.get_by_role("button", name="Utiliser ces mots").click()
-    alice.expect_text("line 2: 'solitaire' needs exactly two words")
+    alice.expect_text("ligne 2 : « solitaire » doit contenir exactement deux mots")
+    from_file = page.get_by_test_id("stForm").filter(has_text="Utiliser ce fichier")
+    upload = from_file.locator("input[type=file]")
+    upload.set_input_files(
+        {"name": "mots.txt", "mimeType": "text/plain", "buffer": "chat, chien\n# thé\nété, été\n".encode()}
+    )
+    from_file.get_by_role("button", name="Utiliser ce fichier").click()
+    alice.expect_text("ligne 3 : « été » ne peut pas être associé à lui-même")
+    page.get_by_test_id("stExpander").filter(has_text="Nos propres mots").screenshot(
+        path=str(IMG / "phone-own-pack.png")
+    )
+    upload.set_input_files({"name": "gros.txt", "mimeType": "text/plain", "buffer": b"chat, chien\n" * 2000})
+    from_file.get_by_role("button", name="Utiliser ce fichier").click()
+    alice.expect_text("« gros.txt » fait 24 Ko ; un fichier de paquet fait 20 Ko au plus.")
     shoot(page, "phone-lobby.png")
 
     httpx.post(f"{backend.url}/api/test/rng", json={"seed": seed_for_first_player_as_mr_white()})
@@ -177,10 +194,11 @@ def test_closed_tab_gets_a_stand_in_then_the_seat_back(browser: Browser, stack: 
     bob.join_room(code)
     alice.click("Add a bot")
     alice.expect_text("Bot Ada")
-    httpx.patch(
+    resp = httpx.patch(
         f"{_backend.url}/api/rooms/{code}/settings", json={"grace_seconds": 5, "discussion_seconds": 120},
         headers={"Authorization": f"Bearer {alice.token}"},
     )  # fmt: skip
+    assert resp.status_code == 200, resp.text
     alice.click("Start game")
     expect(bob.page.get_by_test_id("word")).to_be_visible(timeout=WAIT_MS)
     word = bob.page.get_by_test_id("word").inner_text()

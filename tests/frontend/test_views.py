@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from frontend.views import room
+from tests.frontend.player import STATUS_CONNECTED
 
 EVIL = '<img src=x onerror="alert(1)">'
 
@@ -246,10 +247,55 @@ def test_reducer_follows_mr_white_revotes_and_stand_ins() -> None:
 
 
 def test_refusals_follow_the_room_language() -> None:
-    """A French room reads refusals in French, keeping the server's detail (the bad lines of a pack)."""
+    """A French room reads refusals in French; a refused pack's lines are worded from their reason codes in the
+    room's language (the server's English sentence is only the fallback for an unknown reason)."""
     from frontend.i18n import error_text
 
     detail = "the pack has bad lines: line 2: 'x' needs exactly two words separated by a comma"
-    assert error_text("fr", "invalid_pack", detail, "English") == f"Ces mots ne conviennent pas : {detail}"
+    lines = [
+        {"line": 2, "reason": "two_words", "word": "solitaire", "message": "..."},
+        {"line": 4, "reason": "repeated", "word": "chat", "other": 1, "message": "..."},
+        {"line": 5, "reason": "bad_word", "word": "sk_8", "limit": 30, "message": "..."},
+        {"line": 6, "reason": "from_the_future", "word": "", "message": "'z' is odd"},
+    ]
+    french = error_text("fr", "invalid_pack", detail, "English", lines).splitlines()
+    assert french == [
+        "Ces mots ne conviennent pas :",
+        "- ligne 2 : « solitaire » doit contenir exactement deux mots séparés par une virgule",
+        "- ligne 4 : « chat » figure déjà à la ligne 1",
+        "- ligne 5 : « sk\\_8 » doit tenir en 30 lettres, espaces, apostrophes ou tirets au plus",
+        "- line 6: 'z' is odd",
+    ]
+    assert error_text("en", "invalid_pack", detail, "English", lines[:1]).splitlines()[1] == (
+        "- line 2: “solitaire” needs exactly two words separated by a comma"
+    )
     assert error_text("en", "invalid_pack", detail, "English") == "English"
+    assert error_text("fr", "unknown_room", "", "English").startswith("Aucun salon")
     assert error_text("fr", "unknown_code", detail, "English") == "English"
+
+
+def test_connection_light_and_landing_follow_the_language() -> None:
+    """The light's labels come from the catalogue for every bridge status; the landing page picks the first
+    language of the browser's Accept-Language that the game speaks."""
+    from frontend.i18n import browser_language, status_labels
+
+    english, french = status_labels("en"), status_labels("fr")
+    assert set(english) == set(french) == {"connected", "connecting", "idle", "fallback", "polling", "stopped"}
+    assert french["connected"] == "🟢 Connecté (temps réel)" and english["connected"] == STATUS_CONNECTED
+    assert all(french[k] != english[k] for k in english)
+    assert browser_language("fr-CA,fr;q=0.9,en;q=0.8") == "fr"
+    assert browser_language("de-DE,de;q=0.9,en-GB;q=0.5") == "en"
+    assert browser_language("") == browser_language(None) == "en"
+
+
+def test_the_rules_exist_in_french_with_the_same_sections() -> None:
+    """docs/rules.fr.md mirrors docs/rules.md section for section, and each links to the other."""
+    english = room.RULES_PATH.read_text(encoding="utf-8")
+    french = room.RULES_PATH.with_suffix(".fr.md").read_text(encoding="utf-8")
+
+    def shape(text: str) -> list[str]:
+        return [line.split(" ")[0] for line in text.splitlines() if line.startswith("#") or line.startswith("|")]
+
+    assert shape(english) == shape(french)
+    assert "(rules.fr.md)" in english and "(rules.md)" in french
+    assert room._rules_text("fr") == french and room._rules_text("en") == english

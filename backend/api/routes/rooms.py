@@ -15,6 +15,7 @@ from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, Se
 from backend.game.events import MAX_EVENT_ID
 from backend.realtime.protocol import event_frame
 from backend.service import (
+    CUSTOM_PACK_MAX_CHARS,
     GAME_LIMITS,
     BotAdded,
     Credentials,
@@ -67,7 +68,7 @@ class GuessIn(BaseModel):
 
 
 class PackIn(BaseModel):
-    text: str = Field(max_length=20_000, description="one pair a line: two words separated by a comma")
+    text: str = Field(max_length=CUSTOM_PACK_MAX_CHARS, description="one pair a line: two words separated by a comma")
 
 
 class VoteIn(BaseModel):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.backend.api.conftest import auth, seat
+
+PROTOCOL_DOC = Path(__file__).resolve().parents[3] / "docs" / "protocol.md"
 
 
 def lobby(client: TestClient, humans: int) -> list[dict[str, str]]:
@@ -57,6 +62,9 @@ def test_pasted_pack_refuses_bad_lines_by_number_and_is_kept_per_room(client: Te
     assert resp.status_code == 422
     error = resp.json()["error"]
     assert error["code"] == "invalid_pack" and "line 2" in error["message"] and "'lonely'" in error["message"]
+    assert error["lines"] == [
+        {"line": 2, "reason": "two_words", "word": "lonely", "message": error["lines"][0]["message"]}
+    ]
     resp = client.put(f"/api/rooms/{code}/pack", json={"text": "cat, dog\nsun, moon"}, headers=auth(host))
     assert resp.status_code == 200 and resp.json()["settings"]["custom_pack_size"] == 2
     theirs = client.get(f"/api/rooms/{other['room_code']}/state", headers=auth(other)).json()
@@ -76,3 +84,14 @@ def test_only_mr_white_guesses_and_only_in_the_guess_phase(client: TestClient) -
     assert client.post(f"/api/rooms/{code}/guess", json={"text": "x" * 61}, headers=auth(players[1])).status_code == 422
     words = [client.get(f"/api/rooms/{code}/state", headers=auth(p)).json()["you"] for p in players]
     assert sum(1 for you in words if you["mr_white"] and you["word"] is None) == 1
+
+
+def test_refused_pack_example_in_the_protocol_doc_is_a_real_answer(client: TestClient) -> None:
+    """docs/protocol.md's invalid_pack body, with its per-line reasons, is what the API answers."""
+    host = seat(client, "Host")
+    text = "cat, dog\nlonely\nsun, sk8\ncat, mouse"
+    resp = client.put(f"/api/rooms/{host['room_code']}/pack", json={"text": text}, headers=auth(host))
+    doc = PROTOCOL_DOC.read_text(encoding="utf-8").split("<!-- invalid-pack-example -->")[1]
+    example = json.loads(doc.split("```json")[1].split("```")[0])
+    assert resp.status_code == 422 and resp.json() == example
+    assert [line["reason"] for line in example["error"]["lines"]] == ["two_words", "bad_word", "repeated"]

@@ -11,7 +11,7 @@ import pytest
 from backend.core.errors import Conflict, Forbidden, Invalid
 from backend.game.engine import MR_WHITE, Room, RoomLimits, same_word
 from backend.game.events import Event
-from backend.game.words import PackLibrary
+from backend.game.words import PackLibrary, vague_hints
 from tests.backend.game.helpers import BANK, T0, make_room, types
 
 START = T0 + 300
@@ -209,6 +209,42 @@ def test_bot_mr_white_guesses_from_the_clues_it_heard() -> None:
     events = room.tick(START + 5 + limits.bot_max_delay_seconds, rng)
     made = next(e for e in events if e.type == "guess_made")
     assert made.data["guess"] == room.civilian_word and made.data["correct"]
+
+
+def test_bot_mr_white_never_echoes_a_clue_and_still_guesses() -> None:
+    """Over many seeded bot games from the bundled packs, a bot Mr. White never repeats a clue word for word
+    (the tell the civilian bots look for); its clues come from the pack's hints, and voted out it still guesses."""
+    limits = RoomLimits(bot_min_delay_seconds=1, bot_max_delay_seconds=4)
+    library = PackLibrary.default()
+    guesses, right, clues_checked = 0, 0, 0
+    for seed in range(40):
+        room, _ = make_room(1, 5, limits=limits)
+        language = ("en", "fr")[seed % 2]
+        room.update_settings("h0", {"mr_white": True, "language": language, "discussion_seconds": 30}, T0)
+        rng = random.Random(seed)
+        room.start("h0", START, rng, library)
+        white = mr_white(room)
+        if white == "h0":
+            continue
+        pack_hints = {h for word_hints in [*room.hints.values(), *room.decoys.values()] for h in word_hints}
+        pack_hints.update(vague_hints(language))  # once a long game (ties, rounds on end) used up every hint
+        now = START
+        while room.phase != "finished" and now < START + 2000:
+            now += 1
+            for event in room.tick(now, rng):
+                if event.type == "guess_made":
+                    assert event.data["guess"], f"seed {seed}: an empty guess"
+                    guesses += 1
+                    right += bool(event.data["correct"])
+        said: set[str] = set()
+        for clue in room.clues:
+            text = " ".join(clue["text"].casefold().split())
+            if clue["player_id"] == white:
+                assert text not in said, f"seed {seed}: Mr. White echoed {clue['text']!r}"
+                assert clue["text"] in pack_hints, f"seed {seed}: {clue['text']!r} is not a hint from the pack"
+                clues_checked += 1
+            said.add(text)
+    assert clues_checked >= 40 and guesses >= 3, (clues_checked, guesses, right)
 
 
 def test_bots_vote_against_the_player_who_echoes_clues() -> None:
@@ -418,6 +454,13 @@ def test_custom_pack_names_every_bad_line_and_is_played_from() -> None:
     for line in ("line 2:", "line 5:", "line 6:", "line 7:"):
         assert line in message
     assert "line 1:" not in message and err.value.code == "invalid_pack"
+    assert [(p["line"], p["reason"], p["word"]) for p in err.value.lines] == [
+        (2, "two_words", "pizza"),
+        (5, "same_word", "sun"),
+        (6, "bad_word", "sk8"),
+        (7, "repeated", "cat"),
+    ]
+    assert err.value.lines[3]["other"] == 1 and err.value.lines[2]["limit"] == 30
     with pytest.raises(Forbidden):
         room.set_custom_pack("h1", "cat, dog", T0)
     events = room.set_custom_pack("h0", "Chat, Chien\nthé / café", T0)
