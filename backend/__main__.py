@@ -19,7 +19,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
-from backend.core.config import get_settings
+from backend.core.config import Settings, get_settings
 from backend.realtime.protocol import CloseCode
 from backend.service import RoomService
 
@@ -110,6 +110,13 @@ def raise_open_file_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
+def ws_ping_interval(settings: Settings) -> float | None:
+    """uvicorn's protocol pings only when the app's heartbeat is off: with it on, clients ping every 20-25 s and
+    a socket silent for HEARTBEAT_TIMEOUT_SECONDS is closed, so uvicorn's pings would find the same dead
+    sockets at the cost of a timer and a frame per socket every 20 s."""
+    return None if settings.heartbeat_timeout_seconds > 0 else 20.0
+
+
 def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
@@ -134,6 +141,9 @@ def main(argv: list[str] | None = None) -> None:
         ws_max_size=app.state.settings.max_frame_bytes,  # 16384 by default, the same limit the handler enforces
         # frames are small JSON: compression would cost CPU per recipient and a zlib context per socket
         ws_per_message_deflate=app.state.settings.ws_per_message_deflate,
+        # the app's own heartbeat (clients ping, HEARTBEAT_TIMEOUT_SECONDS cuts the silent) already finds dead
+        # sockets; uvicorn's protocol pings on top cost a timer and a frame per socket every 20 s
+        ws_ping_interval=ws_ping_interval(app.state.settings),
         log_level=args.log_level,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",

@@ -94,7 +94,7 @@ class Metrics:
         )
         self.fanout_latency = Histogram(
             "parlor_fanout_latency_seconds",
-            "Time from an event's commit to its frame being written to a socket",
+            "Time from an event's commit to its frame being written to the last socket of its fan-out",
             buckets=LATENCY_BUCKETS,
             registry=r,
         )

@@ -596,10 +596,20 @@ class RoomService:
         await self._set_presence(creds.room_code, creds.player_id, True, session)
 
     async def disconnected(self, creds: Credentials, session: str) -> None:
-        if not self.hub.is_connected(creds.room_code, creds.player_id) and not self._polling_recently(
-            creds.room_code, creds.player_id
-        ):
-            await self._set_presence(creds.room_code, creds.player_id, False, session)
+        """The socket closed: offline now, or, while the player still polls, presence passes to their polls.
+
+        Handing it over matters: the poll's expiry takes the player offline only with the session that holds
+        their presence, so a player who polled shortly before closing the tab would otherwise stay online for
+        good (and no stand-in would ever take the seat).
+        """
+        if self.hub.is_connected(creds.room_code, creds.player_id):
+            return
+        key = (creds.room_code, creds.player_id)
+        if self._polling_recently(*key):
+            transport = self._pollers[key][1]
+            await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
+            return
+        await self._set_presence(creds.room_code, creds.player_id, False, session)
 
     def _polling_recently(self, code: str, player_id: str) -> bool:
         seen = self._pollers.get((code, player_id))
@@ -744,6 +754,7 @@ class RoomService:
         await self.refresh_room_gauge()
 
     def refresh_gauges(self) -> None:
+        self.hub.flush_metrics()
         counts = dict.fromkeys(TRANSPORTS, 0)
         counts[Transport.WEBSOCKET] = self.hub.connection_count()
         mono = time.monotonic()

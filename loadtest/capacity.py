@@ -16,15 +16,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import re
+import statistics
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
 import websockets
 
 from launchers.process import PYTHON, free_port
-from loadtest.fanout import FANOUT_ENV, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
+from loadtest.browser_ab import export_revision
+from loadtest.fanout import FANOUT_ENV, KEEPALIVE_EXPIRY, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
 from loadtest.harness import parlor_server, process_of, rss, run_server
 from loadtest.report import REPORT, machine_line, update_section
 from loadtest.serve import raise_nofile
@@ -66,7 +71,7 @@ def run_socketio(rooms: int, per_room: int, seconds: float, procs: int) -> Fanou
     with run_server("socketio", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
 
         async def publish_loop() -> tuple[int, int]:
-            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+            limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY)
             async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
 
                 async def publish(i: int, k: int) -> bool:
@@ -183,29 +188,119 @@ def markdown(idle: dict[str, float] | None, active: Sequence[FanoutResult], comm
     return "\n".join(out)
 
 
+def run_set(args: argparse.Namespace, ref_root: Path | None, order: int) -> dict[str, FanoutResult]:
+    """One run of every server, one after the other (the order rotates from run to run to spread drift)."""
+    parlor_args = ("--ws", args.ws) if args.ws else ()
+    runs: list[tuple[str, Callable[[], FanoutResult]]] = [
+        ("parlor", lambda: run_parlor(args.active_rooms, 10, args.seconds, args.procs, args=parlor_args)),
+        ("floor", lambda: run_floor(args.active_rooms, 10, args.seconds, args.procs)),
+        ("socketio", lambda: run_socketio(args.active_rooms, 10, args.seconds, args.procs)),
+    ]
+    if ref_root is not None:
+        name = f"parlor@{args.ab}"
+        runs.insert(
+            1,
+            (name, lambda: run_parlor(args.active_rooms, 10, args.seconds, args.procs, root=ref_root, name=name)),
+        )
+    runs = runs[order % len(runs) :] + runs[: order % len(runs)]
+    results = {}
+    for name, run in runs:
+        results[name] = run()
+        print(results[name].summary(), flush=True)
+    return results
+
+
+def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[float]) -> str:
+    """Median over the runs of each server's figures and of Parlor's ratios (each ratio taken within one run)."""
+    names = list(sets[0])
+    out = [
+        f"### Median of {len(sets)} runs (load average at the start of each run: "
+        + ", ".join(f"{x:.1f}" for x in loads)
+        + ")",
+        "",
+        "| server | CPU µs per delivered frame (each run) | median | p99 ms median | every frame delivered |",
+        "|---|---|---|---|---|",
+    ]
+    for name in names:
+        cpu = [s[name].cpu_us_per_frame for s in sets]
+        p99 = [s[name].ms(99) for s in sets]
+        every = all(s[name].fleet.delivered == s[name].expected for s in sets)
+        out.append(
+            f"| {name} | {' / '.join(f'{c:.1f}' for c in cpu)} | {statistics.median(cpu):.1f} | "
+            f"{statistics.median(p99):.2f} | {'yes' if every else '**no**'} |"
+        )
+    out += ["", "| ratio (median of per-run ratios) | CPU per frame | p99 latency |", "|---|---|---|"]
+    pairs = [(a, b) for a in names if a.startswith("parlor") for b in names if b != a]
+    ratios: dict[tuple[str, str], tuple[float, float]] = {}
+    for a, b in pairs:
+        cpu_ratio = statistics.median(s[a].cpu_us_per_frame / s[b].cpu_us_per_frame for s in sets)
+        p99_ratio = statistics.median(s[a].ms(99) / s[b].ms(99) for s in sets)
+        ratios[a, b] = cpu_ratio, p99_ratio
+        out.append(f"| {a} / {b} | {cpu_ratio:.2f}x | {p99_ratio:.2f}x |")
+    cpu_floor, p99_floor = ratios["parlor", "floor"]
+    cpu_sio = ratios["parlor", "socketio"][0]
+    delivered = all(s["parlor"].fleet.delivered == s["parlor"].expected for s in sets)
+    checks = [
+        (f"CPU per frame ≤ 2.0x the floor ({cpu_floor:.2f}x)", cpu_floor <= 2.0),
+        (f"CPU per frame below socket.io ({cpu_sio:.2f}x)", cpu_sio < 1.0),
+        (f"p99 ≤ 2.5x the floor ({p99_floor:.2f}x)", p99_floor <= 2.5),
+        ("every frame delivered in every run", delivered),
+    ]
+    out += ["", "Issue 16 targets: " + "; ".join(f"{t}: {'met' if ok else '**missed**'}" for t, ok in checks) + "."]
+    return "\n".join(out)
+
+
+def previous_idle(report: Path) -> str:
+    """The idle subsection already in the report, kept when this run skips the idle phase."""
+    text = report.read_text() if report.exists() else ""
+    match = re.search(r"### Idle players held.*?(?=\n### |\n<!-- END capacity -->)", text, re.S)
+    return match.group(0).strip() + "\n" if match else ""
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idle-rooms", type=int, default=1000)
     parser.add_argument("--active-rooms", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20, help="measured seconds of each active run")
     parser.add_argument("--procs", type=int, default=2, help="client worker processes")
-    parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--skip-idle", action="store_true", help="keep the idle figures already in the report")
+    parser.add_argument("--runs", type=int, default=3, help="active runs of every server; medians are reported")
+    parser.add_argument("--ab", metavar="REV", help="also run Parlor as of git revision REV, side by side")
+    parser.add_argument("--ws", help="uvicorn WebSocket implementation for the working tree's Parlor")
     parser.add_argument("--report", type=Path, default=REPORT)
+    parser.add_argument("--no-report", action="store_true", help="print figures only")
     args = parser.parse_args(argv)
     raise_nofile()
     idle = None
     if not args.skip_idle:
         idle = run_idle(args.idle_rooms, 10, 10, args.procs)
         print("idle:", {k: round(v) for k, v in idle.items()}, flush=True)
-    active = []
-    for name, run in (("parlor", run_parlor), ("floor", run_floor), ("socketio", run_socketio)):
-        result = run(args.active_rooms, 10, args.seconds, args.procs)
-        print(result.summary(), flush=True)
-        active.append(result)
-        del name
+    with tempfile.TemporaryDirectory(prefix="parlor-capacity-ab-") as tmp:
+        ref_root = export_revision(args.ab, Path(tmp)) if args.ab else None
+        sets: list[dict[str, FanoutResult]] = []
+        loads: list[float] = []
+        for n in range(args.runs):
+            loads.append(os.getloadavg()[0])
+            print(f"run {n + 1} of {args.runs} (load average {loads[-1]:.1f})", flush=True)
+            sets.append(run_set(args, ref_root, n))
+            print(median_markdown(sets, loads), flush=True)
+            if not args.no_report:  # after every run, so a run cut short still leaves its completed runs
+                write_report(args, idle, sets, loads)
+
+
+def write_report(
+    args: argparse.Namespace, idle: dict[str, float] | None, sets: list[dict[str, FanoutResult]], loads: list[float]
+) -> None:
     command = f"python -m loadtest.capacity --idle-rooms {args.idle_rooms} --active-rooms {args.active_rooms}"
-    update_section("capacity", markdown(idle, active, command), args.report)
-    print(f"wrote section 'capacity' of {args.report}")
+    command += f" --seconds {args.seconds:g} --runs {args.runs}" + (" --skip-idle" if args.skip_idle else "")
+    command += f" --ab {args.ab}" if args.ab else ""
+    last = sets[-1]  # the working tree's Parlor first: markdown() gives the other rows as ratios to it
+    text = markdown(idle, [last["parlor"], *(r for name, r in last.items() if name != "parlor")], command)
+    if idle is None:
+        text = text.replace("### Fan-out at", previous_idle(args.report) + "\n### Fan-out at", 1)
+    text += "\n\n" + median_markdown(sets, loads)
+    update_section("capacity", text, args.report)
+    print(f"wrote section 'capacity' of {args.report} ({len(sets)} of {args.runs} runs)", flush=True)
 
 
 if __name__ == "__main__":

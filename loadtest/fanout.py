@@ -26,6 +26,9 @@ from loadtest.harness import CpuMeter, parlor_server, rss
 from loadtest.report import REPORT, machine_line, percentile, update_section
 from loadtest.wsclients import Fleet, FleetResult, Sub, drive
 
+# below uvicorn's 5 s keep-alive timeout, so the driver never reuses a connection the server is closing (ReadError)
+KEEPALIVE_EXPIRY = 2.0
+
 FANOUT_ENV = {
     "CLUE_INTERVAL_SECONDS": "0",
     "MAX_CLUES_PER_ROUND": "100000",
@@ -69,7 +72,7 @@ async def _seat_room(http: httpx.AsyncClient, players: int, start: bool) -> tupl
 
 
 async def seat_rooms(url: str, rooms: int, players: int, start: bool) -> list[tuple[list[Seat], int]]:
-    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=KEEPALIVE_EXPIRY)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         sem = asyncio.Semaphore(32)
 
@@ -85,7 +88,7 @@ def parlor_subs(rooms: Sequence[tuple[list[Seat], int]]) -> list[Sub]:
 
 
 async def drive_parlor(url: str, rooms: Sequence[tuple[list[Seat], int]], seconds: float) -> tuple[int, int]:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
 
         async def publish(i: int, k: int) -> bool:
@@ -200,8 +203,12 @@ def run_parlor(
     env: dict[str, str] | None = None,
     ping_every: float = 25,
     deflate: bool = True,
+    root: Path | None = None,
+    args: tuple[str, ...] = (),
+    name: str = "parlor",
 ) -> FanoutResult:
-    with parlor_server({**FANOUT_ENV, **(env or {})}) as server:
+    with parlor_server({**FANOUT_ENV, **(env or {})}, root, args) as server:
+        server.name = name
         t0 = time.monotonic()
         seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
         print(f"seated in {time.monotonic() - t0:.1f} s", flush=True)

@@ -73,10 +73,17 @@ def run_server(
         yield started
 
 
-def parlor_server(extra_env: dict[str, str] | None = None) -> contextlib.AbstractContextManager[Server]:
-    """A fresh Parlor backend started the production way (`python -m backend`) with settings from `extra_env`."""
+def parlor_server(
+    extra_env: dict[str, str] | None = None, root: Path | None = None, args: tuple[str, ...] = ()
+) -> contextlib.AbstractContextManager[Server]:
+    """A fresh Parlor backend started the production way (`python -m backend`) with settings from `extra_env`;
+    from the source tree `root` (another revision, for an A/B run) when given."""
     port = free_port()
-    server = backend_server(parlor_env(extra_env), port=port, log_path=_log_path("parlor", port), name="parlor")
+    server = backend_server(
+        parlor_env(extra_env), port=port, log_path=_log_path("parlor", port), name="parlor", args=args
+    )
+    if root is not None:
+        server.cwd = root
     return running(server, timeout=30.0, stop_timeout=15.0)
 
 

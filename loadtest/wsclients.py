@@ -281,6 +281,13 @@ async def drive(
     start = time.monotonic() + 0.05
     ok = failed = 0
     pending: set[asyncio.Task[bool]] = set()
+    # at most this many requests in flight: when the machine falls behind, a backlog handed to httpx's pool
+    # all at once makes the driver itself the bottleneck (its pool scans every queued request per step)
+    in_flight = asyncio.Semaphore(64)
+
+    async def bounded(i: int, k: int) -> bool:
+        async with in_flight:
+            return await publish(i, k)
 
     def done(task: asyncio.Task[bool]) -> None:
         nonlocal ok, failed
@@ -294,7 +301,7 @@ async def drive(
         delay = start + k / rooms - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(publish(k % rooms, k // rooms))
+        task = asyncio.create_task(bounded(k % rooms, k // rooms))
         pending.add(task)
         task.add_done_callback(done)
     while pending:

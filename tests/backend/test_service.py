@@ -82,6 +82,23 @@ async def test_polling_player_goes_offline_after_presence_timeout(tmp_path: Path
     assert (await service.read(code, lambda r: r.players[alice.player_id].online)) is False
 
 
+async def test_a_socket_closing_soon_after_a_poll_still_ends_offline(tmp_path: Path) -> None:
+    """A player who polled (say, before the socket came up), then connected and closed the tab goes offline
+    once the poll expires: the closing socket hands presence to the poll instead of keeping it."""
+    import asyncio
+
+    service = make_service(tmp_path, Clock(), presence_timeout_seconds=0.05)
+    code, alice = await service.create_room("Alice")
+    online = lambda r: r.players[alice.player_id].online  # noqa: E731
+    await service.seen_polling(alice, "polling")
+    await service.connected(alice, "ws-1")
+    await service.disconnected(alice, "ws-1")
+    assert (await service.read(code, online)) is True  # still polling, for now
+    await asyncio.sleep(0.1)
+    await service.upkeep()
+    assert (await service.read(code, online)) is False
+
+
 async def test_phase_deadline_is_handed_to_the_timer_once(tmp_path: Path) -> None:
     """After start, the store hands the room to claim_due once its deadline passes, and tick moves the phase."""
     clock = Clock()
