@@ -76,6 +76,32 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
+def header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[asyncio.Protocol]:
+    """uvicorn's HTTP protocol with a deadline for the first request head (slowloris).
+
+    Why: uvicorn's keep-alive timeout starts only after a response, so a client that opens a connection and
+    trickles header bytes holds it (and a file descriptor) forever. A connection with no request under way
+    `seconds` after it opened is closed; one handed over to a WebSocket is no longer ours to close.
+    """
+
+    class HeaderDeadline(base):  # type: ignore[valid-type,misc]
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._head_deadline = asyncio.get_running_loop().call_later(seconds, self._head_timeout)
+
+        def _head_timeout(self) -> None:
+            transport = self.transport
+            if getattr(self, "cycle", None) is None and transport.get_protocol() is self and not transport.is_closing():
+                transport.close()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._head_deadline.cancel()
+            super().connection_lost(exc)
+
+    HeaderDeadline.__name__ = f"HeaderDeadline{base.__name__}"
+    return HeaderDeadline
+
+
 def raise_open_file_limit() -> int:
     """One socket is one file: lift the soft open-file limit to the hard one so MAX_CONNECTIONS is reachable."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -101,7 +127,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     raise_open_file_limit()
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
     from backend.main import app
+
+    settings = app.state.settings
 
     config = uvicorn.Config(
         app,
@@ -118,6 +148,14 @@ def main(argv: list[str] | None = None) -> None:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
         backlog=8192,  # a reconnect wave after a drain arrives all at once
+        # X-Forwarded-For is trusted only from TRUSTED_PROXIES, by the app's own middleware (backend.main);
+        # uvicorn's default would trust it from any local peer
+        proxy_headers=False,
+        http=header_deadline(AutoHTTPProtocol, settings.header_timeout_seconds),
+        # sockets are connections too: the cap sits above MAX_CONNECTIONS, so it sheds HTTP load, not players
+        limit_concurrency=settings.limit_concurrency or settings.max_connections + 1000,
+        timeout_keep_alive=int(max(1, settings.keep_alive_timeout_seconds)),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
     )
     DrainingServer(config, app).run()
 

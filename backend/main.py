@@ -10,6 +10,7 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = create_store(settings.store_url, log_size=settings.event_log_size)
+        store = create_store(settings.store_url, log_size=settings.event_log_size, log_bytes=settings.event_log_bytes)
         hub = Hub(metrics, queue_size=settings.send_queue_size)
         service = RoomService(settings, store, hub, metrics)
         app.state.service = service
@@ -59,6 +60,9 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
         allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # the live view posts clues itself
     )
+    if settings.trusted_proxies:
+        # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_error_handlers(app)
     app.include_router(api_router)
     Instrumentator(

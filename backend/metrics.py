@@ -14,17 +14,31 @@ from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
 from backend.game.vocabulary import Winner
 from backend.realtime.protocol import Transport
 
+# What the service decided about a handshake: the connection-success SLI is built from these alone.
 TRANSPORTS = tuple(Transport)
 CONNECT_RESULTS = (
     "accepted",
-    "auth_failed",
-    "unknown_room",
-    "no_hello",
-    "bad_hello",
-    "origin_refused",
     "over_capacity",
+    "store_unavailable",
     "flag_refused",
     "disabled",
+)
+# Handshakes that failed through the client's fault (or an attacker's): counted apart, outside the SLI, so
+# nobody outside can burn the connection SLO's error budget.
+HANDSHAKE_REJECTIONS = ("unknown_room", "auth_failed", "no_hello", "bad_hello", "origin_refused", "rate_limited")
+# Why a per-client or capacity limit refused a request (429/503 JSON or a close code).
+LIMIT_REASONS = (
+    "create_rate",
+    "join_rate",
+    "summary_rate",
+    "miss_rate",
+    "handshake_rate",
+    "room_quota",
+    "longpoll_per_token",
+    "socket_cap",
+    "log_bytes",
+    "banned",
+    "bridge_report_rate",
 )
 DISCONNECT_REASONS = (
     "client_close",
@@ -35,6 +49,7 @@ DISCONNECT_REASONS = (
     "abuse",
     "replaced",
     "moved_to_polling",
+    "room_gone",
     "error",
 )
 CONTROL_TYPES = ("welcome", "snapshot", "pong", "error", "config_changed")
@@ -120,6 +135,28 @@ class Metrics:
         self.store_errors = Counter(
             "parlor_store_errors_total", "Store (Redis) operations that failed, by operation", ["op"], registry=r
         )
+        self.store_data_losses = Counter(
+            "parlor_store_data_losses_total",
+            "Times the store was found to have lost writes (Redis back empty or older): rooms resync or close",
+            registry=r,
+        )
+        self.ws_handshake_rejections = Counter(
+            "parlor_ws_handshake_rejections_total",
+            "WebSocket handshakes refused through the client's fault, by reason (not part of the SLI)",
+            ["reason"],
+            registry=r,
+        )
+        self.limit_refusals = Counter(
+            "parlor_limit_refusals_total",
+            "Requests, handshakes and moves refused by a per-client or capacity limit, by limit",
+            ["limit"],
+            registry=r,
+        )
+        self.idempotent_replays = Counter(
+            "parlor_idempotent_replays_total",
+            "Moves retried with an Idempotency-Key already used: answered with the first answer, not applied",
+            registry=r,
+        )
         self.store_conflicts = Counter(
             "parlor_store_conflicts_total",
             "Optimistic-concurrency retries: a Redis commit lost the race to another writer and ran again",
@@ -159,6 +196,10 @@ class Metrics:
     def _precreate(self) -> None:
         for result in CONNECT_RESULTS:
             self.ws_connection_attempts.labels(result)
+        for reason in HANDSHAKE_REJECTIONS:
+            self.ws_handshake_rejections.labels(reason)
+        for limit in LIMIT_REASONS:
+            self.limit_refusals.labels(limit)
         for reason in DISCONNECT_REASONS:
             self.ws_disconnects.labels(reason)
         for frame_type in FRAME_TYPES_OUT:

@@ -16,14 +16,16 @@ import logging
 import random
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from backend.core.config import Settings
-from backend.core.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
-from backend.game.engine import GUESS_MAX, Room, RoomLimits, clean_text, game_limits
-from backend.game.events import Event, StoredEvent
+from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
+from backend.core.limits import ClientLimits, Limit
+from backend.game.engine import GUESS_MAX, Room, RoomLimits, game_limits
+from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
+from backend.game.text import clean_name, clean_text
 from backend.game.vocabulary import (
     CLUE_MAX,
     CUSTOM_PACK_MAX_CHARS,
@@ -81,6 +83,10 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_epoch() -> str:
+    return secrets.token_hex(6)
+
+
 def normalize_code(code: str) -> str:
     return code.strip().upper()
 
@@ -100,6 +106,8 @@ def valid_guess(raw: str) -> str:
 
 def _valid(raw: str, field_name: str, max_len: int) -> str:
     try:
+        if field_name == "name":
+            return clean_name(raw, max_len=max_len)
         return clean_text(raw, field_name=field_name, max_len=max_len)
     except Invalid as exc:
         raise ValueError(exc.message) from None
@@ -120,6 +128,7 @@ class Resume:
     snapshot: Snapshot | None
     last_event_id: int
     transport: Transport  # the transport the server wants this player on
+    epoch: str  # the room history `last_event_id` belongs to
 
     @property
     def recovered(self) -> bool:
@@ -162,6 +171,10 @@ class RoomService:
             bot_min_delay_seconds=settings.bot_min_delay_seconds,
             bot_max_delay_seconds=settings.bot_max_delay_seconds,
         )
+        self.guard = ClientLimits(settings, metrics)
+        self._hosted: dict[str, set[str]] = {}  # client address -> codes of the rooms it created (quota)
+        self._longpolls: dict[tuple[str, str], int] = {}  # (code, player) -> long-polls held right now
+        self._resyncs: set[asyncio.Task[None]] = set()
         self._pollers: dict[tuple[str, str], tuple[float, Transport]] = {}  # (code, player) -> (seen at, transport)
         self._next_timer: float | None = None
         self._timer_failing = False
@@ -170,6 +183,8 @@ class RoomService:
         self.flag: TransportFlag | None = None  # the rollout flag, attached by `backend.wiring` when it runs
         self.draining = False
         store.subscribe(hub.publish)
+        store.subscribe(self._on_commit)
+        store.subscribe_resets(self._on_room_reset)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -202,8 +217,11 @@ class RoomService:
 
     # ---- rooms and seats -------------------------------------------------------------------------------
 
-    async def create_room(self, name: str) -> tuple[str, Credentials]:
+    async def create_room(self, name: str, address: str = "local") -> tuple[str, Credentials]:
+        self.guard.hit(Limit.CREATE, address)
+        await self._check_room_quota(address)
         if await self.store.count_rooms() >= self.settings.max_rooms:
+            self.metrics.limit_refusals.labels("room_quota").inc()
             raise Unavailable("the server holds as many rooms as it can; try again later", "too_many_rooms")
         now = self.clock()
         token = secrets.token_urlsafe(24)
@@ -211,7 +229,14 @@ class RoomService:
         for _ in range(20):
             code = new_room_code(self.rng)
             room, events = Room.create(
-                code, host_id=player_id, host_name=name, token_hash=hash_token(token), now=now, limits=self.limits
+                code,
+                host_id=player_id,
+                host_name=name,
+                token_hash=hash_token(token),
+                now=now,
+                limits=self.limits,
+                epoch=new_epoch(),
+                address_hash=hash_token(address),
             )
             try:
                 self._count(await self.store.create_room(room, events, now))
@@ -219,13 +244,41 @@ class RoomService:
                 if exc.code == "room_exists":
                     continue
                 raise
+            self._hosted.setdefault(address, set()).add(code)
             return code, Credentials(code, player_id, token)
         raise Unavailable("could not allocate a room code", "too_many_rooms")
 
-    async def join(self, code: str, name: str) -> Credentials:
+    async def _check_room_quota(self, address: str) -> None:
+        """One address holds at most MAX_ROOMS_PER_ADDRESS live rooms (rooms gone since are forgotten here)."""
+        hosted = self._hosted.get(address)
+        if not hosted or len(hosted) < self.settings.max_rooms_per_address:
+            return
+        hosted &= set(await self.store.room_codes())
+        if len(hosted) >= self.settings.max_rooms_per_address:
+            self.guard.refuse(
+                "room_quota",
+                f"your address already holds {len(hosted)} rooms; close one or wait for it to expire",
+                "room_quota",
+            )
+
+    async def join(self, code: str, name: str, address: str = "local") -> Credentials:
+        """Take a seat; a miss counts toward the address's unknown-code budget, a banned name or address is 403."""
+        self.guard.check_misses(address)
+        self.guard.hit(Limit.JOIN, address)
         token = secrets.token_urlsafe(24)
         player_id = self.new_player_id()
-        await self._mutate(code, lambda r: r.join(player_id, name, hash_token(token), self.clock()))
+        address_hash = hash_token(address)
+        try:
+            await self._mutate(
+                code, lambda r: r.join(player_id, name, hash_token(token), self.clock(), address_hash=address_hash)
+            )
+        except NotFound:
+            self.guard.miss(address)
+            raise
+        except Forbidden as exc:
+            if exc.code == "banned":
+                self.metrics.limit_refusals.labels("banned").inc()
+            raise
         return Credentials(normalize_code(code), player_id, token)
 
     async def authenticate(self, code: str, player_id: str | None, token: str | None) -> Credentials:
@@ -248,36 +301,51 @@ class RoomService:
             raise Unauthorized("invalid token for this room", "bad_token")
         return Credentials(code, found, token)
 
-    async def summary(self, code: str) -> RoomSummary:
-        return await self.read(code, Room.summary)
+    async def summary(self, code: str, address: str = "local") -> RoomSummary:
+        self.guard.check_misses(address)
+        self.guard.hit(Limit.SUMMARY, address)
+        try:
+            return await self.read(code, Room.summary)
+        except NotFound:
+            self.guard.miss(address)
+            raise
 
-    async def add_bot(self, actor: Credentials) -> BotAdded:
+    async def add_bot(self, actor: Credentials, key: str | None = None) -> BotAdded:
         bot_id = self.new_player_id()
-        room = await self._mutate(actor.room_code, lambda r: r.add_bot(actor.player_id, bot_id, self.clock()))
-        return BotAdded(player_id=bot_id, name=room.players[bot_id].name, last_event_id=room.event_seq)
-
-    async def remove_player(self, actor: Credentials, target_id: str) -> int:
-        """Leave or kick; the removed player's socket is closed and an empty room is dropped."""
-        room = await self._mutate(
-            actor.room_code, lambda r: r.remove_player(actor.player_id, target_id, self.clock(), self.rng)
+        answer = await self._once(
+            actor,
+            key and f"bots:{key}",
+            lambda r: r.add_bot(actor.player_id, bot_id, self.clock()),
+            lambda r, last: {"player_id": bot_id, "name": r.players[bot_id].name, "last_event_id": last},
         )
-        await self.hub.close_all(
-            CloseCode.AUTH,
-            "you are no longer in this room",
-            where=lambda conn: conn.code == actor.room_code and conn.player_id == target_id,
-            disconnect_reason="auth_failure",
+        return BotAdded(player_id=answer["player_id"], name=answer["name"], last_event_id=answer["last_event_id"])
+
+    async def remove_player(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
+        """Leave or kick; the removed player's sockets close on every process (see `_on_commit`), a kicked
+        player is banned from the room by name and address, and an empty room is dropped."""
+        answer = await self._once(
+            actor,
+            key and f"remove:{key}",
+            lambda r: r.remove_player(actor.player_id, target_id, self.clock(), self.rng),
+            lambda _r, last: {"last_event_id": last},
         )
         self._pollers.pop((actor.room_code, target_id), None)
-        if not room.humans():
-            await self.store.delete_room(actor.room_code)
-        return room.event_seq
+        with contextlib.suppress(NotFound):
+            if not await self.read(actor.room_code, lambda r: bool(r.humans())):
+                await self.store.delete_room(actor.room_code)
+        return int(answer["last_event_id"])
 
-    async def change_settings(self, actor: Credentials, changes: dict[str, object]) -> SettingsChanged:
+    async def change_settings(
+        self, actor: Credentials, changes: dict[str, object], key: str | None = None
+    ) -> SettingsChanged:
         languages = self.words.languages() if isinstance(self.words, PackLibrary) else None
-        room = await self._mutate(
-            actor.room_code, lambda r: r.update_settings(actor.player_id, changes, self.clock(), languages)
+        answer = await self._once(
+            actor,
+            key and f"settings:{key}",
+            lambda r: r.update_settings(actor.player_id, changes, self.clock(), languages),
+            lambda r, last: {"settings": r.settings.view(), "last_event_id": last},
         )
-        return SettingsChanged(settings=room.settings.view(), last_event_id=room.event_seq)
+        return SettingsChanged(settings=answer["settings"], last_event_id=answer["last_event_id"])
 
     async def set_custom_pack(self, actor: Credentials, text: str) -> SettingsChanged:
         """The table's own pairs, kept in the room's state (so every replica plays them), never elsewhere."""
@@ -291,28 +359,78 @@ class RoomService:
         return [{"id": "bank", "language": "en", "theme": "mixed", "name": "Test bank", "pairs": len(self.words)}]
 
     # ---- play: each returns the last event id; the effects reach everyone (the caller too) as events ---
+    # Every move takes an optional Idempotency-Key: the same key from the same player gets the first answer.
 
-    async def start(self, actor: Credentials) -> int:
-        return await self._act(actor, lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words))
+    async def start(self, actor: Credentials, key: str | None = None) -> int:
+        return await self._act(
+            actor, key and f"start:{key}", lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words)
+        )
 
-    async def post_clue(self, actor: Credentials, text: str) -> int:
-        return await self._act(actor, lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng))
+    async def post_clue(self, actor: Credentials, text: str, key: str | None = None) -> int:
+        return await self._act(
+            actor, key and f"clue:{key}", lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng)
+        )
 
-    async def ready(self, actor: Credentials) -> int:
-        return await self._act(actor, lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng))
+    async def ready(self, actor: Credentials, key: str | None = None) -> int:
+        return await self._act(
+            actor, key and f"ready:{key}", lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng)
+        )
 
-    async def vote(self, actor: Credentials, target_id: str) -> int:
-        return await self._act(actor, lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng))
+    async def vote(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
+        return await self._act(
+            actor, key and f"vote:{key}", lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng)
+        )
 
-    async def guess(self, actor: Credentials, text: str) -> int:
+    async def guess(self, actor: Credentials, text: str, key: str | None = None) -> int:
         """Mr. White's one guess at the civilians' word, right after being voted out."""
-        return await self._act(actor, lambda r: r.guess(actor.player_id, text, self.clock(), self.rng))
+        return await self._act(
+            actor, key and f"guess:{key}", lambda r: r.guess(actor.player_id, text, self.clock(), self.rng)
+        )
 
-    async def advance(self, actor: Credentials) -> int:
-        return await self._act(actor, lambda r: r.advance(actor.player_id, self.clock(), self.rng))
+    async def advance(self, actor: Credentials, key: str | None = None) -> int:
+        return await self._act(
+            actor, key and f"advance:{key}", lambda r: r.advance(actor.player_id, self.clock(), self.rng)
+        )
 
-    async def _act(self, actor: Credentials, command: Callable[[Room], list[Event]]) -> int:
-        return (await self._mutate(actor.room_code, command)).event_seq
+    async def _act(self, actor: Credentials, key: str | None, command: Callable[[Room], list[Event]]) -> int:
+        answer = await self._once(actor, key, command, lambda _r, last: {"last_event_id": last})
+        return int(answer["last_event_id"])
+
+    async def _once(
+        self,
+        actor: Credentials,
+        key: str | None,
+        fn: Callable[[Room], list[Event]],
+        answer: Callable[[Room, int], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Run one move at most once per Idempotency-Key: a retry with a used key gets the first answer.
+
+        Callers prefix the key with the move's kind, so a key reused for another kind of move is a new move
+        (found by the fuzzer: a bots answer handed back for a settings change).
+
+        The key and the answer are written with the move's own commit (inside the store's atomic mutate), so a
+        retry on any process finds them; `answer(room, last_event_id)` builds what the caller returns."""
+        if key is None:
+            room = await self._mutate(actor.room_code, fn)
+            return answer(room, room.event_seq)
+        slot = f"{actor.player_id}:{key}"
+        replayed: dict[str, Any] = {}
+
+        def once(room: Room) -> list[Event]:
+            replayed.clear()
+            first = room.answers.get(slot)
+            if first is not None:
+                replayed.update(first)
+                return []
+            events = fn(room)
+            room.remember_answer(slot, answer(room, room.event_seq + len(events)))
+            return events
+
+        room = await self._mutate(actor.room_code, once)
+        if replayed:
+            self.metrics.idempotent_replays.inc()
+            return dict(replayed)
+        return dict(room.answers[slot])
 
     async def _mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> Room:
         room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())
@@ -338,74 +456,104 @@ class RoomService:
         await self.seen_polling(creds, Transport.POLLING)
         return await self.snapshot(creds, self.transport_for(creds.player_id))
 
-    async def poll_events(self, creds: Credentials, after: int, wait: float) -> Resume:
-        """GET /events: the events after `after`, held up to `wait` seconds for one to arrive (long-polling)."""
+    async def poll_events(self, creds: Credentials, after: int, wait: float, epoch: str | None = None) -> Resume:
+        """GET /events: the events after `after`, held up to `wait` seconds for one to arrive (long-polling);
+        at most MAX_LONGPOLLS_PER_TOKEN held at once per player (a real client holds one)."""
         transport = Transport.LONGPOLL if wait > 0 else Transport.POLLING
         self._count_poll(transport)
         await self.seen_polling(creds, transport)
-        resume = await self.resume(
-            creds, after, transport=None, wait=min(wait, self.settings.longpoll_max_wait_seconds)
-        )
+        async with self._held_longpoll(creds, wait > 0):
+            resume = await self.resume(
+                creds, after, transport=None, wait=min(wait, self.settings.longpoll_max_wait_seconds), epoch=epoch
+            )
         outcome = "snapshot" if not resume.recovered else "events" if resume.events else "timeout"
         self.metrics.longpoll_requests.labels(outcome).inc()
         return resume
 
+    @contextlib.asynccontextmanager
+    async def _held_longpoll(self, creds: Credentials, held: bool) -> AsyncIterator[None]:
+        key = (creds.room_code, creds.player_id)
+        if held and self._longpolls.get(key, 0) >= self.settings.max_longpolls_per_token:
+            self.metrics.limit_refusals.labels("longpoll_per_token").inc()
+            raise RateLimited("too many long-polls held for this player at once", "too_many_longpolls")
+        if held:
+            self._longpolls[key] = self._longpolls.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            if held:
+                left = self._longpolls[key] - 1
+                if left:
+                    self._longpolls[key] = left
+                else:
+                    del self._longpolls[key]
+
     async def resume(
-        self, creds: Credentials, after: int | None, *, transport: Transport | None, wait: float | None = None
+        self,
+        creds: Credentials,
+        after: int | None,
+        *,
+        transport: Transport | None,
+        wait: float | None = None,
+        epoch: str | None = None,
     ) -> Resume:
         """The events after `after` when the log still reaches back that far, otherwise a snapshot.
 
         `after` None (a fresh client) always gets a snapshot. A poll (`wait` in seconds, 0 included) is held
         until an event arrives and resyncs a client ahead of the log; a socket (`wait` None) takes what the
         log has, live events follow. `transport` is what the snapshot says the player uses (None: the flag's
-        choice for them)."""
+        choice for them).
+
+        A client whose id is ahead of the log, or whose `epoch` names another history of the room (the store
+        lost or rewrote it), gets a snapshot too: its ids may be handed out again, so no replay from them can
+        be trusted."""
         wanted = self.transport_for(creds.player_id)
         if after is not None:
             if wait is None:
-                piece = await self.events_after(creds, after)
+                piece = await self.events_after(creds, after, epoch)
             else:
-                piece = await self.wait_events(creds, after, wait)
+                piece = await self.wait_events(creds, after, wait, epoch)
             if piece.complete:
-                return Resume(piece.events, None, piece.last_event_id, wanted)
+                return Resume(piece.events, None, piece.last_event_id, wanted, piece.epoch)
         snap = await self.snapshot(creds, transport or wanted)
-        return Resume([], snap, snap["last_event_id"], wanted)
+        return Resume([], snap, snap["last_event_id"], wanted, snap["epoch"])
 
-    async def events_after(self, creds: Credentials, after: int) -> LogSlice:
-        piece = await self.store.events_after(creds.room_code, after)
+    async def events_after(self, creds: Credentials, after: int, epoch: str | None = None) -> LogSlice:
+        """Events after `after` that this player may see; incomplete (resync from a snapshot) when the log no
+        longer reaches back, when `after` is ahead of the log, or when `epoch` names another history."""
+        # clamped here too, so no caller can hand the store an id it cannot parse (a Redis stream id is 64-bit)
+        piece = await self.store.events_after(creds.room_code, min(max(after, 0), MAX_EVENT_ID))
+        if epoch is not None and epoch != piece.epoch:
+            return LogSlice([], False, piece.last_event_id, piece.epoch)
         visible = [e for e in piece.events if e.visible_to(creds.player_id)]
-        return LogSlice(visible, piece.complete, piece.last_event_id)
+        return LogSlice(visible, piece.complete, piece.last_event_id, piece.epoch)
 
-    async def wait_events(self, creds: Credentials, after: int, wait: float) -> LogSlice:
+    async def wait_events(self, creds: Credentials, after: int, wait: float, epoch: str | None = None) -> LogSlice:
         """Return as soon as events after `after` exist, or when `wait` seconds have passed."""
-        piece = await self.events_after(creds, after)
-        if after > piece.last_event_id:
-            # a client ahead of the log (a store that was reset): let it resync from the snapshot
-            return LogSlice([], False, piece.last_event_id)
+        # a client ahead of the log or from another epoch gets `complete` False here: it resyncs at once
+        piece = await self.events_after(creds, after, epoch)
         if wait <= 0 or piece.events or not piece.complete:
             return piece
         # nothing yet: receive the room's commits while we wait (the loop reads again once subscribed)
         await self.watch(creds.room_code)
         try:
-            return await self._wait_events(creds, after, time.monotonic() + wait)
+            return await self._wait_events(creds, after, time.monotonic() + wait, epoch)
         finally:
             self.unwatch(creds.room_code)
 
-    async def _wait_events(self, creds: Credentials, after: int, deadline: float) -> LogSlice:
+    async def _wait_events(self, creds: Credentials, after: int, deadline: float, epoch: str | None) -> LogSlice:
         while True:
             changed = self.hub.room_changed(creds.room_code)
-            piece = await self.events_after(creds, after)
+            piece = await self.events_after(creds, after, epoch)
             if piece.events or not piece.complete:
                 return piece
-            if after > piece.last_event_id:
-                # a client ahead of the log (a store that was reset): let it resync from the snapshot
-                return LogSlice([], False, piece.last_event_id)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return piece
             try:
                 await asyncio.wait_for(changed.wait(), timeout=remaining)
             except TimeoutError:
-                return await self.events_after(creds, after)
+                return await self.events_after(creds, after, epoch)
 
     async def watch(self, code: str) -> None:
         """A socket or long-poll of this room is here now: its commits from other processes must reach us."""
@@ -442,7 +590,7 @@ class RoomService:
         if self.hub.is_connected(creds.room_code, creds.player_id):
             return
         self._pollers[(creds.room_code, creds.player_id)] = (time.monotonic(), transport)
-        await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}")
+        await self._set_presence(creds.room_code, creds.player_id, True, f"{transport}:{creds.player_id}", weak=True)
 
     async def connected(self, creds: Credentials, session: str) -> None:
         await self._set_presence(creds.room_code, creds.player_id, True, session)
@@ -467,9 +615,51 @@ class RoomService:
         seen = self._pollers.get((code, player_id))
         return seen is not None and time.monotonic() - seen[0] < self.settings.presence_timeout_seconds
 
-    async def _set_presence(self, code: str, player_id: str, online: bool, session: str | None = None) -> None:
+    async def _set_presence(
+        self, code: str, player_id: str, online: bool, session: str | None = None, *, weak: bool = False
+    ) -> None:
+        """`weak` (a poll): bring an offline player online, never take them over from a live socket's session."""
         with contextlib.suppress(NotFound):
-            await self._mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session))
+            await self._mutate(code, lambda r: r.set_presence(player_id, online, self.clock(), session, weak=weak))
+
+    # ---- what other processes did: kicks, deletes, lost history ----------------------------------------
+
+    def _on_commit(self, code: str, events: list[StoredEvent]) -> None:
+        """Every process sees every commit: a removed player's sockets close here too, after the event."""
+        for event in events:
+            if event.type == EventType.PLAYER_LEFT:
+                self.close_room_sockets(
+                    code, CloseCode.AUTH, "you are no longer in this room", "auth_failure", event.data["player_id"]
+                )
+
+    def _on_room_reset(self, code: str) -> None:
+        """The store says this room's history changed under us (deleted elsewhere, or rewritten)."""
+        if self.hub.rooms.get(code):
+            task = asyncio.get_running_loop().create_task(self._resync_room(code), name=f"parlor-resync-{code}")
+            self._resyncs.add(task)
+            task.add_done_callback(self._resyncs.discard)
+        self.hub.room_changed(code).set()  # long-polls re-read and find the room gone or the epoch changed
+
+    async def _resync_room(self, code: str) -> None:
+        """Close a reset room's sockets: 4404 when it is gone, else 1012 so clients resume (and resync)."""
+        try:
+            await self.store.read(code, lambda r: r.epoch)
+        except NotFound:
+            self.close_room_sockets(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
+            return
+        except Unavailable:
+            pass  # cannot tell yet: a resume finds out (a gone room then answers 4404, a live one resyncs)
+        self.close_room_sockets(code, CloseCode.RESTART, "room history reset: reconnect to resync", "server_restart")
+
+    def close_room_sockets(
+        self, code: str, close: CloseCode, reason: str, why: str, player_id: str | None = None
+    ) -> int:
+        closed = 0
+        for conn in self.hub.connections(code):
+            if player_id is None or conn.player_id == player_id:
+                conn.request_close(int(close), reason, why)
+                closed += 1
+        return closed
 
     # ---- timers and upkeep -----------------------------------------------------------------------------
 
@@ -521,6 +711,8 @@ class RoomService:
             await asyncio.sleep(1.0)
             try:
                 await self.upkeep()
+            except Unavailable as exc:  # the store is away (a restart, a timeout): the next round tries again
+                log.warning("upkeep skipped: %s (%r)", exc.message, exc.__cause__)
             except Exception:
                 log.exception("upkeep failed")
 
@@ -541,12 +733,23 @@ class RoomService:
                 if not self.hub.is_connected(code, player_id):
                     await self._set_presence(code, player_id, False, f"{transport}:{player_id}")
         now = self.clock()
-        # the activity index names the expired rooms: a room that is not idle long enough costs nothing here
-        for code in await self.store.idle_rooms(now - self.settings.room_idle_seconds):
+        # The activity index names the candidates, so a room that is not idle long enough costs nothing here. A
+        # lobby nobody is in (created and abandoned, or made by a flood) goes in minutes, a game in an hour.
+        # Rooms that vanished under live sockets (Redis back empty) are the store's resets, not this sweep's.
+        lobby_limit = min(self.settings.lobby_idle_seconds, self.settings.room_idle_seconds)
+        for code in await self.store.idle_rooms(now - lobby_limit):
             if self.hub.rooms.get(code):
                 continue
-            log.info("room %s expired after %.0f s idle", code, self.settings.room_idle_seconds)
-            await self.store.delete_room(code)
+            try:
+                idle, deserted_lobby = await self.store.read(
+                    code,
+                    lambda r: (now - r.last_activity, r.phase == "lobby" and not any(p.online for p in r.humans())),
+                )
+            except NotFound:
+                continue
+            if idle >= (lobby_limit if deserted_lobby else self.settings.room_idle_seconds):
+                log.info("room %s expired after %.0f s idle", code, idle)
+                await self.store.delete_room(code)
         self.refresh_gauges()
         await self.refresh_room_gauge()
 

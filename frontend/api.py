@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -67,6 +69,10 @@ class Seat:
     transport: str = Transport.WEBSOCKET
 
 
+RETRY_STATUSES = (502, 503, 504)
+RETRY_DELAYS = (0.2, 0.6)  # seconds before the second and third try of a move
+
+
 class Api:
     """Synchronous REST client; one per Streamlit session (connections are pooled)."""
 
@@ -75,11 +81,25 @@ class Api:
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
 
     def _call(self, method: str, path: str, seat: Seat | None = None, body: dict[str, Any] | None = None) -> Any:
-        headers = {"Authorization": f"Bearer {seat.token}"} if seat else None
-        try:
-            resp = self._http.request(method, path, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            raise ApiError(0, "network", str(exc)) from None
+        headers = {"Authorization": f"Bearer {seat.token}"} if seat else {}
+        # A move carries an Idempotency-Key, so it can be retried safely: a move whose answer was lost (a 502
+        # after the commit, a dropped connection) is answered, not applied, the second time.
+        retries = 0
+        if seat is not None and method != "GET":
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+            retries = len(RETRY_DELAYS)
+        for attempt in range(retries + 1):
+            try:
+                resp = self._http.request(method, path, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                if attempt < retries:
+                    time.sleep(RETRY_DELAYS[attempt])
+                    continue
+                raise ApiError(0, "network", str(exc)) from None
+            if resp.status_code in RETRY_STATUSES and attempt < retries:
+                time.sleep(RETRY_DELAYS[attempt])
+                continue
+            break
         if resp.status_code >= 400:
             lines: list[dict[str, Any]] = []
             try:

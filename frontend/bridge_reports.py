@@ -1,7 +1,10 @@
 """Record what the browser bridge reports with each batch into the metrics of `frontend.metrics`.
 
 A report carries counts since the previous one and raw timings; label values are checked against the fixed
-sets in `frontend.metrics`, so a misbehaving browser cannot create new series. The session gauge is kept
+sets in `frontend.metrics`, so a misbehaving browser cannot create new series. Any browser can send any
+report, and these metrics drive alerts (latency, fallbacks), so each session gets a per-minute budget per
+field (the `limits` package's moving window): what exceeds it, and timings beyond `MAX_TIMING_SECONDS`, are
+dropped and counted in `parlor_bridge_report_items_dropped_total`. One tab cannot page anyone. The session gauge is kept
 per Streamlit session: each session's latest (transport, status) is remembered and the gauge set from counts.
 """
 
@@ -10,6 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from typing import Any
+
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from backend.realtime.protocol import Transport
 from frontend.metrics import STATUSES, TRANSPORTS, BridgeMetrics
@@ -20,29 +27,64 @@ SESSION_TTL_SECONDS = 600.0
 BRIDGE_STATUS = {"connected": "connected", "connecting": "connecting", "idle": "connecting", "fallback": "fallback"}
 BRIDGE_STATUS |= {"polling": "polling", "stopped": "stopped"}
 
+# A real tab reports a handful of these a minute; the budgets leave ample room for a flapping connection.
+REPORT_BUDGETS_PER_MINUTE = {
+    "connect_attempts": 60,
+    "reconnects": 30,
+    "fallback_activations": 10,
+    "disconnects": 30,
+    "events": 6000,
+    "timings": 2400,
+}
+# The delivery histogram tops out at 10 s; a browser whose event took minutes was asleep, not slow.
+MAX_TIMING_SECONDS = 60.0
+
+_budgets = {field: RateLimitItemPerMinute(n) for field, n in REPORT_BUDGETS_PER_MINUTE.items()}
+_limiter = MovingWindowRateLimiter(MemoryStorage())
 _lock = threading.Lock()
 _sessions: dict[str, tuple[str, str, float]] = {}  # session id -> (transport, status, last seen monotonic)
 
 
 def _count(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and value > 0 else 0
+    if not isinstance(value, int | float) or isinstance(value, bool) or not value > 0:
+        return 0
+    return int(min(value, 10**9))
 
 
-def _timings(raw: Any) -> list[tuple[str, float]]:
+def _timings(metrics: BridgeMetrics, raw: Any) -> list[tuple[str, float]]:
     out = []
     for item in raw if isinstance(raw, list) else []:
         if isinstance(item, list | tuple) and len(item) == 2 and item[0] in TRANSPORTS:
             seconds = item[1]
-            if isinstance(seconds, int | float) and 0 <= seconds < 3600:
+            if isinstance(seconds, int | float) and 0 <= seconds <= MAX_TIMING_SECONDS:
                 out.append((str(item[0]), float(seconds)))
+            else:
+                metrics.report_items_dropped.labels("timings").inc()
     return out
 
 
-def record_report(metrics: BridgeMetrics, report: dict[str, Any]) -> None:
-    """Add one bridge report (counts since the last report, plus timings) to the metrics."""
+def _allow(metrics: BridgeMetrics, session_id: str, field: str, n: int) -> int:
+    """How many of `n` items fit in this session's budget for `field`; the rest are counted as dropped."""
+    if n <= 0:
+        return 0
+    item = _budgets[field]
+    with _lock:
+        remaining = _limiter.get_window_stats(item, session_id, field).remaining
+        take = min(n, max(0, remaining))
+        if take:
+            _limiter.hit(item, session_id, field, cost=take)
+    if n > take:
+        metrics.report_items_dropped.labels(field).inc(n - take)
+    return take
+
+
+def record_report(metrics: BridgeMetrics, report: dict[str, Any], session_id: str = "unknown") -> None:
+    """Add one bridge report (counts since the last report, plus timings) to the metrics, within budget."""
     attempts = report.get("connect_attempts") or {}
     for result in ("success", "failure"):
-        n = _count(attempts.get(result) if isinstance(attempts, dict) else 0)
+        n = _allow(
+            metrics, session_id, "connect_attempts", _count(attempts.get(result) if isinstance(attempts, dict) else 0)
+        )
         if n:
             metrics.connect_attempts.labels(result).inc(n)
     for field, counter in (
@@ -50,16 +92,16 @@ def record_report(metrics: BridgeMetrics, report: dict[str, Any]) -> None:
         ("fallback_activations", metrics.fallback_activations),
         ("disconnects", metrics.disconnects),
     ):
-        n = _count(report.get(field))
+        n = _allow(metrics, session_id, field, _count(report.get(field)))
         if n:
             counter.inc(n)
-    for transport, seconds in _timings(report.get("delivery")):
-        metrics.delivery_latency.labels(transport).observe(seconds)
-    for transport, seconds in _timings(report.get("render")):
-        metrics.render_latency.labels(transport).observe(seconds)
+    for kind, histogram in (("delivery", metrics.delivery_latency), ("render", metrics.render_latency)):
+        timings = _timings(metrics, report.get(kind))
+        for transport, seconds in timings[: _allow(metrics, session_id, "timings", len(timings))]:
+            histogram.labels(transport).observe(seconds)
     events = report.get("events") or {}
     for transport in TRANSPORTS:
-        n = _count(events.get(transport) if isinstance(events, dict) else 0)
+        n = _allow(metrics, session_id, "events", _count(events.get(transport) if isinstance(events, dict) else 0))
         if n:
             metrics.events_received.labels(transport).inc(n)
 

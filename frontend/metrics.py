@@ -21,6 +21,7 @@ from backend.realtime.protocol import Transport
 
 TRANSPORTS = tuple(t.value for t in Transport)
 STATUSES = ("connected", "connecting", "fallback", "polling", "stopped")
+REPORT_FIELDS = ("connect_attempts", "reconnects", "fallback_activations", "disconnects", "events", "timings")
 LATENCY_BUCKETS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -35,6 +36,7 @@ class BridgeMetrics:
     delivery_latency: Histogram
     render_latency: Histogram
     events_received: Counter
+    report_items_dropped: Counter
     streamlit_sessions: Gauge
 
 
@@ -78,12 +80,20 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
         events_received=Counter(
             "parlor_bridge_events_received_total", "Events handed to Python by the bridge", ["transport"], registry=r
         ),
+        report_items_dropped=Counter(
+            "parlor_bridge_report_items_dropped_total",
+            "Bridge report counts and timings over a session's per-minute budget (or out of range), not recorded",
+            ["field"],
+            registry=r,
+        ),
         streamlit_sessions=Gauge(
             "parlor_frontend_sessions",
             "Streamlit sessions with a browser connected to this process (one per open tab)",
             registry=r,
         ),
     )
+    for field in REPORT_FIELDS:
+        m.report_items_dropped.labels(field)
     m.streamlit_sessions.set_function(live_streamlit_sessions)
     # process_cpu_seconds_total and process_resident_memory_bytes per replica: CPU and memory per session.
     ProcessCollector(registry=r)

@@ -22,7 +22,7 @@ from frontend.i18n import language_of, status_labels, t
 from frontend.metrics import BridgeMetrics, get_bridge_metrics
 from frontend.state import State, apply_events, needs_snapshot
 from frontend.views import landing, room
-from frontend.views.common import esc
+from frontend.views.common import esc, md
 
 STATIC = Path(__file__).resolve().parent / "static"
 BRIDGE = "bridge"
@@ -148,7 +148,7 @@ def _landing() -> None:
         live.install({"forget": ss.forget})
     notice = ss.pop("notice", None)
     if notice:
-        st.warning(notice, icon="⚠️")
+        st.warning(md(notice), icon="⚠️")  # it may quote a server message: shown literally
     landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
 
 
@@ -179,10 +179,12 @@ def consume(value: dict[str, Any]) -> None:
                 ss.game_state = apply_events(
                     game_state(), [{"id": None, "type": "snapshot", "data": api().state(seat())}]
                 )
-        ss.last_id = max(ss.last_id, int(game_state().get("last_event_id") or 0))
+        # a snapshot may move the id down (the room's history was reset): it replaces the state and the id
+        new_id = int(game_state().get("last_event_id") or 0)
+        ss.last_id = new_id if value.get("snapshot") else max(ss.last_id, new_id)
     ss.bridge_status = str(value.get("status") or ss.bridge_status)
     ss.detail = str(value.get("detail") or "")
-    record_report(metrics(), value.get("report") or {})
+    record_report(metrics(), value.get("report") or {}, _session_id())
     track_session(metrics(), _session_id(), str(value.get("transport") or Transport.WEBSOCKET), ss.bridge_status)
 
 
@@ -250,7 +252,7 @@ def legacy_panel() -> None:
     try:
         ss.game_state = api().state(seat())
     except ApiError as err:
-        st.error(err.text, icon="⚠️")
+        st.error(md(err.text), icon="⚠️")
         return
     track_session(metrics(), _session_id(), Transport.POLLING, "polling")
     room.render(game_state(), api(), seat(), share_url(seat().room_code))

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from launchers.backend import backend_env, backend_server
+from launchers.backend import UNLIMITED_CLIENTS, backend_env, backend_server
 from launchers.process import Server, free_port, running
 
 
@@ -55,6 +55,7 @@ def parlor_env(extra: dict[str, str] | None = None, tmp: Path | None = None) -> 
         "FLAGS_AUDIT_LOG": str(tmp / "parlor-loadtest-flags-audit.jsonl"),
         "BOT_MIN_DELAY_SECONDS": "0.5",
         "BOT_MAX_DELAY_SECONDS": "1.5",
+        **UNLIMITED_CLIENTS,
     }
     return backend_env(extra, base=base)
 

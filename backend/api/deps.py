@@ -25,7 +25,23 @@ async def bearer_token(authorization: Annotated[str | None, Header()] = None) ->
     return token.strip()
 
 
+async def client_address(request: Request) -> str:
+    """The client's address: the peer's, or X-Forwarded-For's when the peer is a trusted proxy (rewritten by
+    uvicorn's proxy headers middleware, installed in `backend.main` for TRUSTED_PROXIES only)."""
+    return request.client.host if request.client else "unknown"
+
+
 ServiceDep = Annotated[RoomService, Depends(get_service)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=64,
+        description="Any unique string per move (a UUID): a retry with the same key gets the first answer",
+    ),
+]
+AddressDep = Annotated[str, Depends(client_address)]
 RoomCode = Annotated[str, Path(min_length=5, max_length=5, description="5-character room code")]
 
 

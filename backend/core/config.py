@@ -56,17 +56,48 @@ class Settings(BaseSettings):
     flags_file: Path = Field(Path("deploy/flags/flags.json"), description="OpenFeature flag file")
     flags_audit_log: Path = Field(Path("var/flags-audit.jsonl"), description="Audit log of flag changes")
     test_hooks: bool = Field(False, description="Enable /api/test endpoints used by the test suite only")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses/CIDRs whose X-Forwarded-For names the client (nginx); empty: the peer is the client",
+    )
+    rate_limit_create: str = Field("20/minute", description="Rooms one client address may create")
+    rate_limit_join: str = Field("60/minute", description="Joins from one client address")
+    rate_limit_summary: str = Field("120/minute", description="Room look-ups (GET /api/rooms/{code}) per address")
+    rate_limit_miss: str = Field("20/minute", description="Unknown room codes one address may try (summary, join, ws)")
+    rate_limit_handshake: str = Field("120/minute", description="WebSocket handshakes from one client address")
+    max_rooms_per_address: int = Field(10, ge=1, description="Rooms one client address may hold at once")
+    max_longpolls_per_token: int = Field(2, ge=1, description="Long-polls held at once for one player")
+    lobby_idle_seconds: float = Field(300.0, gt=0, description="A lobby with nobody online this long expires")
+    event_log_bytes: int = Field(131072, ge=4096, description="Bytes of events kept per room (besides the count)")
+    limit_concurrency: int = Field(
+        0, ge=0, description="uvicorn's cap on connections plus tasks, 503 beyond (0: MAX_CONNECTIONS + 1000)"
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A connection that has not sent a whole request head this long is closed"
+    )
+    keep_alive_timeout_seconds: float = Field(5.0, gt=0, description="Idle keep-alive connections close after this")
+    max_header_bytes: int = Field(16384, ge=1024, description="Largest request head uvicorn buffers (h11)")
     parlor_host: str = Field("127.0.0.1", description="Address `python -m backend` listens on (--host wins)")
     parlor_port: int = Field(8000, ge=0, le=65535, description="Port `python -m backend` listens on (--port wins)")
     parlor_log_level: str = Field("info", description="uvicorn log level for `python -m backend` (--log-level wins)")
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             if value.strip().startswith("["):
                 return json.loads(value)
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator(
+        "rate_limit_create", "rate_limit_join", "rate_limit_summary", "rate_limit_miss", "rate_limit_handshake"
+    )
+    @classmethod
+    def _parse_rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # "N/second|minute|hour": refuse a typo at start-up, not at the first request
         return value
 
     @field_validator("admin_token")

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
 from backend.game.events import Event
+from backend.game.text import clean_name, clean_text, contains_word, looks_alike
 from backend.game.vocabulary import (
     CLUE_MAX,
     MAX_PLAYERS,
@@ -164,6 +165,7 @@ class Player:
     bot_action_at: float | None = None
     bot_hints_used: int = 0
     presence_session: str | None = None  # the connection that last brought this player online
+    address_hash: str = ""  # the client address it joined from, hashed (a kick bans it from the room)
     dropped_at: float | None = None  # when a seated human lost their last connection mid-game
     stand_in: bool = False  # a bot plays this human's seat until they are back
 
@@ -193,16 +195,6 @@ class Player:
 
 def _opt(kind: type[Any], value: object) -> Any:
     return None if value is None else kind(value)
-
-
-def clean_text(raw: str, *, field_name: str, max_len: int) -> str:
-    """Trim and refuse empty, too long, or control-character text (names and clues alike)."""
-    text = raw.strip()
-    if not 1 <= len(text) <= max_len:
-        raise Invalid(f"{field_name} must be 1-{max_len} characters after trimming", f"invalid_{field_name}")
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn") for ch in text):
-        raise Invalid(f"{field_name} must not contain control characters", f"invalid_{field_name}")
-    return text
 
 
 @dataclass
@@ -235,6 +227,14 @@ class Room:
     winners: list[str] = field(default_factory=list)
     last_activity: float = 0.0
     event_seq: int = 0
+    # Names this room's history: changed whenever the log may have been lost or rewritten (a store restored
+    # from an older copy), so a client holding ids from another history resyncs from a snapshot.
+    epoch: str = ""
+    banned_names: list[str] = field(default_factory=list)
+    banned_addresses: list[str] = field(default_factory=list)
+    # Idempotency-Key -> the first answer, for the room's most recent moves (bounded: the state is rewritten
+    # on every commit). Keys are per player: "<player id>:<key>".
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -248,10 +248,23 @@ class Room:
         token_hash: str,
         now: float,
         limits: RoomLimits | None = None,
+        epoch: str = "",
+        address_hash: str = "",
     ) -> tuple[Room, list[Event]]:
-        room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now)
-        events = room.join(host_id, host_name, token_hash, now)
+        room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch)
+        events = room.join(host_id, host_name, token_hash, now, address_hash=address_hash)
         return room, events
+
+    def remember_answer(self, key: str, answer: dict[str, Any], keep: int = 256) -> None:
+        self.answers[key] = answer
+        while len(self.answers) > keep:
+            del self.answers[next(iter(self.answers))]
+
+    def rekey(self, epoch: str, expected: str | None = None) -> list[Event]:
+        """Start a new history (the store found its log rewritten); `expected` guards against a second rekey."""
+        if expected is None or self.epoch == expected:
+            self.epoch = epoch
+        return []
 
     def to_dict(self) -> dict[str, Any]:
         raw = asdict(self)
@@ -349,21 +362,29 @@ class Room:
             "you": you,
             "game_over": self._game_over_data() if finished else None,
             "last_event_id": self.event_seq,
+            "epoch": self.epoch,
         }
 
     # ---- lobby -----------------------------------------------------------------------------------------
 
-    def join(self, player_id: str, name: str, token_hash: str, now: float, *, is_bot: bool = False) -> list[Event]:
-        name = clean_text(name, field_name="name", max_len=NAME_MAX)
+    def join(
+        self, player_id: str, name: str, token_hash: str, now: float, *, is_bot: bool = False, address_hash: str = ""
+    ) -> list[Event]:
+        name = clean_name(name, max_len=NAME_MAX)
+        if any(looks_alike(name, banned) for banned in self.banned_names) or (
+            address_hash and address_hash in self.banned_addresses
+        ):
+            raise Forbidden("the host removed you from this room", "banned")
         if not self.joinable():
             raise Conflict(f"the room is full ({MAX_PLAYERS} players)", "room_full")
-        if any(p.name.casefold() == name.casefold() for p in self.players.values()):
+        if any(looks_alike(p.name, name) for p in self.players.values()):
             raise Conflict(f"the name {name!r} is taken in this room", "name_taken")
         player = Player(
             id=player_id,
             name=name,
             is_bot=is_bot,
             token_hash=token_hash,
+            address_hash=address_hash,
             joined_at=now,
             online=is_bot,
             spectator=self.in_game,
@@ -393,6 +414,11 @@ class Room:
         if actor_id != target_id:
             self._require_host(actor_id)
         reason = "left" if actor_id == target_id else "kicked"
+        if reason == "kicked" and not target.is_bot:
+            # banned for the rest of the room's life: by name (look-alikes too) and by address
+            self.banned_names.append(target.name)
+            if target.address_hash:
+                self.banned_addresses.append(target.address_hash)
         del self.players[target_id]
         self.votes.pop(target_id, None)
         self.votes = {voter: t for voter, t in self.votes.items() if t != target_id}
@@ -418,11 +444,18 @@ class Room:
             events += self._end_guess(None, now, rng)
         return events
 
-    def set_presence(self, player_id: str, online: bool, now: float, session: str | None = None) -> list[Event]:
+    def set_presence(
+        self, player_id: str, online: bool, now: float, session: str | None = None, *, weak: bool = False
+    ) -> list[Event]:
         """Online/offline; with sessions, only the session that brought a player online can take them offline,
-        so a socket that closes after its player reconnected elsewhere (another process) changes nothing."""
+        so a socket that closes after its player reconnected elsewhere (another process) changes nothing.
+
+        A `weak` session (a poll) brings an offline player online but never takes the player over from the
+        live session that holds them (a socket on any process): the socket owns presence while it lives."""
         player = self.players.get(player_id)
         if player is None:
+            return []
+        if online and weak and player.online and player.presence_session is not None:
             return []
         if online and session is not None:
             player.presence_session = session
@@ -546,7 +579,7 @@ class Room:
     def post_clue(self, actor_id: str, text: str, now: float, rng: random.Random) -> list[Event]:
         player = self._require_alive(actor_id, Phase.DISCUSSION)
         text = clean_text(text, field_name="clue", max_len=CLUE_MAX)
-        if player.word is not None and player.word.casefold() in text.casefold():
+        if player.word is not None and contains_word(text, player.word):
             raise Invalid("a clue must not contain your own word", "clue_contains_word")
         if player.clues_this_round >= self.limits.max_clues_per_round:
             raise RateLimited("you have posted the most clues allowed this round", "too_many_clues")

@@ -9,6 +9,9 @@ from backend.game.vocabulary import EventType
 
 PRIVATE_TYPES: tuple[EventType, ...] = (EventType.YOUR_WORD,)
 PUBLIC_TYPES: tuple[EventType, ...] = tuple(t for t in EventType if t not in PRIVATE_TYPES)
+# The largest event id a client may name: JavaScript holds integers exactly up to here, and anything above it
+# is no id this server handed out. Client-supplied ids are checked against it before any store call.
+MAX_EVENT_ID = 2**53 - 1
 
 
 @dataclass(frozen=True)

@@ -183,5 +183,6 @@ class Snapshot(TypedDict, total=False):
     you: YouView
     game_over: dict[str, object] | None
     last_event_id: int
+    epoch: str  # the room history last_event_id belongs to (changes when the store lost or rewrote it)
     transport: str
     server_time: float

@@ -94,6 +94,7 @@ class Hub:
         self.metrics = metrics
         self.queue_size = queue_size
         self.rooms: dict[str, dict[str, Connection]] = {}
+        self.pending = 0  # accepted sockets still waiting for hello (they count toward MAX_CONNECTIONS)
         self._room_events: dict[str, asyncio.Event] = {}
         self._sent_counters: dict[str, Any] = {}  # label lookups cost more than the increment
         self._sent: dict[str, int] = {}  # frames written by type since the last flush_metrics()

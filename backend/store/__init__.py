@@ -17,6 +17,7 @@ from backend.game.events import Event, StoredEvent
 T = TypeVar("T")
 Mutation = Callable[[Room], list[Event]]
 Listener = Callable[[str, list[StoredEvent]], None]
+ResetListener = Callable[[str], None]  # a room whose history was lost, rewritten or deleted under us
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class LogSlice:
     events: list[StoredEvent]
     complete: bool
     last_event_id: int
+    epoch: str = ""
 
 
 class Store(Protocol):
@@ -77,6 +79,11 @@ class Store(Protocol):
         """Undo one `watch`; the room's remote commits stop once nobody here watches it."""
         ...
 
+    def subscribe_resets(self, listener: ResetListener) -> None:
+        """Call `listener(code)` when a watched room's history changed under this process (deleted elsewhere, or
+        found rewritten after the store lost writes): its sockets must resync."""
+        ...
+
     async def claim_due(self, now: float) -> list[str]:
         """Rooms whose next wake-up (deadline or bot move) has come; each is handed to exactly one caller."""
         ...
@@ -86,14 +93,17 @@ class Store(Protocol):
         ...
 
 
-def create_store(url: str, *, log_size: int = 1_000) -> Store:
-    """Pick the implementation from the URL scheme; Redis is imported only when asked for."""
+def create_store(url: str, *, log_size: int = 1000, log_bytes: int = 131072) -> Store:
+    """Pick the implementation from the URL scheme; Redis is imported only when asked for.
+
+    A room's log keeps at most `log_size` events and `log_bytes` bytes of event JSON, oldest dropped first:
+    the count bounds resume, the bytes bound memory (1000 large events came to about 517 KiB a room)."""
     if url.startswith("memory://"):
         from backend.store.memory import MemoryStore
 
-        return MemoryStore(log_size=log_size)
+        return MemoryStore(log_size=log_size, log_bytes=log_bytes)
     if url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
         from backend.store.redis import RedisStore
 
-        return RedisStore(url, log_size=log_size)
+        return RedisStore(url, log_size=log_size, log_bytes=log_bytes)
     raise ValueError(f"unsupported STORE_URL scheme: {url!r} (use memory://, redis:// or redis+cluster://)")

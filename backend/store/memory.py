@@ -6,6 +6,7 @@ locks. Listeners run inline right after the commit, which keeps the fan-out path
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -14,23 +15,26 @@ from typing import TypeVar
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
-from backend.store import Listener, LogSlice, Mutation
+from backend.store import Listener, LogSlice, Mutation, ResetListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
 class _Record:
-    __slots__ = ("log", "room")
+    __slots__ = ("log", "log_bytes", "room", "sizes")
 
-    def __init__(self, room: Room, log_size: int) -> None:
+    def __init__(self, room: Room) -> None:
         self.room = room
-        self.log: deque[StoredEvent] = deque(maxlen=log_size)
+        self.log: deque[StoredEvent] = deque()
+        self.sizes: deque[int] = deque()  # JSON size of each logged event, for the byte budget
+        self.log_bytes = 0
 
 
 class MemoryStore:
-    def __init__(self, *, log_size: int = 1_000) -> None:
+    def __init__(self, *, log_size: int = 1000, log_bytes: int = 131072) -> None:
         self._log_size = log_size
+        self._log_bytes = log_bytes
         self._rooms: dict[str, _Record] = {}
         self._listeners: list[Listener] = []
         self._wakeups: dict[str, float] = {}
@@ -47,7 +51,7 @@ class MemoryStore:
     async def create_room(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
         if room.code in self._rooms:
             raise Conflict("room code already in use", "room_exists")
-        record = _Record(room, self._log_size)
+        record = _Record(room)
         self._rooms[room.code] = record
         return self._commit(record, events, now)
 
@@ -62,14 +66,15 @@ class MemoryStore:
     async def events_after(self, code: str, after: int) -> LogSlice:
         record = self._record(code)
         last = record.room.event_seq
+        epoch = record.room.epoch
         if after >= last:
-            return LogSlice([], True, last)
+            return LogSlice([], after == last, last, epoch)
         log_ = record.log
         oldest = log_[0].id if log_ else last + 1
         complete = after >= oldest - 1
         # ids are dense, so the slice start is arithmetic rather than a scan
         start = max(0, after - oldest + 1)
-        return LogSlice([log_[i] for i in range(start, len(log_))], complete, last)
+        return LogSlice([log_[i] for i in range(start, len(log_))], complete, last, epoch)
 
     async def delete_room(self, code: str) -> None:
         self._rooms.pop(code, None)
@@ -92,6 +97,9 @@ class MemoryStore:
 
     def unwatch(self, code: str) -> None:
         return None
+
+    def subscribe_resets(self, listener: ResetListener) -> None:
+        """The memory store never loses a room's history while the process lives."""
 
     async def claim_due(self, now: float) -> list[str]:
         due = [code for code, when in self._wakeups.items() if when <= now]
@@ -120,7 +128,14 @@ class MemoryStore:
         for event in events:
             record.room.event_seq += 1
             stored.append(StoredEvent(record.room.event_seq, now, event.type, event.data, event.to))
-        record.log.extend(stored)
+        for item in stored:
+            size = len(json.dumps(item.to_dict(), separators=(",", ":"), ensure_ascii=False).encode())
+            record.log.append(item)
+            record.sizes.append(size)
+            record.log_bytes += size
+        while len(record.log) > 1 and (len(record.log) > self._log_size or record.log_bytes > self._log_bytes):
+            record.log.popleft()
+            record.log_bytes -= record.sizes.popleft()
         for listener in self._listeners:
             try:
                 listener(record.room.code, stored)

@@ -1,13 +1,16 @@
 """The shared store: rooms, logs and wake-ups in Redis (one server or a Redis Cluster), for any number of processes.
 
 Layout (prefix `parlor:`; the part in braces is the hash tag, so a room's keys and channel share one slot):
-  {CODE}:room     hash  state (Room JSON), v (version, bumped by every commit), seq (last event id)
-  {CODE}:log      stream of the room's events, entry id `<event id>-0`, capped at log_size (exact MAXLEN)
+  {CODE}:room     hash  state (Room JSON), v (version, bumped by every commit), seq (last event id), epoch
+                  (the history's name, see Room.epoch), lb (bytes of event JSON in the log)
+  {CODE}:log      stream of the room's events, entry id `<event id>-0`, capped at log_size entries and
+                  log_bytes bytes (the oldest entries go first)
   {CODE}:events   sharded pub/sub channel: every commit as {"o": origin, "c": code, "e": [events]}
   {i}:rooms       set of room codes
   {i}:wakeups     zset code -> next wake-up (deadline or bot move)
   {i}:activity    zset code -> the room's last activity, so idle rooms are found without reading any room
   {i}:wakever     hash code -> version of the commit that last wrote the room's wake-up (cluster only)
+  {i}:generation  a random token written once into an empty Redis: when it changes, Redis lost its data
 
 A commit is one Lua script on the room's slot: it checks the version read before `fn` ran (optimistic
 concurrency: on a conflict `mutate` re-reads and re-runs `fn` on a fresh Room), writes the state, appends the
@@ -23,6 +26,11 @@ watches (it holds a socket or a long-poll there): `watch` subscribes the room's 
 its slot and returns once Redis confirmed the subscription, so a read made after it cannot miss a commit.
 Each watched room's last delivered id makes delivery exactly-once and in order: anything at or below it is
 dropped, and a gap (a message lost while a subscription was down) is filled from the stream.
+
+Lost history: after a subscription comes back, each watched room is read again. A room that vanished (Redis
+restarted empty, or deleted while we were away) and a room whose last id went backwards (Redis restarted from
+an older copy: ids that clients already hold will be handed out again) are reported to the reset listeners; the
+latter first gets a new epoch, so clients holding the old ids resync from a snapshot.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import logging
 import random
@@ -49,7 +58,7 @@ from backend.core.errors import Conflict, NotFound, Unavailable
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics, get_metrics
-from backend.store import Listener, LogSlice, Mutation
+from backend.store import Listener, LogSlice, Mutation, ResetListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -59,6 +68,7 @@ ROOMS_KEY = PREFIX + "{i}:rooms"
 WAKEUPS_KEY = PREFIX + "{i}:wakeups"
 ACTIVITY_KEY = PREFIX + "{i}:activity"
 WAKEVER_KEY = PREFIX + "{i}:wakever"
+GENERATION_KEY = PREFIX + "{i}:generation"
 MAX_ATTEMPTS = 100
 # A claimed wake-up is pushed this far ahead rather than removed: the tick's commit replaces it, and if the
 # claiming process dies before committing, another one fires the room once the lease runs out.
@@ -72,13 +82,16 @@ WATCH_TIMEOUT_SECONDS = 5.0  # a subscription Redis does not confirm by then sur
 POOL_WAIT_SECONDS = 10.0
 
 # KEYS: room, log, then on one server rooms, wakeups, activity. ARGV: expected version ('' to create), state,
-# seq, wake-up ('' for none), maxlen, channel, message, code, last activity, then (stream id, event JSON) pairs.
+# seq, wake-up ('' for none), maxlen, channel, message, code, last activity, epoch, max log bytes, then
+# (stream id, event JSON) pairs. The room hash's `lb` field holds the log's bytes; the oldest entries go while
+# the log is over either bound (the newest always stays, so the last id can be resumed from).
 # Returns the new version, -1 on a version conflict (or an existing code on create), -2 for a deleted room.
 _COMMIT = """
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '' then
   if v then return -1 end
   redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'lb', 0)
   v = '0'
 elseif not v then
   return -2
@@ -86,10 +99,21 @@ elseif v ~= ARGV[1] then
   return -1
 end
 local nv = tonumber(v) + 1
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3])
-for i = 10, #ARGV, 2 do
-  redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[5], ARGV[i], 'e', ARGV[i + 1])
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3], 'epoch', ARGV[10])
+local lb = tonumber(redis.call('HGET', KEYS[1], 'lb') or '0')
+for i = 12, #ARGV, 2 do
+  redis.call('XADD', KEYS[2], ARGV[i], 'e', ARGV[i + 1])
+  lb = lb + #ARGV[i + 1]
 end
+local maxlen, maxbytes = tonumber(ARGV[5]), tonumber(ARGV[11])
+local n = redis.call('XLEN', KEYS[2])
+while n > 1 and (n > maxlen or lb > maxbytes) do
+  local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
+  lb = lb - #first[2][2]
+  redis.call('XDEL', KEYS[2], first[1])
+  n = n - 1
+end
+redis.call('HSET', KEYS[1], 'lb', lb)
 if #KEYS > 2 then
   if ARGV[1] == '' then redis.call('SADD', KEYS[3], ARGV[8]) end
   if ARGV[4] == '' then
@@ -99,7 +123,7 @@ if #KEYS > 2 then
   end
   redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
 end
-if #ARGV >= 10 then
+if #ARGV >= 12 then
   redis.call('SPUBLISH', ARGV[6], ARGV[7])
 end
 return nv
@@ -131,11 +155,11 @@ end
 return due
 """
 
-# KEYS: room, log. ARGV: first stream id. The last id and the log after it, read together.
+# KEYS: room, log. ARGV: first stream id. The last id, the log after it and the epoch, read together.
 _EVENTS_AFTER = """
-local seq = redis.call('HGET', KEYS[1], 'seq')
-if not seq then return false end
-return {seq, redis.call('XRANGE', KEYS[2], ARGV[1], '+')}
+local head = redis.call('HMGET', KEYS[1], 'seq', 'epoch')
+if not head[1] then return false end
+return {head[1], redis.call('XRANGE', KEYS[2], ARGV[1], '+'), head[2] or ''}
 """
 
 # KEYS: room, log. ARGV: channel, message. Drops the room and tells its watchers.
@@ -164,6 +188,10 @@ def _code_of(channel: str) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _rekey(room: Room, expected: str | None) -> list[Event]:
+    return room.rekey(secrets.token_hex(6), expected)
 
 
 def _parse_entries(entries: Any) -> list[StoredEvent]:
@@ -259,7 +287,7 @@ class _Feed:
                             # subscribed again first, then read the logs: nothing committed meanwhile slips through
                             caught_up = True
                             await self.store._catch_up([_code_of(c) for c in channels])
-            except (RedisError, OSError) as exc:
+            except (RedisError, OSError, Unavailable) as exc:  # Unavailable: a catch-up read or rekey failed
                 self.store._metrics.store_errors.labels("subscribe").inc()
                 log.warning("redis store: subscription to %s lost (%r); reconnecting in %.2f s", self.name, exc, delay)
             finally:
@@ -286,12 +314,14 @@ class RedisStore:
         self,
         url: str,
         *,
-        log_size: int = 1_000,
+        log_size: int = 1000,
+        log_bytes: int = 131072,
         metrics: Metrics | None = None,
         socket_timeout: float = 2.0,
         max_connections: int = 64,
     ) -> None:
         self._log_size = log_size
+        self._log_bytes = log_bytes
         self._metrics = metrics or get_metrics()
         self._url, self.cluster = parse_url(url)
         self._socket_timeout = socket_timeout
@@ -320,6 +350,8 @@ class RedisStore:
         self._delete_script = self._redis.register_script(_DELETE)
         self._origin = secrets.token_hex(8)
         self._listeners: list[Listener] = []
+        self._reset_listeners: list[ResetListener] = []
+        self._generation: str | None = None  # the token seen in Redis; a different one means Redis lost data
         self.interest: dict[str, int] = {}  # watched room -> local sockets and long-polls in it
         self._delivered: dict[str, int] = {}  # watched room -> last event id handed to the listeners here
         self._feeds: dict[str, _Feed] = {}
@@ -332,6 +364,7 @@ class RedisStore:
         with contextlib.suppress(RedisError, OSError):
             if self.cluster:
                 await self._redis.initialize()
+            await self._check_generation()  # the token a later reconnect compares with
 
     async def close(self) -> None:
         for feed in list(self._feeds.values()):
@@ -390,13 +423,14 @@ class RedisStore:
             found = await self._events_script(keys=[_room_key(code), _log_key(code)], args=[f"{after + 1}-0"])
         if not found:
             raise self._unknown(code)
-        last = int(found[0])
+        last, epoch = int(found[0]), str(found[2])
         if after >= last:
-            return LogSlice([], True, last)
+            # ahead of the log: ids the client holds were lost and will be handed out again
+            return LogSlice([], after == last, last, epoch)
         events = _parse_entries(found[1])
         # ids are dense: the log reaches back far enough exactly when it starts right after `after`
         complete = bool(events) and events[0].id == after + 1
-        return LogSlice(events, complete, last)
+        return LogSlice(events, complete, last, epoch)
 
     async def delete_room(self, code: str) -> None:
         with self._guard("write"):
@@ -472,6 +506,8 @@ class RedisStore:
             message,
             room.code,
             repr(room.last_activity),
+            room.epoch,
+            self._log_bytes,
         ]
         for event in stored:
             args += [f"{event.id}-0", _dumps(event.to_dict())]
@@ -506,6 +542,27 @@ class RedisStore:
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def subscribe_resets(self, listener: ResetListener) -> None:
+        self._reset_listeners.append(listener)
+
+    def _reset(self, code: str) -> None:
+        for listener in self._reset_listeners:
+            try:
+                listener(code)
+            except Exception:
+                log.exception("store reset listener failed")
+
+    async def _check_generation(self) -> bool:
+        """Write the generation token into an empty Redis; True when the one seen before is gone (data lost)."""
+        await self._redis.set(GENERATION_KEY, secrets.token_hex(8), nx=True)
+        current = str(await self._redis.get(GENERATION_KEY))
+        lost = self._generation is not None and current != self._generation
+        self._generation = current
+        if lost:
+            self._metrics.store_data_losses.inc()
+            log.warning("redis store: Redis came back without the data it had (generation changed)")
+        return lost
 
     async def watch(self, code: str) -> None:
         """Receive this room's commits from other processes; returns once the subscription is confirmed."""
@@ -601,8 +658,37 @@ class RedisStore:
         return True
 
     async def _catch_up(self, codes: list[str]) -> None:
-        """After a reconnect: deliver from each watched room's stream what was committed while we were away."""
+        """After a reconnect: deliver from each watched room's stream what was committed while we were away.
+
+        Rooms that vanished are reported to the reset listeners (their sockets close). A room whose last id
+        went backwards lost its latest writes (Redis restarted from an older copy): ids below what clients
+        hold will be handed out again, so the room gets a new epoch and its sockets resync.
+        """
         watched = [code for code in codes if code in self._delivered]
+        if not watched:
+            return
+        await self._check_generation()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in watched:
+                pipe.hmget(_room_key(code), ["seq", "epoch"])
+            heads = await pipe.execute()
+        for code, (seq, epoch) in zip(watched, heads, strict=True):
+            if code not in self._delivered:
+                continue  # unwatched meanwhile
+            if seq is None:
+                self._delivered.pop(code, None)
+                self._reset(code)
+            elif int(seq) < self._delivered[code]:
+                log.warning(
+                    "redis store: room %s went back from id %s to %s; new epoch", code, self._delivered[code], seq
+                )
+                self._metrics.store_data_losses.inc()
+                with contextlib.suppress(NotFound):  # deleted meanwhile: nothing left to rekey
+                    await self.mutate(code, functools.partial(_rekey, expected=epoch), time.time())
+                if code in self._delivered:
+                    self._delivered[code] = int(seq)
+                self._reset(code)
+        watched = [code for code in watched if code in self._delivered]
         if not watched:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -622,6 +708,7 @@ class RedisStore:
             return
         if message.get("deleted"):
             self._delivered.pop(code, None)
+            self._reset(code)
             return
         remote = message["o"] != self._origin
         events = [StoredEvent.from_dict(e) for e in message["e"]]

@@ -84,6 +84,7 @@
       this.events = []; // frames with ids, ascending, unique
       this.snapshot = null; // {last_event_id, data}: the log did not reach back far enough
       this.lastId = 0;
+      this.epoch = null; // the room history our ids belong to; the server resyncs us when it changes
       this.attempt = 0;
       this.everConnected = false;
       this.reconnectTimer = null;
@@ -181,6 +182,7 @@
       this.events = [];
       this.snapshot = null;
       this.lastId = 0;
+      this.epoch = null;
       this.attempt = 0;
       this.everConnected = false;
       this.pendingRender = [];
@@ -352,6 +354,7 @@
         if (saved && Array.isArray(saved.events)) {
           this.events = saved.events;
           this.lastId = saved.lastId || 0;
+          this.epoch = saved.epoch || null;
         }
       } catch (e) {}
       this.lastId = Math.max(this.lastId, minId);
@@ -359,7 +362,10 @@
 
     persist() {
       try {
-        sessionStorage.setItem(this.storageKey, JSON.stringify({ events: this.events, lastId: this.lastId }));
+        sessionStorage.setItem(
+          this.storageKey,
+          JSON.stringify({ events: this.events, lastId: this.lastId, epoch: this.epoch })
+        );
       } catch (e) {}
     }
 
@@ -404,14 +410,36 @@
       }, PERSIST_DELAY_MS);
     }
 
-    acceptSnapshot(snap) {
-      this.snapshot = { last_event_id: snap.last_event_id, data: snap };
-      this.events = this.events.filter((e) => e.id > snap.last_event_id);
-      this.lastId = Math.max(this.lastId, snap.last_event_id);
-      this.loudId = Math.max(this.loudId, snap.last_event_id);
+    // A snapshot from another history (new epoch), or one behind the id we asked to resume from (the server
+    // says we are ahead of its log), means the ids we hold were lost or will be handed out again: drop what we
+    // buffered and go back down to the snapshot's id. The snapshot is then handed to Python whatever id it
+    // asks after ("reset"), since that id belongs to the old history. A snapshot that merely raced newer live
+    // events (same epoch, at or after what we asked from) never moves the id down.
+    acceptSnapshot(snap, askedAfter) {
+      const reset =
+        (this.epoch !== null && snap.epoch !== undefined && snap.epoch !== this.epoch) ||
+        (typeof askedAfter === "number" && snap.last_event_id < askedAfter);
+      if (snap.epoch !== undefined) this.epoch = snap.epoch;
+      this.snapshot = { last_event_id: snap.last_event_id, data: snap, reset };
+      if (reset) {
+        this.events = [];
+        this.lastId = snap.last_event_id;
+        this.loudId = snap.last_event_id;
+      } else {
+        this.events = this.events.filter((e) => e.id > snap.last_event_id);
+        this.lastId = Math.max(this.lastId, snap.last_event_id);
+        this.loudId = Math.max(this.loudId, snap.last_event_id);
+      }
       this.persist();
       this.notify();
       this.wake();
+    }
+
+    snapshotFor(afterId, take) {
+      if (!this.snapshot) return null;
+      if (!this.snapshot.reset && this.snapshot.last_event_id <= afterId) return null;
+      if (take) this.snapshot.reset = false;
+      return this.snapshot.data;
     }
 
     // ---- status --------------------------------------------------------------------------------------
@@ -450,13 +478,16 @@
       }
       this.ws = ws;
       let welcomed = false;
+      let askedAfter = this.lastId;
       ws.onopen = () => {
+        askedAfter = this.lastId;
         ws.send(
           JSON.stringify({
             type: "hello",
             player_id: this.config.player,
             token: this.config.token,
             last_event_id: this.lastId,
+            epoch: this.epoch,
           })
         );
       };
@@ -470,9 +501,10 @@
         this.observeServerTime(frame.ts, nowEpochMs());
         if (frame.type === "welcome") {
           welcomed = true;
+          if (frame.data && frame.data.recovered && frame.data.epoch) this.epoch = frame.data.epoch;
           this.onWelcome();
         } else if (frame.type === "snapshot") {
-          this.acceptSnapshot(frame.data);
+          this.acceptSnapshot(frame.data, askedAfter);
         } else if (frame.type === "config_changed") {
           if (frame.data && frame.data.transport === TRANSPORT.POLLING) this.toPolling("The server moved you to polling.");
         } else if (frame.id !== null && frame.id !== undefined) {
@@ -546,14 +578,16 @@
     // ---- HTTP: backfill and long-poll ---------------------------------------------------------------
 
     async fetchEvents(wait, signal) {
+      const after = this.lastId;
       const url =
         this.config.baseUrl +
         "/api/rooms/" +
         encodeURIComponent(this.config.room) +
         "/events?after=" +
-        this.lastId +
+        after +
         "&wait=" +
-        wait;
+        wait +
+        (this.epoch ? "&epoch=" + encodeURIComponent(this.epoch) : "");
       const resp = await fetch(url, { headers: { Authorization: "Bearer " + this.config.token }, signal });
       if (resp.status === 401 || resp.status === 404) {
         const err = new Error("gone");
@@ -561,7 +595,9 @@
         throw err;
       }
       if (!resp.ok) throw new Error("HTTP " + resp.status);
-      return resp.json();
+      const body = await resp.json();
+      body.askedAfter = after;
+      return body;
     }
 
     // ---- the server's clock ---------------------------------------------------------------------------
@@ -584,7 +620,8 @@
     absorb(body, via) {
       const arrived = nowEpochMs();
       for (const e of body.events || []) this.observeServerTime(e.ts, arrived);
-      if (body.snapshot) this.acceptSnapshot(body.snapshot);
+      if (body.snapshot) this.acceptSnapshot(body.snapshot, body.askedAfter);
+      else if (body.epoch && this.epoch === null) this.epoch = body.epoch;
       this.acceptBatch(body.events || [], via);
     }
 
@@ -686,8 +723,9 @@
     }
 
     batch(afterId, knownStatus, due = false) {
-      const fresh = this.events.filter((e) => e.id > afterId);
-      const snap = this.snapshot && this.snapshot.last_event_id > afterId ? this.snapshot.data : null;
+      const snap = this.snapshotFor(afterId, true);
+      // after a reset the caller's id is from the old history: everything buffered is new to it
+      const fresh = snap ? this.events.slice() : this.events.filter((e) => e.id > afterId);
       // Quiet events wait, untouched, for the next batch Python needs anyway (or the heartbeat).
       const loud = fresh.length && this.loudId > afterId;
       if (!loud && !snap && knownStatus === this.status && !due) return null;

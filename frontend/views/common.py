@@ -20,6 +20,19 @@ def esc(text: Any) -> str:
     return html.escape(str(text))
 
 
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()<>#+-.!|~:$=^&\"'")
+
+
+def md(text: Any) -> str:
+    """Player text made literal for Streamlit's Markdown labels, help tooltips and alerts.
+
+    Why: widget labels render Markdown, so a name like `![](http://x.invalid/t)` would make every voter's
+    browser fetch an image. Every punctuation character Markdown (and Streamlit's extensions: colours,
+    icons, LaTeX) could read is backslash-escaped, which CommonMark defines for all ASCII punctuation.
+    """
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
 def run_action(fn: Callable[..., Any], *args: Any) -> None:
     """Widget callback: call the API; a refusal becomes a friendly message shown on the next render."""
     try:
@@ -33,7 +46,7 @@ def run_action(fn: Callable[..., Any], *args: Any) -> None:
 def show_flash() -> None:
     text = st.session_state.pop("flash", None)
     if text:
-        st.error(text, icon="⚠️")
+        st.error(md(text), icon="⚠️")
 
 
 def countdown_html(deadline: float | None, total: float) -> str:

@@ -13,6 +13,7 @@ import streamlit as st
 from frontend.api import Api, ApiError, Seat
 from frontend.i18n import DEFAULT, LANGUAGE_NAMES, browser_language, error_text, t
 from frontend.state import limit
+from frontend.views.common import md
 
 OnSeat = Callable[[Seat, str], None]
 
@@ -80,6 +81,6 @@ def _enter(call: Callable[[], Seat], *, name: str, on_seat: OnSeat, lang: str) -
     try:
         seat: Seat = call()
     except ApiError as err:
-        st.error(error_text(lang, err.code, err.message, err.text), icon="⚠️")
+        st.error(md(error_text(lang, err.code, err.message, err.text)), icon="⚠️")
         return
     on_seat(seat, name.strip())

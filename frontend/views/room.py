@@ -23,7 +23,7 @@ from backend.game.vocabulary import CUSTOM_PACK_MAX_CHARS, Phase, PlayerView, Yo
 from frontend.api import FRIENDLY, Api, ApiError, Seat, friendly
 from frontend.i18n import DEFAULT, ERRORS_FR, LANGUAGE_NAMES, error_text, language_of, t
 from frontend.state import State, limit, span
-from frontend.views.common import countdown_html, esc, run_action, show_flash
+from frontend.views.common import countdown_html, esc, md, run_action, show_flash
 
 RULES_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 UNDERCOVER_CHOICES = {"uc_auto": None, "uc_1": 1, "uc_2": 2}
@@ -208,7 +208,7 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
                 row.button(
                     "✕",
                     key=f"remove-{p['id']}",
-                    help=t(lang, "remove", name=p["name"]),
+                    help=t(lang, "remove", name=md(p["name"])),
                     on_click=run_action,
                     args=(api.remove_player, seat, p["id"]),
                 )
@@ -543,7 +543,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
                 continue
             chosen = voted_for == p["id"]
             buttons.button(
-                f"{'✓ ' if chosen else ''}{t(lang, 'vote_for', name=p['name'])}",
+                f"{'✓ ' if chosen else ''}{t(lang, 'vote_for', name=md(p['name']))}",
                 key=f"vote-{p['id']}",
                 type="primary" if chosen else "secondary",
                 on_click=_vote,

@@ -569,8 +569,26 @@ def backend_dashboard() -> dash.Dashboard:
         .with_panel(
             graph(
                 "Connection attempts by result",
-                "accepted and every refusal reason.",
+                "What the service decided: accepted, or a refusal of its own (the connection SLI).",
                 [query(rate("parlor_ws_connection_attempts_total", by="result"), "{{result}}")],
+                unit="ops",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Handshakes refused through the client's fault",
+                "Unknown room, bad token, no or bad hello, foreign Origin, rate limit: outside the SLI.",
+                [query(rate("parlor_ws_handshake_rejections_total", by="reason"), "{{reason}}")],
+                unit="ops",
+                width=8,
+            )
+        )
+        .with_panel(
+            graph(
+                "Per-client and capacity limits",
+                "Requests, handshakes and moves refused by a limit (429/503 or a close code).",
+                [query(rate("parlor_limit_refusals_total", by="limit"), "{{limit}}")],
                 unit="ops",
                 width=8,
             )

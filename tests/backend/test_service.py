@@ -121,3 +121,17 @@ def test_allowed_origins_accept_comma_list_and_json(monkeypatch: pytest.MonkeyPa
     assert Settings().allowed_origins == ["http://a:1", "http://b:2"]
     monkeypatch.setenv("ALLOWED_ORIGINS", '["http://c:3"]')
     assert Settings().allowed_origins == ["http://c:3"]
+
+
+async def test_a_lobby_nobody_is_in_expires_in_minutes(tmp_path: Path) -> None:
+    """LOBBY_IDLE_SECONDS: a lobby with no one online goes long before ROOM_IDLE_SECONDS; one with a player stays."""
+    clock = Clock()
+    service = make_service(tmp_path, clock, lobby_idle_seconds=120)
+    deserted, _ = await service.create_room("Alice")
+    attended, bob = await service.create_room("Bob")
+    await service.connected(bob, "ws:test")
+    clock.now += 121
+    await service.upkeep()
+    with pytest.raises(NotFound):
+        await service.summary(deserted)
+    assert (await service.summary(attended))["player_count"] == 1

@@ -99,7 +99,7 @@ def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             for backend in backends:
                 backend.launch()
             for backend in backends:
-                backend.wait()
+                backend.wait(60.0)  # a loaded machine starts slowly
             with run_nginx([b.port for b in backends], tmp / "nginx") as nginx:
                 yield Cluster(redis_server, backends, nginx)
         finally:
@@ -317,7 +317,7 @@ async def test_rolling_restart_during_a_game_loses_and_doubles_nothing(
             code, seen_draining = await asyncio.to_thread(backend.terminate)
             assert code == 0, backend.log()[-2000:]
             drains.append(seen_draining)
-            await asyncio.to_thread(backend.start)
+            await asyncio.to_thread(backend.start, 60.0)
         await asyncio.sleep(0.5)
     finally:
         stop.set()

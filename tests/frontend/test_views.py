@@ -100,6 +100,54 @@ def test_live_words_follow_the_room_language() -> None:
     assert room.live_words("en")["errors"]["clue_contains_word"] == "Your clue must not contain your own word."
 
 
+MARKDOWN_NAME = "![](http://x.invalid/t)"
+
+
+def _voting_room_app() -> None:
+    import streamlit as st  # noqa: F401  (AppTest runs this function's body as the script)
+
+    from frontend.api import Api, Seat
+    from frontend.views import room
+
+    players = [
+        {"id": "p1", "name": "Alice", "online": True, "alive": True, "is_host": True},
+        {"id": "p2", "name": "![](http://x.invalid/t)", "online": True, "alive": True},
+        {"id": "p3", "name": "**Bold** _x_ [link](http://x.invalid)", "online": True, "alive": True},
+    ]
+    state = {
+        "room_code": "ABCDE",
+        "phase": "voting",
+        "game": 1,
+        "round": 1,
+        "deadline": None,
+        "settings": {"discussion_seconds": 90, "voting_seconds": 30},
+        "players": players,
+        "clues": [],
+        "you": {"player_id": "p1", "word": "sun", "alive": True, "is_host": True},
+    }
+    lobby = dict(state, phase="lobby")
+    seat = Seat("ABCDE", "p1", "t")
+    api = Api("http://127.0.0.1:9")  # never called: nothing is clicked
+    room.render(state, api, seat, "http://x")
+    room.render(lobby, api, seat, "http://x")
+
+
+def test_player_names_are_markdown_escaped_in_widget_labels_and_tooltips() -> None:
+    """Vote buttons and the kick tooltip show a Markdown name literally: no image, link or emphasis markup."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_voting_room_app).run(timeout=30)
+    assert not at.exception
+    labels = {b.label for b in at.button}
+    helps = {b.help for b in at.button if b.help}
+    assert "Vote \\!\\[\\]\\(http\\:\\/\\/x\\.invalid\\/t\\)" in labels or any(
+        "\\!\\[\\]\\(" in label for label in labels
+    ), labels
+    for text in labels | helps:
+        assert "![](" not in text and "**Bold**" not in text and "[link](" not in text, text
+    assert any("Remove" in h and "\\!\\[" in h for h in helps), helps
+
+
 def test_every_text_is_translated() -> None:
     """French has every key English has (and no stray ones), with the same {fields}."""
     import string

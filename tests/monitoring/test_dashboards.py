@@ -113,6 +113,8 @@ def test_backend_dashboard_covers_red_process_game_and_store() -> None:
         "parlor_http_requests_total",
         "parlor_http_request_duration_seconds_bucket",
         "parlor_ws_connection_attempts_total",
+        "parlor_ws_handshake_rejections_total",
+        "parlor_limit_refusals_total",
         "parlor_ws_disconnects_total",
         "parlor_ws_frames_sent_total",
         "parlor_ws_frames_received_total",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,33 @@ def test_every_compose_service_has_a_health_check_and_a_restart_policy() -> None
     assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
     assert "redis-data:/data" in redis["volumes"]
     assert "redis-data" in compose()["volumes"]
+
+
+def test_compose_keeps_operator_tools_private_and_redis_durable() -> None:
+    """Issue 13, point 11: Prometheus, Grafana and Alertmanager publish on 127.0.0.1 only, Prometheus has no
+    lifecycle API, Grafana's admin password comes from the environment with no default (and no anonymous
+    viewer), and Redis appends every write (AOF, fsync each second) to a named volume."""
+    services = compose()["services"]
+    for name in ("prometheus", "grafana", "alertmanager"):
+        ports = services[name]["ports"]
+        assert ports and all(str(p).startswith("127.0.0.1:") for p in ports), (name, ports)
+    for name, service in services.items():
+        command = service.get("command") or []
+        assert not any("enable-lifecycle" in str(part) for part in command), name
+        assert not any("enable-admin-api" in str(part) for part in command), name
+    grafana = services["grafana"]["environment"]
+    password = grafana["GF_SECURITY_ADMIN_PASSWORD"]
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]*\}", password), password  # required, no default
+    assert str(grafana["GF_AUTH_ANONYMOUS_ENABLED"]).lower() == "false"
+    assert not any((ROOT / "deploy" / name).exists() for name in (".env", "grafana.env")), "no password on disk"
+    redis = services["redis"]
+    command = redis["command"]
+    assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--appendfsync") + 1] == "everysec"
+    data_dir = command[command.index("--dir") + 1]
+    volume = next(v for v in redis["volumes"] if v.endswith(":" + data_dir))
+    assert volume.split(":")[0] in compose()["volumes"], "the AOF lives on a named volume"
+    assert "ports" not in redis, "Redis is reached by the backends only"
 
 
 def test_compose_runs_two_backends_on_redis_behind_nginx() -> None:

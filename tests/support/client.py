@@ -54,7 +54,9 @@ class WsPlayer:
     _reader: asyncio.Task[None] | None = None
     _new: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def connect(self, last_event_id: int | None = None, wait_welcome: bool = True) -> dict[str, Any]:
+    async def connect(
+        self, last_event_id: int | None = None, wait_welcome: bool = True, epoch: str | None = None
+    ) -> dict[str, Any]:
         self.conn = await websockets.connect(f"{self.base_ws}/ws/{self.seat.room_code}", max_size=2**22)
         await self.conn.send(
             json.dumps(
@@ -63,6 +65,7 @@ class WsPlayer:
                     "player_id": self.seat.player_id,
                     "token": self.seat.token,
                     "last_event_id": last_event_id,
+                    "epoch": epoch,
                 }
             )
         )

@@ -11,7 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
-from backend.api.deps import PlayerDep, RoomCode, ServiceDep
+from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
+from backend.game.events import MAX_EVENT_ID
 from backend.realtime.protocol import event_frame
 from backend.service import (
     CUSTOM_PACK_MAX_CHARS,
@@ -116,19 +117,19 @@ def _seat(service: ServiceDep, creds: Credentials) -> Seat:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Seat)
-async def create_room(body: NameIn, service: ServiceDep) -> Seat:
-    _, creds = await service.create_room(body.name)
+async def create_room(body: NameIn, service: ServiceDep, address: AddressDep) -> Seat:
+    _, creds = await service.create_room(body.name, address)
     return _seat(service, creds)
 
 
 @router.get("/{code}", response_model=None)  # typed for mypy; the body is sent as built
-async def room_summary(code: RoomCode, service: ServiceDep) -> RoomSummary:
-    return await service.summary(code)
+async def room_summary(code: RoomCode, service: ServiceDep, address: AddressDep) -> RoomSummary:
+    return await service.summary(code, address)
 
 
 @router.post("/{code}/players", status_code=status.HTTP_201_CREATED, response_model=Seat)
-async def join_room(code: RoomCode, body: NameIn, service: ServiceDep) -> Seat:
-    return _seat(service, await service.join(code, body.name))
+async def join_room(code: RoomCode, body: NameIn, service: ServiceDep, address: AddressDep) -> Seat:
+    return _seat(service, await service.join(code, body.name, address))
 
 
 @router.get("/{code}/state", response_model=None)
@@ -141,34 +142,42 @@ async def state(player: PlayerDep, service: ServiceDep) -> Snapshot:
 async def events(
     player: PlayerDep,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0, description="last event id the client holds")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_EVENT_ID, description="last event id the client holds")] = 0,
     wait: Annotated[float, Query(ge=0, le=30, description="seconds to hold the request open")] = 0,
+    epoch: Annotated[
+        str | None, Query(max_length=64, description="the room epoch the client's ids belong to (from a snapshot)")
+    ] = None,
 ) -> dict[str, Any]:
-    """Events after `after`; with `wait` the request is held until one arrives (long-polling)."""
-    resume = await service.poll_events(player, after, wait)
+    """Events after `after`; with `wait` the request is held until one arrives (long-polling). `after` ahead of
+    the log or an `epoch` of another history: `recovered` false and a snapshot."""
+    resume = await service.poll_events(player, after, wait, epoch)
     return {
         "events": [event_frame(e) for e in resume.events],
         "last_event_id": resume.last_event_id,
         "recovered": resume.recovered,
+        "epoch": resume.epoch,
         "snapshot": resume.snapshot,
         "transport": resume.transport,
     }
 
 
 @router.post("/{code}/bots", status_code=status.HTTP_201_CREATED, response_model=None)
-async def add_bot(player: PlayerDep, service: ServiceDep) -> BotAdded:
-    return await service.add_bot(player)
+async def add_bot(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> BotAdded:
+    return await service.add_bot(player, key)
 
 
 @router.delete("/{code}/players/{player_id}")
-async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep) -> Accepted:
-    """Leave the room (your own id) or, as host, remove another player or a bot."""
-    return Accepted(last_event_id=await service.remove_player(player, player_id))
+async def remove_player(player_id: str, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    """Leave the room (your own id) or, as host, remove another player or a bot (a kicked player is banned
+    from the room by name and address)."""
+    return Accepted(last_event_id=await service.remove_player(player, player_id, key))
 
 
 @router.patch("/{code}/settings", response_model=None)
-async def change_settings(body: SettingsIn, player: PlayerDep, service: ServiceDep) -> SettingsChanged:
-    return await service.change_settings(player, body.model_dump(exclude_unset=True))
+async def change_settings(
+    body: SettingsIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None
+) -> SettingsChanged:
+    return await service.change_settings(player, body.model_dump(exclude_unset=True), key)
 
 
 @router.put("/{code}/pack", response_model=None)
@@ -178,9 +187,9 @@ async def set_pack(body: PackIn, player: PlayerDep, service: ServiceDep) -> Sett
 
 
 @router.post("/{code}/guess")
-async def guess(body: GuessIn, player: PlayerDep, service: ServiceDep) -> Accepted:
+async def guess(body: GuessIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
     """Mr. White's one guess at the civilians' word, right after being voted out."""
-    return Accepted(last_event_id=await service.guess(player, body.text))
+    return Accepted(last_event_id=await service.guess(player, body.text, key))
 
 
 @packs_router.get("")
@@ -190,25 +199,25 @@ async def packs(service: ServiceDep) -> list[dict[str, Any]]:
 
 
 @router.post("/{code}/start")
-async def start(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return Accepted(last_event_id=await service.start(player))
+async def start(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return Accepted(last_event_id=await service.start(player, key))
 
 
 @router.post("/{code}/clues")
-async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    return Accepted(last_event_id=await service.post_clue(player, body.text))
+async def post_clue(body: ClueIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return Accepted(last_event_id=await service.post_clue(player, body.text, key))
 
 
 @router.post("/{code}/ready")
-async def ready(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return Accepted(last_event_id=await service.ready(player))
+async def ready(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return Accepted(last_event_id=await service.ready(player, key))
 
 
 @router.post("/{code}/votes")
-async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep) -> Accepted:
-    return Accepted(last_event_id=await service.vote(player, body.target_id))
+async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return Accepted(last_event_id=await service.vote(player, body.target_id, key))
 
 
 @router.post("/{code}/advance")
-async def advance(player: PlayerDep, service: ServiceDep) -> Accepted:
-    return Accepted(last_event_id=await service.advance(player))
+async def advance(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
+    return Accepted(last_event_id=await service.advance(player, key))

@@ -19,7 +19,9 @@ from fastapi.responses import JSONResponse
 from starlette.websockets import WebSocketState
 
 from backend.api.deps import handshake_allowed
-from backend.core.errors import NotFound, ParlorError, Unauthorized, Unavailable
+from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
+from backend.core.limits import Limit
+from backend.game.events import MAX_EVENT_ID
 from backend.metrics import FRAME_TYPES_IN
 from backend.realtime.hub import Connection, Hub
 from backend.realtime.protocol import CloseCode, Transport, dumps, frame
@@ -54,7 +56,7 @@ def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
         raise OverflowError
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack ('[' * 5000)
         raise _Abuse("malformed_json", "frames must be JSON objects") from None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
         raise _Abuse("malformed_frame", "frames must be JSON objects with a string 'type'")
@@ -71,7 +73,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
 
     origin = websocket.headers.get("origin")
     if origin is not None and origin not in settings.allowed_origins:
-        attempts.labels("origin_refused").inc()
+        metrics.ws_handshake_rejections.labels("origin_refused").inc()
         await websocket.close(code=CloseCode.POLICY)  # before accept: the server answers the handshake with 403
         return
     if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
@@ -84,17 +86,31 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         attempts.labels("over_capacity").inc()
         await websocket.close(code=CloseCode.TRY_LATER)
         return
+    address = websocket.client.host if websocket.client else "unknown"
     await websocket.accept()
-    if hub.connection_count() >= settings.max_connections:
+    try:
+        service.guard.check_misses(address)
+        service.guard.hit(Limit.HANDSHAKE, address)
+    except RateLimited as exc:
+        metrics.ws_handshake_rejections.labels("rate_limited").inc()
+        await websocket.close(CloseCode.TRY_LATER, exc.message)
+        return
+    # sockets still waiting for hello count toward the cap too: an idle flood of handshakes is capacity used
+    if hub.connection_count() + hub.pending >= settings.max_connections:
         attempts.labels("over_capacity").inc()
+        metrics.limit_refusals.labels("socket_cap").inc()
         await websocket.close(CloseCode.TRY_LATER, "server at capacity, try again later")
         return
 
+    hub.pending += 1
     try:
-        creds, last_event_id = await _await_hello(websocket, service, normalize_code(code))
+        creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code), address)
     except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
+        attempts.labels("store_unavailable").inc()
         await _close(websocket, CloseCode.TRY_LATER, exc.message)
         return
+    finally:
+        hub.pending -= 1
     if creds is None:
         return
     if service.transport_for(creds.player_id) != Transport.WEBSOCKET:
@@ -108,11 +124,14 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     previous = hub.register(conn)
     if previous is not None:
         previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", "replaced")
+    if service.draining:
+        # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
+        conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
     watching = False
     try:
         await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
         watching = True
-        await _resume(conn, service, creds, last_event_id)
+        await _resume(conn, service, creds, last_event_id, epoch)
         await service.connected(creds, conn.session)
         await _read_loop(websocket, conn, service)
     except Unavailable as exc:
@@ -128,7 +147,9 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
                 await service.disconnected(creds, conn.session)
 
 
-async def _await_hello(websocket: WebSocket, service: RoomService, code: str) -> tuple[Credentials | None, int | None]:
+async def _await_hello(
+    websocket: WebSocket, service: RoomService, code: str, address: str
+) -> tuple[Credentials | None, int | None, str | None]:
     settings, metrics = service.settings, service.metrics
     deadline = time.monotonic() + settings.hello_timeout_seconds
     strikes = 0
@@ -137,60 +158,66 @@ async def _await_hello(websocket: WebSocket, service: RoomService, code: str) ->
         try:
             raw = await asyncio.wait_for(websocket.receive(), timeout=max(remaining, 0.001))
         except TimeoutError:
-            metrics.ws_connection_attempts.labels("no_hello").inc()
+            metrics.ws_handshake_rejections.labels("no_hello").inc()
             await websocket.close(CloseCode.NO_HELLO, "no hello within the time allowed")
-            return None, None
+            return None, None, None
         if raw["type"] == "websocket.disconnect":
-            metrics.ws_connection_attempts.labels("bad_hello").inc()
-            return None, None
+            metrics.ws_handshake_rejections.labels("bad_hello").inc()
+            return None, None, None
         try:
             parsed = _parse(raw, settings.max_frame_bytes)
             if parsed["type"] != "hello":
                 raise _Abuse("hello_required", "the first frame must be hello")
             hello = _hello_fields(parsed)
         except OverflowError:
-            metrics.ws_connection_attempts.labels("bad_hello").inc()
+            metrics.ws_handshake_rejections.labels("bad_hello").inc()
             await websocket.close(CloseCode.TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
-            return None, None
+            return None, None, None
         except _Abuse as abuse:
             strikes += 1
             metrics.ws_frames_received.labels("invalid").inc()
             if strikes >= settings.abuse_limit:
-                metrics.ws_connection_attempts.labels("bad_hello").inc()
+                metrics.ws_handshake_rejections.labels("bad_hello").inc()
                 await websocket.close(CloseCode.ABUSE, "too many invalid frames")
-                return None, None
+                return None, None, None
             await websocket.send_text(_error_frame(abuse.code, abuse.message))
             continue
         metrics.ws_frames_received.labels("hello").inc()
         metrics.transport_messages.labels(Transport.WEBSOCKET, "in").inc()
-        player_id, token, last_event_id = hello
+        player_id, token, last_event_id, epoch = hello
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
-            metrics.ws_connection_attempts.labels("unknown_room").inc()
+            service.guard.miss(address)
+            metrics.ws_handshake_rejections.labels("unknown_room").inc()
             await websocket.close(CloseCode.UNKNOWN_ROOM, "unknown room")
-            return None, None
+            return None, None, None
         except Unauthorized:
-            metrics.ws_connection_attempts.labels("auth_failed").inc()
+            metrics.ws_handshake_rejections.labels("auth_failed").inc()
             metrics.ws_disconnects.labels("auth_failure").inc()
             await websocket.close(CloseCode.AUTH, "bad credentials")
-            return None, None
-        return creds, last_event_id
+            return None, None, None
+        return creds, last_event_id, epoch
 
 
-def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None]:
+def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None, str | None]:
     player_id, token, last = frame.get("player_id"), frame.get("token"), frame.get("last_event_id")
+    epoch = frame.get("epoch")
     if not isinstance(player_id, str) or not isinstance(token, str):
         raise _Abuse("bad_hello", "hello needs string player_id and token")
-    if last is not None and (not isinstance(last, int) or isinstance(last, bool) or last < 0):
-        raise _Abuse("bad_hello", "last_event_id must be a non-negative integer or null")
-    return player_id, token, last
+    if last is not None and (not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= MAX_EVENT_ID):
+        raise _Abuse("bad_hello", f"last_event_id must be an integer from 0 to {MAX_EVENT_ID}, or null")
+    if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
+        raise _Abuse("bad_hello", "epoch must be the string the server sent, or null")
+    return player_id, token, last, epoch
 
 
-async def _resume(conn: Connection, service: RoomService, creds: Credentials, after: int | None) -> None:
+async def _resume(
+    conn: Connection, service: RoomService, creds: Credentials, after: int | None, epoch: str | None
+) -> None:
     """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile."""
     hub = service.hub
-    resume = await service.resume(creds, after, transport=Transport.WEBSOCKET)
+    resume = await service.resume(creds, after, transport=Transport.WEBSOCKET, epoch=epoch)
     if after is not None:
         service.metrics.ws_resumes.labels("true" if resume.recovered else "false").inc()
     welcome: dict[str, Any] = {
@@ -202,6 +229,7 @@ async def _resume(conn: Connection, service: RoomService, creds: Credentials, af
         "resumed_from": after,
         "recovered": resume.recovered,
         "last_event_id": resume.last_event_id,
+        "epoch": resume.epoch,
     }
     hub.send(conn, "welcome", welcome)
     if resume.snapshot is None:

@@ -57,8 +57,10 @@ def test_ping_gets_pong_with_same_t(client: TestClient) -> None:
     """A ping frame is answered by a pong whose data.t echoes the client's t."""
     host = seat(client, "Alice")
     with client.websocket_connect(f"/ws/{host['room_code']}") as ws:
-        ws.send_json(hello(host, 10**6))
+        ws.send_json(hello(host))
         assert ws.receive_json()["type"] == "welcome"
+        assert ws.receive_json()["type"] == "snapshot"
+        assert ws.receive_json()["type"] == "presence_changed"  # our own socket brings us online
         ws.send_json({"type": "ping", "t": 12345.5})
         pong = ws.receive_json()
         assert pong == {"id": None, "type": "pong", "ts": pong["ts"], "data": {"t": 12345.5}}
@@ -115,8 +117,10 @@ def test_malformed_json_and_unknown_type_get_error_frames_and_keep_the_socket(cl
     """Malformed JSON and unknown types get error frames; the connection stays usable."""
     host = seat(client, "Alice")
     with client.websocket_connect(f"/ws/{host['room_code']}") as ws:
-        ws.send_json(hello(host, 10**6))
+        ws.send_json(hello(host))
         assert ws.receive_json()["type"] == "welcome"
+        assert ws.receive_json()["type"] == "snapshot"
+        assert ws.receive_json()["type"] == "presence_changed"  # our own socket brings us online
         ws.send_text("{nope")
         err = ws.receive_json()
         assert err["type"] == "error" and err["data"]["code"] == "malformed_json"
@@ -130,8 +134,8 @@ def test_repeated_abuse_closes_4400(client: TestClient) -> None:
     """After abuse_limit bad frames the server closes with 4400."""
     host = seat(client, "Alice")
     with client.websocket_connect(f"/ws/{host['room_code']}") as ws:
-        ws.send_json(hello(host, 10**6))
-        ws.receive_json()
+        ws.send_json(hello(host))
+        ws.receive_json(), ws.receive_json(), ws.receive_json()  # welcome, snapshot, presence_changed
         with pytest.raises(WebSocketDisconnect) as exc:
             for _ in range(10):
                 ws.send_text("garbage")
@@ -143,8 +147,8 @@ def test_oversized_frame_closes_1009(client: TestClient) -> None:
     """A frame over 16 KiB closes the socket with 1009."""
     host = seat(client, "Alice")
     with client.websocket_connect(f"/ws/{host['room_code']}") as ws:
-        ws.send_json(hello(host, 10**6))
-        ws.receive_json()
+        ws.send_json(hello(host))
+        ws.receive_json(), ws.receive_json(), ws.receive_json()  # welcome, snapshot, presence_changed
         ws.send_text(json.dumps({"type": "ping", "t": "x" * 17000}))
         with pytest.raises(WebSocketDisconnect) as exc:
             ws.receive_json()
@@ -156,10 +160,10 @@ def test_newer_connection_replaces_older_with_4409(client: TestClient) -> None:
     host = seat(client, "Alice")
     code = host["room_code"]
     with client.websocket_connect(f"/ws/{code}") as first:
-        first.send_json(hello(host, 10**6))
-        first.receive_json()
+        first.send_json(hello(host))
+        first.receive_json(), first.receive_json(), first.receive_json()  # welcome, snapshot, presence_changed
         with client.websocket_connect(f"/ws/{code}") as second:
-            second.send_json(hello(host, 10**6))
+            second.send_json(hello(host))
             assert second.receive_json()["type"] == "welcome"
             with pytest.raises(WebSocketDisconnect) as exc:
                 first.receive_json()

@@ -254,3 +254,43 @@ async def test_upkeep_of_idle_rooms_costs_no_per_room_command(
     assert spent <= 3, f"upkeep sent {spent} commands for 60 idle rooms"
     for admin in admins:
         await admin.aclose()
+
+
+async def test_rooms_lost_or_rewound_while_a_subscription_was_down_are_reset(
+    redis_stores: StoreFactory, redis_target: RedisTarget, registry: CollectorRegistry
+) -> None:
+    """After its subscription comes back, a process checks the rooms it watches: one whose keys vanished and one
+    restored from an older copy (its last id went back) reach the reset listeners; the latter gets a new epoch."""
+    from redis.asyncio.cluster import RedisCluster
+
+    from backend.store.redis import _log_key, _room_key, parse_url
+
+    a, b = await redis_stores(), await redis_stores()
+    heard, resets = Recorder(), []
+    a.subscribe(heard)
+    a.subscribe_resets(resets.append)
+    for code in ("GONEX", "BACKX"):
+        await b.create_room(*new_room(code), NOW)
+        await a.watch(code)
+    url, cluster = parse_url(redis_target.url)
+    admin = RedisCluster.from_url(url) if cluster else aioredis.Redis.from_url(url)
+    saved = {key: await admin.dump(key) for key in (_room_key("BACKX"), _log_key("BACKX"))}
+    epoch = (await a.events_after("BACKX", 0)).epoch
+    for n in range(3):
+        await b.mutate("BACKX", lambda r, n=n: [note(n)], time.time())
+    await heard.until("BACKX", CREATED + 3)
+    for key, value in saved.items():  # Redis back from a copy older than what the process delivered
+        await admin.restore(key, 0, value, replace=True)
+    await admin.delete(_room_key("GONEX"), _log_key("GONEX"))  # Redis back without this room
+    for port in redis_target.ports:
+        node = aioredis.Redis(host="127.0.0.1", port=port)
+        await node.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+        await node.aclose()
+    deadline = time.monotonic() + 10
+    while sorted(set(resets)) != ["BACKX", "GONEX"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await admin.aclose()
+    assert sorted(set(resets)) == ["BACKX", "GONEX"]
+    after = await a.events_after("BACKX", CREATED + 3)
+    assert after.epoch != epoch and after.last_event_id == CREATED and not after.complete
+    assert (registry.get_sample_value("parlor_store_data_losses_total") or 0) >= 1

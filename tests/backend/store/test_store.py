@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import AsyncIterator
 
 import pytest
 
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
+from backend.metrics import Metrics
 from backend.store import Store
-from tests.backend.store.conftest import LOG_SIZE
+from backend.store.memory import MemoryStore
+from tests.backend.store.conftest import LOG_SIZE, _target, flush
 
 NOW = 1_000_000.0
 CREATED = 2  # Room.create emits player_joined and host_changed
@@ -182,3 +185,37 @@ async def test_watch_and_unwatch_are_safe_on_any_store(store: Store) -> None:
     await store.mutate("ABCDE", lambda r: [note(2)], NOW)
     await asyncio.sleep(0.1)
     assert seen == [CREATED + 1, CREATED + 2]
+
+
+@pytest.fixture(
+    params=["memory", pytest.param("redis", marks=pytest.mark.redis), pytest.param("cluster", marks=pytest.mark.redis)]
+)
+async def small_log_store(request: pytest.FixtureRequest, metrics: Metrics) -> AsyncIterator[Store]:
+    """A store whose log holds up to 1000 events but only 4 KiB of them."""
+    if request.param == "memory":
+        yield MemoryStore(log_size=1000, log_bytes=4096)
+        return
+    from backend.store.redis import RedisStore
+
+    target = _target(request, request.param)
+    await flush(target)
+    redis_store = RedisStore(target.url, log_size=1000, log_bytes=4096, metrics=metrics)
+    await redis_store.start()
+    yield redis_store
+    await redis_store.close()
+
+
+async def test_the_log_keeps_a_byte_budget_besides_its_length(small_log_store: Store) -> None:
+    """Events of about 1 KiB: the log keeps the newest that fit in 4 KiB, and a resume from before them
+    gets `complete` False (a snapshot) rather than a partial replay."""
+    store = small_log_store
+    room, events = new_room()
+    await store.create_room(room, events, NOW)
+    for n in range(20):
+        await store.mutate(room.code, lambda r, n=n: [Event("clue_posted", {"n": n, "pad": "x" * 1000})], NOW)
+    piece = await store.events_after(room.code, 0)
+    assert not piece.complete and piece.last_event_id == CREATED + 20
+    recent = await store.events_after(room.code, CREATED + 17)
+    assert recent.complete and [e.id for e in recent.events] == [CREATED + 18, CREATED + 19, CREATED + 20]
+    kept = await store.events_after(room.code, CREATED + 16)
+    assert not kept.complete  # 4 events of ~1 KiB no longer fit
