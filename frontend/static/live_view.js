@@ -284,8 +284,11 @@
       }
       if (!this.state) return;
       let changed = false;
-      if (b.snapshot && b.snapshot.last_event_id > (this.state.last_event_id || 0)) {
-        this.replace(b.snapshot.data);
+      // A newer snapshot, or a reset one: the room's history was lost and its ids go down (a new epoch).
+      const snap = b.snapshot;
+      if (snap && snap !== this.lastSnapshot && (snap.reset || snap.last_event_id > (this.state.last_event_id || 0))) {
+        this.lastSnapshot = snap;
+        this.replace(snap.data);
         changed = true;
       }
       let resync = false;

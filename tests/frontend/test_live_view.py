@@ -164,3 +164,30 @@ def test_the_view_draws_placeholders_with_text_escaped_and_refills_a_remounted_o
     page.evaluate("html => { document.body.innerHTML = html; }", room.live_placeholders(state))
     page.wait_for_function("document.querySelectorAll('.parlor-feed > p').length === 2")
     assert page.get_by_label("Your clue").input_value() == "half typed"
+
+
+def test_a_reset_snapshot_replaces_the_view_even_though_its_id_is_lower(page: Page) -> None:
+    """A room whose history was lost (new epoch) comes back with lower ids: the view takes the snapshot anyway,
+    once, instead of keeping the stale room it drew."""
+    state = apply_event({}, {"id": None, "type": "snapshot", "data": SNAPSHOT})
+    for frame in _frames()[:10]:
+        state = apply_event(state, frame)
+    reset = {**SNAPSHOT, "phase": "discussion", "round": 1, "clues": [], "last_event_id": 2}
+    result = page.evaluate(
+        """([state, reset]) => {
+            const view = window.parlorLive, bridge = window.parlorBridge;
+            view.attach(bridge);
+            bridge.config = { room: "ABCDE", player: "p1", token: "t", baseUrl: "http://127.0.0.1:9" };
+            view.seat = "ABCDE/p1";
+            view.state = state;
+            bridge.events = [];
+            bridge.snapshot = { last_event_id: 2, data: reset, reset: true };
+            view.sync();
+            const after = view.state.last_event_id, clues = view.state.clues.length;
+            view.state.clues.push({ round: 1, player_id: "p2", name: "Bob", text: "later", ts: 9 });
+            view.sync();  // the same snapshot again does not wipe what came after it
+            return [after, clues, view.state.clues.length];
+        }""",
+        [_plain(state), reset],
+    )
+    assert result == [2, 0, 1]
