@@ -56,14 +56,7 @@ class RedisServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            if _answers_ping(self.port):
-                return
-            time.sleep(0.02)
-        raise TimeoutError(f"redis-server on {self.port} did not answer within {timeout} s")
+        wait_for_pong(self.process, self.port, timeout)
 
     def shutdown_saving(self, timeout: float = 10.0) -> None:
         """A maintenance restart: SHUTDOWN SAVE writes an RDB snapshot that the next `start` loads."""
@@ -76,6 +69,18 @@ class RedisServer:
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, 5)
+
+
+def wait_for_pong(process: subprocess.Popen[bytes], port: int, timeout: float) -> None:
+    """Until the redis-server started as `process` answers PING on `port` (or exits, or `timeout` passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server on {port} exited with {process.returncode}")
+        if _answers_ping(port):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"redis-server on {port} did not answer within {timeout} s")
 
 
 def _answers_ping(port: int) -> bool:

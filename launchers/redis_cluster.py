@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launchers.process import free_port
-from launchers.redis import REDIS_SERVER, RedisServer
+from launchers.redis import REDIS_SERVER, RedisServer, wait_for_pong
 
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 
@@ -33,14 +32,7 @@ class ClusterNode(RedisServer):
         argv += ["--cluster-node-timeout", "2000", "--cluster-port", str(_cluster_bus_port(self.port))]
         self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server (cluster) exited with {self.process.returncode}")
-            if _answers(self.port):
-                return
-            time.sleep(0.02)
-        raise TimeoutError(f"redis-server on {self.port} did not answer within {timeout} s")
+        wait_for_pong(self.process, self.port, timeout)
 
 
 _bus_ports: dict[int, int] = {}
@@ -51,15 +43,6 @@ def _cluster_bus_port(port: int) -> int:
     if port not in _bus_ports:
         _bus_ports[port] = free_port()
     return _bus_ports[port]
-
-
-def _answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def _cluster_ok(port: int) -> bool:
