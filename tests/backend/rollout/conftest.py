@@ -260,6 +260,9 @@ def pilot(live: LiveRollout, tmp_path: Path) -> Iterator[Pilot]:
     targets = {"parlor-backend": live.backend.port, "parlor-frontend": live.bridge_port, "parlor-rollout": metrics_port}
     (tmp_path / "prometheus").mkdir()
     with run_prometheus(prometheus_config(targets), tmp_path / "prometheus") as prometheus:
+        # As in production, the autopilot starts against a Prometheus that already scrapes the backend; a
+        # rate needs two samples, so wait for two scrapes of it before the first evaluation.
+        prometheus.wait_for('count_over_time(up{job="parlor-backend"}[1m]) >= 2', 1, timeout=30)
         pilot = Pilot(live, prometheus, tmp_path, metrics_port)
         try:
             yield pilot
