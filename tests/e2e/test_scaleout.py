@@ -230,12 +230,16 @@ async def finish_game(http: httpx.AsyncClient, seats: list[Seat], timeout: float
     """Everyone clues, readies and votes for one target until the game is over; retries through restarts."""
     host, code = seats[0], seats[0].room_code
     deadline = time.monotonic() + scaled(timeout)
+    snap: dict[str, Any] = {}
     while time.monotonic() < deadline:
         snap = (await call(http, "GET", f"/api/rooms/{code}/state", host)).json()
         if snap["phase"] == "finished":
             return snap
         alive = [p["id"] for p in snap["players"] if p["alive"]]
-        target = next(p for p in alive if p != host.player_id)
+        # The bot first: it votes as it likes, and a tie eliminates nobody (tie_rule nobody_out), so with the
+        # bot alive every human votes for it; after that every human but the target votes for the target.
+        bots = [p["id"] for p in snap["players"] if p["alive"] and p["is_bot"]]
+        target = bots[0] if bots else next(p for p in alive if p != host.player_id)
         for n, seat in enumerate(s for s in seats if s.player_id in alive):
             if snap["phase"] == "discussion":
                 await call(http, "POST", f"/api/rooms/{code}/clues", seat, {"text": f"clue {n} {snap['round']}"})
@@ -244,7 +248,7 @@ async def finish_game(http: httpx.AsyncClient, seats: list[Seat], timeout: float
                 vote_for = target if seat.player_id != target else host.player_id
                 await call(http, "POST", f"/api/rooms/{code}/votes", seat, {"target_id": vote_for})
         await asyncio.sleep(0.2)
-    raise TimeoutError("game did not finish")
+    raise TimeoutError(f"game did not finish: {snap}")
 
 
 async def chatter(http: httpx.AsyncClient, seats: list[Seat], stop: asyncio.Event) -> int:
