@@ -19,7 +19,7 @@ if [[ "$workers" != "0" ]]; then
 fi
 # These measure recovery times of several backends, nginx and Prometheus together: they run afterwards, alone,
 # so the browser tests of the parallel phase do not starve them.
-serial=(tests/e2e/test_rolling_restart.py tests/e2e/test_scaleout.py tests/backend/rollout/test_autopilot_live.py)
+serial=(tests/frontend/test_replicas.py tests/e2e/test_rolling_restart.py tests/e2e/test_scaleout.py tests/backend/rollout/test_autopilot_live.py)
 set +e
 if [[ $# -eq 0 && "$workers" != "0" ]]; then
   ignore=()
