@@ -220,7 +220,11 @@ async def start_game_watched(cluster: Cluster, http: httpx.AsyncClient, seats: l
     """A resilient client per seat, through nginx, then the host starts the game."""
     clients = [Resilient(cluster.nginx.ws_url, seat) for seat in seats]
     for client in clients:
-        await client.start()
+        try:
+            await client.start()
+        except TimeoutError as exc:
+            logs = "\n".join(f"--- {b.port}\n{b.log()[-3000:]}" for b in cluster.backends)
+            raise AssertionError(f"{exc}\nnginx:\n{cluster.nginx.log()[-2000:]}\n{logs}") from exc
     code = seats[0].room_code
     assert (await call(http, "POST", f"/api/rooms/{code}/start", seats[0])).status_code == 200
     return clients

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.frontend.player import UI_TIMEOUT_MS
+
+# Playwright's `expect` waits 5 s by default, whatever the page's own default timeout: on a 2-core machine
+# running four workers of browser tests, a Streamlit rerun can take longer than that. The same patience as
+# every other UI wait (scaled with PARLOR_TIME_SCALE); an assertion that cannot become true still fails.
+expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 @pytest.fixture(scope="module")

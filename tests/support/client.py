@@ -98,7 +98,8 @@ class WsPlayer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 types = [f["type"] for f in self.frames[-15:]]
-                raise TimeoutError(f"no matching frame within {timeout} s; last frames: {types}")
+                closed = "" if self.close_code is None else f"; socket closed with {self.close_code}"
+                raise TimeoutError(f"no matching frame within {timeout} s; last frames: {types}{closed}")
             self._new.clear()
             try:
                 await asyncio.wait_for(self._new.wait(), remaining)
