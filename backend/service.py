@@ -43,7 +43,7 @@ from backend.game.words import PackLibrary, WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
 from backend.realtime.protocol import CloseCode, Transport
-from backend.store import LogSlice, Store
+from backend.store import LogSlice, Once, Store
 
 if TYPE_CHECKING:
     from backend.flags import TransportFlag
@@ -408,29 +408,20 @@ class RoomService:
         Callers prefix the key with the move's kind, so a key reused for another kind of move is a new move
         (found by the fuzzer: a bots answer handed back for a settings change).
 
-        The key and the answer are written with the move's own commit (inside the store's atomic mutate), so a
-        retry on any process finds them; `answer(room, last_event_id)` builds what the caller returns."""
+        The store keeps the first answer beside the room for the room's whole life and writes it with the move's
+        own commit (`Store.mutate_once`), so a retry on any process finds it; `answer(room, last_event_id)`
+        builds what the caller returns."""
         if key is None:
             room = await self._mutate(actor.room_code, fn)
             return answer(room, room.event_seq)
-        slot = f"{actor.player_id}:{key}"
-        replayed: dict[str, Any] = {}
-
-        def once(room: Room) -> list[Event]:
-            replayed.clear()
-            first = room.answers.get(slot)
-            if first is not None:
-                replayed.update(first)
-                return []
-            events = fn(room)
-            room.remember_answer(slot, answer(room, room.event_seq + len(events)))
-            return events
-
-        room = await self._mutate(actor.room_code, once)
-        if replayed:
+        once = Once(f"{actor.player_id}:{key}", answer)
+        done = await self.store.mutate_once(normalize_code(actor.room_code), fn, self.clock(), once)
+        if done.replayed:
             self.metrics.idempotent_replays.inc()
-            return dict(replayed)
-        return dict(room.answers[slot])
+            return done.answer
+        self._schedule(done.room)
+        self._count(done.events)
+        return done.answer
 
     async def _mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> Room:
         room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())

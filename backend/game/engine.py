@@ -232,9 +232,6 @@ class Room:
     epoch: str = ""
     banned_names: list[str] = field(default_factory=list)
     banned_addresses: list[str] = field(default_factory=list)
-    # Idempotency-Key -> the first answer, for the room's most recent moves (bounded: the state is rewritten
-    # on every commit). Keys are per player: "<player id>:<key>".
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -255,11 +252,6 @@ class Room:
         events = room.join(host_id, host_name, token_hash, now, address_hash=address_hash)
         return room, events
 
-    def remember_answer(self, key: str, answer: dict[str, Any], keep: int = 256) -> None:
-        self.answers[key] = answer
-        while len(self.answers) > keep:
-            del self.answers[next(iter(self.answers))]
-
     def rekey(self, epoch: str, expected: str | None = None) -> list[Event]:
         """Start a new history (the store found its log rewritten); `expected` guards against a second rekey."""
         if expected is None or self.epoch == expected:
@@ -274,6 +266,9 @@ class Room:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Room:
         data = dict(raw)
+        # idempotency answers once lived here; they are kept beside the room now (see backend.store), and a
+        # room written by that older version must still load
+        data.pop("answers", None)
         data["limits"] = RoomLimits(**data["limits"])
         data["settings"] = RoomSettings(**data["settings"])
         data["players"] = {p["id"]: Player(**{**p, "role": _opt(Role, p["role"])}) for p in data["players"]}

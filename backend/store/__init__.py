@@ -2,14 +2,16 @@
 
 A store keeps each room's state, its bounded event log and fans committed events out to listeners (the
 process's connection hub). `mutate` is the only way to change a room: it runs an engine command on the
-current state, assigns event ids, persists state and events together, then publishes them.
+current state, assigns event ids, persists state and events together, then publishes them. `mutate_once` is
+the same door for a move that carries an idempotency key: its first answer is stored beside the room (never
+inside it, which every commit reads and writes whole) and committed atomically with the move.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
@@ -18,6 +20,30 @@ T = TypeVar("T")
 Mutation = Callable[[Room], list[Event]]
 Listener = Callable[[str, list[StoredEvent]], None]
 ResetListener = Callable[[str], None]  # a room whose history was lost, rewritten or deleted under us
+Answer = dict[str, Any]  # what a move returned to its caller; JSON, since a Redis store keeps it as JSON
+
+
+@dataclass(frozen=True)
+class Once:
+    """An idempotent move: where its first answer is kept, and how to build that answer after the move ran.
+
+    `slot` names the move within its room ("<player id>:<kind>:<key>"); `answer(room, last_event_id)` runs on
+    the changed room, with the id of the move's last event, in the same attempt as the move itself."""
+
+    slot: str
+    answer: Callable[[Room, int], Answer]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The outcome of `mutate_once`: the first answer, and whether this call applied the move or replayed it.
+
+    A replay commits nothing: `events` is empty and `room` is the state the answer was found with."""
+
+    room: Room
+    events: list[StoredEvent]
+    answer: Answer
+    replayed: bool
 
 
 @dataclass(frozen=True)
@@ -47,6 +73,14 @@ class Store(Protocol):
         """Apply `fn` atomically to the room and record its next wake-up; raises NotFound for an unknown room.
 
         `fn` may run more than once (optimistic concurrency retries), so it must only touch the room."""
+        ...
+
+    async def mutate_once(self, code: str, fn: Mutation, now: float, once: Once) -> Answered:
+        """`mutate`, at most once per `once.slot` for the room's whole life, on any process sharing the store.
+
+        Whether the slot was answered is read with the state, and the first answer is written in the move's own
+        commit, so two callers racing on one slot apply it once; a later call gets the stored answer back and
+        changes nothing. The answers live beside the room and go when the room is deleted."""
         ...
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:

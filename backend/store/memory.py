@@ -15,17 +15,18 @@ from typing import TypeVar
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
-from backend.store import Listener, LogSlice, Mutation, ResetListener
+from backend.store import Answered, Listener, LogSlice, Mutation, Once, ResetListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
 class _Record:
-    __slots__ = ("log", "log_bytes", "room", "sizes")
+    __slots__ = ("answers", "log", "log_bytes", "room", "sizes")
 
     def __init__(self, room: Room) -> None:
         self.room = room
+        self.answers: dict[str, str] = {}  # idempotency slot -> first answer (JSON), for the room's life
         self.log: deque[StoredEvent] = deque()
         self.sizes: deque[int] = deque()  # JSON size of each logged event, for the byte budget
         self.log_bytes = 0
@@ -59,6 +60,18 @@ class MemoryStore:
         record = self._record(code)
         events = fn(record.room)
         return record.room, self._commit(record, events, now)
+
+    async def mutate_once(self, code: str, fn: Mutation, now: float, once: Once) -> Answered:
+        record = self._record(code)
+        first = record.answers.get(once.slot)
+        if first is not None:
+            return Answered(record.room, [], json.loads(first), replayed=True)
+        events = fn(record.room)
+        # kept as JSON like the Redis store does: the same answers round-trip, and nobody can change them later
+        answer = json.dumps(once.answer(record.room, record.room.event_seq + len(events)))
+        stored = self._commit(record, events, now)
+        record.answers[once.slot] = answer
+        return Answered(record.room, stored, json.loads(answer), replayed=False)
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
         return fn(self._record(code).room)

@@ -5,6 +5,8 @@ Layout (prefix `parlor:`; the part in braces is the hash tag, so a room's keys a
                   (the history's name, see Room.epoch), lb (bytes of event JSON in the log)
   {CODE}:log      stream of the room's events, entry id `<event id>-0`, capped at log_size entries and
                   log_bytes bytes (the oldest entries go first)
+  {CODE}:answers  hash idempotency slot ("<player id>:<kind>:<key>") -> the move's first answer (JSON), kept
+                  for the room's life: beside the room rather than in its state, so commits do not grow with it
   {CODE}:events   sharded pub/sub channel: every commit as {"o": origin, "c": code, "e": [events]}
   {i}:rooms       set of room codes
   {i}:wakeups     zset code -> next wake-up (deadline or bot move)
@@ -14,12 +16,14 @@ Layout (prefix `parlor:`; the part in braces is the hash tag, so a room's keys a
 
 A commit is one Lua script on the room's slot: it checks the version read before `fn` ran (optimistic
 concurrency: on a conflict `mutate` re-reads and re-runs `fn` on a fresh Room), writes the state, appends the
-events and publishes (SPUBLISH), all atomically; publishing inside the script makes the channel's order the
-commit order. On one server the same script also updates the index keys. In a cluster the index lives on
-another slot, so it is written around the commit instead: before it, the wake-up is only ever lowered
-(`ZADD LT`: at worst the room is ticked early, and a tick with nothing due changes nothing); after it, a script
-on the index slot writes the exact wake-up unless a later version already did. So the index is never later
-than the room's real wake-up, even if the process dies between the two writes.
+events, stores an idempotent move's first answer and publishes (SPUBLISH), all atomically; publishing inside
+the script makes the channel's order the commit order. An idempotent move reads its slot's answer with the
+state (one script) and re-runs only if there is none yet; a racing commit of the same slot bumps the version,
+so the loser re-reads and finds the winner's answer. On one server the same script also updates the index
+keys. In a cluster the index lives on another slot, so it is written around the commit instead: before it, the
+wake-up is only ever lowered (`ZADD LT`: at worst the room is ticked early, and a tick with nothing due changes
+nothing); after it, a script on the index slot writes the exact wake-up unless a later version already did. So
+the index is never later than the room's real wake-up, even if the process dies between the two writes.
 
 Fan-out: local commits reach the listeners right away. Remote commits arrive only for rooms this process
 watches (it holds a socket or a long-poll there): `watch` subscribes the room's channel on the node that owns
@@ -58,7 +62,7 @@ from backend.core.errors import Conflict, NotFound, Unavailable
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics, get_metrics
-from backend.store import Listener, LogSlice, Mutation, ResetListener
+from backend.store import Answered, Listener, LogSlice, Mutation, Once, ResetListener
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -81,16 +85,19 @@ WATCH_TIMEOUT_SECONDS = 5.0  # a subscription Redis does not confirm by then sur
 # a refused connection fails at once).
 POOL_WAIT_SECONDS = 10.0
 
-# KEYS: room, log, then on one server rooms, wakeups, activity. ARGV: expected version ('' to create), state,
-# seq, wake-up ('' for none), maxlen, channel, message, code, last activity, epoch, max log bytes, then
-# (stream id, event JSON) pairs. The room hash's `lb` field holds the log's bytes; the oldest entries go while
-# the log is over either bound (the newest always stays, so the last id can be resumed from).
-# Returns the new version, -1 on a version conflict (or an existing code on create), -2 for a deleted room.
+# KEYS: room, log, answers, then on one server rooms, wakeups, activity. ARGV: expected version ('' to create),
+# state, seq, wake-up ('' for none), maxlen, channel, message, code, last activity, epoch, max log bytes,
+# idempotency slot ('' for none), its answer, answers carried over from a state written before they moved out
+# of it (a JSON object slot -> answer JSON, '' for none), then (stream id, event JSON) pairs. The room hash's
+# `lb` field holds the log's bytes; the oldest entries go while the log is over either bound (the newest always
+# stays, so the last id can be resumed from). A new room starts without a log or answers left by an old one.
+# Returns the new version, -1 on a version conflict (or an existing code on create, or a slot answered already),
+# -2 for a deleted room.
 _COMMIT = """
 local v = redis.call('HGET', KEYS[1], 'v')
 if ARGV[1] == '' then
   if v then return -1 end
-  redis.call('DEL', KEYS[2])
+  redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('HSET', KEYS[1], 'lb', 0)
   v = '0'
 elseif not v then
@@ -98,10 +105,15 @@ elseif not v then
 elseif v ~= ARGV[1] then
   return -1
 end
+if ARGV[12] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[12]) == 1 then return -1 end
 local nv = tonumber(v) + 1
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'v', nv, 'seq', ARGV[3], 'epoch', ARGV[10])
+if ARGV[14] ~= '' then
+  for slot, answer in pairs(cjson.decode(ARGV[14])) do redis.call('HSETNX', KEYS[3], slot, answer) end
+end
+if ARGV[12] ~= '' then redis.call('HSET', KEYS[3], ARGV[12], ARGV[13]) end
 local lb = tonumber(redis.call('HGET', KEYS[1], 'lb') or '0')
-for i = 12, #ARGV, 2 do
+for i = 15, #ARGV, 2 do
   redis.call('XADD', KEYS[2], ARGV[i], 'e', ARGV[i + 1])
   lb = lb + #ARGV[i + 1]
 end
@@ -114,16 +126,16 @@ while n > 1 and (n > maxlen or lb > maxbytes) do
   n = n - 1
 end
 redis.call('HSET', KEYS[1], 'lb', lb)
-if #KEYS > 2 then
-  if ARGV[1] == '' then redis.call('SADD', KEYS[3], ARGV[8]) end
+if #KEYS > 3 then
+  if ARGV[1] == '' then redis.call('SADD', KEYS[4], ARGV[8]) end
   if ARGV[4] == '' then
-    redis.call('ZREM', KEYS[4], ARGV[8])
+    redis.call('ZREM', KEYS[5], ARGV[8])
   else
-    redis.call('ZADD', KEYS[4], ARGV[4], ARGV[8])
+    redis.call('ZADD', KEYS[5], ARGV[4], ARGV[8])
   end
-  redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
+  redis.call('ZADD', KEYS[6], ARGV[9], ARGV[8])
 end
-if #ARGV >= 12 then
+if #ARGV >= 15 then
   redis.call('SPUBLISH', ARGV[6], ARGV[7])
 end
 return nv
@@ -162,9 +174,20 @@ if not head[1] then return false end
 return {head[1], redis.call('XRANGE', KEYS[2], ARGV[1], '+'), head[2] or ''}
 """
 
-# KEYS: room, log. ARGV: channel, message. Drops the room and tells its watchers.
+# KEYS: room, answers. ARGV: idempotency slot ('' for none). The state, its version and the slot's answer, read
+# together: a move is re-run only on a state that did not answer it yet.
+_READ = """
+local head = redis.call('HMGET', KEYS[1], 'state', 'v')
+if not head[1] then return false end
+local answer = false
+if ARGV[1] ~= '' then answer = redis.call('HGET', KEYS[2], ARGV[1]) end
+return {head[1], head[2], answer}
+"""
+
+# KEYS: room, log, answers. ARGV: channel, message. Drops the room with everything kept beside it and tells
+# its watchers.
 _DELETE = """
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 redis.call('SPUBLISH', ARGV[1], ARGV[2])
 return 1
 """
@@ -176,6 +199,10 @@ def _room_key(code: str) -> str:
 
 def _log_key(code: str) -> str:
     return f"{PREFIX}{{{code}}}:log"
+
+
+def _answers_key(code: str) -> str:
+    return f"{PREFIX}{{{code}}}:answers"
 
 
 def _channel(code: str) -> str:
@@ -348,6 +375,7 @@ class RedisStore:
         self._claim_script = self._redis.register_script(_CLAIM)
         self._events_script = self._redis.register_script(_EVENTS_AFTER)
         self._delete_script = self._redis.register_script(_DELETE)
+        self._read_script = self._redis.register_script(_READ)
         self._origin = secrets.token_hex(8)
         self._listeners: list[Listener] = []
         self._reset_listeners: list[ResetListener] = []
@@ -393,17 +421,37 @@ class RedisStore:
         return stored
 
     async def mutate(self, code: str, fn: Mutation, now: float) -> tuple[Room, list[StoredEvent]]:
+        done = await self._mutate(code, fn, now, None)
+        return done.room, done.events
+
+    async def mutate_once(self, code: str, fn: Mutation, now: float, once: Once) -> Answered:
+        return await self._mutate(code, fn, now, once)
+
+    async def _mutate(self, code: str, fn: Mutation, now: float, once: Once | None) -> Answered:
+        slot = "" if once is None else once.slot
         for attempt in range(MAX_ATTEMPTS):
             with self._guard("read"):
-                state, version = await self._redis.hmget(_room_key(code), ["state", "v"])
-            if state is None:
+                found = await self._read_script(keys=[_room_key(code), _answers_key(code)], args=[slot])
+            if not found:
                 raise self._unknown(code)
-            room = Room.from_dict(json.loads(state))
-            stored = self._number(room, fn(room), now)
-            result = await self._commit(room, stored, str(version))
+            state, version, first = found
+            raw = json.loads(state)
+            # a state written before answers moved beside the room still holds its recent ones: honour them, and
+            # the commit below carries them over into the answers hash (the new state no longer has them)
+            legacy: dict[str, Any] = raw.pop("answers", None) or {}
+            if first is None and slot in legacy:
+                first = _dumps(legacy[slot])
+            room = Room.from_dict(raw)
+            if once is not None and first is not None:
+                return Answered(room, [], json.loads(first), replayed=True)
+            events = fn(room)
+            answer = "" if once is None else _dumps(once.answer(room, room.event_seq + len(events)))
+            stored = self._number(room, events, now)
+            carried = _dumps({k: _dumps(v) for k, v in legacy.items()}) if legacy else ""
+            result = await self._commit(room, stored, str(version), slot, answer, carried)
             if result > 0:
                 self._deliver(code, stored)
-                return room, stored
+                return Answered(room, stored, json.loads(answer) if answer else {}, replayed=False)
             if result == -2:
                 raise self._unknown(code)
             self._metrics.store_conflicts.inc()
@@ -435,7 +483,9 @@ class RedisStore:
     async def delete_room(self, code: str) -> None:
         with self._guard("write"):
             message = _dumps({"o": self._origin, "c": code, "deleted": True})
-            await self._delete_script(keys=[_room_key(code), _log_key(code)], args=[_channel(code), message])
+            await self._delete_script(
+                keys=[_room_key(code), _log_key(code), _answers_key(code)], args=[_channel(code), message]
+            )
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.srem(ROOMS_KEY, code)
                 pipe.zrem(WAKEUPS_KEY, code)
@@ -492,7 +542,15 @@ class RedisStore:
             stored.append(StoredEvent(room.event_seq, now, event.type, event.data, event.to))
         return stored
 
-    async def _commit(self, room: Room, stored: list[StoredEvent], version: str | None) -> int:
+    async def _commit(
+        self,
+        room: Room,
+        stored: list[StoredEvent],
+        version: str | None,
+        slot: str = "",
+        answer: str = "",
+        carried: str = "",
+    ) -> int:
         when = room.next_wakeup()
         wake = "" if when is None else repr(when)
         message = _dumps({"o": self._origin, "c": room.code, "e": [e.to_dict() for e in stored]})
@@ -508,10 +566,13 @@ class RedisStore:
             repr(room.last_activity),
             room.epoch,
             self._log_bytes,
+            slot,
+            answer,
+            carried,
         ]
         for event in stored:
             args += [f"{event.id}-0", _dumps(event.to_dict())]
-        keys = [_room_key(room.code), _log_key(room.code)]
+        keys = [_room_key(room.code), _log_key(room.code), _answers_key(room.code)]
         with self._guard("write"):
             if not self.cluster:
                 keys += [ROOMS_KEY, WAKEUPS_KEY, ACTIVITY_KEY]

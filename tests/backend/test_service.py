@@ -135,3 +135,18 @@ async def test_a_lobby_nobody_is_in_expires_in_minutes(tmp_path: Path) -> None:
     with pytest.raises(NotFound):
         await service.summary(deserted)
     assert (await service.summary(attended))["player_count"] == 1
+
+
+async def test_an_idempotency_key_answers_its_first_answer_for_the_room_life(tmp_path: Path) -> None:
+    """A move retried with its key after 300 later keyed moves in the same room (older answers were once
+    dropped after 256) gets the first answer back and is not applied again; the replay is counted."""
+    service = make_service(tmp_path, Clock())
+    code, alice = await service.create_room("Alice")
+    first = await service.change_settings(alice, {"discussion_seconds": 30}, key="first")
+    for n in range(300):
+        await service.change_settings(alice, {"discussion_seconds": 100 + n}, key=f"later-{n}")
+    last = await service.read(code, lambda r: r.event_seq)
+    again = await service.change_settings(alice, {"discussion_seconds": 30}, key="first")
+    assert again == first
+    assert await service.read(code, lambda r: (r.event_seq, r.settings.discussion_seconds)) == (last, 399)
+    assert service.metrics.idempotent_replays._value.get() == 1

@@ -414,6 +414,15 @@ def test_room_round_trips_through_dict() -> None:
     assert again.snapshot("h1") == room.snapshot("h1")
 
 
+def test_a_room_serialised_with_answers_inside_still_loads() -> None:
+    """Rooms written before idempotency answers moved beside the room carry an `answers` field: they load, and
+    the field is not written back (the room's JSON no longer grows with its moves)."""
+    room, _, _ = started(4, bots=1)
+    old = {**room.to_dict(), "answers": {"h0:clue:k": {"last_event_id": 7}}}
+    again = Room.from_dict(old)
+    assert again.to_dict() == room.to_dict() and "answers" not in again.to_dict()
+
+
 def test_presence_belongs_to_the_newest_session() -> None:
     """A socket closing after its player reconnected elsewhere does not take them offline."""
     room, _ = make_room(3)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -21,13 +23,25 @@ from backend.service import RoomService
 from backend.store.redis import RedisStore
 from launchers.redis import run_redis
 from tests.backend.store.conftest import RedisTarget, StoreFactory
-from tests.backend.store.test_store import CREATED, NOW, new_room, note, with_deadline
+from tests.backend.store.test_store import CREATED, NOW, bump, clue_once, new_room, note, with_deadline
 
 pytestmark = pytest.mark.redis
 
 
 def errors(registry: CollectorRegistry, op: str) -> float:
     return registry.get_sample_value("parlor_store_errors_total", {"op": op}) or 0.0
+
+
+def admin_client(target: RedisTarget) -> Any:
+    """A decoding client on the stores' Redis (one server or the cluster), to look at their keys directly."""
+    from redis.asyncio.cluster import RedisCluster
+
+    from backend.store.redis import parse_url
+
+    url, cluster = parse_url(target.url)
+    if cluster:
+        return RedisCluster.from_url(url, decode_responses=True)
+    return aioredis.Redis.from_url(url, decode_responses=True)
 
 
 class Recorder:
@@ -294,3 +308,77 @@ async def test_rooms_lost_or_rewound_while_a_subscription_was_down_are_reset(
     after = await a.events_after("BACKX", CREATED + 3)
     assert after.epoch != epoch and after.last_event_id == CREATED and not after.complete
     assert (registry.get_sample_value("parlor_store_data_losses_total") or 0) >= 1
+
+
+async def test_idempotency_answers_live_beside_the_room_and_share_its_lifetime(
+    redis_stores: StoreFactory, redis_target: RedisTarget
+) -> None:
+    """Answers sit in the room's own hash slot, outside the state every commit rewrites, with the room's expiry
+    (none: rooms leave by delete_room); deleting the room deletes them, and a new room never inherits any."""
+    from redis.crc import key_slot
+
+    from backend.store.redis import _answers_key, _room_key
+
+    store = await redis_stores()
+    await store.create_room(*new_room(), NOW)
+    await store.mutate_once("ABCDE", bump, NOW, clue_once("k"))
+    admin = admin_client(redis_target)
+    room_key, answers_key = _room_key("ABCDE"), _answers_key("ABCDE")
+    try:
+        assert key_slot(answers_key.encode()) == key_slot(room_key.encode())
+        assert await admin.hgetall(answers_key) == {"p_host:clue:k": '{"last_event_id":3,"round":1}'}
+        assert "answers" not in json.loads(await admin.hget(room_key, "state"))
+        assert await admin.ttl(answers_key) == await admin.ttl(room_key) == -1
+        await store.delete_room("ABCDE")
+        assert await admin.exists(room_key, answers_key) == 0
+        await admin.hset(answers_key, "p_host:clue:k", '{"last_event_id":99,"round":9}')  # left by some old room
+        await store.create_room(*new_room(), NOW)
+        assert not (await store.mutate_once("ABCDE", bump, NOW, clue_once("k"))).replayed
+    finally:
+        await admin.aclose()
+
+
+async def test_two_processes_racing_on_one_key_apply_it_once(
+    redis_stores: StoreFactory, registry: CollectorRegistry
+) -> None:
+    """The same key retried at once through two processes (each store a replica) many times over: one applies
+    the move, every other call gets that first answer back, whatever the version conflicts in between."""
+    a, b = await redis_stores(), await redis_stores()
+    await a.create_room(*new_room(), NOW)
+    for n in range(20):
+        retries = [s.mutate_once("ABCDE", bump, NOW, clue_once(f"race-{n}")) for _ in range(4) for s in (a, b)]
+        others = [a.mutate("ABCDE", bump, NOW), b.mutate("ABCDE", bump, NOW)]  # racers lose on versions too
+        answered, _ = await asyncio.gather(asyncio.gather(*retries), asyncio.gather(*others))
+        assert sum(not r.replayed for r in answered) == 1, f"round {n}"
+        assert len({json.dumps(r.answer) for r in answered}) == 1
+    assert await b.read("ABCDE", lambda r: (r.round, r.event_seq)) == (60, CREATED + 60)
+    assert (registry.get_sample_value("parlor_store_conflicts_total") or 0) > 0  # the race did happen
+
+
+async def test_rooms_written_before_answers_moved_out_load_and_keep_their_answers(
+    redis_stores: StoreFactory, redis_target: RedisTarget
+) -> None:
+    """A rolling deploy meets rooms whose state still holds `answers` (the previous version's layout): they load,
+    a retry of a key answered there gets that answer, and the next commit carries them into the answers hash."""
+    from backend.store.redis import _answers_key, _room_key
+
+    store = await redis_stores()
+    await store.create_room(*new_room(), NOW)
+    admin = admin_client(redis_target)
+    try:
+        old = json.loads(await admin.hget(_room_key("ABCDE"), "state"))
+        old["answers"] = {"p_host:clue:old": {"last_event_id": 2, "round": 0}}
+        await admin.hset(_room_key("ABCDE"), "state", json.dumps(old))
+        assert await store.read("ABCDE", lambda r: r.event_seq) == CREATED
+        replay = await store.mutate_once("ABCDE", bump, NOW, clue_once("old"))
+        assert replay.replayed and replay.answer == {"last_event_id": 2, "round": 0}
+        await store.mutate("ABCDE", bump, NOW)  # any commit writes the new layout
+        assert "answers" not in json.loads(await admin.hget(_room_key("ABCDE"), "state"))
+        assert json.loads(await admin.hget(_answers_key("ABCDE"), "p_host:clue:old")) == {
+            "last_event_id": 2,
+            "round": 0,
+        }
+        assert (await store.mutate_once("ABCDE", bump, NOW, clue_once("old"))).replayed
+        assert await store.read("ABCDE", lambda r: r.round) == 1
+    finally:
+        await admin.aclose()

@@ -12,7 +12,7 @@ from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics
-from backend.store import Store
+from backend.store import Answer, Once, Store
 from backend.store.memory import MemoryStore
 from tests.backend.store.conftest import LOG_SIZE, _target, flush
 
@@ -185,6 +185,57 @@ async def test_watch_and_unwatch_are_safe_on_any_store(store: Store) -> None:
     await store.mutate("ABCDE", lambda r: [note(2)], NOW)
     await asyncio.sleep(0.1)
     assert seen == [CREATED + 1, CREATED + 2]
+
+
+def clue_once(key: str) -> Once:
+    """An idempotent clue of the host's: its answer names the last id and the round it saw."""
+    return Once(f"p_host:clue:{key}", lambda room, last: {"last_event_id": last, "round": room.round})
+
+
+def bump(room: Room) -> list[Event]:
+    room.round += 1
+    return [note(room.round)]
+
+
+async def test_an_idempotent_move_answers_its_first_answer_for_the_room_life(store: Store) -> None:
+    """A slot replayed after 300 later idempotent moves (more than any per-room window) gets its first answer
+    back and changes nothing; the other slots were applied once each."""
+    await store.create_room(*new_room(), NOW)
+    first = await store.mutate_once("ABCDE", bump, NOW, clue_once("first"))
+    expected: Answer = {"last_event_id": CREATED + 1, "round": 1}
+    assert not first.replayed and first.answer == expected and [e.id for e in first.events] == [CREATED + 1]
+    for n in range(300):
+        assert not (await store.mutate_once("ABCDE", bump, NOW, clue_once(f"later-{n}"))).replayed
+    again = await store.mutate_once("ABCDE", bump, NOW + 5, clue_once("first"))
+    assert again.replayed and again.answer == expected and again.events == []
+    assert await store.read("ABCDE", lambda r: (r.round, r.event_seq)) == (301, CREATED + 301)
+    other_player = Once("p_other:clue:first", clue_once("first").answer)  # keys are per player
+    assert not (await store.mutate_once("ABCDE", bump, NOW, other_player)).replayed
+
+
+async def test_a_refused_idempotent_move_leaves_its_slot_free(store: Store) -> None:
+    """A move the engine refuses stores no answer: the retry runs the move again."""
+    await store.create_room(*new_room(), NOW)
+
+    def refuse(room: Room) -> list[Event]:
+        raise Conflict("not now", "wrong_phase")
+
+    with pytest.raises(Conflict):
+        await store.mutate_once("ABCDE", refuse, NOW, clue_once("k"))
+    done = await store.mutate_once("ABCDE", bump, NOW, clue_once("k"))
+    assert not done.replayed and done.answer == {"last_event_id": CREATED + 1, "round": 1}
+    with pytest.raises(NotFound):
+        await store.mutate_once("ZZZZZ", bump, NOW, clue_once("k"))
+
+
+async def test_idempotency_answers_go_with_the_room(store: Store) -> None:
+    """Deleting a room drops its answers: a new room under the same code applies a key the old one had used."""
+    await store.create_room(*new_room(), NOW)
+    await store.mutate_once("ABCDE", bump, NOW, clue_once("k"))
+    await store.delete_room("ABCDE")
+    await store.create_room(*new_room(), NOW)
+    done = await store.mutate_once("ABCDE", bump, NOW, clue_once("k"))
+    assert not done.replayed and done.answer == {"last_event_id": CREATED + 1, "round": 1}
 
 
 @pytest.fixture(
