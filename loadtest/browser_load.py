@@ -253,12 +253,21 @@ async def seat_players(
 ) -> list[Room]:
     """New rooms of up to 12 (a Python host and up to 11 pages), every page joined through the UI; games started."""
     per_room = ROOM_SIZE - 1
-    rooms = [await _room(http, first + n) for n in range(math.ceil(players / per_room))]
+    # Each room is created when its first page is about to join: seating 100 pages takes minutes, and a room
+    # created up front with nobody in it yet is swept as an empty lobby (LOBBY_IDLE_SECONDS, 5 min) before its pages arrive.
+    rooms: list[Room] = []
+    made = asyncio.Lock()
     gate = asyncio.Semaphore(parallel)
 
+    async def room_for(i: int) -> Room:
+        async with made:
+            while len(rooms) <= i // per_room:
+                rooms.append(await _room(http, first + len(rooms)))
+            return rooms[i // per_room]
+
     async def one(i: int) -> None:
-        room = rooms[i // per_room]
         async with gate:
+            room = await room_for(i)
             page = await _join(browsers[i % len(browsers)], url, room, f"Player {first}.{i}", cookie)
         room.pages.append(page)
 
