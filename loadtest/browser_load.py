@@ -254,7 +254,7 @@ async def seat_players(
     """New rooms of up to 12 (a Python host and up to 11 pages), every page joined through the UI; games started."""
     per_room = ROOM_SIZE - 1
     # Each room is created when its first page is about to join: seating 100 pages takes minutes, and a room
-    # created up front with nobody in it yet is swept as an empty lobby (LOBBY_IDLE_SECONDS, 5 min) before its pages arrive.
+    # created up front with nobody in it yet is swept as an empty lobby (LOBBY_IDLE_SECONDS, 5 min) first.
     rooms: list[Room] = []
     made = asyncio.Lock()
     gate = asyncio.Semaphore(parallel)
