@@ -76,12 +76,19 @@ RETRY_DELAYS = (0.2, 0.6)  # seconds before the second and third try of a move
 class Api:
     """Synchronous REST client; one per Streamlit session (connections are pooled)."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 10.0, forwarded_for: str | None = None) -> None:
+        """`forwarded_for`: the player's address chain (see `forwarded_chain`), sent as X-Forwarded-For.
+
+        Without it every player of this Streamlit process is one client to the backend's per-address limits (a
+        busy frontend would hit "60 joins a minute" for everyone at once); the backend believes the header only
+        from its TRUSTED_PROXIES, so the frontend replicas must be listed there."""
         self.base_url = base_url
         self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        self._forwarded = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
 
     def _call(self, method: str, path: str, seat: Seat | None = None, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {seat.token}"} if seat else {}
+        headers.update(self._forwarded)
         # A move carries an Idempotency-Key, so it can be retried safely: a move whose answer was lost (a 502
         # after the commit, a dropped connection) is answered, not applied, the second time.
         retries = 0
@@ -152,3 +159,14 @@ class Api:
 
     def vote(self, seat: Seat, target_id: str) -> None:
         self.act(seat, "votes", {"target_id": target_id})
+
+
+def forwarded_chain(forwarded_for: str | None, peer: str | None) -> str | None:
+    """X-Forwarded-For for the backend: what reached Streamlit, then Streamlit's own peer (nginx or the browser).
+
+    The peer is appended as a proxy would, so a browser that sends its own header cannot pass for someone else:
+    the backend takes the right-most address that is not a trusted proxy."""
+    hops = [hop.strip() for hop in (forwarded_for or "").split(",") if hop.strip()]
+    if peer:
+        hops.append(peer)
+    return ", ".join(hops) or None

@@ -15,7 +15,7 @@ import streamlit as st
 
 from backend.realtime.protocol import Transport
 from frontend import live
-from frontend.api import Api, ApiError, Seat
+from frontend.api import Api, ApiError, Seat, forwarded_chain
 from frontend.bridge_reports import record_report, track_session
 from frontend.config import get_settings
 from frontend.i18n import language_of, status_labels, t
@@ -50,7 +50,8 @@ def _session_id() -> str:
 
 def api() -> Api:
     if "api" not in ss:
-        ss.api = Api(settings.backend_url, settings.request_timeout_seconds)
+        chain = forwarded_chain(st.context.headers.get("X-Forwarded-For"), st.context.ip_address)
+        ss.api = Api(settings.backend_url, settings.request_timeout_seconds, forwarded_for=chain)
     client: Api = ss.api
     return client
 
