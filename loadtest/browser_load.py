@@ -86,6 +86,7 @@ class Result:
     wall_seconds: float = 0.0
     load: tuple[float, float] = (0.0, 0.0)
     seat_seconds: float = 0.0
+    page_reloads: int = 0  # pages that reloaded themselves during the window (lost their Streamlit session)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Result:
@@ -125,7 +126,8 @@ class Result:
     def summary(self) -> str:
         return (
             f"{self.label}: n={len(self.samples_ms)} p50 {self.p(50):.0f} ms p95 {self.p(95):.0f} ms "
-            f"max {max(self.samples_ms, default=math.nan):.0f} ms, missing {self.missing}, doubled {self.doubled}; "
+            f"max {max(self.samples_ms, default=math.nan):.0f} ms, missing {self.missing}, doubled {self.doubled}, "
+            f"pages reloaded {self.page_reloads}; "
             f"Streamlit {self.cpu_ms_per_clue_per_session:.2f} ms CPU per clue per session, "
             f"{self.rss_mb_per_session:.1f} MB per session; CPU shares: Streamlit {self.share('streamlit'):.0%}, "
             f"Chromium {self.share('chromium'):.0%}, backend {self.share('backend'):.0%}, "
@@ -223,6 +225,7 @@ async def _join(
         context = await browser.new_context(viewport={"width": 1100, "height": 800})
         if cookie is not None:  # the affinity key of one replica: nginx sends this page there
             await context.add_cookies([{"name": "parlor_frontend", "value": cookie, "url": url}])
+        await context.add_init_script(script=PROBE_JS)  # in every document of this page, reloads included
         page = await context.new_page()
         page.set_default_timeout(UI_TIMEOUT_MS)
         try:
@@ -237,7 +240,6 @@ async def _join(
                 raise
             print(f"{name}: the join form timed out, opening the page again", flush=True)
             continue
-        await page.add_script_tag(content=PROBE_JS)
         return page
     raise AssertionError("unreachable")
 
@@ -309,7 +311,12 @@ async def _reports(rooms: list[Room], prefix: str) -> list[tuple[Room, Page, dic
     out = []
     for room in rooms:
         for page in room.pages:
-            out.append((room, page, await page.evaluate("p => window.parlorLoad.report(p)", prefix)))
+            for _ in range(40):  # a page reloading right now has no probe for a moment
+                report = await page.evaluate("p => window.parlorLoad && window.parlorLoad.report(p)", prefix)
+                if report:
+                    break
+                await asyncio.sleep(0.25)
+            out.append((room, page, report or {"seen": {}, "most": {}, "boots": 0}))
     return out
 
 
@@ -322,10 +329,11 @@ async def measure(
     await asyncio.gather(*(_post(http, room, f"{warm} {n}") for n, room in enumerate(rooms)))
     for n, room in enumerate(rooms):
         for page in room.pages:
-            await page.wait_for_function("t => t in window.parlorLoad.seen", arg=f"{warm} {n}")
+            await page.wait_for_function("t => window.parlorLoad && t in window.parlorLoad.seen", arg=f"{warm} {n}")
 
     prefix = f"{tag} "
     posted: dict[str, tuple[Room, float]] = {}
+    boots_before = {id(page): int(rep.get("boots", 1)) for _, page, rep in await _reports(rooms, "-")}
     load_before = os.getloadavg()[0]
     start = CpuMark.take(tier)
     began = time.monotonic()
@@ -354,6 +362,7 @@ async def measure(
     result.cpu = cpu_between(tier, start, end, serving=set(homes.values()))
     result.load = (load_before, os.getloadavg()[0])
     result.clues_posted = len(posted)
+    result.page_reloads = sum(max(0, int(rep.get("boots", 0)) - boots_before[id(page)]) for _, page, rep in reports)
 
     deliveries: dict[str, int] = {}
     for room, page, rep in reports:
@@ -539,33 +548,37 @@ def chromium_limit(results: list[Result]) -> list[str]:
 
 
 def markdown(results: list[Result], command: str) -> str:
+    base = min((r.browsers for r in results), default=1)
+    browsers = "one browser process" if base == 1 else f"{base} browser processes"
     lines = [
         "## Browser load: K Chromium pages as players, through nginx and the Streamlit frontends",
         "",
         f"`{command}` — real uvicorn, Streamlit behind `deploy/nginx-frontend.conf` (cookie affinity), real",
-        "headless Chromium (one browser process, a context per player). Rooms of up to 12: a host driven over",
+        f"headless Chromium ({browsers}, a context per player). Rooms of up to 12: a host driven over",
         "REST posts one clue per room at the given cadence, up to 11 pages joined through the UI's join form.",
         "Push-to-screen: Python's `time.time()` before the clue's POST to a MutationObserver seeing the text in",
         "each page (`loadtest/load_probe.js`). Missing: not on screen 10 s after the window; doubled: a text in",
-        "two feed rows at once. Streamlit CPU per clue per session: the Streamlit processes' CPU over the window",
-        "(psutil) divided by clues delivered to their pages; RSS per session: the process's growth from before",
-        "seating, per page. CPU shares are of the whole machine (all cores) over the window.",
+        "two feed rows at once; pages reloaded: pages that reloaded themselves in the window (the frontend",
+        "watchdog, on losing the Streamlit session). Streamlit CPU per clue per session: the Streamlit",
+        "processes' CPU over the window (psutil) divided by clues delivered to their pages; RSS per session: the",
+        "process's growth from before seating, per page. CPU shares are of the whole machine (all cores) over the",
+        "window.",
         "",
         "| players | frontends | clue every | rooms | clues | samples | p50 (ms) | p95 (ms) | max (ms) | missing "
-        "| doubled | Streamlit CPU per clue per session (ms) | RSS per session (MB) | Streamlit CPU | Chromium CPU "
-        "| backend CPU | machine busy | load 1 min |",
-        "|" + "---:|" * 18,
+        "| doubled | pages reloaded | Streamlit CPU per clue per session (ms) | RSS per session (MB) | Streamlit CPU "
+        "| Chromium CPU | backend CPU | machine busy | load 1 min |",
+        "|" + "---:|" * 19,
     ]
-    main = [r for r in results if r.browsers == 1]
+    main = [r for r in results if r.browsers == base]
     for r in main:
         lines.append(
             f"| {r.players} | {r.frontends} | {r.interval:g} s | {r.rooms} | {r.clues_posted} | {len(r.samples_ms)} "
             f"| {r.p(50):.0f} | {r.p(95):.0f} | {max(r.samples_ms, default=math.nan):.0f} | {r.missing} "
-            f"| {r.doubled} | {r.cpu_ms_per_clue_per_session:.2f} | {r.rss_mb_per_session:.1f} "
+            f"| {r.doubled} | {r.page_reloads} | {r.cpu_ms_per_clue_per_session:.2f} | {r.rss_mb_per_session:.1f} "
             f"| {r.share('streamlit'):.0%} | {r.share('chromium'):.0%} | {r.share('backend'):.0%} "
             f"| {r.share('machine'):.0%} | {r.load[0]:.1f}–{r.load[1]:.1f} |"
         )
-    several = [r for r in results if r.browsers > 1]
+    several = [r for r in results if r.browsers > base]
     if several:
         lines += [
             "",

@@ -22,7 +22,7 @@ def test_a_few_pages_see_every_clue_exactly_once(tmp_path: Path) -> None:
     assert len(results) == 1
     result = results[0]
     assert result.clues_posted >= 2
-    assert result.missing == 0 and result.doubled == 0
+    assert result.missing == 0 and result.doubled == 0 and result.page_reloads == 0
     assert len(result.samples_ms) == 3 * result.clues_posted
     assert all(sample > 0 for sample in result.samples_ms)
     (usage,) = result.replicas
