@@ -17,8 +17,8 @@ if [[ "$workers" != "0" ]]; then
   xdist=(-n "$workers" --dist loadfile)
   export PARLOR_TIME_SCALE="${PARLOR_TIME_SCALE:-2}"
 fi
-# These measure recovery times of several backends or frontend replicas, nginx and Prometheus together: they run afterwards, alone,
-# so the browser tests of the parallel phase do not starve them.
+# These measure recovery times of several backends or frontend replicas, nginx and Prometheus together: they
+# run afterwards, alone, so the browser tests of the parallel phase do not starve them.
 serial=(tests/frontend/test_replicas.py tests/e2e/test_rolling_restart.py tests/e2e/test_scaleout.py tests/backend/rollout/test_autopilot_live.py)
 set +e
 if [[ $# -eq 0 && "$workers" != "0" ]]; then
