@@ -223,7 +223,7 @@ _HANDLERS: dict[str, Callable[[State, dict[str, Any]], None]] = {
 # Before a snapshot (the landing page), or from a backend that does not send `limits` yet: the vocabulary's own.
 BASE_LIMITS = {"min_players": MIN_PLAYERS, "max_players": MAX_PLAYERS, "name_max": NAME_MAX, "clue_max": CLUE_MAX}
 Bound = Literal["min_players", "max_players", "name_max", "clue_max"]
-Span = Literal["discussion_seconds", "voting_seconds", "undercover_count"]
+Span = Literal["discussion_seconds", "voting_seconds", "undercover_count", "guess_seconds", "grace_seconds"]
 
 
 def limit(state: State | None, key: Bound) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 import streamlit as st
 
-from backend.game.vocabulary import CUSTOM_PACK_MAX_CHARS, Phase, PlayerView, YouView
+from backend.game.vocabulary import CUSTOM_PACK_MAX_CHARS, Phase, PlayerView, TieRule, VoteReveal, YouView
 from frontend.api import FRIENDLY, Api, ApiError, Seat, friendly
 from frontend.i18n import DEFAULT, ERRORS_FR, LANGUAGE_NAMES, error_text, language_of, t
 from frontend.state import State, limit, span
@@ -283,24 +283,26 @@ def _settings_form(state: State, settings: dict[str, Any], api: Api, seat: Seat)
         )
         mr_white = st.toggle(t(lang, "mr_white"), value=bool(settings.get("mr_white")))
         st.caption(t(lang, "mr_white_help"))
-        guess = st.number_input(t(lang, "guess_s"), 10, 120, int(settings.get("guess_seconds", 30)), step=5)
-        tie_keys = ["nobody_out", "revote"]
+        low, high = span(state, "guess_seconds")
+        guess = st.number_input(t(lang, "guess_s"), low, high, int(settings.get("guess_seconds", 30)), step=5)
+        tie_keys = [rule.value for rule in TieRule]
         tie = st.radio(
             t(lang, "tie_rule"),
             tie_keys,
-            index=tie_keys.index(settings.get("tie_rule", "nobody_out")),
+            index=tie_keys.index(settings.get("tie_rule", TieRule.NOBODY_OUT)),
             format_func=lambda k: t(lang, f"tie_{k}"),
         )
         st.caption(t(lang, "tie_help"))
-        reveal_keys = ["names", "counts"]
+        reveal_keys = [rule.value for rule in VoteReveal]
         reveal = st.radio(
             t(lang, "reveal"),
             reveal_keys,
-            index=reveal_keys.index(settings.get("vote_reveal", "names")),
+            index=reveal_keys.index(settings.get("vote_reveal", VoteReveal.NAMES)),
             format_func=lambda k: t(lang, f"reveal_{k}"),
         )
         st.caption(t(lang, "reveal_help"))
-        grace = st.number_input(t(lang, "grace"), 2, 600, int(settings.get("grace_seconds", 60)), step=10)
+        low, high = span(state, "grace_seconds")
+        grace = st.number_input(t(lang, "grace"), low, high, int(settings.get("grace_seconds", 60)), step=10)
         st.caption(t(lang, "grace_help"))
         if st.form_submit_button(t(lang, "save"), use_container_width=True):
             changes: dict[str, Any] = {
