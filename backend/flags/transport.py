@@ -109,7 +109,6 @@ class TransportFlag:
             # The file resolver sleeps deadline_ms between two mtime checks: this is the poll interval.
             deadline_ms=max(10, int(self._poll_interval * 1_000)),
         )
-        self._client.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_configuration_changed)
         try:
             api.set_provider_and_wait(self._provider, domain=self._domain)
         except Exception as exc:
@@ -121,7 +120,10 @@ class TransportFlag:
                     self.flags_file,
                 )
             self._fallback = WEBSOCKET
-        else:
+        # Registered after the first load: that load's own event, run late on the SDK's executor, would
+        # otherwise read a file rewritten since and report a state the provider has not loaded yet.
+        self._client.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, self._on_configuration_changed)
+        if self._fallback == POLLING:
             self._refresh(notify=False)
         self._publish_gauges()
 
