@@ -705,9 +705,12 @@ class Room:
                 text = self._mr_white_clue(bot, rng)
             else:
                 hints = [h for h in self._hints(bot.word) if bot.word.casefold() not in h.casefold()]
-                # each bot starts at its own hint, so bots on one word do not all echo the same clue
-                start = sum(map(ord, bot.id))
-                text = hints[(start + bot.bot_hints_used) % len(hints)] if hints else "hmm, tricky"
+                # each bot starts at its own hint and skips what the table already said: an echoed clue is the
+                # tell every player (and every bot) reads as Mr. White's, so a civilian bot must not give it
+                start = sum(map(ord, bot.id)) + bot.bot_hints_used
+                turn = [hints[(start + k) % len(hints)] for k in range(len(hints))]
+                said = {_norm_text(clue["text"]) for clue in self.clues}
+                text = next((h for h in turn if _norm_text(h) not in said), turn[0]) if turn else "hmm, tricky"
             bot.bot_hints_used += 1
             return self.post_clue(bot.id, text, now, rng)
         target = self._bot_vote_target(bot, rng)

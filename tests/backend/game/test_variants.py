@@ -247,6 +247,37 @@ def test_bot_mr_white_never_echoes_a_clue_and_still_guesses() -> None:
     assert clues_checked >= 40 and guesses >= 3, (clues_checked, guesses, right)
 
 
+def test_bots_on_one_word_do_not_echo_each_other() -> None:
+    """Bots sharing a word give different clues while the word has a hint nobody said: an echo is the tell
+    players and bots read as Mr. White's (seen in play: two civilian bots both said "wear" for "cap")."""
+    limits = RoomLimits(bot_min_delay_seconds=1, bot_max_delay_seconds=4)
+    library = PackLibrary.default()
+    checked = 0
+    for seed in range(40):
+        room, _ = make_room(1, 5, limits=limits)
+        room.update_settings("h0", {"language": ("en", "fr")[seed % 2], "discussion_seconds": 30}, T0)
+        rng = random.Random(seed)
+        room.start("h0", START, rng, library)
+        now = START
+        while room.phase == "discussion" and now < START + 30:
+            now += 1
+            room.tick(now, rng)
+        said: set[str] = set()
+        for clue in room.clues:
+            player, text = room.players[clue["player_id"]], same_text(clue["text"])
+            if player.is_bot and player.word is not None:
+                own = [h for h in room.hints[player.word] if player.word.casefold() not in h.casefold()]
+                if any(same_text(h) not in said for h in own):
+                    assert text not in said, f"seed {seed}: {player.name} echoed {clue['text']!r}"
+                    checked += 1
+            said.add(text)
+    assert checked >= 100, checked
+
+
+def same_text(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
 def test_bots_vote_against_the_player_who_echoes_clues() -> None:
     """Civilian bots suspect the player who repeats a clue someone else gave first (Mr. White's habit)."""
     limits = RoomLimits(bot_min_delay_seconds=1, bot_max_delay_seconds=2)
