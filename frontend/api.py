@@ -53,9 +53,32 @@ class ApiError(Exception):
         return friendly(self.code, self.message)
 
 
+# A request refused before it reached the game names the field it refused; for the two a player types, that
+# is the same mistake the game itself reports, so it gets the same code and sentence.
+FIELD_CODES = {"name": "invalid_name", "text": "invalid_clue"}
+# The game says why a name or clue was refused ("a name must be written in one script"): more use to the player
+# than the general sentence, which is kept for refusals without a reason.
+REASON_FIRST = frozenset({"invalid_name", "invalid_clue"})
+
+
+def field_error(code: str, message: str, fields: object) -> tuple[str, str]:
+    """(code, message) for a validation error on a field the player typed; anything else unchanged."""
+    if code != "validation_error" or not isinstance(fields, list) or not fields or not isinstance(fields[0], dict):
+        return code, message
+    loc, kind, msg = fields[0].get("loc"), fields[0].get("type"), str(fields[0].get("msg", ""))
+    field = str(loc[-1]) if isinstance(loc, list) and loc else ""
+    if field not in FIELD_CODES:
+        return code, message
+    # a reason the game gave (pydantic prefixes it "Value error, "); a length or type refusal has none
+    reason = msg.removeprefix("Value error, ") if kind == "value_error" else ""
+    return FIELD_CODES[field], reason
+
+
 def friendly(code: str, message: str = "") -> str:
     if code == "rate_limited":
         return f"Slow down a little ({message})." if message else "Slow down a little."
+    if code in REASON_FIRST and message:
+        return message[:1].upper() + message[1:].rstrip(".") + "."
     if code in FRIENDLY:
         return FRIENDLY[code]
     return message[:1].upper() + message[1:] if message else "Something went wrong. Please try again."
@@ -113,6 +136,7 @@ class Api:
                 err = resp.json()["error"]
                 code, message = str(err.get("code", "http_error")), str(err.get("message", ""))
                 lines = [line for line in err.get("lines") or [] if isinstance(line, dict)]
+                code, message = field_error(code, message, err.get("fields"))
             except (ValueError, KeyError, TypeError, AttributeError):
                 code, message = "http_error", resp.text[:200]
             raise ApiError(resp.status_code, code, message, lines)

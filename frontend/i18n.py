@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backend.game.vocabulary import NAME_MAX
+from backend.game.vocabulary import CLUE_MAX, NAME_MAX
 
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
@@ -360,6 +360,7 @@ ERRORS_FR = {
     "room_full": "Ce salon est complet.",
     "name_taken": "Quelqu'un dans ce salon porte déjà ce nom. Choisissez-en un autre.",
     "invalid_name": "Un nom compte de 1 à {name_max} caractères, sans caractère de contrôle.",
+    "invalid_clue": "Un indice compte de 1 à {clue_max} caractères, sans caractère de contrôle.",
     "network": "Impossible de joindre le serveur de jeu. Est-il démarré ?",
 }
 
@@ -373,7 +374,7 @@ def error_text(lang: str, code: str, message: str, fallback: str, lines: Sequenc
     if code == "invalid_pack" and lines:
         return pack_problems_text(lang, lines)
     if lang == "fr" and code in ERRORS_FR:
-        return ERRORS_FR[code].format(message=message, name_max=NAME_MAX)
+        return ERRORS_FR[code].format(message=message, name_max=NAME_MAX, clue_max=CLUE_MAX)
     return fallback
 
 

@@ -506,7 +506,14 @@
               body = await resp.json();
             } catch (e) {}
             const err = (body && body.error) || {};
-            problem = friendly(errors, String(err.code || "http_error"), String(err.message || "HTTP " + resp.status));
+            const field = Array.isArray(err.fields) && err.fields[0] ? err.fields[0] : null;
+            if (err.code === "validation_error" && field && Array.isArray(field.loc) && field.loc.slice(-1)[0] === "text") {
+              // the game's reason for refusing the clue, as frontend.api.field_error words it for the Python views
+              const reason = field.type === "value_error" ? String(field.msg || "").replace(/^Value error, /, "") : "";
+              problem = reason ? reason[0].toUpperCase() + reason.slice(1).replace(/\.$/, "") + "." : friendly(errors, "invalid_clue", "");
+            } else {
+              problem = friendly(errors, String(err.code || "http_error"), String(err.message || "HTTP " + resp.status));
+            }
           }
           break;
         }

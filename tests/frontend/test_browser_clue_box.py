@@ -70,5 +70,8 @@ def test_hundreds_of_clues_through_the_ui_and_the_box_stays(browser: Browser, tm
         box.press("Enter")
         expect(alice.page.get_by_test_id("clue-error")).to_have_text("Your clue must not contain your own word.")
         expect(box).to_have_value(f"it is {word}")
+        box.fill("bell\u0007")  # a pasted control character: the game's reason, not "not valid"
+        box.press("Enter")
+        expect(alice.page.get_by_test_id("clue-error")).to_have_text("Clue must not contain control characters.")
         alice.page.context.close()
         bob.page.context.close()
