@@ -52,9 +52,9 @@ DISCONNECT_REASONS = (
     "room_gone",
     "error",
 )
-CONTROL_TYPES = ("welcome", "snapshot", "pong", "error", "config_changed")
+CONTROL_TYPES = ("welcome", "snapshot", "pong", "ack", "error", "config_changed")
 FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
-FRAME_TYPES_IN = ("hello", "ping", "invalid")
+FRAME_TYPES_IN = ("hello", "ping", "command", "invalid")
 WINNERS = tuple(Winner)
 STORE_OPS = ("read", "write", "publish", "subscribe")
 

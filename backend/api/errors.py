@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -15,6 +17,19 @@ from backend.core.errors import ParlorError
 log = logging.getLogger(__name__)
 
 
+def validation_error(errors: Sequence[Any], where: str = "body") -> dict[str, Any]:
+    """The error of a request that failed validation: every refused field with pydantic's reason. REST reports
+    `loc` from "body"; a WebSocket command from "data", the frame's field that holds the move."""
+    fields = [
+        {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": err.get("type")} for err in errors
+    ]
+    if where != "body":
+        for field in fields:
+            field["loc"] = [where, *field["loc"]]
+    message = "; ".join(f"{'.'.join(str(p) for p in f['loc'][1:]) or where}: {f['msg']}" for f in fields)
+    return {"code": "validation_error", "message": message, "fields": fields}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ParlorError)
     async def _parlor_error(request: Request, exc: ParlorError) -> JSONResponse:
@@ -22,13 +37,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        fields = [
-            {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": err.get("type")}
-            for err in exc.errors()
-        ]
-        message = "; ".join(f"{'.'.join(str(p) for p in f['loc'][1:]) or 'body'}: {f['msg']}" for f in fields)
-        body = {"error": {"code": "validation_error", "message": message, "fields": fields}}
-        return JSONResponse(jsonable_encoder(body), status_code=422)
+        return JSONResponse(jsonable_encoder({"error": validation_error(exc.errors())}), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
+from backend.api.models import ClueIn, GuessIn, VoteIn
 from backend.game.events import MAX_EVENT_ID
 from backend.realtime.protocol import event_frame
 from backend.service import (
@@ -25,8 +26,6 @@ from backend.service import (
     Snapshot,
     TieRule,
     VoteReveal,
-    valid_clue,
-    valid_guess,
     valid_name,
 )
 
@@ -49,30 +48,8 @@ class NameIn(BaseModel):
         return valid_name(value)
 
 
-class ClueIn(BaseModel):
-    text: str = Field(max_length=1_000, examples=["it keeps me awake"])
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return valid_clue(value)
-
-
-class GuessIn(BaseModel):
-    text: str = Field(max_length=1000, examples=["coffee"])
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, value: str) -> str:
-        return valid_guess(value)
-
-
 class PackIn(BaseModel):
     text: str = Field(max_length=CUSTOM_PACK_MAX_CHARS, description="one pair a line: two words separated by a comma")
-
-
-class VoteIn(BaseModel):
-    target_id: str = Field(min_length=1, max_length=64)
 
 
 class SettingsIn(BaseModel):

@@ -1,0 +1,107 @@
+"""Moves over the socket: the `command` frame runs the same service call as REST, acks after its events,
+answers a refusal with an error naming the command, and is idempotent on its id."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketTestSession
+
+from tests.backend.api.conftest import auth, seat
+from tests.backend.api.test_ws import hello
+
+
+@contextmanager
+def live(client: TestClient, s: dict[str, str]) -> Iterator[WebSocketTestSession]:
+    """A socket past welcome, snapshot and its own presence event."""
+    with client.websocket_connect(f"/ws/{s['room_code']}") as ws:
+        ws.send_json(hello(s))
+        assert [ws.receive_json()["type"] for _ in range(3)] == ["welcome", "snapshot", "presence_changed"]
+        yield ws
+
+
+def until(ws: WebSocketTestSession, pick: Callable[[dict[str, Any]], bool]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Frames received before the first one `pick` accepts, and that one."""
+    seen: list[dict[str, Any]] = []
+    for _ in range(50):
+        f = ws.receive_json()
+        if pick(f):
+            return seen, f
+        seen.append(f)
+    raise AssertionError(f"not found in {seen}")
+
+
+def started_table(client: TestClient) -> tuple[dict[str, str], dict[str, str]]:
+    host = seat(client, "Alice")
+    bob = seat(client, "Bob", host["room_code"])
+    seat(client, "Cleo", host["room_code"])
+    assert client.post(f"/api/rooms/{host['room_code']}/start", headers=auth(host)).status_code == 200
+    return host, bob
+
+
+def command(name: str, key: str, **data: Any) -> dict[str, Any]:
+    return {"type": "command", "id": key, "name": name, "data": data}
+
+
+def test_a_clue_over_the_socket_reaches_everyone_and_is_acked_after_its_event(client: TestClient) -> None:
+    host, bob = started_table(client)
+    with live(client, host) as alice_ws, live(client, bob) as bob_ws:
+        alice_ws.send_json(command("clue", "k1", text="morning ritual"))
+        before, ack = until(alice_ws, lambda f: f["type"] == "ack")
+        clue = next(f for f in before if f["type"] == "clue_posted")
+        assert clue["data"]["text"] == "morning ritual" and clue["data"]["player_id"] == host["player_id"]
+        assert ack["data"] == {"command": "k1", "last_event_id": clue["id"]}
+        _, seen = until(bob_ws, lambda f: f["type"] == "clue_posted")
+        assert seen["id"] == clue["id"]
+
+
+def test_a_resent_command_is_answered_once(client: TestClient) -> None:
+    """The id is the Idempotency-Key: the same command twice (an ack lost) makes one clue, two acks."""
+    host, _ = started_table(client)
+    with live(client, host) as ws:
+        ws.send_json(command("clue", "same", text="warm"))
+        _, first = until(ws, lambda f: f["type"] == "ack")
+        ws.send_json(command("clue", "same", text="warm"))
+        between, second = until(ws, lambda f: f["type"] == "ack")
+        assert second["data"] == first["data"] and not [f for f in between if f["type"] == "clue_posted"]
+    # and REST with the same key is the same move too
+    again = {**auth(host), "Idempotency-Key": "same"}
+    resp = client.post(f"/api/rooms/{host['room_code']}/clues", json={"text": "warm"}, headers=again)
+    assert resp.json()["last_event_id"] == first["data"]["last_event_id"]
+    state = client.get(f"/api/rooms/{host['room_code']}/state", headers=auth(host)).json()
+    assert [c["text"] for c in state["clues"]] == ["warm"]
+
+
+def test_a_refused_move_gets_an_error_naming_the_command_and_keeps_the_socket(client: TestClient) -> None:
+    host, bob = started_table(client)
+    with live(client, host) as ws:
+        ws.send_json(command("clue", "c1", text="bell\u0007"))
+        _, err = until(ws, lambda f: f["type"] == "error")
+        assert err["data"]["command"] == "c1" and err["data"]["code"] == "validation_error"
+        assert err["data"]["fields"][0]["loc"] == ["data", "text"]
+        assert "control characters" in err["data"]["fields"][0]["msg"]
+        ws.send_json(command("vote", "v1", target_id=bob["player_id"]))  # discussion: not yet
+        _, err = until(ws, lambda f: f["type"] == "error")
+        assert err["data"]["command"] == "v1" and err["data"]["code"] == "wrong_phase"
+        ws.send_json(command("ready", "r1"))
+        _, ack = until(ws, lambda f: f["type"] == "ack")
+        assert ack["data"]["command"] == "r1"
+
+
+def test_frames_that_are_not_commands_are_answered_as_abuse(client: TestClient) -> None:
+    host, _ = started_table(client)
+    with live(client, host) as ws:
+        for bad, code in [
+            (command("clue", "", text="x"), "bad_command"),
+            (command("clue", "x" * 65, text="x"), "bad_command"),
+            (command("teleport", "t1"), "unknown_command"),
+            ({"type": "command", "id": "d1", "name": "clue", "data": ["x"]}, "bad_command"),
+        ]:
+            ws.send_json(bad)
+            _, err = until(ws, lambda f: f["type"] == "error")
+            assert err["data"]["code"] == code, bad
+        ws.send_json({"type": "ping", "t": 1})
+        assert until(ws, lambda f: f["type"] == "pong")[1]["data"] == {"t": 1}
