@@ -17,6 +17,7 @@ from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
+from backend.realtime.direct import RawSendMiddleware
 from backend.realtime.hub import Hub
 from backend.service import RoomService
 from backend.store import create_store
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     if settings.trusted_proxies:
         # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    app.add_middleware(RawSendMiddleware)  # lets the hub write live frames directly (backend.realtime.direct)
     install_error_handlers(app)
     app.include_router(api_router)
     Instrumentator(

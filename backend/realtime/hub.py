@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
+from backend.realtime.direct import DirectWriter, text_frame
 from backend.realtime.protocol import CloseCode, Transport, dumps, event_frame, frame
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Connection:
     writer: asyncio.Task[None] | None = None
     pending: list[Outgoing] | None = None  # not None while the resume replay is being queued
     session: str = field(default_factory=lambda: "ws:" + secrets.token_hex(6))
+    direct: DirectWriter | None = None  # the synchronous write path, when the server offers one
+    idle: bool = False  # the writer waits on an empty queue: nothing of this socket is in flight
 
     def offer(self, item: Outgoing) -> bool:
         """Queue a live event; during a resume it is held back until the replay is queued."""
@@ -102,8 +105,10 @@ class Hub:
 
     # ---- registration ----------------------------------------------------------------------------------
 
-    def new_connection(self, socket: Socket, code: str, player_id: str) -> Connection:
-        return Connection(socket, code, player_id, asyncio.Queue(self.queue_size))
+    def new_connection(
+        self, socket: Socket, code: str, player_id: str, direct: DirectWriter | None = None
+    ) -> Connection:
+        return Connection(socket, code, player_id, asyncio.Queue(self.queue_size), direct=direct)
 
     def register(self, conn: Connection) -> Connection | None:
         """Add a connection; returns the older connection of the same player it replaces, if any."""
@@ -187,9 +192,28 @@ class Hub:
                 item = Outgoing(text, event.type, event.id)
                 timed = Outgoing(text, event.type, event.id, event.ts)
                 last = targets[-1]
+                wire: bytes | None = None
+                written = 0
                 for conn in targets:
-                    if conn.close_code is None and not conn.offer(timed if conn is last else item):
+                    if conn.close_code is not None:
+                        continue
+                    if conn.idle and conn.direct is not None and conn.pending is None and conn.queue.empty():
+                        # nothing of this socket in flight: write now rather than wake its writer
+                        if event.id <= conn.last_id:
+                            continue
+                        if wire is None:
+                            wire = text_frame(text)
+                        if conn.direct.write(wire):
+                            conn.last_id = event.id
+                            written += 1
+                            if conn is last:
+                                self.metrics.fanout_latency.observe(max(0.0, time.time() - event.ts))
+                            continue
+                    if not conn.offer(timed if conn is last else item):
                         self._overflow(conn)
+                if written:
+                    self._sent[event.type] = self._sent.get(event.type, 0) + written
+                    self._sent_bytes += written * len(text)
         waiter = self._room_events.pop(code, None)
         if waiter is not None:
             waiter.set()
@@ -247,7 +271,9 @@ class Hub:
         latency = self.metrics.fanout_latency
         try:
             while True:
+                conn.idle = True
                 item = await conn.queue.get()
+                conn.idle = False
                 if item is None:
                     break
                 if item.event_id is not None:

@@ -26,6 +26,7 @@ from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized
 from backend.core.limits import Limit
 from backend.game.events import MAX_EVENT_ID
 from backend.metrics import FRAME_TYPES_IN
+from backend.realtime.direct import DirectWriter
 from backend.realtime.hub import Connection, Hub
 from backend.realtime.protocol import CloseCode, Transport, dumps, frame
 from backend.service import Credentials, RoomService, normalize_code
@@ -135,7 +136,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         return
 
     attempts.labels("accepted").inc()
-    conn = hub.new_connection(websocket, creds.room_code, creds.player_id)
+    conn = hub.new_connection(websocket, creds.room_code, creds.player_id, DirectWriter.of(websocket.scope))
     conn.pending = []  # live events are held back until the replay is queued, so order is kept
     previous = hub.register(conn)
     if previous is not None:

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
 from backend.realtime.hub import Hub
-from backend.realtime.protocol import CloseCode
+from backend.realtime.protocol import CloseCode, dumps, event_frame
 
 
 class RecordingSocket:
@@ -157,3 +157,28 @@ async def test_close_all_spreads_the_closes_over_the_window() -> None:
     assert asked == sorted(asked)
     for i, when in enumerate(asked):
         assert when >= 0.4 * i / 4 - 0.05  # released in ticks of CLOSE_TICK_SECONDS
+
+
+async def test_written_frames_reach_the_counters_at_flush_and_latency_is_observed_once_per_event() -> None:
+    """Frames and bytes written are counted exactly (folded in at scrape); the latency histogram gets one
+    observation per event however many sockets it went to."""
+    registry = CollectorRegistry()
+    hub = Hub(Metrics(registry))
+    sockets = [RecordingSocket() for _ in range(3)]
+    for n, socket in enumerate(sockets):
+        hub.register(hub.new_connection(socket, "R", f"p{n}"))
+    events = [event(1), event(2), event(3, to="p0")]
+    hub.publish("R", events)
+    await settle()
+    assert sum(len(s.sent) for s in sockets) == 7
+    clue = {"type": "clue_posted"}
+    out = {"transport": "websocket", "direction": "out"}
+    assert registry.get_sample_value("parlor_ws_frames_sent_total", clue) == 0
+    hub.flush_metrics()
+    assert registry.get_sample_value("parlor_ws_frames_sent_total", clue) == 7
+    assert registry.get_sample_value("parlor_transport_messages_total", out) == 7
+    sizes = [len(dumps(event_frame(e))) for e in events]
+    assert registry.get_sample_value("parlor_ws_sent_bytes_total") == 3 * sizes[0] + 3 * sizes[1] + sizes[2]
+    assert registry.get_sample_value("parlor_fanout_latency_seconds_count") == 3
+    hub.flush_metrics()  # nothing written since: the counters stay put
+    assert registry.get_sample_value("parlor_ws_frames_sent_total", clue) == 7

@@ -1,0 +1,81 @@
+"""The direct write path: live frames reach sockets served by uvicorn's sans-I/O protocol without the writer
+task, byte for byte what websockets would send; other implementations keep the queue path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+import websockets
+from prometheus_client import CollectorRegistry
+from websockets.frames import Frame, Opcode
+from websockets.server import ServerProtocol
+
+from backend.main import create_app
+from backend.realtime.direct import text_frame
+from launchers.process import free_port
+from tests.backend.api.conftest import make_settings
+
+
+def test_text_frame_is_what_the_websockets_server_side_writes() -> None:
+    """One pre-built frame equals the bytes websockets' own server protocol serialises for the same text."""
+    text = json.dumps({"type": "event", "data": {"text": "é" * 200}})
+    expected = Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=ServerProtocol().extensions)
+    assert text_frame(text) == expected
+
+
+@contextlib.asynccontextmanager
+async def serving(tmp_path: Path, ws: str) -> AsyncIterator[tuple[str, object]]:
+    app = create_app(make_settings(tmp_path), registry=CollectorRegistry())
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, ws=ws, ws_per_message_deflate=False, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield f"127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def next_of(sock: websockets.ClientConnection, frame_type: str) -> dict[str, object]:
+    while True:
+        msg = json.loads(await asyncio.wait_for(sock.recv(), 5))
+        if msg["type"] == frame_type or msg.get("data", {}).get("type") == frame_type:
+            return dict(msg)
+
+
+@pytest.mark.parametrize(("ws", "direct"), [("websockets-sansio", True), ("wsproto", False)])
+async def test_live_events_reach_every_socket_by_the_path_the_server_allows(
+    tmp_path: Path, ws: str, direct: bool
+) -> None:
+    """Under uvicorn's sans-I/O protocol connections get the direct writer, elsewhere the queue; both deliver."""
+    async with serving(tmp_path, ws) as (host, app), httpx.AsyncClient(base_url=f"http://{host}") as http:
+        seats = [(await http.post("/api/rooms", json={"name": "Host"})).json()]
+        code = seats[0]["room_code"]
+        for n in range(2):
+            seats.append((await http.post(f"/api/rooms/{code}/players", json={"name": f"P{n}"})).json())
+        socks = []
+        for s in seats:
+            sock = await websockets.connect(f"ws://{host}/ws/{code}", compression=None)
+            hello = {"type": "hello", "player_id": s["player_id"], "token": s["token"], "last_event_id": None}
+            await sock.send(json.dumps(hello))
+            await next_of(sock, "welcome")
+            socks.append(sock)
+        hub = app.state.service.hub  # type: ignore[attr-defined]
+        assert [c.direct is not None for c in hub.connections(code)] == [direct] * 3
+        await asyncio.sleep(0.2)  # writers settle on their empty queues
+        for n in range(3):
+            await http.post(f"/api/rooms/{code}/players", json={"name": f"Late{n}"})
+        for sock in socks:
+            joined = [await next_of(sock, "player_joined") for _ in range(3)]
+            assert [json.dumps(f["data"]).count(f"Late{n}") for n, f in enumerate(joined)] == [1, 1, 1]
+            await sock.close()
