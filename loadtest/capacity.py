@@ -6,7 +6,10 @@
 2. Active: 200 rooms x 10 players, one clue per room per second spread evenly, against Parlor, the floor
    (`loadtest/peers/ws_floor.py`, `websockets` alone) and a peer (`loadtest/peers/socketio_peer.py`,
    python-socketio under uvicorn), in this run, with the same client (`loadtest/wsclients.py`), message
-   sizes and counts. Parlor's latency, CPU per delivered frame and RSS per connection are given as ratios.
+   sizes and counts. Every server takes its events the way its clients send them: one member of each room (a
+   `Speakers` connection in this process) sends each event over the socket it holds and waits for its ack, and
+   receives the event like the room's other members (Parlor: a `command` frame, or with `--parlor-ingest rest`
+   a REST clue). Parlor's latency, CPU per delivered frame and RSS per connection are given as ratios.
 
     python -m loadtest.capacity            # writes section "capacity" of docs/benchmarks.md
 """
@@ -16,30 +19,53 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
-import websockets
 
-from launchers.process import PYTHON, free_port
+from launchers.process import PYTHON, ROOT, Server, free_port
 from loadtest.browser_ab import export_revision
-from loadtest.fanout import FANOUT_ENV, KEEPALIVE_EXPIRY, FanoutResult, measure, parlor_subs, run_parlor, seat_rooms
+from loadtest.fanout import (
+    FANOUT_ENV,
+    INGEST_REST,
+    KEEPALIVE_EXPIRY,
+    FanoutResult,
+    as_json,
+    measure,
+    parlor_subs,
+    seat_rooms,
+)
 from loadtest.harness import parlor_server, process_of, rss, run_server
 from loadtest.report import REPORT, machine_line, update_section
 from loadtest.serve import raise_nofile
-from loadtest.wsclients import Fleet, Sub, drive
+from loadtest.wsclients import Fleet, Speakers, Sub, drive
 
 HELLO = json.dumps({"type": "hello"})
+# The commit that gave Parlor's socket the `command` frame: an --ab reference older than it cannot take ws ingest.
+COMMAND_FRAME_COMMIT = "d7a4002"
+INGEST = {
+    "ws": "WebSocket `command` frame (clue)",
+    "rest": f"{INGEST_REST} with an Idempotency-Key",
+    "floor": "WebSocket JSON message",
+    "socketio": "Socket.IO `publish` event with an ack",
+}
 
 
 def _peer_subs(rooms: int, per_room: int, prefix: str) -> list[Sub]:
     return [Sub(f"{prefix}{r:05d}", f"{r:05d}", HELLO) for r in range(rooms) for _ in range(per_room)]
+
+
+def _speak(subs: Sequence[Sub], per_room: int) -> tuple[list[Sub], list[Sub]]:
+    """(speakers, fleet): the first of each room's `per_room` connections publishes, the others only listen."""
+    return list(subs[::per_room]), [s for n, s in enumerate(subs) if n % per_room]
 
 
 def _message(i: int, k: int) -> dict[str, str]:
@@ -47,41 +73,89 @@ def _message(i: int, k: int) -> dict[str, str]:
     return {"player_id": f"p_{i:016x}", "name": f"Player {k % 10}", "text": f"zq{k}"}
 
 
-def run_floor(rooms: int, per_room: int, seconds: float, procs: int) -> FanoutResult:
+def _key(i: int, k: int) -> str:
+    return f"r{i}-e{k}"  # unique per event: Parlor keeps it as the move's idempotency key
+
+
+def _run_peer(server: Server, subs: Sequence[Sub], protocol: str, args: argparse.Namespace) -> FanoutResult:
+    voices, listeners = _speak(subs, args.per_room)
+    speakers = Speakers(server.ws_url, voices, protocol)
+
+    async def publish(i: int, k: int) -> bool:
+        return await speakers.publish(i, _key(i, k), _message(i, k))
+
+    return measure(
+        server,
+        listeners,
+        protocol,
+        lambda: drive(publish, args.active_rooms, args.seconds),
+        args.active_rooms,
+        args.per_room,
+        args.seconds,
+        args.procs,
+        speakers=speakers,
+        ingest=INGEST[protocol],
+    )
+
+
+def run_floor(args: argparse.Namespace) -> FanoutResult:
     port = free_port()
     argv = [PYTHON, "-m", "loadtest.peers.ws_floor", "--port", str(port)]
     with run_server("ws_floor", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
-
-        async def publish_loop() -> tuple[int, int]:
-            async with websockets.connect(server.ws_url + "/publish", compression=None) as pub:
-
-                async def publish(i: int, k: int) -> bool:
-                    await pub.send(json.dumps({"room": f"{i:05d}", **_message(i, k)}))
-                    return True
-
-                return await drive(publish, rooms, seconds)
-
-        subs = _peer_subs(rooms, per_room, "/room/")
-        return measure(server, subs, "floor", publish_loop, rooms, per_room, seconds, procs)
+        return _run_peer(server, _peer_subs(args.active_rooms, args.per_room, "/room/"), "floor", args)
 
 
-def run_socketio(rooms: int, per_room: int, seconds: float, procs: int) -> FanoutResult:
+def run_socketio(args: argparse.Namespace) -> FanoutResult:
     port = free_port()
     argv = [PYTHON, "-m", "loadtest.serve", "--app", "loadtest.peers.socketio_peer:app", "--port", str(port)]
     with run_server("socketio", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
+        path = "/socket.io/?EIO=4&transport=websocket"
+        subs = [Sub(path, s.room) for s in _peer_subs(args.active_rooms, args.per_room, "")]
+        return _run_peer(server, subs, "socketio", args)
 
-        async def publish_loop() -> tuple[int, int]:
+
+def run_parlor(
+    args: argparse.Namespace, root: Path | None = None, server_args: tuple[str, ...] = (), name: str = "parlor"
+) -> FanoutResult:
+    """Parlor with its rooms started; each room's first seat speaks, over its socket or (`rest`) over REST."""
+    rooms, per_room, seconds = args.active_rooms, args.per_room, args.seconds
+    with parlor_server(FANOUT_ENV, root, server_args) as server:
+        server.name = name
+        t0 = time.monotonic()
+        seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
+        print(f"seated in {time.monotonic() - t0:.1f} s", flush=True)
+        voices, listeners = _speak(parlor_subs(seated), per_room)
+        speakers = Speakers(server.ws_url, voices, "parlor")
+
+        async def over_ws(i: int, k: int) -> bool:
+            return await speakers.publish(i, _key(i, k), {"text": f"zq{k}"})
+
+        async def over_rest() -> tuple[int, int]:
             limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY)
             async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as http:
 
                 async def publish(i: int, k: int) -> bool:
-                    resp = await http.post(f"/publish/{i:05d}", json=_message(i, k))
+                    seat = seated[i][0][0]
+                    headers = {"Authorization": f"Bearer {seat.token}", "Idempotency-Key": _key(i, k)}
+                    resp = await http.post(f"/api/rooms/{seat.room}/clues", json={"text": f"zq{k}"}, headers=headers)
                     return resp.status_code == 200
 
                 return await drive(publish, rooms, seconds)
 
-        subs = [Sub("/socket.io/?EIO=4&transport=websocket", s.room) for s in _peer_subs(rooms, per_room, "")]
-        return measure(server, subs, "socketio", publish_loop, rooms, per_room, seconds, procs)
+        loop = over_rest if args.parlor_ingest == "rest" else lambda: drive(over_ws, rooms, seconds)
+        return measure(
+            server,
+            listeners,
+            "parlor",
+            loop,
+            rooms,
+            per_room,
+            seconds,
+            args.procs,
+            ping_every=25,
+            speakers=speakers,
+            ingest=INGEST[args.parlor_ingest],
+        )
 
 
 def run_idle(rooms: int, per_room: int, hold: float, procs: int) -> dict[str, float]:
@@ -111,6 +185,10 @@ def run_idle(rooms: int, per_room: int, hold: float, procs: int) -> dict[str, fl
         "fds": fds,
         "per_conn": (rss_after - rss_before) / max(1, connected),
     }
+
+
+def _quotient(a: float, b: float) -> float:
+    return a / b if b else math.nan  # a run too short for psutil to see any CPU
 
 
 def _ratio(a: float, b: float) -> str:
@@ -157,17 +235,22 @@ def markdown(idle: dict[str, float] | None, active: Sequence[FanoutResult], comm
             f"### Fan-out at {parlor.clients} active players ({parlor.rooms} rooms x {parlor.per_room}, one message "
             f"per room per second, {parlor.seconds:g} s)",
             "",
-            "Parlor's events come in as REST clues (auth, engine, event log) and so do the Socket.IO peer's "
-            "(`POST /publish`); the floor's come over one WebSocket. Targets for Parlor: p50 ≤ 3 ms, p99 ≤ 20 ms, "
-            "every connection made, every event delivered.",
+            "Every server takes its events the way its own clients send them, over a socket they already hold: in "
+            f"each room one of the {parlor.per_room} members (a connection held by the driver process) sends each "
+            "event and waits for the server's ack naming it, and receives the event like the room's other members. "
+            f"So on every server an event has one publisher connection and {parlor.per_room} recipients, all counted "
+            "and timed; the column *events in as* says what each server was sent (Parlor's clue runs auth, engine "
+            "and event log; the peers only fan out). Targets for Parlor: p50 ≤ 3 ms, p99 ≤ 20 ms, every connection "
+            "made, every event acked and delivered.",
             "",
-            "| server | connected | delivered / expected | p50 ms | p95 ms | p99 ms | max ms | CPU % | "
-            "CPU µs per delivered frame | RSS per connection KiB | lost |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| server | events in as | connected | events acked / sent | delivered / expected | p50 ms | p95 ms | "
+            "p99 ms | max ms | CPU % | CPU µs per delivered frame | RSS per connection KiB | lost |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in active:
             out.append(
-                f"| {r.server} | {r.fleet.connected}/{r.clients} | {r.fleet.delivered}/{r.expected} | {r.ms(50):.2f} | "
+                f"| {r.server} | {r.ingest} | {r.fleet.connected}/{r.clients} | {r.published}/{r.events} | "
+                f"{r.fleet.delivered}/{r.expected} | {r.ms(50):.2f} | "
                 f"{r.ms(95):.2f} | {r.ms(99):.2f} | {r.max_ms:.1f} | {r.cpu_percent:.0f} | {r.cpu_us_per_frame:.1f} | "
                 f"{r.rss_per_conn / 1024:.1f} | {r.fleet.lost} |"
             )
@@ -183,7 +266,7 @@ def markdown(idle: dict[str, float] | None, active: Sequence[FanoutResult], comm
                 f"{_ratio(parlor.rss_per_conn, r.rss_per_conn)} |"
             )
         met = parlor.ms(50) <= 3 and parlor.ms(99) <= 20 and parlor.fleet.failed == 0
-        met = met and parlor.fleet.delivered == parlor.expected
+        met = met and parlor.fleet.delivered == parlor.expected and parlor.publish_failed == 0
         out += ["", f"Parlor targets: {'met' if met else '**missed**'}."]
     return "\n".join(out)
 
@@ -192,16 +275,13 @@ def run_set(args: argparse.Namespace, ref_root: Path | None, order: int) -> dict
     """One run of every server, one after the other (the order rotates from run to run to spread drift)."""
     parlor_args = ("--ws", args.ws) if args.ws else ()
     runs: list[tuple[str, Callable[[], FanoutResult]]] = [
-        ("parlor", lambda: run_parlor(args.active_rooms, 10, args.seconds, args.procs, args=parlor_args)),
-        ("floor", lambda: run_floor(args.active_rooms, 10, args.seconds, args.procs)),
-        ("socketio", lambda: run_socketio(args.active_rooms, 10, args.seconds, args.procs)),
+        ("parlor", lambda: run_parlor(args, server_args=parlor_args)),
+        ("floor", lambda: run_floor(args)),
+        ("socketio", lambda: run_socketio(args)),
     ]
     if ref_root is not None:
         name = f"parlor@{args.ab}"
-        runs.insert(
-            1,
-            (name, lambda: run_parlor(args.active_rooms, 10, args.seconds, args.procs, root=ref_root, name=name)),
-        )
+        runs.insert(1, (name, lambda: run_parlor(args, root=ref_root, name=name)))
     runs = runs[order % len(runs) :] + runs[: order % len(runs)]
     results = {}
     for name, run in runs:
@@ -218,33 +298,35 @@ def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[flo
         + ", ".join(f"{x:.1f}" for x in loads)
         + ")",
         "",
-        "| server | CPU µs per delivered frame (each run) | median | p99 ms median | every frame delivered |",
-        "|---|---|---|---|---|",
+        "| server | events in as | CPU µs per delivered frame (each run) | median | p99 ms median | "
+        "every event acked and every frame delivered |",
+        "|---|---|---|---|---|---|",
     ]
     for name in names:
         cpu = [s[name].cpu_us_per_frame for s in sets]
         p99 = [s[name].ms(99) for s in sets]
-        every = all(s[name].fleet.delivered == s[name].expected for s in sets)
+        every = all(s[name].complete for s in sets)
         out.append(
-            f"| {name} | {' / '.join(f'{c:.1f}' for c in cpu)} | {statistics.median(cpu):.1f} | "
+            f"| {name} | {sets[0][name].ingest} | {' / '.join(f'{c:.1f}' for c in cpu)} | "
+            f"{statistics.median(cpu):.1f} | "
             f"{statistics.median(p99):.2f} | {'yes' if every else '**no**'} |"
         )
     out += ["", "| ratio (median of per-run ratios) | CPU per frame | p99 latency |", "|---|---|---|"]
     pairs = [(a, b) for a in names if a.startswith("parlor") for b in names if b != a]
     ratios: dict[tuple[str, str], tuple[float, float]] = {}
     for a, b in pairs:
-        cpu_ratio = statistics.median(s[a].cpu_us_per_frame / s[b].cpu_us_per_frame for s in sets)
-        p99_ratio = statistics.median(s[a].ms(99) / s[b].ms(99) for s in sets)
+        cpu_ratio = statistics.median(_quotient(s[a].cpu_us_per_frame, s[b].cpu_us_per_frame) for s in sets)
+        p99_ratio = statistics.median(_quotient(s[a].ms(99), s[b].ms(99)) for s in sets)
         ratios[a, b] = cpu_ratio, p99_ratio
         out.append(f"| {a} / {b} | {cpu_ratio:.2f}x | {p99_ratio:.2f}x |")
     cpu_floor, p99_floor = ratios["parlor", "floor"]
     cpu_sio = ratios["parlor", "socketio"][0]
-    delivered = all(s["parlor"].fleet.delivered == s["parlor"].expected for s in sets)
+    delivered = all(s["parlor"].complete for s in sets)
     checks = [
         (f"CPU per frame ≤ 2.0x the floor ({cpu_floor:.2f}x)", cpu_floor <= 2.0),
         (f"CPU per frame below socket.io ({cpu_sio:.2f}x)", cpu_sio < 1.0),
         (f"p99 ≤ 2.5x the floor ({p99_floor:.2f}x)", p99_floor <= 2.5),
-        ("every frame delivered in every run", delivered),
+        ("every event acked and every frame delivered in every run", delivered),
     ]
     out += ["", "Issue 16 targets: " + "; ".join(f"{t}: {'met' if ok else '**missed**'}" for t, ok in checks) + "."]
     return "\n".join(out)
@@ -257,6 +339,15 @@ def previous_idle(report: Path) -> str:
     return match.group(0).strip() + "\n" if match else ""
 
 
+def takes_commands(rev: str) -> bool:
+    """Whether revision `rev` has the WebSocket command frame (it descends from the commit that added it)."""
+    probe = ["git", "merge-base", "--is-ancestor", COMMAND_FRAME_COMMIT, rev]
+    done = subprocess.run(probe, cwd=ROOT, capture_output=True, text=True, check=False)
+    if done.returncode > 1:  # 1 is "not an ancestor"; anything else is git failing, e.g. an unknown revision
+        raise SystemExit(f"--ab {rev}: {done.stderr.strip()}")
+    return done.returncode == 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idle-rooms", type=int, default=1000)
@@ -267,9 +358,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=3, help="active runs of every server; medians are reported")
     parser.add_argument("--ab", metavar="REV", help="also run Parlor as of git revision REV, side by side")
     parser.add_argument("--ws", help="uvicorn WebSocket implementation for the working tree's Parlor")
+    parser.add_argument(
+        "--parlor-ingest",
+        choices=("ws", "rest"),
+        default="ws",
+        help="how Parlor's speakers send their clues: a command frame on their socket, or a REST request",
+    )
+    parser.add_argument("--per-room", type=int, default=10, help="connections per active room, the speaker's included")
     parser.add_argument("--report", type=Path, default=REPORT)
     parser.add_argument("--no-report", action="store_true", help="print figures only")
+    parser.add_argument("--json", type=Path, help="also write every run's counts and figures as JSON here")
     args = parser.parse_args(argv)
+    if args.per_room < 2:
+        parser.error("--per-room must be at least 2: a speaker and a listener")
+    if args.ab and args.parlor_ingest == "ws" and not takes_commands(args.ab):
+        parser.error(
+            f"--ab {args.ab} predates Parlor's WebSocket command frame ({COMMAND_FRAME_COMMIT}), so it cannot take "
+            "clues over the socket: compare with --parlor-ingest rest, or pick a later revision"
+        )
     raise_nofile()
     idle = None
     if not args.skip_idle:
@@ -283,6 +389,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             loads.append(os.getloadavg()[0])
             print(f"run {n + 1} of {args.runs} (load average {loads[-1]:.1f})", flush=True)
             sets.append(run_set(args, ref_root, n))
+            if args.json:
+                runs = [{name: {**as_json(r), "ingest": r.ingest} for name, r in one.items()} for one in sets]
+                args.json.write_text(json.dumps(runs, indent=1))
             print(median_markdown(sets, loads), flush=True)
             if not args.no_report:  # after every run, so a run cut short still leaves its completed runs
                 write_report(args, idle, sets, loads)
@@ -294,6 +403,8 @@ def write_report(
     command = f"python -m loadtest.capacity --idle-rooms {args.idle_rooms} --active-rooms {args.active_rooms}"
     command += f" --seconds {args.seconds:g} --runs {args.runs}" + (" --skip-idle" if args.skip_idle else "")
     command += f" --ab {args.ab}" if args.ab else ""
+    command += f" --parlor-ingest {args.parlor_ingest}" if args.parlor_ingest != "ws" else ""
+    command += f" --per-room {args.per_room}" if args.per_room != 10 else ""
     last = sets[-1]  # the working tree's Parlor first: markdown() gives the other rows as ratios to it
     text = markdown(idle, [last["parlor"], *(r for name, r in last.items() if name != "parlor")], command)
     if idle is None:

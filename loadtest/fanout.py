@@ -14,17 +14,20 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 
 from launchers.process import Server
 from loadtest.harness import CpuMeter, parlor_server, rss
 from loadtest.report import REPORT, machine_line, percentile, update_section
-from loadtest.wsclients import Fleet, FleetResult, Sub, drive
+from loadtest.wsclients import Fleet, FleetResult, Speakers, Sub, drive
+
+INGEST_REST = "REST clue (POST /api/rooms/{code}/clues)"
 
 # below uvicorn's 5 s keep-alive timeout, so the driver never reuses a connection the server is closing (ReadError)
 KEEPALIVE_EXPIRY = 2.0
@@ -121,6 +124,16 @@ class FanoutResult:
     rss_idle: int  # before any WebSocket connected (rooms already created)
     rss_connected: int  # all sockets connected, before the load
     rss_after: int
+    ingest: str = INGEST_REST  # how events reached the server
+
+    @property
+    def events(self) -> int:
+        return self.published + self.publish_failed
+
+    @property
+    def complete(self) -> bool:
+        """Every event accepted by the server and every frame of it delivered."""
+        return self.publish_failed == 0 and self.fleet.delivered == self.expected
 
     @property
     def clients(self) -> int:
@@ -144,7 +157,8 @@ class FanoutResult:
     def summary(self) -> str:
         return (
             f"{self.server}: {self.rooms}x{self.per_room} clients, {self.fleet.connected} connected "
-            f"({self.fleet.failed} failed), delivered {self.fleet.delivered}/{self.expected}, "
+            f"({self.fleet.failed} failed), events acked {self.published}/{self.events} "
+            f"({self.publish_failed} failed, in as {self.ingest}), delivered {self.fleet.delivered}/{self.expected}, "
             f"latency p50 {self.ms(50):.2f} ms p95 {self.ms(95):.2f} ms p99 {self.ms(99):.2f} ms "
             f"max {self.max_ms:.1f} ms, server CPU {self.cpu_percent:.0f}% "
             f"({self.cpu_us_per_frame:.1f} us/frame), RSS {self.rss_after / 2**20:.0f} MiB "
@@ -156,27 +170,38 @@ def measure(
     server: Server,
     subs: Sequence[Sub],
     protocol: str,
-    publish_loop: Any,
+    publish_loop: Callable[[], Coroutine[Any, Any, tuple[int, int]]],
     rooms: int,
     per_room: int,
     seconds: float,
     procs: int,
     ping_every: float = 0,
     deflate: bool = True,
+    speakers: Speakers | None = None,
+    ingest: str = INGEST_REST,
 ) -> FanoutResult:
-    """Connect the fleet, run the driver for `seconds`, collect every delivered frame's latency."""
+    """Connect the fleet (and the speakers), run the driver for `seconds`, collect every delivered frame's latency.
+
+    `per_room` counts every recipient of an event: the fleet's `subs` and, when given, the room's speaker.
+    """
     rss_idle = rss(server)
-    with Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate) as fleet:
+    fleet = Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, fleet:
         t0 = time.monotonic()
         fleet.wait_ready()
+        if speakers is not None:
+            runner.run(speakers.open())
         print(f"connected in {time.monotonic() - t0:.1f} s", flush=True)
-        time.sleep(1.0)  # let join/presence traffic settle before the measured window
+        # the driver's loop runs while waiting, so the speakers read their frames as they come
+        runner.run(asyncio.sleep(1.0))  # let join/presence traffic settle before the measured window
         rss_connected = rss(server)
         meter = CpuMeter(server)
-        published, failed = asyncio.run(publish_loop())
+        published, failed = runner.run(publish_loop())
         cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
-        time.sleep(1.0)  # in-flight frames
+        runner.run(asyncio.sleep(1.0))  # in-flight frames
         result = fleet.finish()
+        if speakers is not None:
+            result.add(speakers.close())
         rss_after = rss(server)
     return FanoutResult(
         server.name,
@@ -185,13 +210,14 @@ def measure(
         seconds,
         published,
         failed,
-        published * per_room,
+        (published + failed) * per_room,
         result,
         cpu_percent,
         cpu_seconds,
         rss_idle,
         rss_connected,
         rss_after,
+        ingest,
     )
 
 

@@ -7,6 +7,9 @@ and reports back through a multiprocessing queue. Three wire protocols share the
 * `parlor` and `floor`: JSON text frames `{"id","type","ts","data"}`; `hello` is the first frame sent.
 * `socketio`: Engine.IO 4 over a plain WebSocket (`0` open, `40` namespace connect, `42[...]` events,
   `2`/`3` ping/pong), so every server is driven by the same client library and the same loop.
+
+`Speakers` is the same connection in the driver's process, one per room, that also publishes the room's events
+and waits for each one's ack.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import json
 import multiprocessing as mp
 import queue
@@ -62,7 +66,8 @@ class _Fleet:
         self.conns: list[Any] = []
         self.stopping = False
 
-    async def connect(self, sub: Sub, sem: asyncio.Semaphore) -> None:
+    async def connect(self, sub: Sub, sem: asyncio.Semaphore) -> Any | None:
+        """Open `sub`'s connection past its welcome (retrying), start its receive loop; None when it failed."""
         for attempt in range(4):
             async with sem:
                 try:
@@ -82,14 +87,15 @@ class _Fleet:
                         self.report.failed += 1
                         if len(self.report.errors) < 5:
                             self.report.errors.append(repr(exc))
-                        return
+                        return None
                     self.report.retries += 1
                     await asyncio.sleep(0.5 * (attempt + 1) * random.random())
                     continue
             self.report.connected += 1
             self.conns.append(ws)
             asyncio.get_running_loop().create_task(self._receive(ws))
-            return
+            return ws
+        return None
 
     async def _handshake(self, ws: Any, sub: Sub) -> bool:
         if self.protocol == "socketio":
@@ -134,6 +140,7 @@ class _Fleet:
                     report.delivered += 1
                 else:
                     report.other_frames += 1
+                    self.other(raw, frame)
         except websockets.ConnectionClosed:
             pass
         if not self.stopping:
@@ -142,6 +149,9 @@ class _Fleet:
             report.close_codes[code] = report.close_codes.get(code, 0) + 1
             if len(report.errors) < 5:
                 report.errors.append(f"closed {code} {ws.close_reason!r} at {time.time():.1f}")
+
+    def other(self, raw: str | bytes, frame: dict[str, Any] | None) -> None:
+        """A frame that is not the measured event; subscribers only count it."""
 
     async def pinger(self) -> None:
         """Parlor's app-level heartbeat: every connection pings once per `ping_every`, spread evenly."""
@@ -192,14 +202,28 @@ def _worker_main(
 
 @dataclass
 class FleetResult:
-    connected: int
-    failed: int
-    retries: int
-    delivered: int
-    lost: int
-    close_codes: dict[int, int]
-    latencies: list[float]
-    errors: list[str]
+    connected: int = 0
+    failed: int = 0
+    retries: int = 0
+    delivered: int = 0
+    lost: int = 0
+    close_codes: dict[int, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, report: WorkerReport) -> None:
+        """Count one worker's (or the speakers') connections and frames in."""
+        self.connected += report.connected
+        self.failed += report.failed
+        self.retries += report.retries
+        self.delivered += report.delivered
+        self.lost += report.lost
+        for code, n in report.close_codes.items():
+            self.close_codes[code] = self.close_codes.get(code, 0) + n
+        lat = array("d")
+        lat.frombytes(report.latencies)
+        self.latencies.extend(lat)
+        self.errors.extend(report.errors)
 
 
 class Fleet:
@@ -244,7 +268,7 @@ class Fleet:
 
     def finish(self, timeout: float = 120) -> FleetResult:
         self._stop.set()
-        result = FleetResult(0, 0, 0, 0, 0, {}, [], [])
+        result = FleetResult()
         for _ in self._procs:
             try:
                 kind, report = self._out.get(timeout=timeout)
@@ -252,17 +276,7 @@ class Fleet:
                 result.errors.append("a worker did not report")
                 continue
             assert kind == "done"
-            result.connected += report.connected
-            result.failed += report.failed
-            result.retries += report.retries
-            result.delivered += report.delivered
-            result.lost += report.lost
-            for code, n in report.close_codes.items():
-                result.close_codes[code] = result.close_codes.get(code, 0) + n
-            lat = array("d")
-            lat.frombytes(report.latencies)
-            result.latencies.extend(lat)
-            result.errors.extend(report.errors)
+            result.add(report)
         return result
 
     def __exit__(self, *exc: object) -> None:
@@ -271,6 +285,78 @@ class Fleet:
             proc.join(10)
             if proc.is_alive():
                 proc.kill()
+
+
+class Speakers(_Fleet):
+    """One connection per room, held by the driver, that publishes the room's events and is one of its members.
+
+    Every server takes its events the way its own clients send them, over a socket they already hold: Parlor's
+    `command` frame, a Socket.IO `publish` event asking for an ack, the floor's JSON message; each server answers
+    every event with an ack naming it (Parlor: an `error` naming it when refused). A speaker receives its own
+    room's event like any member: those frames are timed and counted as the fleet's are, so every server has
+    the same recipients per event and the same publishers.
+    """
+
+    def __init__(self, base: str, subs: Sequence[Sub], protocol: str, deflate: bool = True) -> None:
+        super().__init__(base, protocol, 0, deflate)
+        self.subs = list(subs)
+        self.sockets: list[Any] = []
+        self.waiting: dict[str, asyncio.Future[bool]] = {}
+        self.acks = self.refused = 0
+        self.ack_numbers = itertools.count()
+
+    async def open(self) -> None:
+        """Connect every speaker past its welcome; a speaker that cannot connect ends the run."""
+        sem = asyncio.Semaphore(64)
+        self.sockets = list(await asyncio.gather(*(self.connect(s, sem) for s in self.subs)))
+        if self.report.failed:
+            raise ConnectionError(f"{self.report.failed} of {len(self.subs)} speakers failed: {self.report.errors}")
+
+    def _encode(self, room: str, key: str, body: dict[str, Any]) -> str:
+        if self.protocol == "parlor":
+            return json.dumps({"type": "command", "id": key, "name": "clue", "data": body})
+        if self.protocol == "socketio":
+            return f"42{next(self.ack_numbers)}" + json.dumps(["publish", {"room": room, "id": key, **body}])
+        return json.dumps({"room": room, "id": key, **body})
+
+    async def publish(self, i: int, key: str, body: dict[str, Any], timeout: float = 30) -> bool:
+        """Room `i`'s speaker sends one event (`key` unique); True once acked, False when the server refused it."""
+        future = asyncio.get_running_loop().create_future()
+        self.waiting[key] = future
+        try:
+            await self.sockets[i].send(self._encode(self.subs[i].room, key, body))
+            return await asyncio.wait_for(future, timeout)
+        finally:
+            self.waiting.pop(key, None)
+
+    def other(self, raw: str | bytes, frame: dict[str, Any] | None) -> None:
+        if self.protocol == "socketio":
+            text = raw if isinstance(raw, str) else raw.decode()
+            if not text.startswith("43"):
+                return
+            payload = json.loads(text[2:].lstrip("0123456789"))
+            frame = {"type": "ack", "data": payload[0] if payload and isinstance(payload[0], dict) else {}}
+        if frame is None or frame.get("type") not in ("ack", "error"):
+            return
+        data = frame.get("data") or {}
+        acked = frame["type"] == "ack"
+        if acked:
+            self.acks += 1
+        else:
+            self.refused += 1
+            if len(self.report.errors) < 5:
+                self.report.errors.append(f"refused: {data}")
+        future = self.waiting.get(data.get("command", ""))
+        if future is not None and not future.done():
+            future.set_result(acked)
+
+    def close(self) -> WorkerReport:
+        """Stop listening; the speakers' connections and received frames, to add to the fleet's."""
+        self.stopping = True
+        for ws in self.conns:
+            ws.transport.abort()
+        self.report.latencies = self.lat.tobytes()
+        return self.report
 
 
 async def drive(

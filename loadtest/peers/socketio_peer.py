@@ -1,8 +1,10 @@
 """A peer: the same room fan-out on python-socketio (ASGI) under uvicorn, run like Parlor.
 
-Subscribers join a room with a `join` event and get a `welcome`; `POST /publish/{code}` (JSON
-`{"player_id","name","text"}`, the same REST ingest as Parlor's clues) emits one `clue_posted` event, shaped and
-sized like Parlor's frame, to the room.
+Subscribers join a room with a `join` event and get a `welcome`. A `publish` event
+(`{"room","id","player_id","name","text"}`, sent by a member as Parlor's players send a `command` frame) emits one
+`clue_posted` event, shaped and sized like Parlor's frame, to the room, the sender included, and acks with
+`{"command": id}`. `POST /publish/{code}` (JSON `{"player_id","name","text"}`, a REST ingest like Parlor's clue
+route) emits the same event.
 
     python -m loadtest.serve --app loadtest.peers.socketio_peer:app --port 8200
 """
@@ -24,6 +26,18 @@ SEQ = itertools.count(1)
 async def join(sid: str, data: dict[str, Any]) -> None:
     await sio.enter_room(sid, data["room"])
     await sio.emit("event", {"id": None, "type": "welcome", "ts": time.time(), "data": {}}, to=sid)
+
+
+async def _emit_clue(room: str, msg: dict[str, Any]) -> None:
+    now = time.time()
+    data = {"round": 1, "player_id": msg["player_id"], "name": msg["name"], "text": msg["text"], "ts": now}
+    await sio.emit("event", {"id": next(SEQ), "type": "clue_posted", "ts": now, "data": data}, room=room)
+
+
+@sio.event
+async def publish(sid: str, msg: dict[str, Any]) -> dict[str, Any]:
+    await _emit_clue(msg["room"], msg)
+    return {"command": msg["id"]}
 
 
 async def _reply(send: Any, status: int, body: bytes) -> None:
@@ -50,10 +64,7 @@ async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
-    msg = json.loads(body)
-    now = time.time()
-    data = {"round": 1, "player_id": msg["player_id"], "name": msg["name"], "text": msg["text"], "ts": now}
-    await sio.emit("event", {"id": next(SEQ), "type": "clue_posted", "ts": now, "data": data}, room=path[9:])
+    await _emit_clue(path[9:], json.loads(body))
     await _reply(send, 200, b'{"ok":true}')
 
 

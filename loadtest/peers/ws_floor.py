@@ -1,8 +1,9 @@
 """The floor: the same room fan-out on the `websockets` library alone, nothing else in the path.
 
-Subscribers connect to /room/{code}, send any first frame (the hello) and get a `welcome`; a publisher sends
-`{"room","player_id","name","text"}` frames on /publish and each becomes one `clue_posted` frame, shaped and
-sized like Parlor's (`{"id","type","ts","data"}`), broadcast to the room's sockets.
+Subscribers connect to /room/{code}, send any first frame (the hello) and get a `welcome`. A subscriber that sends
+`{"room","id","player_id","name","text"}` publishes: the room's sockets (the sender's too) get one `clue_posted`
+frame, shaped and sized like Parlor's (`{"id","type","ts","data"}`), and the sender an `ack` naming `id`, as
+Parlor answers a `command` frame. Frames sent on /publish are broadcast the same way, without an ack.
 
     python -m loadtest.peers.ws_floor --port 8100
 """
@@ -45,8 +46,11 @@ async def handler(ws: ServerConnection) -> None:
     room.add(ws)
     try:
         await ws.send(json.dumps({"id": None, "type": "welcome", "ts": time.time(), "data": {}}))
-        async for _ in ws:
-            pass
+        async for raw in ws:
+            msg = json.loads(raw)
+            broadcast(ROOMS.get(msg["room"], set()), frame(msg))
+            ack = {"id": None, "type": "ack", "ts": time.time(), "data": {"command": msg["id"]}}
+            await ws.send(json.dumps(ack, separators=(",", ":")))
     except websockets.ConnectionClosed:
         pass
     finally:
