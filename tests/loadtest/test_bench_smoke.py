@@ -84,3 +84,29 @@ def test_fanout_quick_delivers_every_event(tmp_path: Path) -> None:
     assert result["delivered"] == result["expected"] == 250
     assert not math.isnan(result["p99_ms"]) and result["cpu_seconds"] >= 0
     assert "<!-- BEGIN fanout -->" in report.read_text()
+
+
+@pytest.mark.parametrize("ingest", ["ws", "rest"])
+def test_capacity_quick_drives_every_server_through_a_room_member(tmp_path: Path, ingest: str) -> None:
+    """2 rooms x 3 sockets for 2 s on Parlor, the floor and socket.io: one member of each room sends every event
+    over its socket (Parlor: or over REST), each is acked, and all 3 members get every one."""
+    out = tmp_path / "capacity.json"
+    args = ("--active-rooms", "2", "--per-room", "3", "--seconds", "2", "--runs", "1", "--procs", "1")
+    _run(
+        "loadtest.capacity",
+        *args,
+        "--parlor-ingest",
+        ingest,
+        "--skip-idle",
+        "--no-report",
+        "--json",
+        str(out),
+        timeout=300,
+    )
+    (run,) = json.loads(out.read_text())
+    assert set(run) == {"parlor", "floor", "socketio"}
+    assert ("command" in run["parlor"]["ingest"]) == (ingest == "ws")
+    for name, result in run.items():
+        assert result["connected"] == 6 and result["failed"] == 0 and result["lost"] == 0, name
+        assert result["published"] == 4 and result["publish_failed"] == 0, name  # every event acked
+        assert result["delivered"] == result["expected"] == 12, name  # the speaker's own copy counted too
