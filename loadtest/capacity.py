@@ -266,7 +266,7 @@ def markdown(idle: dict[str, float] | None, active: Sequence[FanoutResult], comm
                 f"{_ratio(parlor.rss_per_conn, r.rss_per_conn)} |"
             )
         met = parlor.ms(50) <= 3 and parlor.ms(99) <= 20 and parlor.fleet.failed == 0
-        met = met and parlor.fleet.delivered == parlor.expected and parlor.publish_failed == 0
+        met = met and parlor.complete
         out += ["", f"Parlor targets: {'met' if met else '**missed**'}."]
     return "\n".join(out)
 
