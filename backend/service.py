@@ -33,6 +33,7 @@ from backend.game.vocabulary import (
     EventType,
     GameLimits,
     Language,
+    Phase,
     RoomSummary,
     SettingsView,
     Snapshot,
@@ -54,6 +55,7 @@ __all__ = [
     "BotAdded",
     "Credentials",
     "Language",
+    "Phase",
     "Resume",
     "RoomService",
     "RoomSummary",
@@ -387,9 +389,13 @@ class RoomService:
             actor, key and f"guess:{key}", lambda r: r.guess(actor.player_id, text, self.clock(), self.rng)
         )
 
-    async def advance(self, actor: Credentials, key: str | None = None) -> int:
+    async def advance(
+        self, actor: Credentials, key: str | None = None, phase: Phase | None = None, round_: int | None = None
+    ) -> int:
         return await self._act(
-            actor, key and f"advance:{key}", lambda r: r.advance(actor.player_id, self.clock(), self.rng)
+            actor,
+            key and f"advance:{key}",
+            lambda r: r.advance(actor.player_id, self.clock(), self.rng, phase=phase, round_=round_),
         )
 
     async def _act(self, actor: Credentials, key: str | None, command: Callable[[Room], list[Event]]) -> int:

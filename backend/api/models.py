@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from backend.service import valid_clue, valid_guess
+from backend.service import Phase, valid_clue, valid_guess
 
 
 class ClueIn(BaseModel):
@@ -27,3 +27,11 @@ class GuessIn(BaseModel):
 
 class VoteIn(BaseModel):
     target_id: str = Field(min_length=1, max_length=64)
+
+
+class AdvanceIn(BaseModel):
+    """What the host saw end: with it, a tap that lands after the phase moved on is refused (409 wrong_phase)
+    instead of ending the next phase."""
+
+    phase: Phase | None = Field(None, examples=["discussion"])
+    round: int | None = Field(None, ge=1, le=100_000, examples=[1])

@@ -633,8 +633,21 @@ class Room:
         text = clean_text(text, field_name="guess", max_len=GUESS_MAX)
         return self._end_guess(text, now, rng)
 
-    def advance(self, actor_id: str, now: float, rng: random.Random) -> list[Event]:
+    def advance(
+        self,
+        actor_id: str,
+        now: float,
+        rng: random.Random,
+        *,
+        phase: Phase | None = None,
+        round_: int | None = None,
+    ) -> list[Event]:
+        """The host ends the discussion or counts the votes now. `phase` and `round_` name the one the host saw
+        end: a tap on "End discussion" that lands after the table got ready would otherwise count a vote nobody
+        has cast yet."""
         self._require_host(actor_id)
+        if (phase is not None and phase != self.phase) or (round_ is not None and round_ != self.round):
+            raise Conflict("that phase is already over; the game has moved on", "wrong_phase")
         if self.phase == Phase.DISCUSSION:
             return self._enter(Phase.VOTING, now, rng)
         if self.phase == Phase.VOTING:

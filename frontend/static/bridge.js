@@ -102,6 +102,7 @@
       this.report = emptyReport();
       this.labels = {};
       this.seatLock = null; // releases the Web Lock that tells other tabs this seat is open here
+      this.commands = new Map(); // command id -> settle(outcome) for moves sent over the socket
       this.frontendLost = false;
       this.frontendTimer = null;
       this.handedOverAt = 0; // when next() last resolved while Python had not asked again yet
@@ -167,6 +168,7 @@
     }
 
     shutdown() {
+      this.settleCommands();
       clearTimeout(this.reconnectTimer);
       clearTimeout(this.persistTimer);
       this.persistTimer = null;
@@ -499,7 +501,9 @@
           return;
         }
         this.observeServerTime(frame.ts, nowEpochMs());
-        if (frame.type === "welcome") {
+        if ((frame.type === "ack" || frame.type === "error") && frame.data && this.commands.has(frame.data.command)) {
+          this.commands.get(frame.data.command)(frame.type === "ack" ? { ok: true, data: frame.data } : { ok: false, error: frame.data });
+        } else if (frame.type === "welcome") {
           welcomed = true;
           if (frame.data && frame.data.recovered && frame.data.epoch) this.epoch = frame.data.epoch;
           this.onWelcome();
@@ -515,11 +519,41 @@
       ws.onclose = (ev) => {
         if (this.ws !== ws) return;
         this.ws = null;
+        this.settleCommands();
         clearInterval(this.pingTimer);
         if (!welcomed) this.report.connect_attempts.failure++;
         else this.report.disconnects++;
         this.onSocketDown(ev.code);
       };
+    }
+
+    // ---- moves over the socket ------------------------------------------------------------------------
+
+    // A move sent as a `command` frame on the open socket: no new request, no HTTP round trip on a phone. Resolves
+    // {ok: true, data} on the server's ack, {ok: false, error} on its refusal, or null when the socket cannot say
+    // (not connected, closed or silent for `timeoutMs`): the caller then sends the move over REST with the same
+    // key, which the server answers once whichever copy arrived first.
+    command(name, data, key, timeoutMs) {
+      const ws = this.ws;
+      if (this.status !== "connected" || !ws || ws.readyState !== WebSocket.OPEN) return Promise.resolve(null);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => settle(null), timeoutMs);
+        const settle = (outcome) => {
+          clearTimeout(timer);
+          this.commands.delete(key);
+          resolve(outcome);
+        };
+        this.commands.set(key, settle);
+        try {
+          ws.send(JSON.stringify({ type: "command", id: key, name, data }));
+        } catch (e) {
+          settle(null);
+        }
+      });
+    }
+
+    settleCommands() {
+      for (const settle of Array.from(this.commands.values())) settle(null);
     }
 
     onWelcome() {

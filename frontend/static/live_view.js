@@ -10,13 +10,14 @@
 // User text only ever goes into the page as textContent.
 (function (w) {
   "use strict";
-  const VERSION = "1";
+  const VERSION = "2";
   if (w.parlorLive && w.parlorLive.version === VERSION) return;
 
   const RESYNC = new Set(["game_started", "phase_changed"]);
   const IN_GAME = new Set(["discussion", "voting", "guess"]);
   const RETRY_STATUSES = new Set([502, 503, 504]);
   const RETRIES = 2;
+  const COMMAND_TIMEOUT_MS = 3000; // a move sent over the socket and not answered by then goes over REST (same key)
   const RETRY_MS = 400;
   const SNAPSHOT_RETRY_MS = 1000;
   const CLUE_MAX = 120; // the vocabulary's, until a snapshot says otherwise
@@ -234,6 +235,17 @@
     if (errors[code]) return errors[code].split("{message}").join(message);
     if (code === "rate_limited") return message ? "Slow down a little (" + message + ")." : "Slow down a little.";
     return message ? message[0].toUpperCase() + message.slice(1) : "Something went wrong. Please try again.";
+  }
+
+  // A refused clue in the player's words: the game's reason when the clue's text was refused (as
+  // frontend.api.field_error words it for the Python views), else the refusal's sentence for its code.
+  function refusal(errors, err, fallback) {
+    const field = Array.isArray(err.fields) && err.fields[0] ? err.fields[0] : null;
+    if (err.code === "validation_error" && field && Array.isArray(field.loc) && field.loc.slice(-1)[0] === "text") {
+      const reason = field.type === "value_error" ? String(field.msg || "").replace(/^Value error, /, "") : "";
+      return reason ? reason[0].toUpperCase() + reason.slice(1).replace(/\.$/, "") + "." : friendly(errors, "invalid_clue", "");
+    }
+    return friendly(errors, String(err.code || "http_error"), String(err.message || fallback));
   }
 
   function newKey() {
@@ -478,7 +490,11 @@
       const key = newKey();
       let problem = null;
       try {
-        for (let attempt = 0; ; attempt++) {
+        // a bridge loaded before this script knew commands (a page older than a deploy) goes over REST
+        const viaSocket = typeof this.bridge.command === "function";
+        const outcome = viaSocket ? await this.bridge.command("clue", { text }, key, COMMAND_TIMEOUT_MS) : null;
+        if (outcome && !outcome.ok) problem = refusal(errors, outcome.error, "");
+        for (let attempt = 0; !outcome; attempt++) {
           let resp = null;
           try {
             resp = await fetch(cfg.baseUrl + "/api/rooms/" + encodeURIComponent(cfg.room) + "/clues", {
@@ -505,15 +521,7 @@
             try {
               body = await resp.json();
             } catch (e) {}
-            const err = (body && body.error) || {};
-            const field = Array.isArray(err.fields) && err.fields[0] ? err.fields[0] : null;
-            if (err.code === "validation_error" && field && Array.isArray(field.loc) && field.loc.slice(-1)[0] === "text") {
-              // the game's reason for refusing the clue, as frontend.api.field_error words it for the Python views
-              const reason = field.type === "value_error" ? String(field.msg || "").replace(/^Value error, /, "") : "";
-              problem = reason ? reason[0].toUpperCase() + reason.slice(1).replace(/\.$/, "") + "." : friendly(errors, "invalid_clue", "");
-            } else {
-              problem = friendly(errors, String(err.code || "http_error"), String(err.message || "HTTP " + resp.status));
-            }
+            problem = refusal(errors, (body && body.error) || {}, "HTTP " + resp.status);
           }
           break;
         }

@@ -553,7 +553,16 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
             )
     if you.get("is_host") and phase in ("discussion", "voting"):
         label = t(lang, "end_discussion") if phase == "discussion" else t(lang, "count_votes")
-        buttons.button(label, key="advance", type="tertiary", on_click=run_action, args=(api.act, seat, "advance"))
+        # the phase and round this button ends: a tap that lands after the table moved on is refused, not applied
+        # to the next phase (seen: "I'm ready" then "End discussion" skipped the vote), and the key is per phase
+        seen = {"phase": phase, "round": state.get("round")}
+        buttons.button(
+            label,
+            key=f"advance-{phase}-{seen['round']}",
+            type="tertiary",
+            on_click=run_action,
+            args=(api.act, seat, "advance", seen),
+        )
 
 
 def _vote(api: Api, seat: Seat, target_id: str) -> None:

@@ -46,7 +46,7 @@ def play_and_capture(tmp_path: Path) -> dict[str, dict[str, Any]]:
             bot = c.post(f"/api/rooms/{code}/bots", headers=ha).json()
             c.patch(f"/api/rooms/{code}/settings", json={"discussion_seconds": 60}, headers=ha)
             c.post(f"/api/rooms/{code}/start", headers=ha)
-            c.post(f"/api/rooms/{code}/clues", json={"text": "round and warm"}, headers=hb)
+            ws.send_json({"type": "command", "id": "k-1", "name": "clue", "data": {"text": "round and warm"}})
             c.post(f"/api/rooms/{code}/ready", headers=hb)
             c.post(f"/api/rooms/{code}/advance", headers=ha)
             c.post(f"/api/rooms/{code}/advance", headers=ha)  # nobody voted: a tie

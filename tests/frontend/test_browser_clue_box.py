@@ -1,4 +1,5 @@
-"""The clue box never vanishes: hundreds of clues sent through the real UI while the page reruns around them.
+"""The clue box never vanishes: hundreds of clues sent through the real UI (over the socket, as command frames)
+while the page reruns around them.
 
 Issue 12 saw the clue form disappear 3 times in ~650 submits (a Streamlit form whose submit reran the app while
 the live fragment reran too). The box is now the live view's own form, re-inserted into its placeholder whenever
@@ -73,5 +74,19 @@ def test_hundreds_of_clues_through_the_ui_and_the_box_stays(browser: Browser, tm
         box.fill("bell\u0007")  # a pasted control character: the game's reason, not "not valid"
         box.press("Enter")
         expect(alice.page.get_by_test_id("clue-error")).to_have_text("Clue must not contain control characters.")
+        # the page was on the socket all along, so every clue went as a command frame, none as a REST request
+        metrics = http.get("/metrics").text
+        assert sample(metrics, 'parlor_ws_frames_received_total{type="command"}') >= SUBMITS + 2
+        assert sample(metrics, 'parlor_http_requests_total{handler="/api/rooms/{code}/clues"', partial=True) == 0
         alice.page.context.close()
         bob.page.context.close()
+
+
+def sample(metrics: str, name: str, *, partial: bool = False) -> float:
+    """The sum of the samples whose name and labels start with `name` (all labels given unless `partial`)."""
+    total = 0.0
+    for line in metrics.splitlines():
+        head, _, value = line.rpartition(" ")
+        if head == name or (partial and head.startswith(name)):
+            total += float(value)
+    return total

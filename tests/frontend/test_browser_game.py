@@ -113,6 +113,32 @@ def test_two_players_play_a_whole_game_live(browser: Browser, stack: tuple[Backe
     bob.page.context.close()
 
 
+def test_host_ends_the_discussion_then_counts_the_votes(browser: Browser, stack: tuple[Backend, Frontend]) -> None:
+    """The host's buttons name the phase they end: "End discussion now" starts the vote, "Count votes now"
+    counts it, and the same end-of-discussion sent once more (a late tap) is refused while the vote goes on."""
+    backend, frontend = stack
+    alice, bob = seat_two_and_a_bot(browser, frontend.url)
+    alice.click("Start game")
+    for player in (alice, bob):
+        expect(player.page.get_by_test_id("phase")).to_have_text("Discussion", timeout=scaled(30) * 1000)
+    alice.click("End discussion now")
+    for player in (alice, bob):
+        expect(player.page.get_by_test_id("phase")).to_have_text("Voting", timeout=scaled(30) * 1000)
+    late = httpx.post(
+        f"{backend.url}/api/rooms/{alice.code}/advance",
+        json={"phase": "discussion", "round": 1},
+        headers={"Authorization": f"Bearer {alice.token}"},
+    )
+    assert late.status_code == 409 and late.json()["error"]["code"] == "wrong_phase"
+    expect(bob.page.get_by_test_id("phase")).to_have_text("Voting")
+    alice.click("Count the votes now")
+    for player in (alice, bob):  # the vote is over: round 2 (a tie, or one out) or game over (the bot's vote)
+        after = player.page.locator("[data-testid='winner'], [data-testid='phase']:has-text('Discussion')")
+        expect(after.first).to_be_visible(timeout=scaled(30) * 1000)
+    for player in (alice, bob):
+        player.page.context.close()
+
+
 def test_socket_cut_falls_back_to_long_poll_and_recovers(browser: Browser, stack: tuple[Backend, Frontend]) -> None:
     """Cut sockets: Fallback, clues still arrive by long-poll; restored: Connected, no clue lost or doubled."""
     backend, frontend = stack

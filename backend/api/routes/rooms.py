@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
-from backend.api.models import ClueIn, GuessIn, VoteIn
+from backend.api.models import AdvanceIn, ClueIn, GuessIn, VoteIn
 from backend.game.events import MAX_EVENT_ID
 from backend.realtime.protocol import event_frame
 from backend.service import (
@@ -196,5 +196,9 @@ async def vote(body: VoteIn, player: PlayerDep, service: ServiceDep, key: Idempo
 
 
 @router.post("/{code}/advance")
-async def advance(player: PlayerDep, service: ServiceDep, key: IdempotencyKey = None) -> Accepted:
-    return Accepted(last_event_id=await service.advance(player, key))
+async def advance(
+    player: PlayerDep, service: ServiceDep, body: AdvanceIn | None = None, key: IdempotencyKey = None
+) -> Accepted:
+    """The host ends the discussion, or counts the votes, now; the body names which (recommended)."""
+    seen = body or AdvanceIn()
+    return Accepted(last_event_id=await service.advance(player, key, seen.phase, seen.round))

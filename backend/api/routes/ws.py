@@ -21,7 +21,7 @@ from starlette.websockets import WebSocketState
 
 from backend.api.deps import handshake_allowed
 from backend.api.errors import validation_error
-from backend.api.models import ClueIn, GuessIn, VoteIn
+from backend.api.models import AdvanceIn, ClueIn, GuessIn, VoteIn
 from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import Limit
 from backend.game.events import MAX_EVENT_ID
@@ -42,7 +42,7 @@ COMMANDS: dict[str, tuple[type[BaseModel] | None, Move]] = {
     "vote": (VoteIn, lambda service, who, body, key: service.vote(who, body.target_id, key)),
     "guess": (GuessIn, lambda service, who, body, key: service.guess(who, body.text, key)),
     "ready": (None, lambda service, who, _body, key: service.ready(who, key)),
-    "advance": (None, lambda service, who, _body, key: service.advance(who, key)),
+    "advance": (AdvanceIn, lambda service, who, body, key: service.advance(who, key, body.phase, body.round)),
 }
 COMMAND_ID_MAX = 64  # the Idempotency-Key header's limit
 

@@ -23,9 +23,12 @@ def live(client: TestClient, s: dict[str, str]) -> Iterator[WebSocketTestSession
         yield ws
 
 
-def until(ws: WebSocketTestSession, pick: Callable[[dict[str, Any]], bool]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+Frame = dict[str, Any]
+
+
+def until(ws: WebSocketTestSession, pick: Callable[[Frame], bool]) -> tuple[list[Frame], Frame]:
     """Frames received before the first one `pick` accepts, and that one."""
-    seen: list[dict[str, Any]] = []
+    seen: list[Frame] = []
     for _ in range(50):
         f = ws.receive_json()
         if pick(f):
@@ -105,3 +108,23 @@ def test_frames_that_are_not_commands_are_answered_as_abuse(client: TestClient) 
             assert err["data"]["code"] == code, bad
         ws.send_json({"type": "ping", "t": 1})
         assert until(ws, lambda f: f["type"] == "pong")[1]["data"] == {"t": 1}
+
+
+def test_a_stale_advance_is_refused_over_the_socket_and_over_rest(client: TestClient) -> None:
+    """`advance` names the phase and round the host saw: one that is over gets wrong_phase, nothing moves."""
+    host, _ = started_table(client)
+    code = host["room_code"]
+    with live(client, host) as ws:
+        ws.send_json(command("advance", "a1", phase="discussion", round=1))
+        assert until(ws, lambda f: f["type"] == "ack")[1]["data"]["command"] == "a1"
+        ws.send_json(command("advance", "a2", phase="discussion", round=1))
+        _, err = until(ws, lambda f: f["type"] == "error")
+        assert (err["data"]["command"], err["data"]["code"]) == ("a2", "wrong_phase")
+    resp = client.post(f"/api/rooms/{code}/advance", json={"phase": "discussion", "round": 1}, headers=auth(host))
+    assert resp.status_code == 409 and resp.json()["error"]["code"] == "wrong_phase"
+    assert client.get(f"/api/rooms/{code}/state", headers=auth(host)).json()["phase"] == "voting"
+    resp = client.post(f"/api/rooms/{code}/advance", json={"phase": "lobby"}, headers=auth(host))
+    assert resp.status_code == 409
+    resp = client.post(f"/api/rooms/{code}/advance", json={"phase": "dancing"}, headers=auth(host))
+    assert resp.status_code == 422
+    assert client.post(f"/api/rooms/{code}/advance", headers=auth(host)).status_code == 200  # no body: as before

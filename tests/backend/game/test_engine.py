@@ -8,7 +8,7 @@ import pytest
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.game.engine import Room, RoomLimits
-from backend.game.vocabulary import MAX_PLAYERS
+from backend.game.vocabulary import MAX_PLAYERS, Phase
 from tests.backend.game.helpers import BANK, T0, civilians, make_room, started, types, undercovers
 
 RNG = random.Random(0)  # for commands that take chance but never use it in these cases
@@ -224,6 +224,22 @@ def test_host_advances_discussion_and_voting() -> None:
     assert room.advance("h0", T0, rng)[-1].data["phase"] == "voting"
     events = room.advance("h0", T0, rng)
     assert types(events)[0] == "vote_tied"  # nobody voted: a tie of zero votes eliminates nobody
+    assert room.phase == "discussion" and room.round == 2
+
+
+def test_an_advance_for_a_phase_already_over_changes_nothing() -> None:
+    """The host's "End discussion" that lands after everyone got ready (voting already began) is refused: it
+    must not count the votes nobody has cast yet. The same for a round that is over."""
+    room, _, rng = started(4)
+    room.advance("h0", T0, rng, phase=Phase.DISCUSSION, round_=1)
+    assert room.phase == "voting"
+    with pytest.raises(Conflict) as stale:
+        room.advance("h0", T0, rng, phase=Phase.DISCUSSION, round_=1)
+    assert stale.value.code == "wrong_phase" and room.phase == "voting" and not room.votes
+    room.advance("h0", T0, rng, phase=Phase.VOTING, round_=1)  # counts the votes: a tie, round 2
+    assert room.phase == "discussion" and room.round == 2
+    with pytest.raises(Conflict):
+        room.advance("h0", T0, rng, phase=Phase.DISCUSSION, round_=1)
     assert room.phase == "discussion" and room.round == 2
 
 
