@@ -239,9 +239,9 @@ def markdown(idle: dict[str, float] | None, active: Sequence[FanoutResult], comm
             f"each room one of the {parlor.per_room} members (a connection held by the driver process) sends each "
             "event and waits for the server's ack naming it, and receives the event like the room's other members. "
             f"So on every server an event has one publisher connection and {parlor.per_room} recipients, all counted "
-            "and timed; the column *events in as* says what each server was sent (Parlor's clue runs auth, engine "
-            "and event log; the peers only fan out). Targets for Parlor: p50 ≤ 3 ms, p99 ≤ 20 ms, every connection "
-            "made, every event acked and delivered.",
+            "and timed; the column *events in as* says what each server was sent (Parlor's clue goes through the "
+            "game engine and the event log; the peers only fan out). Targets for Parlor: p50 ≤ 3 ms, p99 ≤ 20 ms, "
+            "every connection made, every event acked and delivered.",
             "",
             "| server | events in as | connected | events acked / sent | delivered / expected | p50 ms | p95 ms | "
             "p99 ms | max ms | CPU % | CPU µs per delivered frame | RSS per connection KiB | lost |",
