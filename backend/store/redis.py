@@ -729,6 +729,11 @@ class RedisStore:
         if not watched:
             return
         await self._check_generation()
+        # What had been delivered when the read went out: commits landing while it is in flight (players
+        # connecting, clues) raise `_delivered` past the last id it returns, which is no loss. Compared with the
+        # live value, they made a healthy room look rewound: a new epoch and every socket of it cut (seen with
+        # sockets connecting while a fresh process subscribed).
+        seen = {code: self._delivered[code] for code in watched}
         async with self._redis.pipeline(transaction=False) as pipe:
             for code in watched:
                 pipe.hmget(_room_key(code), ["seq", "epoch"])
@@ -739,10 +744,8 @@ class RedisStore:
             if seq is None:
                 self._delivered.pop(code, None)
                 self._reset(code)
-            elif int(seq) < self._delivered[code]:
-                log.warning(
-                    "redis store: room %s went back from id %s to %s; new epoch", code, self._delivered[code], seq
-                )
+            elif int(seq) < seen[code]:
+                log.warning("redis store: room %s went back from id %s to %s; new epoch", code, seen[code], seq)
                 self._metrics.store_data_losses.inc()
                 with contextlib.suppress(NotFound):  # deleted meanwhile: nothing left to rekey
                     await self.mutate(code, functools.partial(_rekey, expected=epoch), time.time())

@@ -382,3 +382,48 @@ async def test_rooms_written_before_answers_moved_out_load_and_keep_their_answer
         assert await store.read("ABCDE", lambda r: r.round) == 1
     finally:
         await admin.aclose()
+
+
+async def test_commits_during_the_catch_up_read_are_not_taken_for_lost_data(
+    redis_stores: StoreFactory, registry: CollectorRegistry
+) -> None:
+    """The catch-up after a (re)subscribe reads each room's last id; commits that land while that read is in
+    flight move the delivered id past what it returns. That is no rewind: no reset, no new epoch, no data-loss
+    count (seen in loadtest/replicas.py: a fresh process cut every socket of rooms whose players were joining)."""
+    a = await redis_stores()
+    resets: list[str] = []
+    a.subscribe_resets(resets.append)
+    await a.create_room(*new_room("RACEX"), NOW)
+    await a.watch("RACEX")
+    epoch = (await a.events_after("RACEX", 0)).epoch
+    real_pipeline = a._redis.pipeline
+
+    class CommitWhileInFlight:
+        """The catch-up's pipeline, with a commit made and delivered between its answer and its use."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self.pipe = real_pipeline(*args, **kwargs)
+
+        async def __aenter__(self) -> CommitWhileInFlight:
+            await self.pipe.__aenter__()
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            await self.pipe.__aexit__(*exc)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.pipe, name)
+
+        async def execute(self) -> Any:
+            heads = await self.pipe.execute()
+            await a.mutate("RACEX", lambda r: [note(0)], time.time())
+            return heads
+
+    a._redis.pipeline = CommitWhileInFlight
+    try:
+        await a._catch_up(["RACEX"])
+    finally:
+        a._redis.pipeline = real_pipeline
+    assert resets == []
+    assert (await a.events_after("RACEX", 0)).epoch == epoch
+    assert (registry.get_sample_value("parlor_store_data_losses_total") or 0) == 0
