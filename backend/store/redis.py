@@ -286,7 +286,11 @@ class _Feed:
                 async with self.lock:
                     channels = sorted(self.subscribed)
                     if channels:
-                        await self.pubsub.ssubscribe(*channels)
+                        # one SSUBSCRIBE per room: a cluster refuses channels of several slots in one command
+                        # (CROSSSLOT), and a node serves many rooms' slots; one by one, the confirmations below
+                        # still tell when all are back
+                        for channel in channels:
+                            await self.pubsub.ssubscribe(channel)
                     else:  # an idle connection still needs one command to be opened
                         await self.pubsub.ssubscribe(_channel("-"))
                         await self.pubsub.sunsubscribe(_channel("-"))

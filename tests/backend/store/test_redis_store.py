@@ -134,23 +134,28 @@ async def test_claim_lease_refires_when_the_claimer_never_commits(redis_stores: 
 async def test_subscriber_catches_up_after_losing_its_connection(
     redis_stores: StoreFactory, redis_target: RedisTarget, registry: CollectorRegistry
 ) -> None:
-    """Commits made while a process's subscription is cut reach its listeners after it reconnects."""
+    """Commits made while a process's subscription is cut reach its listeners after it reconnects, for every room
+    it watches (several rooms on one cluster node are several slots: one SSUBSCRIBE each, or CROSSSLOT)."""
     a, b = await redis_stores(), await redis_stores()
     heard = Recorder()
     a.subscribe(heard)
-    await b.create_room(*new_room(), NOW)
-    await a.watch("ABCDE")
-    await b.mutate("ABCDE", lambda r: [note(-1)], time.time())
-    await heard.until("ABCDE", CREATED + 1)
+    codes = ["ABCDE", "FGHJK", "LMNPQ", "RSTUV", "WXYZ2", "34567"]
+    for code in codes:
+        await b.create_room(*new_room(code), NOW)
+        await a.watch(code)
+        await b.mutate(code, lambda r: [note(-1)], time.time())
+        await heard.until(code, CREATED + 1)
     admins = [aioredis.Redis(host="127.0.0.1", port=port) for port in redis_target.ports]
     before = errors(registry, "subscribe")
     for n in range(5):
         for admin in admins:
             await admin.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
-        await b.mutate("ABCDE", lambda r, n=n: [note(n)], time.time())
+        for code in codes:
+            await b.mutate(code, lambda r, n=n: [note(n)], time.time())
     for admin in admins:
         await admin.aclose()
-    assert await heard.until("ABCDE", CREATED + 6) == list(range(CREATED + 1, CREATED + 7))
+    for code in codes:
+        assert await heard.until(code, CREATED + 6) == list(range(CREATED + 1, CREATED + 7)), code
     assert errors(registry, "subscribe") > before
     assert await a.ping()
 
