@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUSTOM_PACK_MAX_CHARS",
     "GAME_LIMITS",
+    "MAX_EVENT_ID",
     "BotAdded",
     "Credentials",
     "Language",

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
 from backend.api.models import AdvanceIn, ClueIn, GuessIn, VoteIn
-from backend.game.events import MAX_EVENT_ID
 from backend.realtime.protocol import event_frame
 from backend.service import (
     CUSTOM_PACK_MAX_CHARS,
     GAME_LIMITS,
+    MAX_EVENT_ID,
     BotAdded,
     Credentials,
     Language,

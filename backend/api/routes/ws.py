@@ -24,12 +24,11 @@ from backend.api.errors import validation_error
 from backend.api.models import AdvanceIn, ClueIn, GuessIn, VoteIn
 from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import Limit
-from backend.game.events import MAX_EVENT_ID
 from backend.metrics import FRAME_TYPES_IN
 from backend.realtime.direct import DirectWriter
 from backend.realtime.hub import Connection, Hub
 from backend.realtime.protocol import CloseCode, Transport, dumps, frame
-from backend.service import Credentials, RoomService, normalize_code
+from backend.service import MAX_EVENT_ID, Credentials, RoomService, normalize_code
 
 router = APIRouter()
 
