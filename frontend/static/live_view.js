@@ -10,7 +10,7 @@
 // User text only ever goes into the page as textContent.
 (function (w) {
   "use strict";
-  const VERSION = "2";
+  const VERSION = "1"; // a new version would attach a second view to the bridge of a page that loaded the old one
   if (w.parlorLive && w.parlorLive.version === VERSION) return;
 
   const RESYNC = new Set(["game_started", "phase_changed"]);
