@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -31,24 +31,25 @@ def _redis_command(port: int, command: bytes) -> bytes:
         return sock.recv(64)
 
 
-async def add_bot(http: httpx.AsyncClient, host: Seat, key: str) -> httpx.Response:
-    """Add a bot, retrying a 503 (a loaded machine's Redis timeouts) under one Idempotency-Key."""
+async def past_503(request: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
+    """The answer to `request`, sent again on a 503: a loaded machine's Redis (or one that has just restarted)
+    may time out once, and a client retries."""
     for _ in range(5):
-        resp = await http.post(f"/api/rooms/{host.room_code}/bots", headers={**host.auth, "Idempotency-Key": key})
+        resp = await request()
         if resp.status_code != 503:
             return resp
         await asyncio.sleep(0.5)
     return resp
+
+
+async def add_bot(http: httpx.AsyncClient, host: Seat, key: str) -> httpx.Response:
+    """Add a bot, retrying a 503 under one Idempotency-Key."""
+    headers = {**host.auth, "Idempotency-Key": key}
+    return await past_503(lambda: http.post(f"/api/rooms/{host.room_code}/bots", headers=headers))
 
 
 async def get_state(http: httpx.AsyncClient, seat: Seat) -> httpx.Response:
-    """GET /state, retrying a 503: a Redis that has just restarted on a loaded machine may time out once."""
-    for _ in range(5):
-        resp = await http.get(f"/api/rooms/{seat.room_code}/state", headers=seat.auth)
-        if resp.status_code != 503:
-            return resp
-        await asyncio.sleep(0.5)
-    return resp
+    return await past_503(lambda: http.get(f"/api/rooms/{seat.room_code}/state", headers=seat.auth))
 
 
 async def _until(check: object, timeout: float) -> None:
