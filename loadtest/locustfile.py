@@ -21,6 +21,7 @@ import json
 import os
 import random
 import time
+import uuid
 from typing import Any, ClassVar
 
 import gevent
@@ -33,6 +34,7 @@ ROOM_SIZE = int(os.environ.get("PARLOR_ROOM_SIZE", "5"))
 POLL_SECONDS = 0.4
 LONGPOLL_WAIT = 25
 PING_SECONDS = 25
+_STALE = object()  # a request that got no answer at all on a reused connection
 
 
 @events.init.add_listener
@@ -96,7 +98,7 @@ class ParlorPlayer(FastHttpUser):
         if self.is_host:
             self.code, self.player_id, self.token = seat["room_code"], seat["player_id"], seat["token"]
             for _ in range(2):
-                self._post(f"/api/rooms/{self.code}/bots", name="/api/rooms/[code]/bots")
+                self._post(f"/api/rooms/{self.code}/bots", name="/api/rooms/[code]/bots", keyed=True)
             self._request(
                 "PATCH",
                 f"/api/rooms/{self.code}/settings",
@@ -117,7 +119,9 @@ class ParlorPlayer(FastHttpUser):
         self._start_game()
 
     def _start_game(self) -> None:
-        self._request("POST", f"/api/rooms/{self.code}/start", name="/api/rooms/[code]/start", ok=(200, 409))
+        self._request(
+            "POST", f"/api/rooms/{self.code}/start", name="/api/rooms/[code]/start", ok=(200, 409), keyed=True
+        )
 
     # ---- REST ------------------------------------------------------------------------------------------
 
@@ -125,8 +129,43 @@ class ParlorPlayer(FastHttpUser):
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
-    def _request(self, method: str, path: str, body: Any = None, *, name: str, ok: tuple[int, ...] = (200, 201)) -> Any:
-        with self.client.request(method, path, json=body, headers=self.auth, name=name, catch_response=True) as resp:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        name: str,
+        ok: tuple[int, ...] = (200, 201),
+        keyed: bool = False,
+    ) -> Any:
+        """One request as a real client makes it. A move (`keyed`) carries an Idempotency-Key, and like GETs it is
+        sent once more on a connection that failed before any answer: the pooled keep-alive connection it went out
+        on had just been closed by the server for idleness (uvicorn closes idle ones after KEEP_ALIVE_TIMEOUT_SECONDS;
+        the client learns of it only when its next request meets the FIN). The key makes the second copy safe: the
+        server applies a move once whichever copy reached it. Such retries are counted as their own request type."""
+        headers = dict(self.auth)
+        if keyed:
+            headers["Idempotency-Key"] = uuid.uuid4().hex
+        retry = keyed or method == "GET"
+        for attempt in range(2 if retry else 1):
+            last = attempt == (1 if retry else 0)
+            result = self._attempt(method, path, body, headers, name=name, ok=ok, last=last)
+            if result is not _STALE:
+                return result
+            self.environment.events.request.fire(
+                request_type="RETRY", name=f"{name} (stale keep-alive connection)", response_time=0,
+                response_length=0, exception=None, context={},
+            )  # fmt: skip
+        return {}
+
+    def _attempt(
+        self, method: str, path: str, body: Any, headers: dict[str, str], *, name: str, ok: tuple[int, ...], last: bool
+    ) -> Any:
+        with self.client.request(method, path, json=body, headers=headers, name=name, catch_response=True) as resp:
+            if resp.status_code == 0 and not last and not self.stopping:
+                resp.success()  # no answer at all: retried (above), and that retry is what counts
+                return _STALE
             if resp.status_code in ok:
                 resp.success()
                 try:
@@ -140,8 +179,9 @@ class ParlorPlayer(FastHttpUser):
             resp.failure(f"{resp.status_code}: {(resp.text or '')[:200]}")
             return {}
 
-    def _post(self, path: str, body: Any = None, *, name: str) -> Any:
-        return self._request("POST", path, body, name=name)
+    def _post(self, path: str, body: Any = None, *, name: str, keyed: bool = False) -> Any:
+        """Creating a room and joining take no key (a second copy would be a second room or seat): never resent."""
+        return self._request("POST", path, body, name=name, keyed=keyed)
 
     # ---- game ------------------------------------------------------------------------------------------
 
@@ -166,8 +206,9 @@ class ParlorPlayer(FastHttpUser):
                 {"text": f"qz {random.randint(1, 999)}"},
                 name="/api/rooms/[code]/clues",
                 ok=(200, 403, 409, 429),
+                keyed=True,
             )
-            self._request("POST", f"{base}/ready", name="/api/rooms/[code]/ready", ok=(200, 403, 409))
+            self._request("POST", f"{base}/ready", name="/api/rooms/[code]/ready", ok=(200, 403, 409), keyed=True)
         elif phase == "voting":
             targets = sorted(self.alive - {self.player_id})
             if targets:
@@ -177,6 +218,7 @@ class ParlorPlayer(FastHttpUser):
                     {"target_id": random.choice(targets)},
                     name="/api/rooms/[code]/votes",
                     ok=(200, 400, 403, 409),
+                    keyed=True,
                 )
         elif phase == "finished" and self.is_host:
             gevent.sleep(1.0)

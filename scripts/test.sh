@@ -12,6 +12,11 @@ echo "== pytest"
 # modules (module-scoped servers stay shared), overlap those waits. PYTEST_WORKERS=0 runs in one process.
 # Under four workers a 2-core machine is busy, so the test timings (PARLOR_TIME_SCALE) get room to breathe.
 workers="${PYTEST_WORKERS:-4}"
+# The ten slowest tests of each phase are printed at the end, so a suite creeping toward CI's limit shows where.
+durations=(--durations=10 --durations-min=1)
+# A failed browser test leaves its Playwright trace and screenshots here (tests/conftest.py); printed below.
+artifacts=var/test-artifacts
+rm -rf "$artifacts"
 xdist=()
 if [[ "$workers" != "0" ]]; then
   xdist=(-n "$workers" --dist loadfile)
@@ -24,18 +29,22 @@ set +e
 if [[ $# -eq 0 && "$workers" != "0" ]]; then
   ignore=()
   for path in "${serial[@]}"; do ignore+=(--ignore "$path"); done
-  .venv/bin/python -m pytest "${xdist[@]}" "${ignore[@]}"
+  .venv/bin/python -m pytest "${xdist[@]}" "${durations[@]}" "${ignore[@]}"
   status=$?
   echo "== pytest (alone): ${serial[*]}"
   # Alone, the machine is quiet: their time limits are the real ones (every socket back within 2 s, not 4 s).
-  PARLOR_TIME_SCALE="${PARLOR_ALONE_TIME_SCALE:-1}" .venv/bin/python -m pytest "${serial[@]}"
+  PARLOR_TIME_SCALE="${PARLOR_ALONE_TIME_SCALE:-1}" .venv/bin/python -m pytest "${durations[@]}" "${serial[@]}"
   alone=$?
   if [[ $status -eq 0 || $status -eq 5 ]] && [[ $alone -ne 0 ]]; then status=$alone; fi
   if [[ $status -eq 5 && $alone -eq 5 ]]; then status=5; elif [[ $status -eq 5 ]]; then status=1; fi
 else
-  .venv/bin/python -m pytest "${xdist[@]}" "$@"
+  .venv/bin/python -m pytest "${xdist[@]}" "${durations[@]}" "$@"
   status=$?
 fi
 set -e
+if [[ -d "$artifacts" ]] && [[ -n "$(ls -A "$artifacts")" ]]; then
+  echo "== evidence of failed browser tests (Playwright traces: npx playwright show-trace FILE) in $artifacts:"
+  find "$artifacts" -type f | sort
+fi
 if [[ $status -eq 5 ]]; then echo "pytest collected no tests: that is a failure"; exit 1; fi
 exit $status

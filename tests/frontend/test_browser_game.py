@@ -14,7 +14,7 @@ from backend.flags.file import write_flag_file
 from launchers.backend import Backend, run_backend
 from launchers.process import free_port
 from launchers.streamlit import Frontend, frontend_origins, run_streamlit
-from tests.conftest import scaled
+from tests.conftest import scaled, screenshot_dir
 from tests.frontend.player import (
     STATUS_CONNECTED,
     STATUS_FALLBACK,
@@ -26,8 +26,7 @@ from tests.frontend.player import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-IMG = ROOT / "docs" / "img"
+IMG = screenshot_dir()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,12 +18,12 @@ from backend.game.words import PackLibrary
 from launchers.backend import Backend, run_backend
 from launchers.process import free_port
 from launchers.streamlit import Frontend, frontend_origins, run_streamlit
-from tests.conftest import scaled
+from tests.conftest import scaled, screenshot_dir
 from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, Player
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+IMG = screenshot_dir()
 PHONE = {"width": 375, "height": 740}
 WAIT_MS = scaled(30) * 1000
 
