@@ -211,11 +211,15 @@ class RoomService:
         await self.store.close()
 
     async def readiness(self) -> str:
-        """ "ready", or why this process should get no new players now ("draining", "store unavailable")."""
+        """ "ready", or why this process should get no new players now ("draining", "store unavailable", or the
+        store's eviction hazard: a Redis that may drop rooms silently is not fit to take games)."""
         if self.draining:
             return "draining"
         if not await self.store.ping():
             return "store unavailable"
+        hazard = await self.store.eviction_hazard()
+        if hazard is not None:
+            return f"store can evict rooms: {hazard}"
         return "ready"
 
     # ---- rooms and seats -------------------------------------------------------------------------------
