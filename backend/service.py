@@ -224,7 +224,10 @@ class RoomService:
 
     # ---- rooms and seats -------------------------------------------------------------------------------
 
-    async def create_room(self, name: str, address: str = "local") -> tuple[str, Credentials]:
+    async def create_room(
+        self, name: str, address: str = "local", *, language: Language | None = None
+    ) -> tuple[str, Credentials]:
+        """A new room with `name` as host, in `language` (with that language's pack) when one is given."""
         self.guard.hit(Limit.CREATE, address)
         await self._check_room_quota(address)
         if await self.store.count_rooms() >= self.settings.max_rooms:
@@ -244,6 +247,8 @@ class RoomService:
                 limits=self.limits,
                 epoch=new_epoch(),
                 address_hash=hash_token(address),
+                language=language,
+                packs=self.words.languages() if isinstance(self.words, PackLibrary) else None,
             )
             try:
                 self._count(await self.store.create_room(room, events, now))
