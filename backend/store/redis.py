@@ -502,6 +502,7 @@ class RedisStore:
         return LogSlice(events, complete, last, epoch)
 
     async def delete_room(self, code: str) -> None:
+        self._delivered.pop(code, None)  # first: a deleted room is not one that vanished (see `_vanished`)
         with self._guard("write"):
             message = _dumps({"o": self._origin, "c": code, "deleted": True})
             await self._delete_script(
@@ -513,7 +514,6 @@ class RedisStore:
                 pipe.zrem(ACTIVITY_KEY, code)
                 pipe.hdel(WAKEVER_KEY, code)
                 await pipe.execute()
-        self._delivered.pop(code, None)
 
     async def room_codes(self) -> list[str]:
         with self._guard("read"):
