@@ -63,7 +63,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from backend.core.errors import Conflict, NotFound, Unavailable
 from backend.game.engine import Room
@@ -829,7 +829,7 @@ class RedisStore:
                 policies = {str(info.get("maxmemory_policy", "")) for info in infos.values()}
             else:
                 policies = {str((await self._redis.info("memory")).get("maxmemory_policy", ""))}
-        except (RedisError, OSError):
+        except (RedisError, RedisClusterException, OSError):
             self._metrics.store_errors.labels("read").inc()
             return None
         evicting = sorted(policy for policy in policies if policy.startswith(EVICTING_POLICY_PREFIX))
@@ -857,11 +857,13 @@ class RedisStore:
             await asyncio.sleep(VANISH_CHECK_SECONDS)
             try:
                 await self.check_watched_rooms()
-            except (RedisError, OSError) as exc:  # Redis away: the subscription's catch-up covers that case
+                if time.monotonic() - policy_checked >= POLICY_CHECK_SECONDS:
+                    policy_checked = time.monotonic()
+                    await self.eviction_hazard()
+            except (RedisError, RedisClusterException, OSError) as exc:  # Redis away: a catch-up covers it
                 log.debug("redis store: watched-room check skipped (%r)", exc)
-            if time.monotonic() - policy_checked >= POLICY_CHECK_SECONDS:
-                policy_checked = time.monotonic()
-                await self.eviction_hazard()
+            except Exception:  # never let one bad round end the checks for the process's life
+                log.exception("redis store: watched-room check failed")
 
     async def check_watched_rooms(self) -> list[str]:
         """Report the watched rooms whose keys are gone (FLUSHALL, eviction) while nothing told us; returns them."""

@@ -76,21 +76,25 @@ async def test_parlor_sets_no_ttl_so_volatile_policies_cannot_evict_it(
 async def test_a_watched_room_flushed_under_a_live_subscription_is_reset_once(
     redis_stores: StoreFactory, redis_target: RedisTarget, registry: CollectorRegistry
 ) -> None:
-    """Keys deleted behind the store's back: the next read of one watched room reports it at once; another
-    watched room, never read, is found by the periodic check; each is reported once and counted as a loss."""
+    """Keys deleted behind the store's back: the next commit on one watched room reports it at once (the periodic
+    check paused meanwhile); another watched room, never touched, is found by the periodic check; each is
+    reported once and counted as a loss, and a room still there is not."""
     store = await redis_stores()
+    assert isinstance(store, RedisStore)
     resets: list[str] = []
     store.subscribe_resets(resets.append)
     for code in ("READX", "IDLEX", "KEPTX"):
         await store.create_room(*new_room(code), NOW)
         await store.watch(code)
     admin = admin_client(redis_target)
-    for code in ("READX", "IDLEX"):
-        await admin.delete(_room_key(code), _log_key(code), _answers_key(code))
-    await admin.aclose()
+    await store._stop_loss_checks()
+    await admin.delete(_room_key("READX"), _log_key("READX"), _answers_key("READX"))
     with pytest.raises(NotFound):
         await store.mutate("READX", lambda r: [note(1)], NOW + 1)
     assert resets == ["READX"]
+    await store._start_loss_checks()
+    await admin.delete(_room_key("IDLEX"), _log_key("IDLEX"), _answers_key("IDLEX"))
+    await admin.aclose()
     deadline = time.monotonic() + scaled(5 * VANISH_CHECK_SECONDS)
     while "IDLEX" not in resets and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
