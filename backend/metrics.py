@@ -137,7 +137,13 @@ class Metrics:
         )
         self.store_data_losses = Counter(
             "parlor_store_data_losses_total",
-            "Times the store was found to have lost writes (Redis back empty or older): rooms resync or close",
+            "Times the store was found to have lost writes (Redis back empty or older, a watched room flushed or "
+            "evicted): rooms resync or close",
+            registry=r,
+        )
+        self.store_eviction_unsafe = Gauge(
+            "parlor_store_eviction_unsafe",
+            "1 while the store's Redis runs a maxmemory-policy that can evict room keys (allkeys-*): not ready",
             registry=r,
         )
         self.ws_handshake_rejections = Counter(

@@ -211,16 +211,23 @@ class RoomService:
         await self.store.close()
 
     async def readiness(self) -> str:
-        """ "ready", or why this process should get no new players now ("draining", "store unavailable")."""
+        """ "ready", or why this process should get no new players now ("draining", "store unavailable", or the
+        store's eviction hazard: a Redis that may drop rooms silently is not fit to take games)."""
         if self.draining:
             return "draining"
         if not await self.store.ping():
             return "store unavailable"
+        hazard = await self.store.eviction_hazard()
+        if hazard is not None:
+            return f"store can evict rooms: {hazard}"
         return "ready"
 
     # ---- rooms and seats -------------------------------------------------------------------------------
 
-    async def create_room(self, name: str, address: str = "local") -> tuple[str, Credentials]:
+    async def create_room(
+        self, name: str, address: str = "local", *, language: Language | None = None
+    ) -> tuple[str, Credentials]:
+        """A new room with `name` as host, in `language` (with that language's pack) when one is given."""
         self.guard.hit(Limit.CREATE, address)
         await self._check_room_quota(address)
         if await self.store.count_rooms() >= self.settings.max_rooms:
@@ -240,6 +247,8 @@ class RoomService:
                 limits=self.limits,
                 epoch=new_epoch(),
                 address_hash=hash_token(address),
+                language=language,
+                packs=self.words.languages() if isinstance(self.words, PackLibrary) else None,
             )
             try:
                 self._count(await self.store.create_room(room, events, now))

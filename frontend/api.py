@@ -142,8 +142,10 @@ class Api:
             raise ApiError(resp.status_code, code, message, lines)
         return resp.json()
 
-    def create_room(self, name: str) -> Seat:
-        return Seat(**self._call("POST", "/api/rooms", body={"name": name}))
+    def create_room(self, name: str, language: str | None = None) -> Seat:
+        """A new room with this host; `language` sets the room's language (and its pack) from the start."""
+        body = {"name": name} if language is None else {"name": name, "language": language}
+        return Seat(**self._call("POST", "/api/rooms", body=body))
 
     def join_room(self, code: str, name: str) -> Seat:
         return Seat(**self._call("POST", f"/api/rooms/{code.strip().upper()}/players", body={"name": name}))

@@ -247,9 +247,15 @@ class Room:
         limits: RoomLimits | None = None,
         epoch: str = "",
         address_hash: str = "",
+        language: str | None = None,
+        packs: Mapping[str, str] | None = None,
     ) -> tuple[Room, list[Event]]:
+        """A lobby with its host; `language` (with `packs`, as `update_settings` takes them) sets the room's
+        language and that language's pack from the start, with no settings event: nothing was changed."""
         room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch)
         events = room.join(host_id, host_name, token_hash, now, address_hash=address_hash)
+        if language is not None:
+            room.update_settings(host_id, {"language": language}, now, packs)
         return room, events
 
     def rekey(self, epoch: str, expected: str | None = None) -> list[Event]:
@@ -714,22 +720,37 @@ class Room:
         if self.phase == Phase.GUESS:
             return self._end_guess(self._bot_guess(bot, rng), now, rng)
         if self.phase == Phase.DISCUSSION:
-            if bot.word is None:
-                text = self._mr_white_clue(bot, rng)
-            else:
-                hints = [h for h in self._hints(bot.word) if bot.word.casefold() not in h.casefold()]
-                # each bot starts at its own hint and skips what the table already said: an echoed clue is the
-                # tell every player (and every bot) reads as Mr. White's, so a civilian bot must not give it
-                start = sum(map(ord, bot.id)) + bot.bot_hints_used
-                turn = [hints[(start + k) % len(hints)] for k in range(len(hints))]
-                said = {_norm_text(clue["text"]) for clue in self.clues}
-                text = next((h for h in turn if _norm_text(h) not in said), turn[0]) if turn else "hmm, tricky"
+            text = self._mr_white_clue(bot, rng) if bot.word is None else self._worded_clue(bot, bot.word)
             bot.bot_hints_used += 1
             return self.post_clue(bot.id, text, now, rng)
         target = self._bot_vote_target(bot, rng)
         if target is None:
             return []
         return self.vote(bot.id, target, now, rng)
+
+    def _worded_clue(self, bot: Player, word: str) -> str:
+        """A bot's clue for its word that nobody gave yet, as a person would give it.
+
+        First a hint of the word nobody said; once the table has said them all (5 hints go in one round at a
+        big table), two hints together, the ones this bot never gave first: a person does not repeat their own
+        clue round after round, and echoing someone else's clue word for word is the tell every player (and
+        every bot) reads as Mr. White's. Only when every pair was said too does a bot repeat itself.
+        """
+        hints = [h for h in self._hints(word) if word.casefold() not in h.casefold()]
+        if not hints:
+            return "hmm, tricky"
+        # each bot starts at its own hint, so bots of one word do not all reach for the same one
+        start = sum(map(ord, bot.id)) + bot.bot_hints_used
+        turn = [hints[(start + k) % len(hints)] for k in range(len(hints))]
+        said = {_norm_text(clue["text"]) for clue in self.clues}
+        mine = {_norm_text(clue["text"]) for clue in self.clues if clue["player_id"] == bot.id}
+        fresh = next((h for h in turn if _norm_text(h) not in said), None)
+        if fresh is not None:
+            return fresh
+        pairs = [(a, b) for i, a in enumerate(turn) for b in turn[i + 1 :]]
+        unsaid = [(a, b) for a, b in pairs if len(f"{a}, {b}") <= CLUE_MAX and _norm_text(f"{a}, {b}") not in said]
+        unsaid.sort(key=lambda pair: sum(_norm_text(h) in mine for h in pair))  # stable: the bot's own order
+        return "{}, {}".format(*unsaid[0]) if unsaid else turn[0]
 
     def _bot_vote_target(self, bot: Player, rng: random.Random) -> str | None:
         """Suspect whoever echoed someone else's clue (Mr. White's habit), gave none, or strayed from the

@@ -4,6 +4,9 @@ Why: names are shown to everyone and must identify a seat. Two names that render
 with a Cyrillic ie), or a name that renders as nothing (U+3164 HANGUL FILLER), let one player pass for
 another. The rules, applied to NFKC text:
 
+- runs of ordinary spaces are collapsed to one and the ends trimmed ("Ann  Lee" is "Ann Lee"): a doubled
+  space is a typing slip, not a disguise, and NFKC has already turned the other Unicode spaces that render
+  as a plain space (no-break, em, ideographic...) into U+0020; tabs and newlines stay control characters;
 - no control, format, private-use, unassigned or surrogate characters (categories Cc, Cf, Co, Cn, Cs, Zl, Zp);
 - nothing the Unicode security tables treat as invisible (default-ignorables such as U+034F COMBINING
   GRAPHEME JOINER, fillers, variation selectors, bidi controls): refused rather than silently stripped, so
@@ -19,6 +22,7 @@ The tables come from `disarm` (Unicode 17 confusables.txt and TR39 skeleton, com
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import disarm
@@ -26,10 +30,20 @@ import disarm
 from backend.core.errors import Invalid
 
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+_SPACE_RUN = re.compile(" {2,}")
+
+
+def normal_form(raw: str) -> str:
+    """NFKC, runs of spaces collapsed to one, ends trimmed: what is stored and shown of typed text."""
+    return _SPACE_RUN.sub(" ", unicodedata.normalize("NFKC", raw)).strip()
 
 
 def _has_invisible(text: str) -> bool:
-    """True when disarm's invisible-character filters would change the text (default-ignorables and kin)."""
+    """True when disarm's invisible-character filters would change the text (default-ignorables and kin).
+
+    Only meant for text already in `normal_form`: `strip_format` also collapses whitespace, which on such
+    text changes nothing unless a space that is not U+0020 (U+1680 OGHAM SPACE MARK) is left.
+    """
     stripped = disarm.strip_format(text)
     stripped = disarm.strip_zero_width_chars(stripped)
     stripped = disarm.strip_variation_selectors(stripped)
@@ -38,8 +52,8 @@ def _has_invisible(text: str) -> bool:
 
 
 def clean_text(raw: str, *, field_name: str, max_len: int) -> str:
-    """NFKC, trim, and refuse empty, too long, control or invisible text (names and clues alike)."""
-    text = unicodedata.normalize("NFKC", raw).strip()
+    """The normal form, refused when empty, too long, or holding control or invisible characters."""
+    text = normal_form(raw)
     if not 1 <= len(text) <= max_len:
         raise Invalid(f"{field_name} must be 1-{max_len} characters after trimming", f"invalid_{field_name}")
     if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text):

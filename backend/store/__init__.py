@@ -65,6 +65,10 @@ class Store(Protocol):
         """True while the store can serve (readiness)."""
         ...
 
+    async def eviction_hazard(self) -> str | None:
+        """Why the store may drop rooms on its own, without an error (None when it cannot): readiness says so."""
+        ...
+
     async def create_room(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
         """Persist a new room; raises Conflict if the code is taken."""
         ...

@@ -49,6 +49,9 @@ class MemoryStore:
     async def ping(self) -> bool:
         return True
 
+    async def eviction_hazard(self) -> str | None:
+        return None  # rooms leave this process's memory only through delete_room
+
     async def create_room(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
         if room.code in self._rooms:
             raise Conflict("room code already in use", "room_exists")

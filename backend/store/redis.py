@@ -35,6 +35,13 @@ Lost history: after a subscription comes back, each watched room is read again. 
 restarted empty, or deleted while we were away) and a room whose last id went backwards (Redis restarted from
 an older copy: ids that clients already hold will be handed out again) are reported to the reset listeners; the
 latter first gets a new epoch, so clients holding the old ids resync from a snapshot.
+
+Rooms lost with the subscription up: Redis may also drop keys while every connection stays open (FLUSHALL, or
+eviction under `maxmemory`), and no message says so. A watched room found missing by any read or commit, or by
+a pipelined EXISTS over the watched rooms every VANISH_CHECK_SECONDS, is reported to the reset listeners as
+well, so its sockets close with 4404 within seconds instead of answering pings until the next resume. Eviction
+itself is a configuration mistake this store reports (see `eviction_hazard`): Parlor never sets a TTL on any
+key, so only an `allkeys-*` maxmemory-policy can evict room keys; `noeviction` and `volatile-*` cannot.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from backend.core.errors import Conflict, NotFound, Unavailable
 from backend.game.engine import Room
@@ -73,6 +80,7 @@ WAKEUPS_KEY = PREFIX + "{i}:wakeups"
 ACTIVITY_KEY = PREFIX + "{i}:activity"
 WAKEVER_KEY = PREFIX + "{i}:wakever"
 GENERATION_KEY = PREFIX + "{i}:generation"
+EVICTING_POLICY_PREFIX = "allkeys-"  # volatile-* evicts only keys with a TTL, and Parlor sets none
 MAX_ATTEMPTS = 100
 # A claimed wake-up is pushed this far ahead rather than removed: the tick's commit replaces it, and if the
 # claiming process dies before committing, another one fires the room once the lease runs out.
@@ -84,6 +92,12 @@ WATCH_TIMEOUT_SECONDS = 5.0  # a subscription Redis does not confirm by then sur
 # How long a call waits for a free pooled connection when all are busy (a loaded event loop, not Redis down:
 # a refused connection fails at once).
 POOL_WAIT_SECONDS = 10.0
+# How often the watched rooms' keys are checked for a silent loss (FLUSHALL, eviction): one pipelined EXISTS
+# per watched room, the bound on how long a vanished room's sockets stay open.
+VANISH_CHECK_SECONDS = 1.0
+# How often the maxmemory-policy is read again besides readiness probes, so the gauge (and its alert) follows a
+# CONFIG SET even where nothing probes /readyz.
+POLICY_CHECK_SECONDS = 30.0
 
 # KEYS: room, log, answers, then on one server rooms, wakeups, activity. ARGV: expected version ('' to create),
 # state, seq, wake-up ('' for none), maxlen, channel, message, code, last activity, epoch, max log bytes,
@@ -388,6 +402,7 @@ class RedisStore:
         self._delivered: dict[str, int] = {}  # watched room -> last event id handed to the listeners here
         self._feeds: dict[str, _Feed] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._vanish_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------
 
@@ -397,8 +412,10 @@ class RedisStore:
             if self.cluster:
                 await self._redis.initialize()
             await self._check_generation()  # the token a later reconnect compares with
+        await self._start_loss_checks()
 
     async def close(self) -> None:
+        await self._stop_loss_checks()
         for feed in list(self._feeds.values()):
             await feed.close()
         self._feeds.clear()
@@ -485,6 +502,7 @@ class RedisStore:
         return LogSlice(events, complete, last, epoch)
 
     async def delete_room(self, code: str) -> None:
+        self._delivered.pop(code, None)  # first: a deleted room is not one that vanished (see `_vanished`)
         with self._guard("write"):
             message = _dumps({"o": self._origin, "c": code, "deleted": True})
             await self._delete_script(
@@ -496,7 +514,6 @@ class RedisStore:
                 pipe.zrem(ACTIVITY_KEY, code)
                 pipe.hdel(WAKEVER_KEY, code)
                 await pipe.execute()
-        self._delivered.pop(code, None)
 
     async def room_codes(self) -> list[str]:
         with self._guard("read"):
@@ -601,6 +618,8 @@ class RedisStore:
             raise Unavailable("store unavailable", "store_unavailable") from exc
 
     def _unknown(self, code: str) -> NotFound:
+        """The NotFound for a room missing from Redis; a watched one vanished under its sockets: say so."""
+        self._vanished(code)
         return NotFound(f"no room with code {code!r}", "unknown_room")
 
     # ---- fan-out ---------------------------------------------------------------------------------------
@@ -791,3 +810,83 @@ class RedisStore:
         with self._guard("subscribe"):
             entries = await self._redis.xrange(_log_key(code), f"{start}-0", f"{events[-1].id}-0")
         self._deliver(code, _parse_entries(entries), remote=True, skip_gap=True)
+
+    # ---- silent losses: an evicting policy, rooms vanished under live sockets ---------------------------
+
+    async def eviction_hazard(self) -> str | None:
+        """Why Redis may drop rooms on its own (an `allkeys-*` maxmemory-policy on a node), or None.
+
+        Readiness reports it rather than the process refusing to start: the policy can change at run time
+        (CONFIG SET), which a start-up check alone would miss, and a process that stays up keeps serving the
+        games it holds while the load balancer sends new players nowhere, the metric pages someone, and fixing
+        the policy makes every replica ready again without a restart. INFO rather than CONFIG GET: managed
+        Redis services often disable CONFIG. A node that cannot be asked counts as no hazard here (ping, the
+        other half of readiness, reports an unreachable store).
+        """
+        try:
+            if self.cluster:
+                infos = await self._redis.info("memory", target_nodes=RedisCluster.PRIMARIES)
+                policies = {str(info.get("maxmemory_policy", "")) for info in infos.values()}
+            else:
+                policies = {str((await self._redis.info("memory")).get("maxmemory_policy", ""))}
+        except (RedisError, RedisClusterException, OSError):
+            self._metrics.store_errors.labels("read").inc()
+            return None
+        evicting = sorted(policy for policy in policies if policy.startswith(EVICTING_POLICY_PREFIX))
+        self._metrics.store_eviction_unsafe.set(1 if evicting else 0)
+        if not evicting:
+            return None
+        return f"maxmemory-policy {', '.join(evicting)} can evict room keys; set noeviction"
+
+    async def _start_loss_checks(self) -> None:
+        hazard = await self.eviction_hazard()
+        if hazard is not None:
+            log.error("redis store: %s (this process reports not ready until it is fixed)", hazard)
+        self._vanish_task = asyncio.create_task(self._vanish_loop(), name="parlor-redis-vanished")
+
+    async def _stop_loss_checks(self) -> None:
+        if self._vanish_task is not None:
+            self._vanish_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._vanish_task
+            self._vanish_task = None
+
+    async def _vanish_loop(self) -> None:
+        policy_checked = time.monotonic()
+        while True:
+            await asyncio.sleep(VANISH_CHECK_SECONDS)
+            try:
+                await self.check_watched_rooms()
+                if time.monotonic() - policy_checked >= POLICY_CHECK_SECONDS:
+                    policy_checked = time.monotonic()
+                    await self.eviction_hazard()
+            except (RedisError, RedisClusterException, OSError) as exc:  # Redis away: a catch-up covers it
+                log.debug("redis store: watched-room check skipped (%r)", exc)
+            except Exception:  # never let one bad round end the checks for the process's life
+                log.exception("redis store: watched-room check failed")
+
+    async def check_watched_rooms(self) -> list[str]:
+        """Report the watched rooms whose keys are gone (FLUSHALL, eviction) while nothing told us; returns them."""
+        codes = list(self._delivered)  # watched and seeded; a room reported once leaves it
+        if not codes:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for code in codes:
+                pipe.exists(_room_key(code))
+            found = await pipe.execute()
+        gone = [code for code, there in zip(codes, found, strict=True) if not there]
+        for code in gone:
+            self._vanished(code)
+        return gone
+
+    def _vanished(self, code: str) -> None:
+        """A room found missing: if sockets or long-polls here watch it, the reset listeners close them (4404).
+
+        Once per loss: the room leaves `_delivered` here, as it does when a delete message or a catch-up reports
+        it, so a room deleted on purpose is not counted again when its closing sockets' reads miss it."""
+        if code not in self._delivered:
+            return
+        log.warning("redis store: watched room %s vanished without a delete (flushed or evicted)", code)
+        self._metrics.store_data_losses.inc()
+        self._delivered.pop(code, None)
+        self._reset(code)

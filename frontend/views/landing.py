@@ -1,7 +1,8 @@
 """The landing page: create a room, or join one by code (a `?room=CODE` link prefills the code).
 
 There is no room yet, so the page speaks the browser's language (its Accept-Language header) until the
-visitor flips the EN/FR switch; a room created from a French page starts in French.
+visitor flips the EN/FR switch; a room created from a French page starts in French (the create call carries
+the page's language, so the room is never English first).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from frontend.api import Api, ApiError, Seat
-from frontend.i18n import DEFAULT, LANGUAGE_NAMES, browser_language, error_text, t
+from frontend.i18n import LANGUAGE_NAMES, browser_language, error_text, t
 from frontend.state import limit
 from frontend.views.common import md
 
@@ -62,16 +63,8 @@ def render(api: Api, on_seat: OnSeat, offer: tuple[Seat, str] | None = None) -> 
             t(lang, "your_name"), max_chars=name_max, key="create_name", placeholder=t(lang, "name_ph", name="Alice")
         )
         if st.form_submit_button(t(lang, "create_button"), type="primary", use_container_width=True):
-            _enter(lambda: _create(api, host_name, lang), name=host_name, on_seat=on_seat, lang=lang)
+            _enter(lambda: api.create_room(host_name, lang), name=host_name, on_seat=on_seat, lang=lang)
     st.caption(t(lang, "landing_footer", min=limit(None, "min_players"), max=limit(None, "max_players")))
-
-
-def _create(api: Api, name: str, lang: str) -> Seat:
-    """A new room, in the page's language when that is not the default one."""
-    seat = api.create_room(name)
-    if lang != DEFAULT:
-        api.settings(seat, {"language": lang})
-    return seat
 
 
 def _enter(call: Callable[[], Seat], *, name: str, on_seat: OnSeat, lang: str) -> None:

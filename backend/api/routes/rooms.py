@@ -48,6 +48,12 @@ class NameIn(BaseModel):
         return valid_name(value)
 
 
+class CreateRoomIn(NameIn):
+    language: Language | None = Field(
+        None, description="the room's language (its interface and words) from the start; default en"
+    )
+
+
 class PackIn(BaseModel):
     text: str = Field(max_length=CUSTOM_PACK_MAX_CHARS, description="one pair a line: two words separated by a comma")
 
@@ -94,8 +100,8 @@ def _seat(service: ServiceDep, creds: Credentials) -> Seat:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=Seat)
-async def create_room(body: NameIn, service: ServiceDep, address: AddressDep) -> Seat:
-    _, creds = await service.create_room(body.name, address)
+async def create_room(body: CreateRoomIn, service: ServiceDep, address: AddressDep) -> Seat:
+    _, creds = await service.create_room(body.name, address, language=body.language)
     return _seat(service, creds)
 
 

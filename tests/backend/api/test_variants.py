@@ -95,3 +95,19 @@ def test_refused_pack_example_in_the_protocol_doc_is_a_real_answer(client: TestC
     example = json.loads(doc.split("```json")[1].split("```")[0])
     assert resp.status_code == 422 and resp.json() == example
     assert [line["reason"] for line in example["error"]["lines"]] == ["two_words", "bad_word", "repeated"]
+
+
+def test_a_room_created_in_french_starts_in_french_in_one_call(client: TestClient) -> None:
+    """POST /api/rooms with language fr: French settings and pack from the first snapshot, no settings_changed
+    event (no second call was needed); an unknown language is a 422 and English stays the default."""
+    host = client.post("/api/rooms", json={"name": "Zoé", "language": "fr"}).json()
+    code = host["room_code"]
+    state = client.get(f"/api/rooms/{code}/state", headers=auth(host)).json()
+    assert (state["settings"]["language"], state["settings"]["pack"]) == ("fr", "fr-classique")
+    events = client.get(f"/api/rooms/{code}/events", params={"after": 0}, headers=auth(host)).json()["events"]
+    assert "settings_changed" not in {e["type"] for e in events}
+    resp = client.post("/api/rooms", json={"name": "Hans", "language": "de"})
+    assert resp.status_code == 422 and "language" in resp.text
+    english = seat(client, "Ann")
+    settings = client.get(f"/api/rooms/{english['room_code']}/state", headers=auth(english)).json()["settings"]
+    assert (settings["language"], settings["pack"]) == ("en", "en-classic")

@@ -9,6 +9,7 @@ import pytest
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited
 from backend.game.engine import Room, RoomLimits
 from backend.game.vocabulary import MAX_PLAYERS, Phase
+from backend.game.words import PackLibrary
 from tests.backend.game.helpers import BANK, T0, civilians, make_room, started, types, undercovers
 
 RNG = random.Random(0)  # for commands that take chance but never use it in these cases
@@ -397,6 +398,40 @@ def test_bots_post_a_hint_then_vote() -> None:
     room.advance("h0", T0 + 310, rng)
     events = room.tick(T0 + 310 + room.limits.bot_max_delay_seconds, rng)
     assert {e.data["player_id"] for e in events if e.type == "vote_cast"} == {"b0", "b1"}
+
+
+def play_bots_to_the_end(seed: int, bots: int) -> Room:
+    """A game of a silent human host and `bots` bots on the bundled English pack, ticked until it ends."""
+    room, _ = make_room(1, bots)
+    rng = random.Random(seed)
+    room.start("h0", T0 + 300, rng, PackLibrary.default())
+    for _ in range(5000):
+        when = room.next_wakeup()
+        if room.phase == Phase.FINISHED or when is None:
+            break
+        room.tick(when, rng)
+    return room
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_civilian_bots_never_repeat_their_own_clue_while_fresh_ones_remain(seed: int) -> None:
+    """Round after round a civilian bot gives a clue it has not given: a hint nobody said, then two hints
+    together; it repeats itself, or echoes another player word for word, only once every hint and pair was said."""
+    room = play_bots_to_the_end(seed, bots=7)
+    assert room.phase == Phase.FINISHED
+    for index, clue in enumerate(room.clues):
+        bot = room.players[clue["player_id"]]
+        if not bot.is_bot or bot.role != "civilian":
+            continue
+        before = room.clues[:index]
+        said = {c["text"] for c in before}
+        hints = room.hints[bot.word]
+        fresh = [h for h in hints if h not in said]
+        fresh += [f"{a}, {b}" for i, a in enumerate(hints) for b in hints[i + 1 :] if f"{a}, {b}" not in said]
+        if clue["text"] in said:
+            assert not fresh, (clue, fresh)
+        else:
+            assert clue["text"] in hints or clue["text"].split(", ", 1)[1] in hints, clue
 
 
 def test_every_phase_event_carries_deadline() -> None:
