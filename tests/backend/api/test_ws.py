@@ -63,7 +63,7 @@ def test_ping_gets_pong_with_same_t(client: TestClient) -> None:
         assert ws.receive_json()["type"] == "presence_changed"  # our own socket brings us online
         ws.send_json({"type": "ping", "t": 12345.5})
         pong = ws.receive_json()
-        assert pong == {"id": None, "type": "pong", "ts": pong["ts"], "data": {"t": 12345.5}}
+        assert pong == {"id": None, "type": "pong", "ts": pong["ts"], "data": {"t": 12345.5}, "prev": None}
 
 
 @pytest.mark.parametrize(
