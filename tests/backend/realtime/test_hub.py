@@ -88,15 +88,15 @@ async def test_live_events_held_during_replay_are_not_doubled() -> None:
 
 
 async def test_an_event_after_a_hole_is_never_sent_the_socket_resumes_instead() -> None:
-    """Live event 7 (prev 6) reaching a socket that was sent up to 5 (6 came out of order, or never): nothing
-    past the hole goes out, the socket closes with 1012 so its client resumes from 5, and it is counted."""
+    """Live event 7 (prev 6) reaching a socket that was sent up to 5 (6 never reached the hub): nothing past the
+    hole goes out, the socket closes with 1012 so its client resumes from 5, and it is counted."""
     registry = CollectorRegistry()
     hub = Hub(Metrics(registry))
     sock = RecordingSocket()
     conn = hub.new_connection(sock, "R", "p")
     conn.pending = []
     hub.register(conn)
-    hub.publish("R", [event(7, prev=6), event(6, prev=5)])  # live, while the replay (..5) is read
+    hub.publish("R", [event(7, prev=6), event(8, prev=7)])  # live, while the replay (..5) is read
     await hub.replay(conn, [event(i, prev=i - 1) for i in (4, 5)])
     conn.last_id = 3
     hub.go_live(conn)
@@ -105,6 +105,23 @@ async def test_an_event_after_a_hole_is_never_sent_the_socket_resumes_instead() 
     assert sock.closed is not None and sock.closed[0] == CloseCode.RESTART
     assert conn.disconnect_reason == "missed_event"
     assert registry.get_sample_value("parlor_ws_missed_events_total") == 1
+
+
+async def test_live_events_held_out_of_order_go_out_in_id_order() -> None:
+    """A local commit that reached the hub before an earlier remote one (while the room's subscription was set
+    up) is released after it: both are sent, in order, and the socket stays."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    sock = RecordingSocket()
+    conn = hub.new_connection(sock, "R", "p")
+    conn.pending = []
+    hub.register(conn)
+    hub.publish("R", [event(7, prev=6)])
+    hub.publish("R", [event(6, prev=5)])
+    await hub.replay(conn, [event(5, prev=4)])
+    conn.last_id = 4
+    hub.go_live(conn)
+    await settle()
+    assert [f["id"] for f in sock.sent] == [5, 6, 7] and sock.closed is None
 
 
 async def test_the_public_event_after_private_ones_names_each_players_own_prev() -> None:
