@@ -227,6 +227,11 @@ class Room:
     winners: list[str] = field(default_factory=list)
     last_activity: float = 0.0
     event_seq: int = 0
+    # The chain behind each event's `prev` (see backend.store.number_events): the last public event id (None in
+    # a room written before it was kept: unknown until the next public event) and, per player, their own last
+    # private event id while it is newer than that.
+    last_public_id: int | None = None
+    last_private_ids: dict[str, int] = field(default_factory=dict)
     # Names this room's history: changed whenever the log may have been lost or rewritten (a store restored
     # from an older copy), so a client holding ids from another history resyncs from a snapshot.
     epoch: str = ""
@@ -252,7 +257,9 @@ class Room:
     ) -> tuple[Room, list[Event]]:
         """A lobby with its host; `language` (with `packs`, as `update_settings` takes them) sets the room's
         language and that language's pack from the start, with no settings event: nothing was changed."""
-        room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch)
+        room = cls(
+            code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch, last_public_id=0
+        )
         events = room.join(host_id, host_name, token_hash, now, address_hash=address_hash)
         if language is not None:
             room.update_settings(host_id, {"language": language}, now, packs)
