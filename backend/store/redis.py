@@ -94,7 +94,7 @@ WATCH_TIMEOUT_SECONDS = 5.0  # a subscription Redis does not confirm by then sur
 # a refused connection fails at once).
 POOL_WAIT_SECONDS = 10.0
 # How often the watched rooms' keys are checked for a silent loss (FLUSHALL, eviction): one command on one Redis,
-# one script per node on a cluster (2-8 ms a round for 1000 watched rooms); the bound on how long a vanished
+# one script per node on a cluster (docs/benchmarks.md, "Silent-loss checks"); the bound on how long a vanished
 # room's sockets stay open.
 VANISH_CHECK_SECONDS = 1.0
 # How often the maxmemory-policy is read again besides readiness probes, so the gauge (and its alert) follows a
@@ -903,8 +903,8 @@ class RedisStore:
         return codes
 
     async def _suspects_in_cluster(self, codes: list[str]) -> list[str]:
-        """One script per node over the keys it serves (a command per room would cost ~0.1 ms of this loop each:
-        100 ms a second for 1000 rooms); keys of several slots in one call need Redis 7's cross-slot flag."""
+        """One script per node over the keys it serves (a command per room costs this loop about 0.1 ms each, a
+        tenth of it for 1000 rooms); keys of several slots in one call need Redis 7's cross-slot flag."""
         by_node: dict[str, list[str]] = {}
         for code in codes:
             by_node.setdefault(self._node_name(code), []).append(code)
