@@ -33,7 +33,9 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = create_store(settings.store_url, log_size=settings.event_log_size, log_bytes=settings.event_log_bytes)
+        store = create_store(
+            settings.store_url, log_size=settings.event_log_size, log_bytes=settings.event_log_bytes, metrics=metrics
+        )
         hub = Hub(metrics, queue_size=settings.send_queue_size)
         service = RoomService(settings, store, hub, metrics)
         app.state.service = service

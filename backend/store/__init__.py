@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
+
+if TYPE_CHECKING:
+    from backend.metrics import Metrics
 
 T = TypeVar("T")
 Mutation = Callable[[Room], list[Event]]
@@ -179,11 +182,12 @@ class Store(Protocol):
         ...
 
 
-def create_store(url: str, *, log_size: int = 1000, log_bytes: int = 131072) -> Store:
+def create_store(url: str, *, log_size: int = 1000, log_bytes: int = 131072, metrics: Metrics | None = None) -> Store:
     """Pick the implementation from the URL scheme; Redis is imported only when asked for.
 
     A room's log keeps at most `log_size` events and `log_bytes` bytes of event JSON, oldest dropped first:
-    the count bounds resume, the bytes bound memory (1000 large events came to about 517 KiB a room)."""
+    the count bounds resume, the bytes bound memory (1000 large events came to about 517 KiB a room).
+    `metrics`: the app's (an isolated registry in tests); the process-wide ones when None."""
     if url.startswith("memory://"):
         from backend.store.memory import MemoryStore
 
@@ -191,5 +195,5 @@ def create_store(url: str, *, log_size: int = 1000, log_bytes: int = 131072) -> 
     if url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")):
         from backend.store.redis import RedisStore
 
-        return RedisStore(url, log_size=log_size, log_bytes=log_bytes)
+        return RedisStore(url, log_size=log_size, log_bytes=log_bytes, metrics=metrics)
     raise ValueError(f"unsupported STORE_URL scheme: {url!r} (use memory://, redis:// or redis+cluster://)")

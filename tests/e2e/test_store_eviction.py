@@ -4,6 +4,8 @@ room flushed under a live socket closes it with 4404 within 5 s while the subscr
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,13 +13,16 @@ from pathlib import Path
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from prometheus_client.parser import text_string_to_metric_families
+from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
+from backend.main import create_app
 from backend.realtime.protocol import CloseCode
 from backend.store.redis import _answers_key, _log_key, _room_key
 from launchers.backend import Backend, run_backend
 from launchers.process import scaled
 from launchers.redis import RedisServer, redis_available, run_redis
+from tests.backend.api.conftest import make_settings
 from tests.support.client import WsPlayer, create_room
 
 pytestmark = [pytest.mark.redis, pytest.mark.skipif(not redis_available(), reason="needs redis-server")]
@@ -38,31 +43,23 @@ async def _configure(admin: aioredis.Redis, *, maxmemory: str, policy: str) -> N
     await admin.aclose()
 
 
-def gauge(metrics_text: str, name: str) -> float | None:
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if sample.name == name:
-                return sample.value
-    return None
-
-
-async def test_an_allkeys_lru_redis_makes_the_backend_not_ready_until_fixed(
-    lru_redis: RedisServer, tmp_path: Path
+def test_an_allkeys_lru_redis_makes_the_backend_not_ready_until_fixed(
+    lru_redis: RedisServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Started on allkeys-lru: a clear log line, /readyz 503 naming the policy, the gauge at 1; CONFIG SET
     noeviction at run time makes it ready again (gauge 0) without a restart."""
-    with run_backend({"STORE_URL": lru_redis.url}, tmp=tmp_path) as backend:
-        async with httpx.AsyncClient(base_url=backend.url, timeout=5) as http:
-            resp = await http.get("/readyz")
-            assert resp.status_code == 503 and "allkeys-lru" in resp.json()["status"], resp.text
-            assert gauge((await http.get("/metrics")).text, "parlor_store_eviction_unsafe") == 1
-            assert "maxmemory-policy allkeys-lru can evict room keys" in backend.log()
-            await _configure(
-                aioredis.Redis(host="127.0.0.1", port=lru_redis.port), maxmemory="64mb", policy="noeviction"
-            )
-            resp = await http.get("/readyz")
-            assert resp.status_code == 200 and resp.json() == {"status": "ready"}
-            assert gauge((await http.get("/metrics")).text, "parlor_store_eviction_unsafe") == 0
+    registry = CollectorRegistry()
+    app = create_app(make_settings(tmp_path, store_url=lru_redis.url), registry=registry)
+    with caplog.at_level(logging.ERROR, logger="backend.store.redis"), TestClient(app) as client:
+        assert "maxmemory-policy allkeys-lru can evict room keys" in caplog.text
+        resp = client.get("/readyz")
+        assert resp.status_code == 503 and "allkeys-lru" in resp.json()["status"], resp.text
+        assert registry.get_sample_value("parlor_store_eviction_unsafe") == 1
+        admin = aioredis.Redis(host="127.0.0.1", port=lru_redis.port)
+        client.portal.call(functools.partial(_configure, admin, maxmemory="64mb", policy="noeviction"))  # type: ignore[union-attr]
+        resp = client.get("/readyz")
+        assert resp.status_code == 200 and resp.json() == {"status": "ready"}
+        assert registry.get_sample_value("parlor_store_eviction_unsafe") == 0
 
 
 @pytest.fixture
