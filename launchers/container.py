@@ -147,17 +147,21 @@ def _host_build_mounts() -> list[str]:
     return [f"--volume={path}:{path}:ro" for path in HOST_BUILD_MOUNTS if Path(path).exists()]
 
 
-def ensure_wheels(base: str, requirements: Path = ROOT / "requirements.txt") -> Path:
-    """Every wheel requirements.txt needs, downloaded once into the cache by pip on the image's own Python.
+def ensure_wheels(base: str, requirements: Path = ROOT / "requirements.lock") -> Path:
+    """Every wheel the runtime lock names, downloaded once into the cache by pip on the image's own Python.
 
     Its own, not the host's: the markers differ (redis wants async-timeout below Python 3.11.3, Debian has 3.11.2).
+    The downloads are checked against the lock's hashes here already, and again by the build's pip.
     """
     wheels = CACHE / "wheels"
     stamp = wheels / f".complete-{hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]}"
     with _cache_lock():
         if not stamp.exists():
             wheels.mkdir(parents=True, exist_ok=True)
-            download = "python -m venv /tmp/venv && /tmp/venv/bin/pip download --quiet --dest /wheels -r /req.txt"
+            download = (
+                "python -m venv /tmp/venv"
+                " && /tmp/venv/bin/pip download --quiet --require-hashes --dest /wheels -r /req.txt"
+            )
             podman(
                 "run",
                 "--rm",
@@ -192,7 +196,7 @@ def build_image(tag: str, *, base: str, context: Path = ROOT, timeout: float = 9
     is untouched). The image is also tagged CACHE_TAG, so its layers stay as the next run's cache after the
     caller removes `tag`; dangling images from older builds are pruned after a week.
     """
-    wheels = ensure_wheels(base, context / "requirements.txt")
+    wheels = ensure_wheels(base, context / "requirements.lock")
     pip_conf = CACHE / "pip-offline.conf"
     pip_conf.write_text("[global]\nno-index = true\nfind-links = /wheels\n")
     mounts = [

@@ -101,7 +101,7 @@ def stack(image: str) -> Iterator[Stack]:
             image,
             ctr.unique_name("parlor-frontend"),
             [*read_only, f"--health-cmd={_compose_frontend_healthcheck()}", *_env(frontend_env)],
-            ["streamlit", "run", "frontend/app.py", "--server.port", "8501", "--server.address", "0.0.0.0"],
+            ["parlor-frontend", "--server.port", "8501", "--server.address", "0.0.0.0"],
         ) as frontend,
     ):
         backend.wait_http(backend_url + "/healthz", timeout=scaled(60))
@@ -110,14 +110,30 @@ def stack(image: str) -> Iterator[Stack]:
 
 
 def test_only_the_app_reaches_the_image(stack: Stack) -> None:
-    """/app holds backend, frontend, the flag directory, the rollout plan, the rules the game links to and var/:
-    no tests, load tests, other docs or launcher."""
-    listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy", "/app/docs")
+    """/app holds the flag directory, the rollout plan and var/; Parlor itself is installed in /opt/venv as a
+    package, its data included (packs, static files, the page's Streamlit config, the rules): no tests, load
+    tests, other docs or launcher anywhere."""
+    listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy")
     assert listing.returncode == 0, listing.stderr
-    top, deploy, docs = listing.stdout.split("\n\n")
-    assert top == "/app:\nbackend\ndeploy\ndocs\nfrontend\nvar"
+    top, deploy = listing.stdout.split("\n\n")
+    assert top == "/app:\ndeploy\nvar"
     assert deploy == "/app/deploy:\nflags\nrollout-plan.yaml"
-    assert docs.startswith("/app/docs:\n") and all(name.startswith("rules") for name in docs.split("\n")[1:] if name)
+    files = stack.backend.exec("python", "-c", INSTALLED_FILES)
+    assert files.returncode == 0, files.stderr
+    installed = set(files.stdout.split())
+    top_level = {name.split("/", 1)[0] for name in installed}
+    assert {"backend", "frontend"} <= top_level and not top_level & {"tests", "loadtest", "launchers", "docs"}
+    assert {
+        "backend/game/packs/en-classic.json",
+        "frontend/static/bridge.js",
+        "frontend/.streamlit/config.toml",
+        "frontend/rules/rules.md",
+        "frontend/rules/rules.fr.md",
+    } <= installed
+
+
+# The files of the installed distribution, as its RECORD lists them.
+INSTALLED_FILES = "import importlib.metadata as m; print(*(str(f) for f in m.files('parlor')), sep='\\n')"
 
 
 def test_both_processes_run_as_the_non_root_app_user(stack: Stack) -> None:
@@ -128,7 +144,7 @@ def test_both_processes_run_as_the_non_root_app_user(stack: Stack) -> None:
         gid = re.search(r"^Gid:\s+(\d+)\s+(\d+)", status.stdout, re.M)
         assert uid and gid, status.stdout + status.stderr
         assert {int(uid[1]), int(uid[2]), int(gid[1]), int(gid[2])} == {APP_UID}
-        assert "backend" in status.stdout or "streamlit" in status.stdout
+        assert "parlor-backend" in status.stdout or "parlor-frontend" in status.stdout
 
 
 WRITE_PROBE = """
@@ -153,7 +169,7 @@ def test_root_filesystem_is_read_only_except_flags_and_var(stack: Stack) -> None
         "/app/deploy/flags/x": "writable",
     }, probe.stdout + probe.stderr
     # The release tool's atomic rename beside the flag file and its audit line in var/ both land.
-    flip = stack.backend.exec("python", "-m", "backend.flags", "set-rollout", "100", "--reason", "container test")
+    flip = stack.backend.exec("parlor-flags", "set-rollout", "100", "--reason", "container test")
     assert flip.returncode == 0, flip.stdout + flip.stderr
     audit = stack.backend.exec("cat", "/app/var/flags-audit.jsonl")
     assert "container test" in audit.stdout, audit.stderr
@@ -234,7 +250,7 @@ def redis_backend(image: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             image,
             ctr.unique_name("parlor-redis-backend"),
             ["--network=host", "--read-only", f"--tmpfs={VAR_TMPFS}", *_env(env)],
-            ["python", "-m", "backend", "--host", "127.0.0.1", "--port", str(port)],
+            ["parlor-backend", "--host", "127.0.0.1", "--port", str(port)],
         ) as backend:
             backend.wait_http(url + "/healthz", timeout=scaled(60))
             yield backend, url, redis.url
