@@ -115,7 +115,7 @@ def test_only_the_app_reaches_the_image(stack: Stack) -> None:
     tests, other docs or launcher anywhere."""
     listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy")
     assert listing.returncode == 0, listing.stderr
-    top, deploy = listing.stdout.split("\n\n")
+    top, deploy = listing.stdout.strip().split("\n\n")
     assert top == "/app:\ndeploy\nvar"
     assert deploy == "/app/deploy:\nflags\nrollout-plan.yaml"
     files = stack.backend.exec("python", "-c", INSTALLED_FILES)
@@ -160,7 +160,15 @@ for path in sys.argv[1:]:
 
 def test_root_filesystem_is_read_only_except_flags_and_var(stack: Stack) -> None:
     """Under --read-only only var/ and the flag directory take writes, and the flag tool works there."""
-    paths = ["/app/backend/x", "/app/x", "/opt/venv/x", "/tmp/x", "/home/parlor/x", "/app/var/x", "/app/deploy/flags/x"]
+    paths = [
+        "/opt/venv/lib/python3.11/site-packages/backend/x",
+        "/app/x",
+        "/opt/venv/x",
+        "/tmp/x",
+        "/home/parlor/x",
+        "/app/var/x",
+        "/app/deploy/flags/x",
+    ]
     probe = stack.backend.exec("python", "-c", WRITE_PROBE, *paths)
     verdicts = dict(line.split(" ", 1) for line in probe.stdout.splitlines())
     assert verdicts == {
