@@ -69,8 +69,7 @@ def _dump(documents: list[dict[str, Any]]) -> str:
 
 def rendered() -> dict[Path, str]:
     return {
-        OUT / "prometheusrule.yaml": HEADER.format(source="monitoring/prometheus/rules")
-        + _dump([prometheus_rule()]),
+        OUT / "prometheusrule.yaml": HEADER.format(source="monitoring/prometheus/rules") + _dump([prometheus_rule()]),
         OUT / "dashboards.yaml": HEADER.format(source="monitoring/grafana (generate.py)")
         + _dump(dashboard_config_maps()),
     }
