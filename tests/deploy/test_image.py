@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from launchers import container as ctr
 from launchers.backend import TEST_ENV
@@ -28,7 +28,7 @@ from launchers.redis import redis_available, run_redis
 from launchers.streamlit import frontend_origins
 from loadtest.image_size import measure
 from tests.conftest import scaled
-from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, seat_two_and_a_bot
+from tests.frontend.player import play_a_game_to_its_end
 from tests.support.client import WsPlayer, create_room, join_room
 
 pytestmark = [pytest.mark.container, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -51,22 +51,6 @@ def _compose_frontend_healthcheck() -> str:
     kind, command = compose["services"]["frontend-a"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
     return str(command)
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    """The image built from the working tree's Dockerfile on the Debian-made base; removed afterwards."""
-    reason = ctr.unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    base = ctr.ensure_base_image()
-    tag = f"localhost/{ctr.unique_name('parlor-test')}:latest"
-    try:
-        build = ctr.build_image(tag, base=base)
-        print(f"image {tag} built in {build.seconds:.0f} s")
-        yield tag
-    finally:
-        ctr.remove_image(tag)
 
 
 @dataclass
@@ -209,26 +193,7 @@ def test_a_game_is_played_in_chromium_against_the_containers(stack: Stack) -> No
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            alice, bob = seat_two_and_a_bot(browser, stack.frontend_url)
-            alice.expect_status(STATUS_CONNECTED)
-            alice.click("Start game")
-            for player in (alice, bob):
-                expect(player.page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
-            alice.post_clue("grows in fields")
-            bob.expect_text("grows in fields")
-            bob.post_clue("golden color")
-            alice.expect_text("golden color")
-            alice.click("I'm ready to vote")
-            expect(bob.page.locator("[data-player] .parlor-tag.ready").first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            bob.click("I'm ready to vote")
-            for player in (alice, bob):
-                expect(player.page.get_by_test_id("phase")).to_have_text("Voting", timeout=UI_TIMEOUT_MS)
-            alice.click("Vote Bot Ada")
-            expect(bob.page.locator("[data-player] .parlor-tag.voted").first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            bob.click("Vote Bot Ada")
-            for player in (alice, bob):
-                expect(player.page.get_by_test_id("winner")).to_be_visible(timeout=UI_TIMEOUT_MS)
-                player.expect_text("Undercover word")
+            play_a_game_to_its_end(browser, stack.frontend_url)
         finally:
             browser.close()
 
