@@ -5,7 +5,8 @@ image, free ports on 127.0.0.1 instead of 8000/8501, a unique name suffix (podma
 it makes for the ConfigMap and emptyDir after the objects), the fast test pace, and origins for the chosen
 ports. Podman has no kubelet: it runs no probes of its own here (no systemd timers in this sandbox, and it would
 turn an httpGet probe into a curl the image lacks), so the test asks each probe's path itself, as the kubelet
-would. `podman kube down` stops the pod with SIGTERM: seated players are closed with 1012.
+would. The pod's containers are stopped as the kubelet stops them (SIGTERM, the manifest's grace period, the
+pod's network up until they exit): seated players are closed with 1012; `podman kube down` removes the pod.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Played:
     frontend_url: str
     probes: dict[str, tuple[str, str]]  # container -> (readiness URL, liveness URL)
     volumes: list[str]
+    grace_seconds: int
 
 
 def _set_env(container: dict[str, Any], values: dict[str, str]) -> None:
@@ -109,7 +111,8 @@ def played(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pla
     pod = f"{deployment['metadata']['name']}-pod-0"
     try:
         ctr.podman("kube", "play", str(manifest), timeout=300)
-        yield Played(manifest, pod, backend_url, frontend_url, probes, volumes)
+        grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+        yield Played(manifest, pod, backend_url, frontend_url, probes, volumes, grace)
     finally:
         ctr.podman("kube", "down", str(manifest), check=False, timeout=120)
         ctr.podman("pod", "rm", "--force", "--time", "0", pod, check=False, timeout=120)
@@ -160,17 +163,32 @@ def test_a_game_is_played_through_the_published_port(played: Played) -> None:
             browser.close()
 
 
-async def test_kube_down_drains_seated_players_with_1012(played: Played) -> None:
-    """`podman kube down` sends SIGTERM: the backend closes its seated sockets with 1012, within the stop timeout."""
+async def test_sigterm_drains_seated_players_with_1012_then_kube_down(played: Played) -> None:
+    """SIGTERM to the pod's containers with the manifest's grace period, as the kubelet sends it, closes the
+    seated sockets with 1012 and the backend exits 0 in time; `podman kube down` then removes the pod.
+
+    Debian 12's podman 4.3 stands in for the kubelet in two ways: `kube down` alone SIGKILLs at once (fixed in
+    podman 5.1: containers/podman#22397, #22398), and `pod stop` tears the pod's network down while its containers
+    still drain (the 1012 sent after that never arrives). So the app containers are stopped first, the sandbox
+    staying up until they have exited, which is how a kubelet stops a pod.
+    """
     async with httpx.AsyncClient(base_url=played.backend_url, timeout=10) as http:
         alice = await create_room(http, "Alice")
         bob = await join_room(http, alice.room_code, "Bob")
     players = [WsPlayer(played.backend_url.replace("http", "ws", 1), seat) for seat in (alice, bob)]
     for player in players:
         await player.connect()
+    apps = [f"{played.pod}-{name}" for name in played.probes]
     started = time.monotonic()
-    down = await asyncio.to_thread(ctr.podman, "kube", "down", str(played.manifest), check=False, timeout=120)
+    stop = await asyncio.to_thread(
+        ctr.podman, "stop", "--time", str(played.grace_seconds), *apps, check=False, timeout=120
+    )
     elapsed = time.monotonic() - started
-    assert down.returncode == 0, down.stdout + down.stderr
+    assert stop.returncode == 0, stop.stdout + stop.stderr
     assert [await player.wait_closed(timeout=scaled(10)) for player in players] == [1012, 1012]
-    assert elapsed < 10, "podman's 10 s stop timeout ran out: the drain was cut by SIGKILL"
+    assert elapsed < played.grace_seconds
+    backend = ctr.Container(f"{played.pod}-backend")
+    assert backend.inspect()["State"]["ExitCode"] == 0, backend.logs()
+    down = await asyncio.to_thread(ctr.podman, "kube", "down", str(played.manifest), check=False, timeout=120)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert ctr.podman("pod", "exists", played.pod, check=False).returncode != 0

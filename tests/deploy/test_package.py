@@ -116,3 +116,15 @@ def test_installed_backend_serves_the_bundled_packs(fresh_venv: Path, workdir: P
     with running(server, timeout=60):
         packs = httpx.get(f"{server.url}/api/packs", timeout=10).json()
     assert sorted(pack["id"] for pack in packs) == sorted(p.stem for p in (ROOT / "backend/game/packs").glob("*.json"))
+
+
+def test_installed_frontend_serves_the_page_with_its_own_streamlit_config(fresh_venv: Path, workdir: Path) -> None:
+    """`parlor-frontend` started outside the checkout applies frontend/.streamlit/config.toml (no embedding host
+    may message the page: allowedOrigins is empty, where Streamlit's default lists its cloud's domains)."""
+    port = free_port()
+    argv = [str(fresh_venv / "parlor-frontend"), "--server.port", str(port), "--server.address", "127.0.0.1"]
+    env = {**os.environ, "FRONTEND_METRICS_PORT": "0"}
+    server = Server(argv, port, workdir / "frontend.log", env=env, health="/_stcore/health", cwd=workdir)
+    with running(server, timeout=90):
+        host_config = httpx.get(f"{server.url}/_stcore/host-config", timeout=10).json()
+    assert host_config["allowedOrigins"] == []
