@@ -135,10 +135,10 @@ def ensure_base_image() -> str:
 
 
 @contextlib.contextmanager
-def _cache_lock() -> Iterator[None]:
+def _cache_lock(name: str = ".lock") -> Iterator[None]:
     """One test run at a time fills the cache (two would write the same tarball and wheels)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
+    with open(CACHE / name, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -204,8 +204,22 @@ def build_image(tag: str, *, base: str, context: Path = ROOT, timeout: float = 9
         f"--volume={wheels}:/wheels:ro",
         f"--volume={pip_conf}:/root/.config/pip/pip.conf:ro",
     ]
-    started = time.monotonic()
-    result = podman(
+    # One build at a time (test_image and test_kube_play each build, on two workers): the second finds every
+    # layer in the cache instead of doing the same slow work beside the first.
+    with _cache_lock(".build-lock"):
+        started = time.monotonic()
+        result = _build(tag, base, context, mounts, timeout)
+        seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise PodmanError(
+            f"podman build failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+        )
+    podman("image", "prune", "--force", "--filter", "until=168h", check=False, timeout=300)
+    return Build(tag, seconds, result.stdout)
+
+
+def _build(tag: str, base: str, context: Path, mounts: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return podman(
         "build",
         "--format",
         "docker",
@@ -224,13 +238,6 @@ def build_image(tag: str, *, base: str, context: Path = ROOT, timeout: float = 9
         timeout=timeout,
         check=False,
     )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise PodmanError(
-            f"podman build failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
-        )
-    podman("image", "prune", "--force", "--filter", "until=168h", check=False, timeout=300)
-    return Build(tag, seconds, result.stdout)
 
 
 def remove_image(tag: str) -> None:
