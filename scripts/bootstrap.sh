@@ -50,6 +50,5 @@ if [[ ! -f "$stamp" ]]; then
   .venv/bin/python -m pip install -q --require-hashes -r "$lock"
   # Parlor itself, editable: the build backend (hatchling) came from the lock, so nothing unhashed is fetched.
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation --editable .
-  rm -f .venv/.installed-*
   touch "$stamp"
 fi
