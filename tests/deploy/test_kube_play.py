@@ -107,7 +107,9 @@ def played(image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pla
         probes[name] = (url(container["readinessProbe"]), url(container["livenessProbe"]))
     manifest = tmp_path_factory.mktemp("kube") / "single.yaml"
     manifest.write_text(yaml.safe_dump_all(docs, sort_keys=False))
-    volumes = [v["name"] for v in deployment["spec"]["template"]["spec"]["volumes"]]
+    # podman makes a volume per emptyDir (named after the volume) and per ConfigMap (named after the ConfigMap)
+    pod_volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    volumes = [v["configMap"]["name"] if "configMap" in v else v["name"] for v in pod_volumes]
     pod = f"{deployment['metadata']['name']}-pod-0"
     try:
         ctr.podman("kube", "play", str(manifest), timeout=300)
