@@ -19,6 +19,7 @@ from types import FrameType
 import uvicorn
 from fastapi import FastAPI
 
+from backend.core.cli import add_version, prog
 from backend.core.config import Settings, get_settings
 from backend.realtime.protocol import CloseCode
 from backend.service import RoomService
@@ -119,7 +120,8 @@ def ws_ping_interval(settings: Settings) -> float | None:
 
 def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=prog("python -m backend"), description=__doc__.splitlines()[0])
+    add_version(parser)
     parser.add_argument("--host", default=settings.parlor_host)
     parser.add_argument("--port", type=int, default=settings.parlor_port)
     parser.add_argument("--ws", default="auto", help="uvicorn WebSocket implementation (auto: websockets sans-I/O)")

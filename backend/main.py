@@ -16,6 +16,7 @@ from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
+from backend.core.version import VERSION
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
 from backend.realtime.direct import RawSendMiddleware
 from backend.realtime.hub import Hub
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     app = FastAPI(
         title="Parlor",
         summary="Undercover, the party word game: rooms, moves and a real-time event stream",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
     )
     app.state.settings = settings

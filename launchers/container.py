@@ -135,10 +135,10 @@ def ensure_base_image() -> str:
 
 
 @contextlib.contextmanager
-def _cache_lock() -> Iterator[None]:
+def _cache_lock(name: str = ".lock") -> Iterator[None]:
     """One test run at a time fills the cache (two would write the same tarball and wheels)."""
     CACHE.mkdir(parents=True, exist_ok=True)
-    with open(CACHE / ".lock", "w") as lock:
+    with open(CACHE / name, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
@@ -147,17 +147,21 @@ def _host_build_mounts() -> list[str]:
     return [f"--volume={path}:{path}:ro" for path in HOST_BUILD_MOUNTS if Path(path).exists()]
 
 
-def ensure_wheels(base: str, requirements: Path = ROOT / "requirements.txt") -> Path:
-    """Every wheel requirements.txt needs, downloaded once into the cache by pip on the image's own Python.
+def ensure_wheels(base: str, requirements: Path = ROOT / "requirements.lock") -> Path:
+    """Every wheel the runtime lock names, downloaded once into the cache by pip on the image's own Python.
 
     Its own, not the host's: the markers differ (redis wants async-timeout below Python 3.11.3, Debian has 3.11.2).
+    The downloads are checked against the lock's hashes here already, and again by the build's pip.
     """
     wheels = CACHE / "wheels"
     stamp = wheels / f".complete-{hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]}"
     with _cache_lock():
         if not stamp.exists():
             wheels.mkdir(parents=True, exist_ok=True)
-            download = "python -m venv /tmp/venv && /tmp/venv/bin/pip download --quiet --dest /wheels -r /req.txt"
+            download = (
+                "python -m venv /tmp/venv"
+                " && /tmp/venv/bin/pip download --quiet --require-hashes --dest /wheels -r /req.txt"
+            )
             podman(
                 "run",
                 "--rm",
@@ -192,7 +196,7 @@ def build_image(tag: str, *, base: str, context: Path = ROOT, timeout: float = 9
     is untouched). The image is also tagged CACHE_TAG, so its layers stay as the next run's cache after the
     caller removes `tag`; dangling images from older builds are pruned after a week.
     """
-    wheels = ensure_wheels(base, context / "requirements.txt")
+    wheels = ensure_wheels(base, context / "requirements.lock")
     pip_conf = CACHE / "pip-offline.conf"
     pip_conf.write_text("[global]\nno-index = true\nfind-links = /wheels\n")
     mounts = [
@@ -200,8 +204,22 @@ def build_image(tag: str, *, base: str, context: Path = ROOT, timeout: float = 9
         f"--volume={wheels}:/wheels:ro",
         f"--volume={pip_conf}:/root/.config/pip/pip.conf:ro",
     ]
-    started = time.monotonic()
-    result = podman(
+    # One build at a time (test_image and test_kube_play each build, on two workers): the second finds every
+    # layer in the cache instead of doing the same slow work beside the first.
+    with _cache_lock(".build-lock"):
+        started = time.monotonic()
+        result = _build(tag, base, context, mounts, timeout)
+        seconds = time.monotonic() - started
+    if result.returncode != 0:
+        raise PodmanError(
+            f"podman build failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
+        )
+    podman("image", "prune", "--force", "--filter", "until=168h", check=False, timeout=300)
+    return Build(tag, seconds, result.stdout)
+
+
+def _build(tag: str, base: str, context: Path, mounts: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    return podman(
         "build",
         "--format",
         "docker",
@@ -220,13 +238,6 @@ def build_image(tag: str, *, base: str, context: Path = ROOT, timeout: float = 9
         timeout=timeout,
         check=False,
     )
-    seconds = time.monotonic() - started
-    if result.returncode != 0:
-        raise PodmanError(
-            f"podman build failed ({result.returncode}):\n{result.stdout[-6000:]}\n{result.stderr[-4000:]}"
-        )
-    podman("image", "prune", "--force", "--filter", "until=168h", check=False, timeout=300)
-    return Build(tag, seconds, result.stdout)
 
 
 def remove_image(tag: str) -> None:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install what Parlor needs on a fresh Debian machine with Python 3.11: a virtualenv in .venv with the pinned
-# pip packages, and (for the test suite) the Debian packages the tests run for real. Safe to run again.
-#   scripts/bootstrap.sh run    runtime only (backend + frontend)
-#   scripts/bootstrap.sh dev    runtime + tests + load tests + monitoring tools
+# Install what Parlor needs on a fresh Debian machine with Python 3.11: a virtualenv in .venv with the locked,
+# hashed pip packages and Parlor itself (editable, with its console scripts), and (for the test suite) the Debian
+# packages the tests run for real. Safe to run again.
+#   scripts/bootstrap.sh run    runtime only (backend + frontend): requirements.lock
+#   scripts/bootstrap.sh dev    runtime + tests + load tests + monitoring tools: requirements-dev.lock
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-dev}"
@@ -40,12 +41,14 @@ fi
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-req="requirements.txt"
-[[ "$mode" == "dev" ]] && req="requirements-dev.txt"
-stamp=".venv/.installed-$(cat requirements.txt "$req" | sha256sum | cut -c1-16)-$mode"
+lock="requirements.lock"
+[[ "$mode" == "dev" ]] && lock="requirements-dev.lock"
+stamp=".venv/.installed-$(cat "$lock" pyproject.toml | sha256sum | cut -c1-16)-$mode"
 if [[ ! -f "$stamp" ]]; then
-  echo "bootstrap: installing Python packages from $req"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r "$req"
+  echo "bootstrap: installing Python packages from $lock"
+  # Every package pinned and checked against the lock's hashes; a package missing from the lock is an error.
+  .venv/bin/python -m pip install -q --require-hashes -r "$lock"
+  # Parlor itself, editable: the build backend (hatchling) came from the lock, so nothing unhashed is fetched.
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation --editable .
   touch "$stamp"
 fi

@@ -15,11 +15,11 @@ export ALLOWED_ORIGINS="${ALLOWED_ORIGINS:-http://localhost:${frontend_port},htt
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-PARLOR_PORT="$backend_port" .venv/bin/python -m backend &
+PARLOR_PORT="$backend_port" .venv/bin/parlor-backend &
 pids+=($!)
 replicas="${FRONTEND_REPLICAS:-1}"
 streamlit() {  # port, metrics port
-  FRONTEND_METRICS_PORT="$2" .venv/bin/streamlit run frontend/app.py --server.port "$1" --server.address 0.0.0.0 \
+  FRONTEND_METRICS_PORT="$2" .venv/bin/parlor-frontend --server.port "$1" --server.address 0.0.0.0 \
     --browser.gatherUsageStats false --browser.serverAddress localhost >/dev/null 2>&1 &
   pids+=($!)
 }

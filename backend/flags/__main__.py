@@ -17,6 +17,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from backend.core.cli import add_version, prog
 from backend.core.config import get_settings
 from backend.flags.audit import change_flag
 from backend.flags.file import DEFAULT_STATE, FLAG_KEY, read_flag_file
@@ -41,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     change.add_argument("--actor", help="who; defaults to $USER")
 
     parser = argparse.ArgumentParser(
-        prog="python -m backend.flags", description=f"Show or change the {FLAG_KEY} rollout flag."
+        prog=prog("python -m backend.flags"), description=f"Show or change the {FLAG_KEY} rollout flag."
     )
+    add_version(parser)
     parser.add_argument("--file", type=Path, default=None, help="flag file (default: FLAGS_FILE setting)")
     parser.add_argument("--audit-log", type=Path, default=None, help="audit log (default: FLAGS_AUDIT_LOG setting)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

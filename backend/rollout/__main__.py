@@ -29,6 +29,7 @@ from types import FrameType
 from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 from pydantic import ValidationError
 
+from backend.core.cli import add_version, prog
 from backend.core.config import get_settings
 from backend.metrics import RolloutMetrics
 from backend.rollout.analysis import Prometheus, evaluate
@@ -54,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     person.add_argument("--actor", help="who; defaults to $USER")
 
     parser = argparse.ArgumentParser(
-        prog="python -m backend.rollout", description="Roll the websocket-transport flag out by the plan."
+        prog=prog("python -m backend.rollout"), description="Roll the websocket-transport flag out by the plan."
     )
+    add_version(parser)
     parser.add_argument("--plan", type=Path, default=None, help="plan file (default: ROLLOUT_PLAN_FILE)")
     parser.add_argument("--state", type=Path, default=None, help="state file (default: ROLLOUT_STATE_FILE)")
     parser.add_argument("--file", type=Path, default=None, help="flag file (default: FLAGS_FILE)")

@@ -25,7 +25,10 @@ from frontend.i18n import DEFAULT, ERRORS_FR, LANGUAGE_NAMES, error_text, langua
 from frontend.state import State, limit, span
 from frontend.views.common import countdown_html, esc, md, run_action, show_flash
 
-RULES_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+# docs/ holds the rules; the wheel carries them as frontend/rules/ (pyproject's force-include), a checkout has docs/.
+_PACKAGED_RULES = Path(__file__).resolve().parents[1] / "rules"
+_RULES_DIR = _PACKAGED_RULES if _PACKAGED_RULES.is_dir() else Path(__file__).resolve().parents[2] / "docs"
+RULES_PATH = _RULES_DIR / "rules.md"
 UNDERCOVER_CHOICES = {"uc_auto": None, "uc_1": 1, "uc_2": 2}
 IN_GAME = (Phase.DISCUSSION, Phase.VOTING, Phase.GUESS)
 PACK_FILE_MAX_KB = CUSTOM_PACK_MAX_CHARS // 1000

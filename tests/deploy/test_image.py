@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import sync_playwright
 
 from launchers import container as ctr
 from launchers.backend import TEST_ENV
@@ -28,7 +28,7 @@ from launchers.redis import redis_available, run_redis
 from launchers.streamlit import frontend_origins
 from loadtest.image_size import measure
 from tests.conftest import scaled
-from tests.frontend.player import STATUS_CONNECTED, UI_TIMEOUT_MS, seat_two_and_a_bot
+from tests.frontend.player import play_a_game_to_its_end
 from tests.support.client import WsPlayer, create_room, join_room
 
 pytestmark = [pytest.mark.container, pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(1200)]
@@ -51,22 +51,6 @@ def _compose_frontend_healthcheck() -> str:
     kind, command = compose["services"]["frontend-a"]["healthcheck"]["test"]
     assert kind == "CMD-SHELL"
     return str(command)
-
-
-@pytest.fixture(scope="module")
-def image() -> Iterator[str]:
-    """The image built from the working tree's Dockerfile on the Debian-made base; removed afterwards."""
-    reason = ctr.unavailable_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    base = ctr.ensure_base_image()
-    tag = f"localhost/{ctr.unique_name('parlor-test')}:latest"
-    try:
-        build = ctr.build_image(tag, base=base)
-        print(f"image {tag} built in {build.seconds:.0f} s")
-        yield tag
-    finally:
-        ctr.remove_image(tag)
 
 
 @dataclass
@@ -101,7 +85,7 @@ def stack(image: str) -> Iterator[Stack]:
             image,
             ctr.unique_name("parlor-frontend"),
             [*read_only, f"--health-cmd={_compose_frontend_healthcheck()}", *_env(frontend_env)],
-            ["streamlit", "run", "frontend/app.py", "--server.port", "8501", "--server.address", "0.0.0.0"],
+            ["parlor-frontend", "--server.port", "8501", "--server.address", "0.0.0.0"],
         ) as frontend,
     ):
         backend.wait_http(backend_url + "/healthz", timeout=scaled(60))
@@ -110,14 +94,30 @@ def stack(image: str) -> Iterator[Stack]:
 
 
 def test_only_the_app_reaches_the_image(stack: Stack) -> None:
-    """/app holds backend, frontend, the flag directory, the rollout plan, the rules the game links to and var/:
-    no tests, load tests, other docs or launcher."""
-    listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy", "/app/docs")
+    """/app holds the flag directory, the rollout plan and var/; Parlor itself is installed in /opt/venv as a
+    package, its data included (packs, static files, the page's Streamlit config, the rules): no tests, load
+    tests, other docs or launcher anywhere."""
+    listing = stack.backend.exec("ls", "-A", "/app", "/app/deploy")
     assert listing.returncode == 0, listing.stderr
-    top, deploy, docs = listing.stdout.split("\n\n")
-    assert top == "/app:\nbackend\ndeploy\ndocs\nfrontend\nvar"
+    top, deploy = listing.stdout.strip().split("\n\n")
+    assert top == "/app:\ndeploy\nvar"
     assert deploy == "/app/deploy:\nflags\nrollout-plan.yaml"
-    assert docs.startswith("/app/docs:\n") and all(name.startswith("rules") for name in docs.split("\n")[1:] if name)
+    files = stack.backend.exec("python", "-c", INSTALLED_FILES)
+    assert files.returncode == 0, files.stderr
+    installed = set(files.stdout.split())
+    top_level = {name.split("/", 1)[0] for name in installed}
+    assert {"backend", "frontend"} <= top_level and not top_level & {"tests", "loadtest", "launchers", "docs"}
+    assert {
+        "backend/game/packs/en-classic.json",
+        "frontend/static/bridge.js",
+        "frontend/.streamlit/config.toml",
+        "frontend/rules/rules.md",
+        "frontend/rules/rules.fr.md",
+    } <= installed
+
+
+# The files of the installed distribution, as its RECORD lists them.
+INSTALLED_FILES = "import importlib.metadata as m; print(*(str(f) for f in m.files('parlor')), sep='\\n')"
 
 
 def test_both_processes_run_as_the_non_root_app_user(stack: Stack) -> None:
@@ -128,7 +128,7 @@ def test_both_processes_run_as_the_non_root_app_user(stack: Stack) -> None:
         gid = re.search(r"^Gid:\s+(\d+)\s+(\d+)", status.stdout, re.M)
         assert uid and gid, status.stdout + status.stderr
         assert {int(uid[1]), int(uid[2]), int(gid[1]), int(gid[2])} == {APP_UID}
-        assert "backend" in status.stdout or "streamlit" in status.stdout
+        assert "parlor-backend" in status.stdout or "parlor-frontend" in status.stdout
 
 
 WRITE_PROBE = """
@@ -144,7 +144,15 @@ for path in sys.argv[1:]:
 
 def test_root_filesystem_is_read_only_except_flags_and_var(stack: Stack) -> None:
     """Under --read-only only var/ and the flag directory take writes, and the flag tool works there."""
-    paths = ["/app/backend/x", "/app/x", "/opt/venv/x", "/tmp/x", "/home/parlor/x", "/app/var/x", "/app/deploy/flags/x"]
+    paths = [
+        "/opt/venv/lib/python3.11/site-packages/backend/x",
+        "/app/x",
+        "/opt/venv/x",
+        "/tmp/x",
+        "/home/parlor/x",
+        "/app/var/x",
+        "/app/deploy/flags/x",
+    ]
     probe = stack.backend.exec("python", "-c", WRITE_PROBE, *paths)
     verdicts = dict(line.split(" ", 1) for line in probe.stdout.splitlines())
     assert verdicts == {
@@ -153,7 +161,7 @@ def test_root_filesystem_is_read_only_except_flags_and_var(stack: Stack) -> None
         "/app/deploy/flags/x": "writable",
     }, probe.stdout + probe.stderr
     # The release tool's atomic rename beside the flag file and its audit line in var/ both land.
-    flip = stack.backend.exec("python", "-m", "backend.flags", "set-rollout", "100", "--reason", "container test")
+    flip = stack.backend.exec("parlor-flags", "set-rollout", "100", "--reason", "container test")
     assert flip.returncode == 0, flip.stdout + flip.stderr
     audit = stack.backend.exec("cat", "/app/var/flags-audit.jsonl")
     assert "container test" in audit.stdout, audit.stderr
@@ -185,26 +193,7 @@ def test_a_game_is_played_in_chromium_against_the_containers(stack: Stack) -> No
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            alice, bob = seat_two_and_a_bot(browser, stack.frontend_url)
-            alice.expect_status(STATUS_CONNECTED)
-            alice.click("Start game")
-            for player in (alice, bob):
-                expect(player.page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
-            alice.post_clue("grows in fields")
-            bob.expect_text("grows in fields")
-            bob.post_clue("golden color")
-            alice.expect_text("golden color")
-            alice.click("I'm ready to vote")
-            expect(bob.page.locator("[data-player] .parlor-tag.ready").first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            bob.click("I'm ready to vote")
-            for player in (alice, bob):
-                expect(player.page.get_by_test_id("phase")).to_have_text("Voting", timeout=UI_TIMEOUT_MS)
-            alice.click("Vote Bot Ada")
-            expect(bob.page.locator("[data-player] .parlor-tag.voted").first).to_be_visible(timeout=UI_TIMEOUT_MS)
-            bob.click("Vote Bot Ada")
-            for player in (alice, bob):
-                expect(player.page.get_by_test_id("winner")).to_be_visible(timeout=UI_TIMEOUT_MS)
-                player.expect_text("Undercover word")
+            play_a_game_to_its_end(browser, stack.frontend_url)
         finally:
             browser.close()
 
@@ -234,7 +223,7 @@ def redis_backend(image: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             image,
             ctr.unique_name("parlor-redis-backend"),
             ["--network=host", "--read-only", f"--tmpfs={VAR_TMPFS}", *_env(env)],
-            ["python", "-m", "backend", "--host", "127.0.0.1", "--port", str(port)],
+            ["parlor-backend", "--host", "127.0.0.1", "--port", str(port)],
         ) as backend:
             backend.wait_http(url + "/healthz", timeout=scaled(60))
             yield backend, url, redis.url

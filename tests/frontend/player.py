@@ -106,3 +106,28 @@ def seat_two_and_a_bot(browser: Browser, url: str) -> tuple[Player, Player]:
     alice.click("Add a bot")
     alice.expect_text("Bot Ada")
     return alice, bob
+
+
+def play_a_game_to_its_end(browser: Browser, url: str) -> None:
+    """Two players and a bot, seated through the page at `url`, play one round to the winner's screen: clues
+    exchanged, both ready, both vote the bot out (the deploy tests play this against each way of running it)."""
+    alice, bob = seat_two_and_a_bot(browser, url)
+    alice.expect_status(STATUS_CONNECTED)
+    alice.click("Start game")
+    for player in (alice, bob):
+        expect(player.page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
+    alice.post_clue("grows in fields")
+    bob.expect_text("grows in fields")
+    bob.post_clue("golden color")
+    alice.expect_text("golden color")
+    alice.click("I'm ready to vote")
+    expect(bob.page.locator("[data-player] .parlor-tag.ready").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    bob.click("I'm ready to vote")
+    for player in (alice, bob):
+        expect(player.page.get_by_test_id("phase")).to_have_text("Voting", timeout=UI_TIMEOUT_MS)
+    alice.click("Vote Bot Ada")
+    expect(bob.page.locator("[data-player] .parlor-tag.voted").first).to_be_visible(timeout=UI_TIMEOUT_MS)
+    bob.click("Vote Bot Ada")
+    for player in (alice, bob):
+        expect(player.page.get_by_test_id("winner")).to_be_visible(timeout=UI_TIMEOUT_MS)
+        player.expect_text("Undercover word")

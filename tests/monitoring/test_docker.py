@@ -40,7 +40,7 @@ def test_dockerfile_is_multistage_non_root_with_backend_healthcheck() -> None:
     user = [line.split()[1] for line in text.splitlines() if line.startswith("USER ")]
     assert user and not user[-1].startswith(("0", "root"))
     assert "/healthz" in text.split("HEALTHCHECK", 1)[1]
-    assert 'CMD ["python", "-m", "backend"]' in text
+    assert 'CMD ["parlor-backend"]' in text
 
 
 def test_compose_file_matches_the_compose_spec() -> None:
