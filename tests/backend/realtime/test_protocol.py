@@ -1,4 +1,5 @@
-"""bridge.js keeps its own copy of the wire protocol; these tests fail as soon as it drifts from protocol.py."""
+"""bridge.js (with its parts under bridge/) keeps its own copy of the wire protocol; these tests fail as soon as it
+drifts from protocol.py."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from pathlib import Path
 
 from backend.realtime.protocol import FRAME_FIELDS, CloseCode, Frame, Transport, frame
+from frontend.live import BRIDGE_FILES
 
-BRIDGE = (Path(__file__).resolve().parents[3] / "frontend" / "static" / "bridge.js").read_text()
+STATIC = Path(__file__).resolve().parents[3] / "frontend" / "static"
+BRIDGE = "\n".join((STATIC / name).read_text() for name in BRIDGE_FILES)
 CODE = re.compile(r"\b[14]\d{3}\b")
 # numbers of that size that are not close codes: milliseconds <-> seconds, and durations in named constants
 NOT_A_CODE = re.compile(r"[*/]\s*1000\b|\b1000\s*[*/]|const\s+\w+_(?:MS|S|CAP)\s*=\s*\d+")
