@@ -7,8 +7,9 @@
   in the kernel's buffers and flow again after `restore()`, as TCP retransmission would deliver them.
 - `blackhole()` accepts new connections and never answers them (nothing is forwarded) and freezes the open
   ones: a hung handshake. After `restore()` the held connections go through, late.
-- `cut_after_welcome(delay)` lets each new WebSocket through until the server's first frame has passed, then
-  resets it `delay` seconds later: a flapping server that welcomes and drops. Plain HTTP passes.
+- `cut_after_welcome(delay)` drops the open WebSockets, then lets each new one through until the server's first
+  frame has passed and resets it `delay` seconds later: a flapping server that welcomes and drops. Plain HTTP
+  passes.
 - `restore()` ends any of them.
 
 It counts the connections it accepted (`connections`, `websockets`: those whose first bytes are a WebSocket
@@ -145,6 +146,8 @@ class NetCut:
                 link.gate.set()
             elif mode in (Mode.FREEZE, Mode.BLACKHOLE):
                 link.gate.clear()
+            elif mode is Mode.FLAP and link.websocket:
+                link.abort()  # the flapping server dropped its open sockets too
             else:
                 link.gate.set()
         done.set()
@@ -167,7 +170,7 @@ class NetCut:
         self._switch(Mode.BLACKHOLE)
 
     def cut_after_welcome(self, delay: float = 0.2) -> None:
-        """Reset each new WebSocket `delay` seconds after the server's first frame passed it."""
+        """Drop the open WebSockets; reset each new one `delay` seconds after the server's first frame passed it."""
         self.flap_delay = delay
         self._switch(Mode.FLAP)
 

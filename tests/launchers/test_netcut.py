@@ -112,8 +112,11 @@ def test_blackhole_accepts_and_never_answers_until_restored(proxy: NetCut) -> No
 
 
 def test_cut_after_welcome_drops_websockets_after_their_first_frame(proxy: NetCut) -> None:
-    """Flapping: a WebSocket is reset shortly after the answer to its upgrade and a frame passed; HTTP is kept."""
+    """Flapping: open WebSockets drop, a new one shortly after its upgrade's answer and a frame passed; HTTP stays."""
+    open_ws = connect(proxy)
+    assert echo(open_ws, UPGRADE + b"x") == UPGRADE + b"x"
     proxy.cut_after_welcome(0.05)
+    assert dropped(open_ws)
     plain = connect(proxy)
     assert echo(plain, b"GET / HTTP/1.1\r\n\r\n") == b"GET / HTTP/1.1\r\n\r\n"
     ws = connect(proxy)
