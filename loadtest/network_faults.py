@@ -101,7 +101,7 @@ class Room:
         return float(self.page.evaluate("performance.timeOrigin + performance.now()"))
 
     def started_since(self, since: float) -> int:
-        return int(self.page.evaluate(f"window.parlorBridge.budget.starts.filter(t => t >= {since}).length"))
+        return int(self.page.evaluate(f"window.parlorBridge.starts.filter(t => t >= {since}).length"))
 
     def wait(self, check: Callable[[], bool]) -> float:
         start = time.monotonic()

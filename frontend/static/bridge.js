@@ -25,7 +25,8 @@
   const BATCH_CAP = 100;
   const LONGPOLL_WAIT_S = 25;
   const COMMAND_TIMEOUT_MS = 3000; // a move sent over the socket and not answered by then goes over REST (same key)
-  // Reconnects: full jitter from 500 ms up to 8 s, reset only after 5 s up; at most 10 starts in any 30 s.
+  // Reconnects: full jitter from 500 ms up to 8 s, reset only after 5 s up; at most 10 welcomed sockets in any
+  // 30 s (a handshake the network refused cost no server anything, and must not delay the return of a network).
   const RECONNECT = { baseMs: 500, maxMs: 8000, minUptimeMs: 5000 };
   const BUDGET = { limit: 10, windowMs: 30000 };
   const TRY_LATER_MS = 5000; // 1013: the server asked for patience, at least this much more
@@ -141,7 +142,8 @@
       this.seat = new SeatStore(env.session, env.local, env.locks);
       this.link = null; // the SocketLink being tried or in use
       this.backoff = new Backoff({ ...RECONNECT, random: env.random });
-      this.budget = new ConnectBudget(BUDGET);
+      this.budget = new ConnectBudget(BUDGET); // counts welcomed sockets: those a server paid for
+      this.starts = []; // when the last sockets were started (for tests and benchmarks)
       this.pollBackoff = new Backoff({ ...PROBE, random: env.random });
       this.everConnected = false;
       this.reconnectTimer = null;
@@ -369,7 +371,8 @@
     connect() {
       this.env.clearTimeout(this.reconnectTimer);
       if (!this.config || this.link) return;
-      this.budget.take(this.env.now());
+      this.starts.push(this.env.now());
+      if (this.starts.length > 50) this.starts.shift();
       const hello = () => {
         this.askedAfter = this.lastId;
         const cfg = this.config;
@@ -396,6 +399,7 @@
     }
 
     onWelcome(frame) {
+      this.budget.take(this.env.now());
       this.report.connect_attempts.success++;
       if (this.everConnected) this.report.reconnects++;
       this.everConnected = true;

@@ -88,8 +88,8 @@
     }
   }
 
-  // At most `limit` WebSocket connection starts in any `windowMs`: however the waits fall, a page never storms
-  // a struggling server. `wait(now)` is how long the next start must wait; `take(now)` records one.
+  // At most `limit` WebSocket connections in any `windowMs`: however the waits fall, a page never storms a
+  // struggling server. `wait(now)` is how long the next one must wait; `take(now)` records one.
   class ConnectBudget {
     constructor({ limit, windowMs }) {
       Object.assign(this, { limit, windowMs });
