@@ -111,9 +111,9 @@ def raise_open_file_limit() -> int:
 
 
 def ws_ping_interval(settings: Settings) -> float | None:
-    """uvicorn's protocol pings only when the app's heartbeat is off: with it on, clients ping every 20-25 s and
-    a socket silent for HEARTBEAT_TIMEOUT_SECONDS is closed, so uvicorn's pings would find the same dead
-    sockets at the cost of a timer and a frame per socket every 20 s."""
+    """uvicorn's protocol pings only when the app's heartbeat is off: with it on, clients ping every
+    PING_INTERVAL_SECONDS and a socket silent for HEARTBEAT_TIMEOUT_SECONDS is closed, so uvicorn's pings would
+    find the same dead sockets at the cost of a timer and a frame per socket every 20 s."""
     return None if settings.heartbeat_timeout_seconds > 0 else 20.0
 
 

@@ -51,6 +51,7 @@ DISCONNECT_REASONS = (
     "moved_to_polling",
     "room_gone",
     "error",
+    "missed_event",
 )
 CONTROL_TYPES = ("welcome", "snapshot", "pong", "ack", "error", "config_changed")
 FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
@@ -107,6 +108,11 @@ class Metrics:
         self.send_queue_overflows = Counter(
             "parlor_ws_send_queue_overflows_total",
             "Connections cut because their send queue was full (slow consumers)",
+            registry=r,
+        )
+        self.ws_missed_events = Counter(
+            "parlor_ws_missed_events_total",
+            "Sockets closed to resume because an event's prev was above the last id they were sent (a hole)",
             registry=r,
         )
         self.longpoll_requests = Counter(

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import hashlib
 import hmac
+import json
 import logging
 import random
 import secrets
@@ -88,6 +89,12 @@ def hash_token(token: str) -> str:
 
 def new_epoch() -> str:
     return secrets.token_hex(6)
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """A short digest of a move's parsed body, kept with its first answer to tell a retry from a reused key."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def normalize_code(code: str) -> str:
@@ -320,6 +327,7 @@ class RoomService:
             key and f"bots:{key}",
             lambda r: r.add_bot(actor.player_id, bot_id, self.clock()),
             lambda r, last: {"player_id": bot_id, "name": r.players[bot_id].name, "last_event_id": last},
+            {},
         )
         return BotAdded(player_id=answer["player_id"], name=answer["name"], last_event_id=answer["last_event_id"])
 
@@ -331,6 +339,7 @@ class RoomService:
             key and f"remove:{key}",
             lambda r: r.remove_player(actor.player_id, target_id, self.clock(), self.rng),
             lambda _r, last: {"last_event_id": last},
+            {"player_id": target_id},
         )
         self._pollers.pop((actor.room_code, target_id), None)
         with contextlib.suppress(NotFound):
@@ -347,6 +356,7 @@ class RoomService:
             key and f"settings:{key}",
             lambda r: r.update_settings(actor.player_id, changes, self.clock(), languages),
             lambda r, last: {"settings": r.settings.view(), "last_event_id": last},
+            changes,
         )
         return SettingsChanged(settings=answer["settings"], last_event_id=answer["last_event_id"])
 
@@ -366,28 +376,37 @@ class RoomService:
 
     async def start(self, actor: Credentials, key: str | None = None) -> int:
         return await self._act(
-            actor, key and f"start:{key}", lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words)
+            actor, key and f"start:{key}", lambda r: r.start(actor.player_id, self.clock(), self.rng, self.words), {}
         )
 
     async def post_clue(self, actor: Credentials, text: str, key: str | None = None) -> int:
         return await self._act(
-            actor, key and f"clue:{key}", lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng)
+            actor,
+            key and f"clue:{key}",
+            lambda r: r.post_clue(actor.player_id, text, self.clock(), self.rng),
+            {"text": text},
         )
 
     async def ready(self, actor: Credentials, key: str | None = None) -> int:
         return await self._act(
-            actor, key and f"ready:{key}", lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng)
+            actor, key and f"ready:{key}", lambda r: r.mark_ready(actor.player_id, self.clock(), self.rng), {}
         )
 
     async def vote(self, actor: Credentials, target_id: str, key: str | None = None) -> int:
         return await self._act(
-            actor, key and f"vote:{key}", lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng)
+            actor,
+            key and f"vote:{key}",
+            lambda r: r.vote(actor.player_id, target_id, self.clock(), self.rng),
+            {"target_id": target_id},
         )
 
     async def guess(self, actor: Credentials, text: str, key: str | None = None) -> int:
         """Mr. White's one guess at the civilians' word, right after being voted out."""
         return await self._act(
-            actor, key and f"guess:{key}", lambda r: r.guess(actor.player_id, text, self.clock(), self.rng)
+            actor,
+            key and f"guess:{key}",
+            lambda r: r.guess(actor.player_id, text, self.clock(), self.rng),
+            {"text": text},
         )
 
     async def advance(
@@ -397,10 +416,13 @@ class RoomService:
             actor,
             key and f"advance:{key}",
             lambda r: r.advance(actor.player_id, self.clock(), self.rng, phase=phase, round_=round_),
+            {"phase": phase, "round": round_},
         )
 
-    async def _act(self, actor: Credentials, key: str | None, command: Callable[[Room], list[Event]]) -> int:
-        answer = await self._once(actor, key, command, lambda _r, last: {"last_event_id": last})
+    async def _act(
+        self, actor: Credentials, key: str | None, command: Callable[[Room], list[Event]], body: dict[str, Any]
+    ) -> int:
+        answer = await self._once(actor, key, command, lambda _r, last: {"last_event_id": last}, body)
         return int(answer["last_event_id"])
 
     async def _once(
@@ -409,11 +431,14 @@ class RoomService:
         key: str | None,
         fn: Callable[[Room], list[Event]],
         answer: Callable[[Room, int], dict[str, Any]],
+        body: dict[str, Any],
     ) -> dict[str, Any]:
         """Run one move at most once per Idempotency-Key: a retry with a used key gets the first answer.
 
         Callers prefix the key with the move's kind, so a key reused for another kind of move is a new move
-        (found by the fuzzer: a bots answer handed back for a settings change).
+        (found by the fuzzer: a bots answer handed back for a settings change). The same key with another
+        `body` (the move's parsed request) is refused with 422 `idempotency_key_reused`, as Stripe does: handing
+        the first answer back would tell the client a move it never made went through.
 
         The store keeps the first answer beside the room for the room's whole life and writes it with the move's
         own commit (`Store.mutate_once`), so a retry on any process finds it; `answer(room, last_event_id)`
@@ -421,9 +446,14 @@ class RoomService:
         if key is None:
             room = await self._mutate(actor.room_code, fn)
             return answer(room, room.event_seq)
-        once = Once(f"{actor.player_id}:{key}", answer)
+        once = Once(f"{actor.player_id}:{key}", answer, fingerprint(body))
         done = await self.store.mutate_once(normalize_code(actor.room_code), fn, self.clock(), once)
         if done.replayed:
+            if done.fingerprint is not None and done.fingerprint != once.fingerprint:
+                raise Invalid(
+                    "this Idempotency-Key was already used for a different move; send a new key for a new move",
+                    "idempotency_key_reused",
+                )
             self.metrics.idempotent_replays.inc()
             return done.answer
         self._schedule(done.room)

@@ -292,6 +292,7 @@ def as_json(result: FanoutResult) -> dict[str, Any]:
     """The run's counts and a few figures, for the smoke test (which runs this module as a program)."""
     fleet = result.fleet
     counts = {"connected": fleet.connected, "failed": fleet.failed, "lost": fleet.lost, "delivered": fleet.delivered}
+    counts["holes"] = fleet.holes  # frames whose `prev` named an event the socket never got
     return {
         **counts,
         "published": result.published,

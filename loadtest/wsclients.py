@@ -52,6 +52,7 @@ class WorkerReport:
     delivered: int = 0
     other_frames: int = 0
     lost: int = 0  # connections closed by the server (or the network) before the run ended
+    holes: int = 0  # event frames whose `prev` was above the last id the connection held (a missing event)
     close_codes: dict[int, int] = field(default_factory=dict)
     latencies: bytes = b""  # array('d') of seconds
     errors: list[str] = field(default_factory=list)
@@ -128,6 +129,7 @@ class _Fleet:
 
     async def _receive(self, ws: Any) -> None:
         lat, report, socketio = self.lat, self.report, self.protocol == "socketio"
+        held: int | None = None  # the last event id this connection holds (Parlor frames link to it by `prev`)
         try:
             async for raw in ws:
                 rx = time.time()
@@ -135,6 +137,8 @@ class _Fleet:
                     await ws.send("3")
                     continue
                 frame = self._decode(raw)
+                if frame is not None and not socketio:
+                    held = self._follow(frame, held)
                 if frame is not None and frame.get("type") == MEASURED:
                     lat.append(rx - frame["ts"])
                     report.delivered += 1
@@ -149,6 +153,17 @@ class _Fleet:
             report.close_codes[code] = report.close_codes.get(code, 0) + 1
             if len(report.errors) < 5:
                 report.errors.append(f"closed {code} {ws.close_reason!r} at {time.time():.1f}")
+
+    def _follow(self, frame: dict[str, Any], held: int | None) -> int | None:
+        """Check an event frame's `prev` against the last id held; returns the new last id."""
+        if frame.get("type") == "snapshot":
+            return int(frame["data"]["last_event_id"])
+        event_id, prev = frame.get("id"), frame.get("prev")
+        if not isinstance(event_id, int):
+            return held
+        if held is not None and isinstance(prev, int) and prev > held:
+            self.report.holes += 1
+        return event_id if held is None else max(held, event_id)
 
     def other(self, raw: str | bytes, frame: dict[str, Any] | None) -> None:
         """A frame that is not the measured event; subscribers only count it."""
@@ -207,6 +222,7 @@ class FleetResult:
     retries: int = 0
     delivered: int = 0
     lost: int = 0
+    holes: int = 0
     close_codes: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -218,6 +234,7 @@ class FleetResult:
         self.retries += report.retries
         self.delivered += report.delivered
         self.lost += report.lost
+        self.holes += report.holes
         for code, n in report.close_codes.items():
             self.close_codes[code] = self.close_codes.get(code, 0) + n
         lat = array("d")

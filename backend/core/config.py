@@ -38,7 +38,14 @@ class Settings(BaseSettings):
     send_queue_size: int = Field(256, ge=8, description="Frames buffered per connection before it is cut")
     hello_timeout_seconds: float = Field(5.0, gt=0, description="Time a new socket has to send hello")
     heartbeat_timeout_seconds: float = Field(
-        75.0, ge=0, description="Close a socket silent this long (0 disables); clients ping every 20 s"
+        15.0,
+        ge=0,
+        description="Close a socket silent this long (0 disables): a half-open client is cut within about this "
+        "plus 1 s; clients ping every PING_INTERVAL_SECONDS",
+    )
+    ping_interval_seconds: float = Field(4.0, gt=0, description="How often a client pings (sent in welcome)")
+    pong_timeout_seconds: float = Field(
+        4.0, gt=0, description="How long a client waits for any frame after a ping before it drops the link (welcome)"
     )
     abuse_limit: int = Field(5, ge=1, description="Bad frames tolerated before the ABUSE close")
     max_frame_bytes: int = Field(16384, ge=256, description="Largest client frame; a larger one closes with TOO_BIG")

@@ -227,6 +227,11 @@ class Room:
     winners: list[str] = field(default_factory=list)
     last_activity: float = 0.0
     event_seq: int = 0
+    # The chain behind each event's `prev` (see backend.store.number_events): the last public event id (None in
+    # a room written before it was kept: unknown until the next public event) and, per player, their own last
+    # private event id while it is newer than that.
+    last_public_id: int | None = None
+    last_private_ids: dict[str, int] = field(default_factory=dict)
     # Names this room's history: changed whenever the log may have been lost or rewritten (a store restored
     # from an older copy), so a client holding ids from another history resyncs from a snapshot.
     epoch: str = ""
@@ -248,7 +253,9 @@ class Room:
         epoch: str = "",
         address_hash: str = "",
     ) -> tuple[Room, list[Event]]:
-        room = cls(code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch)
+        room = cls(
+            code=code, created_at=now, limits=limits or RoomLimits(), last_activity=now, epoch=epoch, last_public_id=0
+        )
         events = room.join(host_id, host_name, token_hash, now, address_hash=address_hash)
         return room, events
 

@@ -25,22 +25,47 @@ class Event:
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """An event once the store has committed it: a room-wide increasing id and the commit time."""
+    """An event once the store has committed it: a room-wide increasing id, the commit time, and its chain link.
+
+    `prev` is the id of the previous event its recipients may see (0: none), so a client can tell a hole from
+    the gaps other players' private events leave. Right after a private block (the `your_word` events at game
+    start) a public event's recipients differ: `prevs` names those whose own private event came after `prev`.
+    None: unknown (logged by a version that did not record it), and the frame carries no check."""
 
     id: int
     ts: float
     type: EventType
     data: dict[str, Any]
     to: str | None = None
+    prev: int | None = None
+    prevs: dict[str, int] | None = None
 
     def visible_to(self, player_id: str) -> bool:
         return self.to is None or self.to == player_id
 
+    def prev_for(self, player_id: str) -> int | None:
+        """The id of the event `player_id` saw before this one."""
+        if self.prevs:
+            return self.prevs.get(player_id, self.prev)
+        return self.prev
+
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "ts": self.ts, "type": self.type, "data": self.data, "to": self.to}
+        raw = {"id": self.id, "ts": self.ts, "type": self.type, "data": self.data, "to": self.to}
+        if self.prev is not None:
+            raw["prev"] = self.prev
+        if self.prevs:
+            raw["prevs"] = self.prevs
+        return raw
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> StoredEvent:
+        prev = raw.get("prev")
         return cls(
-            id=int(raw["id"]), ts=float(raw["ts"]), type=EventType(raw["type"]), data=raw["data"], to=raw.get("to")
+            id=int(raw["id"]),
+            ts=float(raw["ts"]),
+            type=EventType(raw["type"]),
+            data=raw["data"],
+            to=raw.get("to"),
+            prev=None if prev is None else int(prev),
+            prevs=raw.get("prevs") or None,
         )

@@ -2,8 +2,13 @@
 
 Each socket gets its own bounded queue and writer task, so a slow player never stalls a room: when the
 queue is full the connection is cut (it resumes from its last id when it comes back). A public frame is
-serialised once per event, not once per recipient. Long-poll requests wait on a per-room `asyncio.Event`
-that each commit sets.
+serialised once per event (once per distinct `prev`, which differs only right after private events), not
+once per recipient. Long-poll requests wait on a per-room `asyncio.Event` that each commit sets.
+
+Every event frame names the event before it in its player's view (`prev`), and each connection keeps the last
+id it sent: an event at or below it is a duplicate (the replay sent it already) and is dropped; an event whose
+`prev` is above it would leave a hole the client cannot fill by itself, so it is never sent: the connection
+closes with RESTART and the client resumes from its last id, which replays the missing events from the log.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ class Outgoing:
     type: str
     event_id: int | None = None
     committed_at: float | None = None
+    prev: int | None = None  # the event before this one for its recipient (None: not known, no check)
 
 
 @dataclass
@@ -90,6 +96,23 @@ class Connection:
     def abort(self) -> None:
         if self.writer is not None and not self.writer.done():
             self.writer.cancel()
+
+
+class _Framed:
+    """One event's frame for one `prev`: its text, queue items and (built on first use) the direct-write bytes."""
+
+    __slots__ = ("_wire", "item", "text", "timed")
+
+    def __init__(self, event: StoredEvent, prev: int | None) -> None:
+        self.text = dumps(frame(event.type, event.data, id_=event.id, ts=event.ts, prev=prev))
+        self.item = Outgoing(self.text, event.type, event.id, None, prev)
+        self.timed = Outgoing(self.text, event.type, event.id, event.ts, prev)
+        self._wire: bytes | None = None
+
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = text_frame(self.text)
+        return self._wire
 
 
 class Hub:
@@ -184,54 +207,83 @@ class Hub:
                     targets = [conn] if conn is not None else []
                 else:
                     targets = list(room.values())
-                if not targets:
-                    continue
-                # the commit-to-write latency is observed once per event, on the last socket queued (the
-                # room's slowest write), not once per recipient: a histogram observation costs more than a send
-                text = dumps(event_frame(event))
-                item = Outgoing(text, event.type, event.id)
-                timed = Outgoing(text, event.type, event.id, event.ts)
-                last = targets[-1]
-                wire: bytes | None = None
-                written = 0
-                for conn in targets:
-                    if conn.close_code is not None:
-                        continue
-                    if conn.idle and conn.direct is not None and conn.pending is None and conn.queue.empty():
-                        # nothing of this socket in flight: write now rather than wake its writer
-                        if event.id <= conn.last_id:
-                            continue
-                        if wire is None:
-                            wire = text_frame(text)
-                        if conn.direct.write(wire):
-                            conn.last_id = event.id
-                            written += 1
-                            if conn is last:
-                                self.metrics.fanout_latency.observe(max(0.0, time.time() - event.ts))
-                            continue
-                    if not conn.offer(timed if conn is last else item):
-                        self._overflow(conn)
-                if written:
-                    self._sent[event.type] = self._sent.get(event.type, 0) + written
-                    self._sent_bytes += written * len(text)
+                if targets:
+                    self._fan_out(event, targets)
         waiter = self._room_events.pop(code, None)
         if waiter is not None:
             waiter.set()
+
+    def _fan_out(self, event: StoredEvent, targets: list[Connection]) -> None:
+        # the commit-to-write latency is observed once per event, on the last socket queued (the room's slowest
+        # write), not once per recipient: a histogram observation costs more than a send
+        base, others = event.prev, event.prevs
+        shared = _Framed(event, base)
+        variants: dict[int, _Framed] = {}  # prev -> frame, for the few players right after a private event
+        last = targets[-1]
+        written = nbytes = 0
+        for conn in targets:
+            if conn.close_code is not None:
+                continue
+            prev = base if others is None else others.get(conn.player_id, base)
+            framed = shared
+            if prev != base and prev is not None:
+                framed = variants.get(prev) or variants.setdefault(prev, _Framed(event, prev))
+            if conn.idle and conn.direct is not None and conn.pending is None and conn.queue.empty():
+                # nothing of this socket in flight: write now rather than wake its writer
+                if event.id <= conn.last_id:
+                    continue
+                if prev is not None and prev > conn.last_id:
+                    self._missed(conn)
+                    continue
+                if conn.direct.write(framed.wire()):
+                    conn.last_id = event.id
+                    written += 1
+                    nbytes += len(framed.text)
+                    if conn is last:
+                        self.metrics.fanout_latency.observe(max(0.0, time.time() - event.ts))
+                    continue
+            if not conn.offer(framed.timed if conn is last else framed.item):
+                self._overflow(conn)
+        if written:
+            self._sent[event.type] = self._sent.get(event.type, 0) + written
+            self._sent_bytes += nbytes
 
     async def replay(self, conn: Connection, events: list[StoredEvent]) -> None:
         """Queue a resume replay, waiting for the writer when it is longer than the queue (up to the whole log)."""
         for event in events:
             if conn.close_code is not None:
                 return
-            await conn.queue.put(Outgoing(dumps(event_frame(event)), event.type, event.id, event.ts))
+            prev = event.prev_for(conn.player_id)
+            item = Outgoing(dumps(event_frame(event, conn.player_id)), event.type, event.id, event.ts, prev)
+            await conn.queue.put(item)
 
     def go_live(self, conn: Connection) -> None:
-        """Release the live events held back during the replay, in order, then stream directly."""
+        """Release the live events held back during the replay, in order, then stream directly.
+
+        They are sorted by id: while a room's subscription is being set up here, a local commit can reach the hub
+        before an earlier one from another process (see `RedisStore._deliver`); the replay holds both, and in id
+        order neither looks like a hole."""
         held, conn.pending = conn.pending or [], None
+        held.sort(key=lambda item: item.event_id or 0)
         for item in held:
             if not conn.enqueue(item):
                 self._overflow(conn)
                 return
+
+    def _missed(self, conn: Connection, *, in_writer: bool = False) -> None:
+        """An event's `prev` is above what this socket was sent: a hole. Never send past it; resume instead."""
+        self.metrics.ws_missed_events.inc()
+        log.warning(
+            "socket %s/%s: an event after id %s never reached it; closing so it resumes",
+            conn.code,
+            conn.player_id,
+            conn.last_id,
+        )
+        reason = "missed an event: reconnect and resume"
+        if not in_writer:
+            conn.request_close(CloseCode.RESTART, reason, "missed_event")
+        elif conn.close_code is None:  # the writer stops right after this and closes: no marker, no abort
+            conn.close_code, conn.close_reason, conn.disconnect_reason = CloseCode.RESTART, reason, "missed_event"
 
     def _overflow(self, conn: Connection) -> None:
         self.metrics.send_queue_overflows.inc()
@@ -279,6 +331,9 @@ class Hub:
                 if item.event_id is not None:
                     if item.event_id <= conn.last_id:
                         continue  # already delivered by the resume replay
+                    if item.prev is not None and item.prev > conn.last_id:
+                        self._missed(conn, in_writer=True)  # nothing after a hole may go out
+                        break
                     conn.last_id = item.event_id
                 await conn.socket.send_text(item.text)
                 if item.committed_at is not None:

@@ -11,7 +11,7 @@ import time
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol, TypedDict
 
-FRAME_FIELDS = ("id", "type", "ts", "data")
+FRAME_FIELDS = ("id", "type", "ts", "data", "prev")
 
 
 class CloseCode(IntEnum):
@@ -52,12 +52,15 @@ class CommittedEvent(Protocol):
     @property
     def data(self) -> Any: ...
 
+    def prev_for(self, player_id: str) -> int | None: ...
+
 
 class Frame(TypedDict):
     id: int | None
     type: str
     ts: float
     data: Any
+    prev: int | None  # an event's link to the previous event its recipient may see; None on control frames
 
 
 def dumps(obj: Any) -> str:
@@ -65,11 +68,12 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
-def frame(type_: str, data: Any, *, id_: int | None = None, ts: float | None = None) -> Frame:
-    """Build a frame; events carry their log id and commit time, control frames id None and the time now."""
-    return {"id": id_, "type": type_, "ts": time.time() if ts is None else ts, "data": data}
+def frame(type_: str, data: Any, *, id_: int | None = None, ts: float | None = None, prev: int | None = None) -> Frame:
+    """Build a frame; events carry their log id, commit time and `prev`, control frames None and the time now."""
+    return {"id": id_, "type": type_, "ts": time.time() if ts is None else ts, "data": data, "prev": prev}
 
 
-def event_frame(event: CommittedEvent) -> Frame:
-    """The frame of a committed event: the same on the socket, in a long-poll answer and in a resume replay."""
-    return frame(event.type, event.data, id_=event.id, ts=event.ts)
+def event_frame(event: CommittedEvent, player_id: str) -> Frame:
+    """The frame of a committed event as `player_id` gets it: the same on the socket, in a long-poll answer and in
+    a resume replay. `prev` is the id of the event before it in this player's view of the log (0: none)."""
+    return frame(event.type, event.data, id_=event.id, ts=event.ts, prev=event.prev_for(player_id))

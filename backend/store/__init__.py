@@ -4,11 +4,16 @@ A store keeps each room's state, its bounded event log and fans committed events
 process's connection hub). `mutate` is the only way to change a room: it runs an engine command on the
 current state, assigns event ids, persists state and events together, then publishes them. `mutate_once` is
 the same door for a move that carries an idempotency key: its first answer is stored beside the room (never
-inside it, which every commit reads and writes whole) and committed atomically with the move.
+inside it, which every commit reads and writes whole) and committed atomically with the move, with the
+fingerprint of the move's body, so a key reused for another body can be told from a retry.
+
+Both stores number events with `number_events`, which also links each event to the previous one its recipients
+may see (`StoredEvent.prev`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -28,22 +33,65 @@ class Once:
     """An idempotent move: where its first answer is kept, and how to build that answer after the move ran.
 
     `slot` names the move within its room ("<player id>:<kind>:<key>"); `answer(room, last_event_id)` runs on
-    the changed room, with the id of the move's last event, in the same attempt as the move itself."""
+    the changed room, with the id of the move's last event, in the same attempt as the move itself.
+    `fingerprint` names the move's body; it is kept with the first answer and handed back with it."""
 
     slot: str
     answer: Callable[[Room, int], Answer]
+    fingerprint: str = ""
 
 
 @dataclass(frozen=True)
 class Answered:
     """The outcome of `mutate_once`: the first answer, and whether this call applied the move or replayed it.
 
-    A replay commits nothing: `events` is empty and `room` is the state the answer was found with."""
+    A replay commits nothing: `events` is empty and `room` is the state the answer was found with, and
+    `fingerprint` is the first move's (None for an answer kept before fingerprints were)."""
 
     room: Room
     events: list[StoredEvent]
     answer: Answer
     replayed: bool
+    fingerprint: str | None = None
+
+
+def keep_answer(answer: Answer, fingerprint: str) -> str:
+    """What a store keeps for an answered slot: the answer and the fingerprint of the move that got it."""
+    return json.dumps({"fingerprint": fingerprint, "answer": answer}, separators=(",", ":"), ensure_ascii=False)
+
+
+def kept_answer(raw: str) -> tuple[Answer, str | None]:
+    """The answer and fingerprint `keep_answer` wrote; a bare answer (kept by an older version) has none."""
+    value = json.loads(raw)
+    if isinstance(value, dict) and set(value) == {"fingerprint", "answer"}:
+        return value["answer"], str(value["fingerprint"])
+    return value, None
+
+
+def number_events(room: Room, events: list[Event], now: float) -> list[StoredEvent]:
+    """Give the room's next ids to `events`, each with the id of the previous event its recipients may see.
+
+    A public event follows the last public one, except for players whose own private event came after it
+    (listed in `prevs`); a private event follows whichever of the two is later for its recipient. A room
+    written before the chain was kept (`last_public_id` None) gives no `prev` until its next public event."""
+    stored = []
+    private = room.last_private_ids
+    for event in events:
+        room.event_seq += 1
+        public = room.last_public_id
+        prev: int | None = None
+        prevs: dict[str, int] | None = None
+        if event.to is None:
+            if public is not None:
+                prev, prevs = public, dict(private) or None
+            room.last_public_id = room.event_seq
+            private.clear()  # every player's chain passes through this event
+        else:
+            if public is not None:
+                prev = max(public, private.get(event.to, 0))
+            private[event.to] = room.event_seq
+        stored.append(StoredEvent(room.event_seq, now, event.type, event.data, event.to, prev, prevs))
+    return stored
 
 
 @dataclass(frozen=True)

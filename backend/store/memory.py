@@ -15,7 +15,17 @@ from typing import TypeVar
 from backend.core.errors import Conflict, NotFound
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
-from backend.store import Answered, Listener, LogSlice, Mutation, Once, ResetListener
+from backend.store import (
+    Answered,
+    Listener,
+    LogSlice,
+    Mutation,
+    Once,
+    ResetListener,
+    keep_answer,
+    kept_answer,
+    number_events,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -65,13 +75,14 @@ class MemoryStore:
         record = self._record(code)
         first = record.answers.get(once.slot)
         if first is not None:
-            return Answered(record.room, [], json.loads(first), replayed=True)
+            answer, fingerprint = kept_answer(first)
+            return Answered(record.room, [], answer, replayed=True, fingerprint=fingerprint)
         events = fn(record.room)
         # kept as JSON like the Redis store does: the same answers round-trip, and nobody can change them later
-        answer = json.dumps(once.answer(record.room, record.room.event_seq + len(events)))
+        kept = keep_answer(once.answer(record.room, record.room.event_seq + len(events)), once.fingerprint)
         stored = self._commit(record, events, now)
-        record.answers[once.slot] = answer
-        return Answered(record.room, stored, json.loads(answer), replayed=False)
+        record.answers[once.slot] = kept
+        return Answered(record.room, stored, kept_answer(kept)[0], replayed=False, fingerprint=once.fingerprint)
 
     async def read(self, code: str, fn: Callable[[Room], T]) -> T:
         return fn(self._record(code).room)
@@ -137,10 +148,7 @@ class MemoryStore:
             self._wakeups[record.room.code] = when
         if not events:
             return []
-        stored = []
-        for event in events:
-            record.room.event_seq += 1
-            stored.append(StoredEvent(record.room.event_seq, now, event.type, event.data, event.to))
+        stored = number_events(record.room, events, now)
         for item in stored:
             size = len(json.dumps(item.to_dict(), separators=(",", ":"), ensure_ascii=False).encode())
             record.log.append(item)

@@ -5,8 +5,9 @@ Layout (prefix `parlor:`; the part in braces is the hash tag, so a room's keys a
                   (the history's name, see Room.epoch), lb (bytes of event JSON in the log)
   {CODE}:log      stream of the room's events, entry id `<event id>-0`, capped at log_size entries and
                   log_bytes bytes (the oldest entries go first)
-  {CODE}:answers  hash idempotency slot ("<player id>:<kind>:<key>") -> the move's first answer (JSON), kept
-                  for the room's life: beside the room rather than in its state, so commits do not grow with it
+  {CODE}:answers  hash idempotency slot ("<player id>:<kind>:<key>") -> the move's first answer with its body's
+                  fingerprint (JSON, see `keep_answer`), kept for the room's life: beside the room rather than in
+                  its state, so commits do not grow with it
   {CODE}:events   sharded pub/sub channel: every commit as {"o": origin, "c": code, "e": [events]}
   {i}:rooms       set of room codes
   {i}:wakeups     zset code -> next wake-up (deadline or bot move)
@@ -62,7 +63,17 @@ from backend.core.errors import Conflict, NotFound, Unavailable
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics, get_metrics
-from backend.store import Answered, Listener, LogSlice, Mutation, Once, ResetListener
+from backend.store import (
+    Answered,
+    Listener,
+    LogSlice,
+    Mutation,
+    Once,
+    ResetListener,
+    keep_answer,
+    kept_answer,
+    number_events,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -259,10 +270,15 @@ class _Feed:
         self.task = asyncio.create_task(self._run(), name=f"parlor-redis-feed-{name}")
 
     async def sync(self, channel: str) -> asyncio.Future[None] | None:
-        """Bring the channel's subscription in line with the store's interest; a future for a new SSUBSCRIBE."""
+        """Bring the channel's subscription in line with the store's interest; while it is wanted, the future of
+        its SSUBSCRIBE's confirmation (None once confirmed)."""
         async with self.lock:
             want = self.store.interest.get(_code_of(channel), 0) > 0
-            if want and channel not in self.subscribed:
+            if want and channel in self.subscribed:
+                # asked for already: a watcher arriving before Redis confirmed it waits for the same confirmation
+                queue = self.confirms.get(channel)
+                return queue[-1] if queue else None
+            if want:
                 self.subscribed.add(channel)
                 future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
                 self.confirms.setdefault(channel, collections.deque()).append(future)
@@ -417,7 +433,7 @@ class RedisStore:
     # ---- rooms -----------------------------------------------------------------------------------------
 
     async def create_room(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
-        stored = self._number(room, events, now)
+        stored = number_events(room, events, now)
         result = await self._commit(room, stored, None)
         if result == -1:
             raise Conflict("room code already in use", "room_exists")
@@ -447,15 +463,20 @@ class RedisStore:
                 first = _dumps(legacy[slot])
             room = Room.from_dict(raw)
             if once is not None and first is not None:
-                return Answered(room, [], json.loads(first), replayed=True)
+                kept, fingerprint = kept_answer(first)
+                return Answered(room, [], kept, replayed=True, fingerprint=fingerprint)
             events = fn(room)
-            answer = "" if once is None else _dumps(once.answer(room, room.event_seq + len(events)))
-            stored = self._number(room, events, now)
+            answer = ""
+            if once is not None:
+                answer = keep_answer(once.answer(room, room.event_seq + len(events)), once.fingerprint)
+            stored = number_events(room, events, now)
             carried = _dumps({k: _dumps(v) for k, v in legacy.items()}) if legacy else ""
             result = await self._commit(room, stored, str(version), slot, answer, carried)
             if result > 0:
                 self._deliver(code, stored)
-                return Answered(room, stored, json.loads(answer) if answer else {}, replayed=False)
+                if once is None:
+                    return Answered(room, stored, {}, replayed=False)
+                return Answered(room, stored, kept_answer(answer)[0], replayed=False, fingerprint=once.fingerprint)
             if result == -2:
                 raise self._unknown(code)
             self._metrics.store_conflicts.inc()
@@ -538,13 +559,6 @@ class RedisStore:
         return float(first[0][1]) if first else None
 
     # ---- commits ---------------------------------------------------------------------------------------
-
-    def _number(self, room: Room, events: list[Event], now: float) -> list[StoredEvent]:
-        stored = []
-        for event in events:
-            room.event_seq += 1
-            stored.append(StoredEvent(room.event_seq, now, event.type, event.data, event.to))
-        return stored
 
     async def _commit(
         self,
@@ -639,10 +653,13 @@ class RedisStore:
                 await asyncio.wait_for(asyncio.shield(future), WATCH_TIMEOUT_SECONDS)
             if code not in self._delivered:
                 # Subscribed: from here every commit reaches us. Earlier ones are the caller's to read, so
-                # delivery starts after the last id committed now (or after a message that already came in).
+                # delivery starts after the last id committed now, unless another watcher or a message that came
+                # in meanwhile set the cursor already. Then it is left alone: sockets may be live on it, and
+                # raising it to this read's id would drop, for them, the commits that are still on the way (the
+                # event missing from one player's stream after a rolling restart).
                 seq = await self._redis.hget(_room_key(code), "seq")
                 if self.interest.get(code, 0) > 0:
-                    self._delivered[code] = max(self._delivered.get(code, 0), int(seq or 0))
+                    self._delivered.setdefault(code, int(seq or 0))
         except (RedisError, OSError, TimeoutError) as exc:
             self.unwatch(code)
             self._metrics.store_errors.labels("subscribe").inc()
@@ -702,7 +719,9 @@ class RedisStore:
         """Hand the not-yet-delivered events to the listeners; False (nothing delivered) on a gap."""
         last = self._delivered.get(code)
         if last is None:
-            # a room nobody here watches (a local commit): nothing to order against, pass it on as it is
+            # a room nobody here watches yet (a local commit): nothing to order against, pass it on as it is.
+            # Sockets of the room are still in `watch`, their live events held back, and the log read they make
+            # after it holds this commit; the hub drops what they got twice and never sends past a hole.
             fresh = events
         else:
             fresh = [e for e in events if e.id > last]

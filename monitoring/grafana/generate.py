@@ -645,13 +645,18 @@ def backend_dashboard() -> dash.Dashboard:
         )
         .with_panel(
             graph(
-                "Send queue overflows",
-                "Connections cut because their bounded send queue filled (slow consumers).",
+                "Send queue overflows and missed events",
+                "Connections cut because their bounded send queue filled (slow consumers), and because an event's "
+                "prev was above what the socket had been sent (a hole the hub refused to send past).",
                 [
                     query(
                         "sum by (instance) (increase(parlor_ws_send_queue_overflows_total[$__rate_interval]))",
                         "{{instance}}",
-                    )
+                    ),
+                    query(
+                        "sum by (instance) (increase(parlor_ws_missed_events_total[$__rate_interval]))",
+                        "missed event {{instance}}",
+                    ),
                 ],
                 width=8,
             )

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from backend.main import create_app
 from backend.metrics import FRAME_TYPES_OUT
+from backend.realtime.protocol import FRAME_FIELDS
 from tests.backend.api.conftest import make_settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "protocol.md"
@@ -105,11 +106,12 @@ def _mr_white_game(c: TestClient, code: str, tokens: dict[str, dict[str, str]]) 
 
 
 def test_every_server_frame_type_is_documented_with_a_well_formed_example() -> None:
-    """Each frame type the server can send has a `#### type` section with a {id,type,ts,data} example."""
+    """Each frame type the server can send has a `#### type` section with a {id,type,ts,data,prev} example."""
     docs = documented_frames()
     assert set(FRAME_TYPES_OUT) <= set(docs), set(FRAME_TYPES_OUT) - set(docs)
     for name, frame in docs.items():
-        assert set(frame) == {"id", "type", "ts", "data"} and frame["type"] == name
+        assert set(frame) == set(FRAME_FIELDS) and frame["type"] == name
+        assert (frame["prev"] is None) == (frame["id"] is None), name  # events link to the one before
 
 
 def test_documented_examples_match_real_frames(tmp_path: Path) -> None:
@@ -120,3 +122,34 @@ def test_documented_examples_match_real_frames(tmp_path: Path) -> None:
     for name, frame in real.items():
         assert set(frame["data"]) == set(docs[name]["data"]), name
         assert (frame["id"] is None) == (docs[name]["id"] is None), name
+        assert (frame["prev"] is None) == (docs[name]["prev"] is None), name
+
+
+def test_the_documented_prev_chain_is_what_a_real_game_sends(tmp_path: Path) -> None:
+    """The `prev` example (Bob's socket and Alice's GET /events at a game's start) is what the server sends when
+    the same game is played: each player's chain skips exactly the other players' private words."""
+    text = DOC.read_text()
+    found = re.search(r"<!-- prev-example -->\n```json\n(.*?)\n```", text, re.S)
+    assert found, "no prev example in docs/protocol.md"
+    documented = json.loads(found.group(1))
+    app = create_app(make_settings(tmp_path), registry=CollectorRegistry())
+    with TestClient(app) as c:
+        alice = c.post("/api/rooms", json={"name": "Alice"}).json()
+        code, ha = alice["room_code"], {"Authorization": f"Bearer {alice['token']}"}
+        bob = c.post(f"/api/rooms/{code}/players", json={"name": "Bob"}).json()
+        c.post(f"/api/rooms/{code}/players", json={"name": "Cleo"})
+        with c.websocket_connect(f"/ws/{code}") as ws:
+            ws.send_json({"type": "hello", "player_id": bob["player_id"], "token": bob["token"], "last_event_id": 0})
+            frames = [ws.receive_json()]
+            while frames[-1]["type"] != "presence_changed":  # Bob's socket is online before the game starts
+                frames.append(ws.receive_json())
+            assert c.post(f"/api/rooms/{code}/start", headers=ha).status_code == 200
+            clue = c.post(f"/api/rooms/{code}/clues", json={"text": "hmm let me think"}, headers=ha)
+            assert clue.status_code == 200, clue.text
+            while frames[-1]["type"] != "clue_posted":
+                frames.append(ws.receive_json())
+        alice_events = c.get(f"/api/rooms/{code}/events?after=0", headers=ha).json()["events"]
+    bob_socket = [[f["id"], f["type"], f["prev"]] for f in frames if f["id"] is not None]
+    assert bob_socket == documented["bob_socket"]
+    upto = bob_socket[-1][0]
+    assert [[e["id"], e["type"], e["prev"]] for e in alice_events if e["id"] <= upto] == documented["alice_events"]

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import signal
+import socket
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
+from websockets.frames import Frame, Opcode
 
+from backend.core.config import Settings
 from backend.realtime.protocol import CloseCode
 from launchers.backend import Backend, run_backend
 from tests.conftest import scaled
-from tests.support.client import WsPlayer, act, create_room, join_room
+from tests.support.client import Seat, WsPlayer, act, create_room, join_room
 
 
 async def seated(http: httpx.AsyncClient, backend: Backend, bots: int = 1) -> tuple[WsPlayer, WsPlayer]:
@@ -156,3 +161,65 @@ async def test_silent_socket_is_closed_after_heartbeat_timeout(tmp_path: Path) -
         assert await silent.wait_closed(timeout=scaled(5)) == CloseCode.GOING_AWAY
         assert chatty.close_code is None
         await chatty.close()
+
+
+def _half_open_socket(backend: Backend, seat: Seat) -> socket.socket:
+    """A raw TCP WebSocket client that says hello and then goes silent: it neither reads nor writes again and
+    never closes (no FIN, no RST), as a phone does when its network vanishes."""
+    sock = socket.create_connection(("127.0.0.1", backend.port), timeout=5)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws/{seat.room_code} HTTP/1.1\r\nHost: 127.0.0.1:{backend.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 101"), answer
+    hello = {"type": "hello", "player_id": seat.player_id, "token": seat.token, "last_event_id": None}
+    sock.sendall(Frame(Opcode.TEXT, json.dumps(hello).encode()).serialize(mask=True))
+    return sock
+
+
+async def test_a_half_open_client_is_cut_within_the_heartbeat_timeout(tmp_path: Path) -> None:
+    """A client gone silent without FIN or RST is cut by the server after HEARTBEAT_TIMEOUT_SECONDS (checked each
+    second): its seat goes offline for the others, although the peer never answers the close. The default is
+    low enough for the issue's ~20 s."""
+    assert Settings().heartbeat_timeout_seconds + 1.0 <= 20.0
+    timeout = 2.0
+    with run_backend(
+        {"HEARTBEAT_TIMEOUT_SECONDS": str(timeout), "PRESENCE_TIMEOUT_SECONDS": "1"}, tmp=tmp_path
+    ) as backend:
+        async with httpx.AsyncClient(base_url=backend.url, timeout=10) as http:
+            alice = await create_room(http, "Alice")
+            bob = await join_room(http, alice.room_code, "Bob")
+        watcher = WsPlayer(backend.ws_url, alice)
+        await watcher.connect(None)
+        silent = _half_open_socket(backend, bob)
+        try:
+            online = await watcher.wait_for(
+                lambda f: f["type"] == "presence_changed" and f["data"] == {"player_id": bob.player_id, "online": True}
+            )
+            pinger = asyncio.create_task(_ping_forever(watcher))
+            offline = await watcher.wait_for(
+                lambda f: (
+                    f["type"] == "presence_changed" and f["data"] == {"player_id": bob.player_id, "online": False}
+                ),
+                timeout=scaled(timeout + 8),
+            )
+            pinger.cancel()
+            cut_after = offline["_rx"] - online["_rx"]
+            print(f"half-open client cut after {cut_after:.2f} s (HEARTBEAT_TIMEOUT_SECONDS={timeout})")
+            assert timeout <= cut_after <= scaled(timeout + 3)
+            assert watcher.close_code is None  # the pinging socket stays
+        finally:
+            silent.close()
+            await watcher.close()
+
+
+async def _ping_forever(player: WsPlayer) -> None:
+    while True:
+        await player.conn.send(json.dumps({"type": "ping", "t": time.time() * 1000}))
+        await asyncio.sleep(0.5)

@@ -200,6 +200,13 @@ async def assert_holds_the_log(http: httpx.AsyncClient, clients: list[Resilient]
         got_types = [f["type"] for f in client.player.events()]
         assert got_types == [e["type"] for e in events]
         assert all(w["data"]["recovered"] for w in client.welcomes)
+        # every frame named the event before it in this player's view: no hole was ever sent, and the server
+        # never had to cut a socket for one it caught itself
+        assert client.player.chain_breaks == [], (client.seat.player_id, client.player.chain_breaks[:5])
+        assert all(f.get("prev") is not None for f in client.player.events()), "every event frame carries prev"
+        assert "missed an event: reconnect and resume" not in client.player.close_reasons
+        chain = [0, *got[:-1]]
+        assert [e["prev"] for e in events] == chain, "the log's own prev links, as GET /events answers them"
 
 
 async def seat_room(http: httpx.AsyncClient, humans: int = 3, bots: int = 1) -> list[Seat]:

@@ -80,6 +80,7 @@ def test_fanout_quick_delivers_every_event(tmp_path: Path) -> None:
     )
     result = json.loads(out.read_text())
     assert result["connected"] == 50 and result["failed"] == 0 and result["lost"] == 0
+    assert result["holes"] == 0  # every frame's prev was the last id its socket held
     assert result["publish_failed"] == 0 and result["published"] == 25
     assert result["delivered"] == result["expected"] == 250
     assert not math.isnan(result["p99_ms"]) and result["cpu_seconds"] >= 0

@@ -44,13 +44,21 @@ async def act(
 
 @dataclass
 class WsPlayer:
-    """One socket of one player; collects every frame it receives, in order."""
+    """One socket of one player; collects every frame it receives, in order, and checks each event's `prev`.
+
+    An event frame's `prev` must be the last id this player holds (the previous event of its view of the log),
+    or below it right after a snapshot (which can end on another player's private event). Anything else is
+    recorded in `chain_breaks` as (held, id, prev): a hole the server left (prev above) or a broken link."""
 
     base_ws: str
     seat: Seat
     frames: list[dict[str, Any]] = field(default_factory=list)
     conn: Any = None
     close_code: int | None = None
+    close_reasons: list[str] = field(default_factory=list)
+    chain_breaks: list[tuple[int, int, int]] = field(default_factory=list)
+    _held: int | None = None
+    _after_snapshot: bool = False
     _reader: asyncio.Task[None] | None = None
     _new: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -58,6 +66,9 @@ class WsPlayer:
         self, last_event_id: int | None = None, wait_welcome: bool = True, epoch: str | None = None
     ) -> dict[str, Any]:
         self.conn = await websockets.connect(f"{self.base_ws}/ws/{self.seat.room_code}", max_size=2**22)
+        # what this connection resumes from: the first event's prev is at most that (below it when the id was a
+        # snapshot's, which may be another player's private event)
+        self._held, self._after_snapshot = last_event_id, True
         await self.conn.send(
             json.dumps(
                 {
@@ -81,13 +92,28 @@ class WsPlayer:
             async for raw in self.conn:
                 frame = json.loads(raw)
                 frame["_rx"] = time.time()
+                self._check_chain(frame)
                 self.frames.append(frame)
                 self._new.set()
         except websockets.ConnectionClosed:
             pass
         finally:
             self.close_code = self.conn.close_code
+            self.close_reasons.append(self.conn.close_reason or "")
             self._new.set()
+
+    def _check_chain(self, frame: dict[str, Any]) -> None:
+        if frame["type"] == "snapshot":
+            self._held, self._after_snapshot = frame["data"]["last_event_id"], True
+            return
+        event_id, prev = frame.get("id"), frame.get("prev")
+        if event_id is None:
+            return
+        held = self._held if self._held is not None else 0
+        linked = prev is None or prev == held or (prev < held and self._after_snapshot)
+        if event_id > held and not linked:
+            self.chain_breaks.append((held, event_id, prev))
+        self._held, self._after_snapshot = max(held, event_id), False
 
     async def wait_for(self, pred: Any, timeout: float = 10.0, since: int = 0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

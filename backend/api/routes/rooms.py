@@ -12,31 +12,21 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
-from backend.api.models import AdvanceIn, ClueIn, GuessIn, VoteIn
+from backend.api.models import AdvanceIn, ClueIn, GuessIn, SettingsIn, VoteIn
 from backend.realtime.protocol import event_frame
 from backend.service import (
     CUSTOM_PACK_MAX_CHARS,
-    GAME_LIMITS,
     MAX_EVENT_ID,
     BotAdded,
     Credentials,
-    Language,
     RoomSummary,
     SettingsChanged,
     Snapshot,
-    TieRule,
-    VoteReveal,
     valid_name,
 )
 
 router = APIRouter(prefix="/api/rooms", tags=["rooms"])
 packs_router = APIRouter(prefix="/api/packs", tags=["rooms"])
-_DISCUSSION, _VOTING, _UNDERCOVERS = (
-    GAME_LIMITS["discussion_seconds"],
-    GAME_LIMITS["voting_seconds"],
-    GAME_LIMITS["undercover_count"],
-)
-_GUESS, _GRACE = GAME_LIMITS["guess_seconds"], GAME_LIMITS["grace_seconds"]
 
 
 class NameIn(BaseModel):
@@ -50,26 +40,6 @@ class NameIn(BaseModel):
 
 class PackIn(BaseModel):
     text: str = Field(max_length=CUSTOM_PACK_MAX_CHARS, description="one pair a line: two words separated by a comma")
-
-
-class SettingsIn(BaseModel):
-    discussion_seconds: int | None = Field(None, ge=_DISCUSSION["min"], le=_DISCUSSION["max"])
-    voting_seconds: int | None = Field(None, ge=_VOTING["min"], le=_VOTING["max"])
-    undercover_count: int | None = Field(
-        None,
-        ge=_UNDERCOVERS["min"],
-        le=_UNDERCOVERS["max"],
-        description="null: automatic (1 up to 6 players, else 2)",
-    )
-    mr_white: bool | None = Field(None, strict=True, description="deal one Mr. White (no word) in games of 5 or more")
-    guess_seconds: int | None = Field(None, ge=_GUESS["min"], le=_GUESS["max"], description="Mr. White's time to guess")
-    tie_rule: TieRule | None = None
-    vote_reveal: VoteReveal | None = None
-    grace_seconds: int | None = Field(
-        None, ge=_GRACE["min"], le=_GRACE["max"], description="a dropped player's seat waits this long"
-    )
-    language: Language | None = None
-    pack: str | None = Field(None, min_length=1, max_length=40, description="a pack id from GET /api/packs, or custom")
 
 
 class Seat(BaseModel):
@@ -129,7 +99,7 @@ async def events(
     the log or an `epoch` of another history: `recovered` false and a snapshot."""
     resume = await service.poll_events(player, after, wait, epoch)
     return {
-        "events": [event_frame(e) for e in resume.events],
+        "events": [event_frame(e, player.player_id) for e in resume.events],
         "last_event_id": resume.last_event_id,
         "recovered": resume.recovered,
         "epoch": resume.epoch,

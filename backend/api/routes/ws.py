@@ -21,7 +21,7 @@ from starlette.websockets import WebSocketState
 
 from backend.api.deps import handshake_allowed
 from backend.api.errors import validation_error
-from backend.api.models import AdvanceIn, ClueIn, GuessIn, VoteIn
+from backend.api.models import AdvanceIn, ClueIn, GuessIn, KickIn, SettingsIn, VoteIn
 from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import Limit
 from backend.metrics import FRAME_TYPES_IN
@@ -36,12 +36,26 @@ router = APIRouter()
 # connection on a phone, no HTTP parsing and routing per move). Same bodies, the same service door, and `id` is
 # the Idempotency-Key, so a command resent after a lost `ack` (or sent again over REST) is answered once.
 Move = Callable[[RoomService, Credentials, Any, str], Awaitable[int]]
+
+
+async def _add_bot(service: RoomService, who: Credentials, _body: Any, key: str) -> int:
+    return (await service.add_bot(who, key))["last_event_id"]
+
+
+async def _settings(service: RoomService, who: Credentials, body: SettingsIn, key: str) -> int:
+    return (await service.change_settings(who, body.model_dump(exclude_unset=True), key))["last_event_id"]
+
+
 COMMANDS: dict[str, tuple[type[BaseModel] | None, Move]] = {
     "clue": (ClueIn, lambda service, who, body, key: service.post_clue(who, body.text, key)),
     "vote": (VoteIn, lambda service, who, body, key: service.vote(who, body.target_id, key)),
     "guess": (GuessIn, lambda service, who, body, key: service.guess(who, body.text, key)),
     "ready": (None, lambda service, who, _body, key: service.ready(who, key)),
     "advance": (AdvanceIn, lambda service, who, body, key: service.advance(who, key, body.phase, body.round)),
+    "start": (None, lambda service, who, _body, key: service.start(who, key)),
+    "kick": (KickIn, lambda service, who, body, key: service.remove_player(who, body.player_id, key)),
+    "add_bot": (None, _add_bot),
+    "settings": (SettingsIn, _settings),
 }
 COMMAND_ID_MAX = 64  # the Idempotency-Key header's limit
 
@@ -241,6 +255,8 @@ async def _resume(
         "room_code": creds.room_code,
         "server_time": service.clock(),
         "heartbeat_seconds": service.settings.heartbeat_timeout_seconds,
+        "ping_interval_seconds": service.settings.ping_interval_seconds,
+        "pong_timeout_seconds": service.settings.pong_timeout_seconds,
         "transport": Transport.WEBSOCKET,
         "resumed_from": after,
         "recovered": resume.recovered,

@@ -32,6 +32,18 @@ def test_fresh_client_gets_welcome_then_snapshot(client: TestClient) -> None:
         assert snap["data"]["you"]["player_id"] == host["player_id"]
 
 
+def test_welcome_tells_the_client_its_heartbeat(tmp_path: Path) -> None:
+    """welcome carries PING_INTERVAL_SECONDS and PONG_TIMEOUT_SECONDS (the client's ping and its wait for an
+    answer) beside HEARTBEAT_TIMEOUT_SECONDS (how long the server waits for any frame)."""
+    settings = make_settings(tmp_path, ping_interval_seconds=3, pong_timeout_seconds=2.5, heartbeat_timeout_seconds=12)
+    with TestClient(create_app(settings, registry=CollectorRegistry())) as c:
+        host = seat(c, "Alice")
+        with c.websocket_connect(f"/ws/{host['room_code']}") as ws:
+            ws.send_json(hello(host))
+            data = ws.receive_json()["data"]
+    assert (data["ping_interval_seconds"], data["pong_timeout_seconds"], data["heartbeat_seconds"]) == (3, 2.5, 12)
+
+
 def test_resume_replays_exactly_the_missed_events(client: TestClient) -> None:
     """hello with last_event_id N: welcome (recovered true) then every event after N, in order."""
     host = seat(client, "Alice")
@@ -63,7 +75,7 @@ def test_ping_gets_pong_with_same_t(client: TestClient) -> None:
         assert ws.receive_json()["type"] == "presence_changed"  # our own socket brings us online
         ws.send_json({"type": "ping", "t": 12345.5})
         pong = ws.receive_json()
-        assert pong == {"id": None, "type": "pong", "ts": pong["ts"], "data": {"t": 12345.5}}
+        assert pong == {"id": None, "type": "pong", "ts": pong["ts"], "data": {"t": 12345.5}, "prev": None}
 
 
 @pytest.mark.parametrize(

@@ -128,3 +128,53 @@ def test_a_stale_advance_is_refused_over_the_socket_and_over_rest(client: TestCl
     resp = client.post(f"/api/rooms/{code}/advance", json={"phase": "dancing"}, headers=auth(host))
     assert resp.status_code == 422
     assert client.post(f"/api/rooms/{code}/advance", headers=auth(host)).status_code == 200  # no body: as before
+
+
+def test_the_host_moves_go_over_the_socket_as_they_do_over_rest(client: TestClient) -> None:
+    """`settings`, `add_bot`, `start` and `kick` commands make the REST moves: each acked with its last event id
+    after its events, a refusal answered with the game's reason."""
+    host = seat(client, "Alice")
+    code = host["room_code"]
+    bob = seat(client, "Bob", code)
+    seat(client, "Cleo", code)
+    with live(client, host) as ws:
+        ws.send_json(command("settings", "s1", discussion_seconds=90))
+        before, ack = until(ws, lambda f: f["type"] == "ack")
+        changed = next(f for f in before if f["type"] == "settings_changed")
+        assert changed["data"]["settings"]["discussion_seconds"] == 90 and ack["data"]["last_event_id"] == changed["id"]
+        ws.send_json(command("add_bot", "b1"))
+        before, ack = until(ws, lambda f: f["type"] == "ack")
+        assert any(f["type"] == "player_joined" and f["data"]["player"]["is_bot"] for f in before)
+        ws.send_json(command("kick", "x1", player_id=bob["player_id"]))
+        before, ack = until(ws, lambda f: f["type"] == "ack")
+        assert any(f["type"] == "player_left" and f["data"]["player_id"] == bob["player_id"] for f in before)
+        ws.send_json(command("start", "go"))
+        before, ack = until(ws, lambda f: f["type"] == "ack")
+        assert any(f["type"] == "game_started" for f in before) and ack["data"]["command"] == "go"
+        ws.send_json(command("start", "go again"))
+        _, refused = until(ws, lambda f: f["type"] in ("ack", "error"))
+        assert refused["type"] == "error" and refused["data"]["command"] == "go again"  # the game is on already
+        assert refused["data"]["code"] == "wrong_phase", refused
+    state = client.get(f"/api/rooms/{code}/state", headers=auth(host)).json()
+    assert state["phase"] == "discussion" and state["settings"]["discussion_seconds"] == 90
+
+
+def test_a_key_reused_for_another_move_is_refused_with_422_on_the_socket_and_over_rest(client: TestClient) -> None:
+    """Same key, same body: the first answer again. Same key, another body: `idempotency_key_reused` (422 over
+    REST, an error frame naming the command on the socket) and nothing applied."""
+    host, _ = started_table(client)
+    code = host["room_code"]
+    with live(client, host) as ws:
+        ws.send_json(command("clue", "k", text="warm"))
+        _, first = until(ws, lambda f: f["type"] == "ack")
+        ws.send_json(command("clue", "k", text="cold"))
+        _, refused = until(ws, lambda f: f["type"] in ("ack", "error"))
+        assert refused["type"] == "error"
+        assert refused["data"]["command"] == "k" and refused["data"]["code"] == "idempotency_key_reused"
+    headers = {**auth(host), "Idempotency-Key": "k"}
+    resp = client.post(f"/api/rooms/{code}/clues", json={"text": "cold"}, headers=headers)
+    assert resp.status_code == 422 and resp.json()["error"]["code"] == "idempotency_key_reused"
+    resp = client.post(f"/api/rooms/{code}/clues", json={"text": "warm"}, headers=headers)
+    assert resp.status_code == 200 and resp.json()["last_event_id"] == first["data"]["last_event_id"]
+    state = client.get(f"/api/rooms/{code}/state", headers=auth(host)).json()
+    assert [c["text"] for c in state["clues"]] == ["warm"]

@@ -78,4 +78,11 @@ async def test_live_events_reach_every_socket_by_the_path_the_server_allows(
         for sock in socks:
             joined = [await next_of(sock, "player_joined") for _ in range(3)]
             assert [json.dumps(f["data"]).count(f"Late{n}") for n, f in enumerate(joined)] == [1, 1, 1]
+        # the game's start deals each player a private word: the next public frame is written per player, each
+        # naming that player's own word as the event before it
+        await http.post(f"/api/rooms/{code}/start", headers={"Authorization": f"Bearer {seats[0]['token']}"})
+        for sock in socks:
+            word = await next_of(sock, "your_word")
+            after = await next_of(sock, "phase_changed")
+            assert after["prev"] == word["id"] and word["prev"] < word["id"] < after["id"]
             await sock.close()

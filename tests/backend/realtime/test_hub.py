@@ -31,8 +31,8 @@ class RecordingSocket:
         self.closed = (code, reason)
 
 
-def event(i: int, to: str | None = None) -> StoredEvent:
-    return StoredEvent(i, 1.0, "clue_posted", {"text": f"clue {i}"}, to)
+def event(i: int, to: str | None = None, prev: int | None = None, prevs: dict[str, int] | None = None) -> StoredEvent:
+    return StoredEvent(i, 1.0, "clue_posted", {"text": f"clue {i}"}, to, prev, prevs)
 
 
 async def settle() -> None:
@@ -85,6 +85,59 @@ async def test_live_events_held_during_replay_are_not_doubled() -> None:
     await settle()
     assert sock.sent[0]["type"] == "welcome"
     assert [f["id"] for f in sock.sent[1:]] == [1, 2, 3, 4, 5]
+
+
+async def test_an_event_after_a_hole_is_never_sent_the_socket_resumes_instead() -> None:
+    """Live event 7 (prev 6) reaching a socket that was sent up to 5 (6 never reached the hub): nothing past the
+    hole goes out, the socket closes with 1012 so its client resumes from 5, and it is counted."""
+    registry = CollectorRegistry()
+    hub = Hub(Metrics(registry))
+    sock = RecordingSocket()
+    conn = hub.new_connection(sock, "R", "p")
+    conn.pending = []
+    hub.register(conn)
+    hub.publish("R", [event(7, prev=6), event(8, prev=7)])  # live, while the replay (..5) is read
+    await hub.replay(conn, [event(i, prev=i - 1) for i in (4, 5)])
+    conn.last_id = 3
+    hub.go_live(conn)
+    await settle()
+    assert [f["id"] for f in sock.sent] == [4, 5]
+    assert sock.closed is not None and sock.closed[0] == CloseCode.RESTART
+    assert conn.disconnect_reason == "missed_event"
+    assert registry.get_sample_value("parlor_ws_missed_events_total") == 1
+
+
+async def test_live_events_held_out_of_order_go_out_in_id_order() -> None:
+    """A local commit that reached the hub before an earlier remote one (while the room's subscription was set
+    up) is released after it: both are sent, in order, and the socket stays."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    sock = RecordingSocket()
+    conn = hub.new_connection(sock, "R", "p")
+    conn.pending = []
+    hub.register(conn)
+    hub.publish("R", [event(7, prev=6)])
+    hub.publish("R", [event(6, prev=5)])
+    await hub.replay(conn, [event(5, prev=4)])
+    conn.last_id = 4
+    hub.go_live(conn)
+    await settle()
+    assert [f["id"] for f in sock.sent] == [5, 6, 7] and sock.closed is None
+
+
+async def test_the_public_event_after_private_ones_names_each_players_own_prev() -> None:
+    """After the `your_word` block each player's frame of the next public event names their own word's id."""
+    hub = Hub(Metrics(CollectorRegistry()))
+    socks = {p: RecordingSocket() for p in ("ann", "bob", "cy")}
+    for p, sock in socks.items():
+        hub.register(conn := hub.new_connection(sock, "R", p))
+        conn.last_id = 10
+    hub.publish(
+        "R", [event(11, "ann", prev=10), event(12, "bob", prev=10), event(13, prev=10, prevs={"ann": 11, "bob": 12})]
+    )
+    await settle()
+    got = {p: [(f["id"], f["prev"]) for f in sock.sent] for p, sock in socks.items()}
+    assert got == {"ann": [(11, 10), (13, 11)], "bob": [(12, 10), (13, 12)], "cy": [(13, 10)]}
+    assert all(sock.closed is None for sock in socks.values())
 
 
 async def test_replay_longer_than_the_queue_is_delivered_whole() -> None:
@@ -177,7 +230,7 @@ async def test_written_frames_reach_the_counters_at_flush_and_latency_is_observe
     hub.flush_metrics()
     assert registry.get_sample_value("parlor_ws_frames_sent_total", clue) == 7
     assert registry.get_sample_value("parlor_transport_messages_total", out) == 7
-    sizes = [len(dumps(event_frame(e))) for e in events]
+    sizes = [len(dumps(event_frame(e, "ann"))) for e in events]
     assert registry.get_sample_value("parlor_ws_sent_bytes_total") == 3 * sizes[0] + 3 * sizes[1] + sizes[2]
     assert registry.get_sample_value("parlor_fanout_latency_seconds_count") == 3
     hub.flush_metrics()  # nothing written since: the counters stay put

@@ -22,7 +22,7 @@ from backend.realtime.hub import Hub
 from backend.service import RoomService
 from backend.store.redis import RedisStore
 from launchers.redis import run_redis
-from tests.backend.store.conftest import RedisTarget, StoreFactory
+from tests.backend.store.conftest import RedisTarget, StoreFactory, flush
 from tests.backend.store.test_store import CREATED, NOW, bump, clue_once, new_room, note, with_deadline
 
 pytestmark = pytest.mark.redis
@@ -331,7 +331,8 @@ async def test_idempotency_answers_live_beside_the_room_and_share_its_lifetime(
     room_key, answers_key = _room_key("ABCDE"), _answers_key("ABCDE")
     try:
         assert key_slot(answers_key.encode()) == key_slot(room_key.encode())
-        assert await admin.hgetall(answers_key) == {"p_host:clue:k": '{"last_event_id":3,"round":1}'}
+        kept = '{"fingerprint":"","answer":{"last_event_id":3,"round":1}}'
+        assert await admin.hgetall(answers_key) == {"p_host:clue:k": kept}
         assert "answers" not in json.loads(await admin.hget(room_key, "state"))
         assert await admin.ttl(answers_key) == await admin.ttl(room_key) == -1
         await store.delete_room("ABCDE")
@@ -432,3 +433,100 @@ async def test_commits_during_the_catch_up_read_are_not_taken_for_lost_data(
     assert resets == []
     assert (await a.events_after("RACEX", 0)).epoch == epoch
     assert (registry.get_sample_value("parlor_store_data_losses_total") or 0) == 0
+
+
+# ---- two sockets of one room arriving together (the event missing after a rolling restart) -----------------
+
+
+class _LateSeqReads:
+    """The store's own client, except that the read of a room's last id made by task `slow` waits for `go`."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.slow: asyncio.Task[Any] | None = None
+        self.go = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    async def hget(self, key: str, field: str) -> Any:
+        if field == "seq" and asyncio.current_task() is self.slow:
+            await self.go.wait()
+        return await self._client.hget(key, field)
+
+
+class _Delayed(RedisStore):
+    """A RedisStore with two delays a loaded process shows: pub/sub messages handled only while `messages` is set,
+    and one task's read of a room's last id held back (`reads`)."""
+
+    def __init__(self, url: str, metrics: Metrics) -> None:
+        super().__init__(url, log_size=50, metrics=metrics)
+        self.messages = asyncio.Event()
+        self.messages.set()
+        self.reads = _LateSeqReads(self._redis)
+        self._redis = self.reads
+
+    async def _on_message(self, channel: str, data: str) -> None:
+        await self.messages.wait()
+        await super()._on_message(channel, data)
+
+
+async def _two_processes(redis_server: Any, metrics: Metrics) -> tuple[RedisStore, _Delayed]:
+    await flush(RedisTarget(redis_server.url, [redis_server.port]))
+    other, here = RedisStore(redis_server.url, metrics=metrics), _Delayed(redis_server.url, metrics)
+    await other.start()
+    await here.start()
+    return other, here
+
+
+async def test_a_second_socket_arriving_never_moves_delivery_past_what_a_live_socket_still_needs(
+    redis_server: Any, metrics: Metrics
+) -> None:
+    """Two sockets of a room watch it at once; the first is live on the log it read when a commit lands, and the
+    second's read of the last id comes back after that commit while its message is still on the way: the
+    commit still reaches the first (it used to be dropped as "already delivered": one player missed event 30)."""
+    other, here = await _two_processes(redis_server, metrics)
+    try:
+        seen = Recorder()
+        here.subscribe(seen)
+        await other.create_room(*new_room(), NOW)
+        first = asyncio.create_task(here.watch("ABCDE"))
+        second = asyncio.create_task(here.watch("ABCDE"))
+        here.reads.slow = second
+        await asyncio.wait_for(first, 5)
+        held = (await here.events_after("ABCDE", 0)).last_event_id  # the first socket's resume read: live from here
+        here.messages.clear()
+        await other.mutate("ABCDE", bump, NOW)  # its message waits...
+        here.reads.go.set()  # ...while the second socket's read of the last id, made before it, lands after it
+        await asyncio.wait_for(second, 5)
+        here.messages.set()
+        await other.mutate("ABCDE", bump, NOW)
+        ids = await seen.until("ABCDE", held + 2)
+        assert [i for i in ids if i > held] == [held + 1, held + 2]
+    finally:
+        await here.close()
+        await other.close()
+
+
+async def test_a_second_watch_waits_for_the_subscription_the_first_one_asked_for(
+    redis_server: Any, metrics: Metrics
+) -> None:
+    """`watch` returns only once the room's commits are sure to reach us, for the second caller too (it used to
+    return at once while the first caller's SSUBSCRIBE was still unconfirmed)."""
+    other, here = await _two_processes(redis_server, metrics)
+    try:
+        for code in ("ABCDE", "FGHJK"):
+            await other.create_room(*new_room(code), NOW)
+        await here.watch("FGHJK")
+        here.messages.clear()
+        await other.mutate("FGHJK", bump, NOW)  # its message holds the reader: the next confirmation waits behind
+        first = asyncio.create_task(here.watch("ABCDE"))
+        await asyncio.sleep(0)  # the first SSUBSCRIBE goes out
+        second = asyncio.create_task(here.watch("ABCDE"))
+        done, _ = await asyncio.wait({first, second}, timeout=0.5)
+        assert not done, "a watch returned before Redis confirmed the subscription"
+        here.messages.set()
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+    finally:
+        await here.close()
+        await other.close()

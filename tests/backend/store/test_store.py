@@ -47,7 +47,7 @@ async def test_create_mutate_read_and_log(store: Store) -> None:
     assert await store.read("ABCDE", lambda r: (r.event_seq, r.host_id)) == (4, "p_host")
     piece = await store.events_after("ABCDE", 2)
     assert [e.id for e in piece.events] == [3, 4] and piece.complete and piece.last_event_id == 4
-    assert piece.events[1] == StoredEvent(4, NOW + 1, "clue_posted", {"n": 2})
+    assert piece.events[1] == StoredEvent(4, NOW + 1, "clue_posted", {"n": 2}, prev=3)
     assert [e.type for e in (await store.events_after("ABCDE", 0)).events][:2] == ["player_joined", "host_changed"]
     assert (await store.events_after("ABCDE", 4)).events == []
     assert await store.room_codes() == ["ABCDE"] and await store.count_rooms() == 1
@@ -270,3 +270,77 @@ async def test_the_log_keeps_a_byte_budget_besides_its_length(small_log_store: S
     assert recent.complete and [e.id for e in recent.events] == [CREATED + 18, CREATED + 19, CREATED + 20]
     kept = await store.events_after(room.code, CREATED + 16)
     assert not kept.complete  # 4 events of ~1 KiB no longer fit
+
+
+async def test_each_event_names_the_previous_one_its_recipients_may_see(store: Store) -> None:
+    """`prev` links every player's view of the log: a private event follows its recipient's last one, and the
+    public event after a private block names, for each recipient, their own private event (kept in the log)."""
+    room, events = new_room()
+    await store.create_room(room, events + room.join("p_ann", "Ann", "h", NOW), NOW)
+    await store.mutate("ABCDE", lambda r: [note(1)], NOW)
+
+    def deal(room: Room) -> list[Event]:
+        return [Event("your_word", {"word": "tea"}, to="p_host"), Event("your_word", {"word": "tea"}, to="p_ann")]
+
+    await store.mutate("ABCDE", deal, NOW)
+    await store.mutate("ABCDE", lambda r: [note(2), Event("your_word", {}, to="p_ann"), note(3)], NOW)
+    log = (await store.events_after("ABCDE", 0)).events
+    ids = [e.id for e in log]
+    for player in ("p_host", "p_ann"):
+        mine = [e for e in log if e.visible_to(player)]
+        assert [e.prev_for(player) for e in mine] == [0] + [e.id for e in mine[:-1]], player
+    clue, dealt = ids[-6], ids[-5:-3]
+    after_deal = log[-3]
+    assert after_deal.prev == clue and after_deal.prevs == {"p_host": dealt[0], "p_ann": dealt[1]}
+    assert log[-1].prevs == {"p_ann": ids[-2]} and log[-1].prev == ids[-3]
+
+
+async def test_a_room_written_before_the_chain_gives_no_prev_until_its_next_public_event(store: Store) -> None:
+    """A room whose state lacks the chain (an older version wrote it): no `prev` (no check) until a public event
+    names the chain's start again, and from there every event has one."""
+    await store.create_room(*new_room(), NOW)
+
+    def forget(room: Room) -> list[Event]:
+        room.last_public_id = None
+        return []
+
+    await store.mutate("ABCDE", forget, NOW)
+    _, stored = await store.mutate("ABCDE", lambda r: [Event("your_word", {}, to="p_host"), note(1), note(2)], NOW)
+    assert [e.prev for e in stored] == [None, None, stored[1].id]
+
+
+async def test_a_replayed_slot_hands_back_the_first_moves_fingerprint(store: Store) -> None:
+    """The fingerprint of the move that answered a slot comes back with every replay, whatever the caller's now,
+    so the service can tell a retry from a key reused for another body; an answer kept bare (by an older
+    version) has none."""
+    await store.create_room(*new_room(), NOW)
+    first = Once("p_host:clue:k", lambda room, last: {"last_event_id": last}, "body-a")
+    done = await store.mutate_once("ABCDE", bump, NOW, first)
+    assert not done.replayed and done.fingerprint == "body-a"
+    other = Once("p_host:clue:k", lambda room, last: {"last_event_id": -1}, "body-b")
+    again = await store.mutate_once("ABCDE", bump, NOW, other)
+    assert again.replayed and again.fingerprint == "body-a" and again.answer == done.answer
+
+
+async def test_a_key_reused_for_another_body_is_refused_and_a_retry_still_answered(store: Store) -> None:
+    """Through the service on each store: the same key with the same clue gets the first answer, with another
+    clue a 422 `idempotency_key_reused`, and neither applies anything again."""
+    from prometheus_client import CollectorRegistry
+
+    from backend.core.config import Settings
+    from backend.core.errors import Invalid
+    from backend.realtime.hub import Hub
+    from backend.service import RoomService
+
+    metrics = Metrics(CollectorRegistry())
+    service = RoomService(Settings(clue_interval_seconds=0), store, Hub(metrics), metrics, clock=lambda: NOW)
+    code, alice = await service.create_room("Alice")
+    for name in ("Bob", "Cleo"):
+        await service.join(code, name)
+    await service.start(alice)
+    first = await service.post_clue(alice, "warm", key="k1")
+    assert await service.post_clue(alice, "warm", key="k1") == first
+    with pytest.raises(Invalid) as refused:
+        await service.post_clue(alice, "cold", key="k1")
+    assert refused.value.code == "idempotency_key_reused" and refused.value.status == 422
+    assert await service.read(code, lambda r: ([c["text"] for c in r.clues], r.event_seq)) == (["warm"], first)
