@@ -417,7 +417,7 @@
       } else if (frame.type === "snapshot") {
         this.acceptSnapshot(frame.data, this.askedAfter);
       } else if (frame.type === "config_changed") {
-        if (d.transport === TRANSPORT.POLLING) this.machine.fire("poll_only", { reason: "The server moved you to polling." });
+        if (d.transport === TRANSPORT.POLLING) this.machine.fire("poll_only", {}); // the 4403 that follows would say the same
       } else if (frame.id !== null && frame.id !== undefined) {
         this.acceptBatch([frame], TRANSPORT.WEBSOCKET);
       }
