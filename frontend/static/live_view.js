@@ -23,6 +23,7 @@
   const COMMAND_TIMEOUT_MS = 3000; // a move sent over the socket and not answered by then goes over REST (same key)
   const RETRY_MS = 400;
   const SNAPSHOT_RETRY_MS = 1000;
+  const FETCH_TIMEOUT_MS = 8000;
   const CLUE_MAX = 120; // the vocabulary's, until a snapshot says otherwise
 
   const clone = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
@@ -454,7 +455,8 @@
       const cfg = this.bridge.config;
       const seat = this.seat;
       const url = cfg.baseUrl + "/api/rooms/" + encodeURIComponent(cfg.room) + "/state";
-      this.fetching = fetch(url, { headers: { Authorization: "Bearer " + cfg.token }, cache: "no-store" })
+      const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS); // a request the network swallowed is retried
+      this.fetching = fetch(url, { headers: { Authorization: "Bearer " + cfg.token }, cache: "no-store", signal })
         .then((resp) => (resp.ok ? resp.json() : Promise.reject(new Error("HTTP " + resp.status))))
         .then((snap) => {
           if (this.seat !== seat) return;
@@ -640,6 +642,7 @@
           try {
             resp = await fetch(cfg.baseUrl + "/api/rooms/" + encodeURIComponent(cfg.room) + "/clues", {
               method: "POST",
+              signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
               headers: {
                 Authorization: "Bearer " + cfg.token,
                 "Content-Type": "application/json",

@@ -14,6 +14,7 @@
   "use strict";
 
   const PROBE_MS = 1000;
+  const PROBE_TIMEOUT_MS = 5000; // a probe the network swallowed is abandoned and tried again
   const RELOAD_JITTER_MS = 1000; // a restarted frontend must not take every page's reload in the same instant
   // Python comes back for `next()` within a rerun of a hand-over; this late (longer than a heartbeat, so a
   // saturated but working process is not mistaken for a lost one), its session is gone.
@@ -84,7 +85,8 @@
       let ok = false;
       try {
         const url = new URL("_stcore/health", this.win.location.href.split("?")[0].replace(/[^/]*$/, ""));
-        ok = (await fetch(url, { cache: "no-store", credentials: "same-origin" })).ok;
+        const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+        ok = (await fetch(url, { cache: "no-store", credentials: "same-origin", signal })).ok;
       } catch (e) {}
       if (ok) this.back();
       else this.probeTimer = setTimeout(() => this.probe(), PROBE_MS);
