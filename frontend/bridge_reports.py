@@ -33,6 +33,7 @@ REPORT_BUDGETS_PER_MINUTE = {
     "reconnects": 30,
     "fallback_activations": 10,
     "disconnects": 30,
+    "gaps": 30,
     "events": 6000,
     "timings": 2400,
 }
@@ -91,6 +92,7 @@ def record_report(metrics: BridgeMetrics, report: dict[str, Any], session_id: st
         ("reconnects", metrics.reconnects),
         ("fallback_activations", metrics.fallback_activations),
         ("disconnects", metrics.disconnects),
+        ("gaps", metrics.gaps),
     ):
         n = _allow(metrics, session_id, field, _count(report.get(field)))
         if n:

@@ -21,6 +21,16 @@ STATIC = Path(__file__).resolve().parent / "static"
 INSTALL_KEY = "parlor-install"
 PROBE_KEY = "parlor-probe"
 WAIT_KEY = "parlor-wait"
+# The bridge's parts, then the bridge that wires them (static/bridge.js says what each does), in load order.
+BRIDGE_FILES = (
+    "bridge/machine.js",
+    "bridge/transports.js",
+    "bridge/buffer.js",
+    "bridge/outbox.js",
+    "bridge/seat.js",
+    "bridge/watchdog.js",
+    "bridge.js",
+)
 
 
 @lru_cache
@@ -31,7 +41,7 @@ def _script(name: str) -> str:
 def install_expression(config: dict[str, Any] | None) -> str:
     """Load the browser files into window.parent (once per page) and configure the bridge for this seat."""
     loader = _script("loader.js")
-    files = {name: _script(name) for name in ("bridge.js", "countdown.js", "live_view.js")}
+    files = {name: _script(name) for name in (*BRIDGE_FILES, "countdown.js", "live_view.js")}
     return f"({loader})(window.parent, {json.dumps(files)}, {json.dumps(config)})"
 
 

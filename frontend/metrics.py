@@ -32,6 +32,7 @@ class BridgeMetrics:
     reconnects: Counter
     fallback_activations: Counter
     disconnects: Counter
+    gaps: Counter
     sessions: Gauge
     delivery_latency: Histogram
     render_latency: Histogram
@@ -57,6 +58,11 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
             registry=r,
         ),
         disconnects=Counter("parlor_bridge_disconnects_total", "Browser sockets that closed unexpectedly", registry=r),
+        gaps=Counter(
+            "parlor_bridge_gaps_total",
+            "Holes a browser found in its event stream (a frame's prev beyond its last id), each filled by a backfill",
+            registry=r,
+        ),
         sessions=Gauge(
             "parlor_bridge_sessions",
             "Browser sessions by transport and connection status",

@@ -175,7 +175,11 @@ def consume(value: dict[str, Any]) -> None:
         frames.insert(0, {"id": None, "type": "snapshot", "data": value["snapshot"]})
     if frames:
         ss.game_state = apply_events(game_state(), frames)
-        if needs_snapshot(frames):
+        # a vote of yours: the event does not say for whom, the snapshot does (the ✓ on your choice)
+        mine = any(
+            f.get("type") == "vote_cast" and (f.get("data") or {}).get("player_id") == seat().player_id for f in frames
+        )
+        if needs_snapshot(frames) or mine:
             with contextlib.suppress(ApiError):  # the next batch or rerun tries again
                 ss.game_state = apply_events(
                     game_state(), [{"id": None, "type": "snapshot", "data": api().state(seat())}]

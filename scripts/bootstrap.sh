@@ -11,6 +11,7 @@ mode="${1:-dev}"
 apt_packages=()
 if [[ "$mode" == "dev" ]]; then
   command -v chromium >/dev/null || apt_packages+=(chromium)
+  command -v node >/dev/null || apt_packages+=(nodejs)  # node --test runs the bridge's unit tests
   command -v chromedriver >/dev/null || apt_packages+=(chromium-driver)
   command -v promtool >/dev/null || apt_packages+=(prometheus)
   # amtool (config checks) and the alertmanager binary the alert-routing test runs

@@ -1,25 +1,39 @@
 // Parlor bridge: one real-time connection per browser tab, installed into the Streamlit page (window.parent)
-// so it outlives Streamlit reruns and component iframes. It keeps the room's events in an id-ordered,
-// de-duplicated buffer (mirrored to sessionStorage), reconnects with full-jitter backoff, falls back to
-// long-polling while the socket is down, and hands batches to Python through `next()`, a Promise that
-// resolves as soon as there is something new (events or a status change) or after a heartbeat timeout.
-// Subscribers (static/live_view.js) see every event at once; `next()` only resolves for events that change
-// what Python draws, and `quiet(frame)` (set by the live view) names the ones that do not.
-// It also keeps the tab's seat (see "the seat") and watches Streamlit's own connection (see "the frontend").
+// so it outlives Streamlit reruns and component iframes. It is assembled from parts with one job each, loaded
+// before it (frontend/live.py's BRIDGE_FILES, each registering in `parlorParts`):
+//   bridge/machine.js     the connection states and transitions, one table; backoff and connection budget
+//   bridge/transports.js  one WebSocket's life (deadlines, ping/pong liveness) and HTTP with deadlines
+//   bridge/buffer.js      the room's events, de-duplicated, mirrored, checked for holes (`prev`)
+//   bridge/outbox.js      every move, queued in the tab until the server answered it
+//   bridge/seat.js        the tab's seat (sessionStorage, "Continue as" offers, Web Locks)
+//   bridge/watchdog.js    Streamlit's own connection, and reloading the page when it comes back
+// This file wires them: it connects, falls back to long-polling while the socket is down, sends moves, and
+// hands batches to Python through `next()`, a Promise that resolves as soon as there is something new (events
+// or a status change) or after a heartbeat timeout. Subscribers (static/live_view.js) see every event at
+// once; `next()` only resolves for events that change what Python draws, and `quiet(frame)` (set by the live
+// view) names the ones that do not. The light in the sidebar is derived from the machine's state and painted
+// only when it changes (or when Streamlit draws a new one): an idle page runs no timer but the ping.
 (function (root) {
   "use strict";
-  const VERSION = "1";
+  const VERSION = "2";
   if (root.parlorBridge && root.parlorBridge.version === VERSION) return;
+  const { Machine, Backoff, ConnectBudget, SocketLink, fetchJson, TIMING, EventBuffer, ACCEPT } = root.parlorParts;
+  const { Outbox, SeatStore, FrontendWatch } = root.parlorParts;
 
-  const BUFFER_CAP = 500;
   const PERSIST_DELAY_MS = 250;
   const CLOCK_SAMPLES = 16;
   const BATCH_CAP = 100;
-  const PING_MS = 20000;
-  const BACKOFF_BASE_MS = 250;
-  const BACKOFF_MAX_MS = 30000;
   const LONGPOLL_WAIT_S = 25;
-  const LONGPOLL_RETRY_MS = 1000;
+  const COMMAND_TIMEOUT_MS = 3000; // a move sent over the socket and not answered by then goes over REST (same key)
+  // Reconnects: full jitter from 500 ms up to 8 s, reset only after 5 s up; at most 10 welcomed sockets in any
+  // 30 s (a handshake the network refused cost no server anything, and must not delay the return of a network).
+  const RECONNECT = { baseMs: 500, maxMs: 8000, minUptimeMs: 5000 };
+  const BUDGET = { limit: 10, windowMs: 30000 };
+  const TRY_LATER_MS = 5000; // 1013: the server asked for patience, at least this much more
+  // The long-poll after a failed request, and moves waiting for a link: short probes, so the page notices the
+  // network's return within a second or so (each a single cheap request, never a socket).
+  const PROBE = { baseMs: 250, maxMs: 1000 };
+  const KICK_JITTER_MS = 300; // the socket retried this soon once a poll succeeds again (or the browser is online)
   // The server's close codes, named as in backend/realtime/protocol.py's CloseCode (a test compares them).
   const CLOSE = Object.freeze({
     NORMAL: 1000,
@@ -42,24 +56,62 @@
     [CLOSE.UNKNOWN_ROOM]: "This room no longer exists.",
     [CLOSE.REPLACED]: "This room is open in another tab; this tab has stopped updating.",
   };
-  const RECONNECT_CODES = new Set([CLOSE.GOING_AWAY, CLOSE.RESTART, CLOSE.TRY_LATER]);
+  const RESTART_CODES = new Set([CLOSE.GOING_AWAY, CLOSE.RESTART, CLOSE.TRY_LATER]);
   // A seat the backend no longer knows: forgotten, so a reload lands on the join page instead of retrying it.
   const SEAT_GONE_CODES = new Set([CLOSE.AUTH, CLOSE.UNKNOWN_ROOM]);
-  const SEAT_KEY = "parlor:seat";
-  const OFFER_PREFIX = "parlor:offer:";
-  const OFFER_TTL_MS = 24 * 3600 * 1000;
-  // Ending the backoff early: the socket is retried within this much jitter, so a room does not arrive at once.
-  const KICK_JITTER_MS = 300;
-  // The Streamlit server: probed this often while it is unreachable, the page reloaded within this jitter once
-  // it answers (a restarted frontend must not take every page's reload in the same instant).
-  const FRONTEND_PROBE_MS = 1000;
-  const FRONTEND_RELOAD_JITTER_MS = 1000;
-  // Python comes back for `next()` within a rerun of handing it a batch; this late (longer than a heartbeat, so a
-  // saturated but working process is not mistaken for a lost one), its session is gone.
-  const PYTHON_OVERDUE_MS = 30000;
+  // Each move: its REST route (method, path after /api/rooms/{code}/, body) for when the socket cannot take it.
+  const ROUTES = {
+    clue: (d) => ["POST", "clues", { text: d.text }],
+    vote: (d) => ["POST", "votes", { target_id: d.target_id }],
+    guess: (d) => ["POST", "guess", { text: d.text }],
+    ready: () => ["POST", "ready", null],
+    advance: (d) => ["POST", "advance", d],
+    start: () => ["POST", "start", null],
+    kick: (d) => ["DELETE", "players/" + encodeURIComponent(d.player_id), null],
+    add_bot: () => ["POST", "bots", null],
+    settings: (d) => ["PATCH", "settings", d],
+  };
+  // HTTP answers to a move that say "not now" rather than "no": the move stays queued.
+  const RETRY_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 
-  const nowEpochMs = () => performance.timeOrigin + performance.now();
-  const fullJitter = (attempt) => Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  // A page without storage (an opaque origin, storage disabled) still runs, remembering nothing.
+  function storage(w, name) {
+    try {
+      const s = w[name];
+      s.length; // eslint-disable-line no-unused-expressions
+      return s;
+    } catch (e) {
+      const items = new Map();
+      return {
+        get length() {
+          return items.size;
+        },
+        key: (i) => Array.from(items.keys())[i] ?? null,
+        getItem: (k) => (items.has(k) ? items.get(k) : null),
+        setItem: (k, v) => items.set(k, String(v)),
+        removeItem: (k) => items.delete(k),
+      };
+    }
+  }
+
+  function browserEnv(w) {
+    return {
+      now: () => w.performance.timeOrigin + w.performance.now(),
+      setTimeout: (fn, ms) => w.setTimeout(fn, ms),
+      clearTimeout: (t) => w.clearTimeout(t),
+      WebSocket: w.WebSocket,
+      fetch: (url, init) => w.fetch(url, init),
+      random: Math.random,
+      session: storage(w, "sessionStorage"),
+      local: storage(w, "localStorage"),
+      locks: w.navigator.locks,
+      newKey: () => {
+        const bytes = new Uint8Array(16);
+        w.crypto.getRandomValues(bytes); // randomUUID needs a secure context; a LAN address over http is not one
+        return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      },
+    };
+  }
 
   function emptyReport() {
     return {
@@ -67,6 +119,7 @@
       reconnects: 0,
       fallback_activations: 0,
       disconnects: 0,
+      gaps: 0,
       delivery: [],
       render: [],
       events: {},
@@ -74,24 +127,31 @@
   }
 
   class Bridge {
-    constructor() {
+    // env: the browser's clock, timers, WebSocket, fetch and storages (browserEnv), or a test's fakes;
+    // win: the page's window for the light and the frontend watchdog (none in Node tests)
+    constructor(env, win) {
       this.version = VERSION;
+      this.env = env;
+      this.win = win || null;
       this.config = null;
-      this.ws = null;
-      this.status = "idle"; // connecting | connected | fallback | polling | stopped
+      this.machine = new Machine((state, from, event, arg) => this.entered(state, from, arg || {}));
       this.transport = TRANSPORT.WEBSOCKET;
       this.detail = "";
-      this.events = []; // frames with ids, ascending, unique
-      this.snapshot = null; // {last_event_id, data}: the log did not reach back far enough
-      this.lastId = 0;
-      this.epoch = null; // the room history our ids belong to; the server resyncs us when it changes
-      this.attempt = 0;
+      this.buffer = new EventBuffer(env.session, "");
+      this.outbox = null;
+      this.seat = new SeatStore(env.session, env.local, env.locks);
+      this.link = null; // the SocketLink being tried or in use
+      this.backoff = new Backoff({ ...RECONNECT, random: env.random });
+      this.budget = new ConnectBudget(BUDGET); // counts welcomed sockets: those a server paid for
+      this.starts = []; // when the last sockets were started (for tests and benchmarks)
+      this.pollBackoff = new Backoff({ ...PROBE, random: env.random });
       this.everConnected = false;
       this.reconnectTimer = null;
-      this.pingTimer = null;
       this.persistTimer = null;
       this.pollAbort = null;
-      this.polling = false;
+      this.filling = null; // the backfill under way after a hole, if any
+      this.gapAt = null; // lastId when the hole being filled was found (a hole is counted once)
+      this.held = []; // frames past a hole, offered again once it is filled
       this.waiters = [];
       this.subscribers = [];
       this.quiet = null; // frame => true when Python need not rerun for it (set by static/live_view.js)
@@ -101,34 +161,105 @@
       this.clockOffsetMs = 0; // the server's clock minus ours (see observeServerTime)
       this.report = emptyReport();
       this.labels = {};
-      this.seatLock = null; // releases the Web Lock that tells other tabs this seat is open here
       this.commands = new Map(); // command id -> settle(outcome) for moves sent over the socket
-      this.frontendLost = false;
-      this.frontendTimer = null;
-      this.handedOverAt = 0; // when next() last resolved while Python had not asked again yet
-      this.painter = setInterval(() => this.tick(), 400);
-      this.watchFrontend();
+      this.painted = null; // what the light shows: "status|detail|label"
+      this.watch = win ? new FrontendWatch(win, () => this.flush()) : null;
+      if (win) this.watchLight();
     }
 
-    tick() {
-      this.paintStatus();
-      // A hidden tab's iframes may wait for it to be shown before they run; only a visible page is overdue.
-      const visible = root.document.visibilityState === "visible";
-      if (this.handedOverAt && this.config && visible && Date.now() - this.handedOverAt > PYTHON_OVERDUE_MS) {
-        this.handedOverAt = 0;
-        this.frontendDown("overdue");
+    // ---- state --------------------------------------------------------------------------------------------
+
+    get status() {
+      return this.machine.status;
+    }
+
+    // The old single object's fields, for the live view and the tests that read them.
+    get events() {
+      return this.buffer.events;
+    }
+
+    set events(v) {
+      this.buffer.events = v;
+    }
+
+    get lastId() {
+      return this.buffer.lastId;
+    }
+
+    get epoch() {
+      return this.buffer.epoch;
+    }
+
+    get snapshot() {
+      return this.buffer.snapshot;
+    }
+
+    set snapshot(v) {
+      this.buffer.snapshot = v;
+    }
+
+    get ws() {
+      return this.link && this.link.ws;
+    }
+
+    state() {
+      const pending = this.outbox ? this.outbox.entries.length : 0;
+      return { status: this.status, transport: this.transport, detail: this.detail, last_id: this.lastId, pending };
+    }
+
+    // What each state does on entry; the table in bridge/machine.js says which state comes next.
+    entered(state, from, arg) {
+      const now = this.env.now();
+      if (state === "connecting") {
+        this.show(TRANSPORT.WEBSOCKET, "");
+        this.connect();
+      } else if (state === "connected") {
+        this.backoff.up(now);
+        this.stopLongPoll();
+        this.show(TRANSPORT.WEBSOCKET, "");
+        if (from === "fallback") this.backfill();
+        if (this.outbox) this.outbox.kick();
+      } else if (state === "fallback") {
+        if (from !== "polling") this.report.fallback_activations++;
+        this.show(TRANSPORT.LONGPOLL, RESTART_CODES.has(arg.code) ? "server restarting" : "");
+        this.startLongPoll();
+        this.scheduleReconnect(arg.code);
+      } else if (state === "polling") {
+        this.env.clearTimeout(this.reconnectTimer);
+        this.closeLink(CLOSE.NORMAL, "polling");
+        this.show(TRANSPORT.LONGPOLL, arg.reason || "WebSocket is not enabled for you.");
+        this.startLongPoll();
+      } else if (state === "stopped") {
+        this.env.clearTimeout(this.reconnectTimer);
+        this.stopLongPoll();
+        this.closeLink(CLOSE.NORMAL, "stopped");
+        if (SEAT_GONE_CODES.has(arg.code) && this.config) this.forgetSeat(this.config.room, this.config.player);
+        this.show(this.transport, STOP_REASONS[arg.code] || "");
+      } else if (state === "idle") {
+        this.show(TRANSPORT.WEBSOCKET, "");
       }
     }
 
-    // ---- the sidebar light -----------------------------------------------------------------------------
+    show(transport, detail) {
+      this.transport = transport;
+      this.detail = detail;
+      this.paintStatus();
+      this.wake();
+    }
+
+    // ---- the sidebar light --------------------------------------------------------------------------------
 
     // The light is painted here rather than by a Streamlit rerun: a second waiting component would race the
-    // game fragment's (Streamlit flushes simultaneous component values as one rerun of one fragment).
-    paintStatus() {
-      const doc = root.document;
-      for (const el of doc.querySelectorAll(".parlor-status")) {
+    // game fragment's (Streamlit flushes simultaneous component values as one rerun of one fragment). Python
+    // draws it with the last status it was handed; a new element is repainted the moment Streamlit adds it.
+    paintStatus(force) {
+      if (!this.win) return;
+      const label = this.labels[this.status] || this.labels.connecting || this.status;
+      const key = this.status + "|" + this.detail + "|" + label;
+      if (!force && key === this.painted) return;
+      this.painted = key;
+      for (const el of this.win.document.querySelectorAll(".parlor-status")) {
         if (el.dataset.mode && el.dataset.mode !== "bridge") continue;
-        const label = this.labels[this.status] || this.labels.connecting || this.status;
         const text = el.querySelector(".parlor-status-text");
         const detail = el.querySelector(".parlor-status-detail");
         if (text && text.textContent !== label) text.textContent = label;
@@ -137,7 +268,20 @@
       }
     }
 
-    // ---- configuration ------------------------------------------------------------------------------
+    watchLight() {
+      const holds = (n) => n.nodeType === 1 && (n.matches(".parlor-status") || n.querySelector(".parlor-status"));
+      const doc = this.win.document;
+      this.lightObserver = new this.win.MutationObserver((records) => {
+        for (const r of records) {
+          for (const n of r.addedNodes) {
+            if (holds(n)) return this.paintStatus(true);
+          }
+        }
+      });
+      this.lightObserver.observe(doc.body || doc.documentElement, { childList: true, subtree: true });
+    }
+
+    // ---- configuration ------------------------------------------------------------------------------------
 
     configure(cfg) {
       const same =
@@ -154,401 +298,222 @@
       }
       this.shutdown();
       this.config = cfg;
-      this.storageKey = "parlor:" + cfg.room + ":" + cfg.player;
-      this.rememberSeat(cfg);
-      this.restore(cfg.lastId || 0);
+      this.seat.remember(cfg);
+      this.buffer = new EventBuffer(this.env.session, "parlor:" + cfg.room + ":" + cfg.player);
+      this.buffer.restore(cfg.lastId || 0);
       this.loudId = this.lastId; // restored events are old news to a Python that resumes from lastId
+      this.outbox = new Outbox({
+        storage: this.env.session,
+        key: "parlor:outbox:" + cfg.room + ":" + cfg.player,
+        env: this.env,
+        backoff: new Backoff({ ...PROBE, random: this.env.random }),
+        send: (entry) => this.sendMove(entry),
+        newKey: this.env.newKey,
+      });
+      this.outbox.subscribe(() => this.notify());
       this.notify();
-      if (cfg.transport === TRANSPORT.POLLING) {
-        this.toPolling("WebSocket is not enabled for you.");
-      } else {
-        this.connect();
-      }
+      this.machine.fire(cfg.transport === TRANSPORT.POLLING ? "poll_only" : "configure");
+      if (this.outbox.entries.length) this.outbox.flush(); // moves queued before a reload
       return this.state();
     }
 
     shutdown() {
       this.settleCommands();
-      clearTimeout(this.reconnectTimer);
-      clearTimeout(this.persistTimer);
+      this.env.clearTimeout(this.reconnectTimer);
+      this.env.clearTimeout(this.persistTimer);
       this.persistTimer = null;
-      clearInterval(this.pingTimer);
       this.stopLongPoll();
-      if (this.ws) {
-        this.ws.onclose = this.ws.onmessage = this.ws.onerror = this.ws.onopen = null;
-        try {
-          this.ws.close(CLOSE.NORMAL, "leaving");
-        } catch (e) {}
-        this.ws = null;
-      }
-      this.events = [];
-      this.snapshot = null;
-      this.lastId = 0;
-      this.epoch = null;
-      this.attempt = 0;
+      this.closeLink(CLOSE.NORMAL, "leaving");
+      if (this.outbox) this.outbox.stop();
+      this.outbox = null;
+      this.buffer = new EventBuffer(this.env.session, "");
+      this.held = [];
+      this.gapAt = null;
+      this.backoff.reset();
+      this.pollBackoff.reset();
       this.everConnected = false;
       this.pendingRender = [];
-      this.status = "idle";
+      this.machine.fire("leave");
     }
 
     leave() {
       this.shutdown();
       this.config = null;
-      this.releaseSeatLock();
+      this.seat.unlock();
       this.notify();
       this.wake();
     }
 
-    // ---- the seat ------------------------------------------------------------------------------------
+    // ---- the seat -----------------------------------------------------------------------------------------
 
-    // sessionStorage is per tab: a reload, or a tab the browser restores, finds its seat again, while a second
-    // tab starts empty and is a second player. localStorage keeps one record per room only so that opening the
-    // room link after closing the tab can offer "Continue as NAME"; nothing resumes from it without that click.
-    // A Web Lock held per open seat lets the offer be skipped while the seat is still open in another tab.
-    rememberSeat(cfg) {
-      const seat = { room: cfg.room, player: cfg.player, token: cfg.token, name: cfg.name || "", savedAt: Date.now() };
-      try {
-        sessionStorage.setItem(SEAT_KEY, JSON.stringify(seat));
-        this.pruneOffers();
-        localStorage.setItem(OFFER_PREFIX + cfg.room + ":" + cfg.player, JSON.stringify(seat));
-      } catch (e) {}
-      this.releaseSeatLock();
-      const locks = root.navigator.locks;
-      if (locks) {
-        locks.request(this.lockName(cfg.room, cfg.player), () => new Promise((release) => (this.seatLock = release)));
-      }
-    }
-
-    lockName(room, player) {
-      return "parlor-seat:" + room + ":" + player;
-    }
-
-    releaseSeatLock() {
-      if (this.seatLock) this.seatLock();
-      this.seatLock = null;
-    }
-
-    pruneOffers() {
-      for (let i = localStorage.length - 1; i >= 0; i--) {
-        const key = localStorage.key(i);
-        if (!key || !key.startsWith(OFFER_PREFIX)) continue;
-        const offer = readJson(localStorage, key);
-        if (!offer || !(Date.now() - offer.savedAt < OFFER_TTL_MS)) localStorage.removeItem(key);
-      }
-    }
-
-    // What the page holds for Python's first run in a fresh session: this tab's seat, and for `room` (the
-    // room link's code) an offer to continue the newest seat there that is not open in any other tab.
-    async storedSeat(room) {
-      const seat = readJson(sessionStorage, SEAT_KEY);
-      const prefix = OFFER_PREFIX + String(room || "").toUpperCase() + ":";
-      if (seat || !room) return { seat, offer: null };
-      const offers = [];
-      for (let i = 0; i < localStorage.length; i++) {
-        const key = localStorage.key(i);
-        const offer = key && key.startsWith(prefix) ? readJson(localStorage, key) : null;
-        if (offer) offers.push(offer);
-      }
-      offers.sort((a, b) => (b.savedAt || 0) - (a.savedAt || 0));
-      const open = new Set();
-      if (offers.length && root.navigator.locks) {
-        for (const lock of (await root.navigator.locks.query()).held || []) open.add(lock.name);
-      }
-      const offer = offers.find((o) => !open.has(this.lockName(o.room, o.player))) || null;
-      return { seat, offer };
+    storedSeat(room) {
+      return this.seat.stored(room);
     }
 
     forgetSeat(room, player) {
-      const matches = (s) => s && s.room === room && s.player === player;
-      try {
-        if (matches(readJson(sessionStorage, SEAT_KEY))) sessionStorage.removeItem(SEAT_KEY);
-        localStorage.removeItem(OFFER_PREFIX + room + ":" + player);
-        sessionStorage.removeItem("parlor:" + room + ":" + player);
-      } catch (e) {}
-      if (this.config && this.config.room === room && this.config.player === player) this.releaseSeatLock();
-    }
-
-    // ---- the frontend (Streamlit's own connection) ------------------------------------------------------
-
-    // Streamlit's client reconnects after its server restarts, but to a new session with empty session_state,
-    // and it asks for no script run when the last run was not a fragment's: the page would stay frozen on its
-    // old view, its hand-overs to Python lost. The bridge watches the client's connection state (its
-    // `data-test-connection-state`, a plain DOM attribute), and, as a backstop, Python failing to come back for
-    // `next()`; then it shows that it is reconnecting, probes the server's health, and reloads the page once
-    // the server answers. The reload starts a fresh session and seat restore puts the player back.
-    watchFrontend() {
-      const doc = root.document;
-      const seen = (el) => {
-        const state = el.getAttribute("data-test-connection-state");
-        if (state && state !== "CONNECTED") this.frontendDown("disconnected");
-        else if (state === "CONNECTED" && this.frontendLost) this.frontendBack();
-      };
-      this.frontendObserver = new MutationObserver((records) => {
-        for (const r of records) if (r.target.nodeType === 1) seen(r.target);
-      });
-      this.frontendObserver.observe(doc.body || doc.documentElement, {
-        subtree: true,
-        attributes: true,
-        attributeFilter: ["data-test-connection-state"],
-      });
-      for (const el of doc.querySelectorAll("[data-test-connection-state]")) seen(el);
-    }
-
-    frontendDown(why) {
-      if (this.frontendLost) return;
-      this.frontendLost = true;
-      this.frontendWhy = why;
-      this.showBanner(true);
-      this.probeFrontend();
-    }
-
-    async probeFrontend() {
-      clearTimeout(this.frontendTimer);
-      let ok = false;
-      try {
-        const url = new URL("_stcore/health", root.location.href.split("?")[0].replace(/[^/]*$/, ""));
-        ok = (await fetch(url, { cache: "no-store", credentials: "same-origin" })).ok;
-      } catch (e) {}
-      if (ok) this.frontendBack();
-      else this.frontendTimer = setTimeout(() => this.probeFrontend(), FRONTEND_PROBE_MS);
-    }
-
-    frontendBack() {
-      if (!this.frontendLost || this.reloading) return;
-      this.reloading = true;
-      clearTimeout(this.frontendTimer);
-      this.flush();
-      setTimeout(() => root.location.reload(), Math.random() * FRONTEND_RELOAD_JITTER_MS);
-    }
-
-    showBanner(on) {
-      const doc = root.document;
-      let el = doc.getElementById("parlor-reconnecting");
-      if (!on) {
-        if (el) el.remove();
-        return;
-      }
-      if (el) return;
-      el = doc.createElement("div");
-      el.id = "parlor-reconnecting";
-      el.setAttribute("role", "status");
-      el.textContent = "Reconnecting to Parlor… your seat is kept.";
-      // Inline, not style.css: Streamlit may be mid-way through replacing the page's elements.
-      el.style.cssText =
-        "position:fixed;top:0;left:0;right:0;z-index:1000000;padding:.6rem 1rem;text-align:center;" +
-        "font:600 1rem system-ui,sans-serif;background:#b45309;color:#fff;box-shadow:0 2px 8px rgba(0,0,0,.25)";
-      (doc.body || doc.documentElement).appendChild(el);
+      this.seat.forget(room, player);
     }
 
     flush() {
       if (this.persistTimer) {
-        clearTimeout(this.persistTimer);
+        this.env.clearTimeout(this.persistTimer);
         this.persistTimer = null;
-        if (this.config) this.persist();
+        if (this.config) this.buffer.persist();
       }
     }
 
-    // ---- buffer --------------------------------------------------------------------------------------
-
-    restore(minId) {
-      try {
-        const saved = JSON.parse(sessionStorage.getItem(this.storageKey) || "null");
-        if (saved && Array.isArray(saved.events)) {
-          this.events = saved.events;
-          this.lastId = saved.lastId || 0;
-          this.epoch = saved.epoch || null;
-        }
-      } catch (e) {}
-      this.lastId = Math.max(this.lastId, minId);
-    }
-
-    persist() {
-      try {
-        sessionStorage.setItem(
-          this.storageKey,
-          JSON.stringify({ events: this.events, lastId: this.lastId, epoch: this.epoch })
-        );
-      } catch (e) {}
-    }
-
-    accept(frame, via) {
-      if (frame.id === null || frame.id === undefined) return false;
-      // Every source asks for events after lastId, so an id at or below it is a duplicate (a replay racing
-      // the backfill, or an event a snapshot already covers).
-      if (frame.id <= this.lastId) return false;
-      let i = this.events.length;
-      while (i > 0 && this.events[i - 1].id > frame.id) i--;
-      const received = nowEpochMs();
-      this.events.splice(i, 0, frame);
-      if (this.events.length > BUFFER_CAP) this.events.splice(0, this.events.length - BUFFER_CAP);
-      this.lastId = Math.max(this.lastId, frame.id);
-      if (!this.quiet || !this.quiet(frame)) this.loudId = Math.max(this.loudId, frame.id);
-      this.report.events[via] = (this.report.events[via] || 0) + 1;
-      if (typeof frame.ts === "number") {
-        this.report.delivery.push([via, Math.max(0, received / 1000 - frame.ts)]);
-      }
-      this.pendingRender.push([frame.id, received, via]);
-      return true;
-    }
-
-    acceptBatch(frames, via) {
-      let added = false;
-      for (const f of frames) added = this.accept(f, via) || added;
-      if (added) {
-        this.notify();
-        this.wake();
-        this.schedulePersist();
-      }
-    }
-
-    // Serialising the whole buffer into sessionStorage grows with it, and a timer of 0 ran before the waiting
-    // Promise's hand-over to Python reached Streamlit. The mirror only serves a reload (which resumes from the
-    // server anyway), so it waits PERSIST_DELAY_MS, coalescing bursts, and is flushed when the page goes away.
-    schedulePersist() {
-      if (this.persistTimer) return;
-      this.persistTimer = setTimeout(() => {
-        this.persistTimer = null;
-        this.persist();
-      }, PERSIST_DELAY_MS);
-    }
-
-    // A snapshot from another history (new epoch), or one behind the id we asked to resume from (the server
-    // says we are ahead of its log), means the ids we hold were lost or will be handed out again: drop what we
-    // buffered and go back down to the snapshot's id. The snapshot is then handed to Python whatever id it
-    // asks after ("reset"), since that id belongs to the old history. A snapshot that merely raced newer live
-    // events (same epoch, at or after what we asked from) never moves the id down.
-    acceptSnapshot(snap, askedAfter) {
-      const reset =
-        (this.epoch !== null && snap.epoch !== undefined && snap.epoch !== this.epoch) ||
-        (typeof askedAfter === "number" && snap.last_event_id < askedAfter);
-      if (snap.epoch !== undefined) this.epoch = snap.epoch;
-      this.snapshot = { last_event_id: snap.last_event_id, data: snap, reset };
-      if (reset) {
-        this.events = [];
-        this.lastId = snap.last_event_id;
-        this.loudId = snap.last_event_id;
-      } else {
-        this.events = this.events.filter((e) => e.id > snap.last_event_id);
-        this.lastId = Math.max(this.lastId, snap.last_event_id);
-        this.loudId = Math.max(this.loudId, snap.last_event_id);
-      }
-      this.persist();
-      this.notify();
-      this.wake();
-    }
-
-    snapshotFor(afterId, take) {
-      if (!this.snapshot) return null;
-      if (!this.snapshot.reset && this.snapshot.last_event_id <= afterId) return null;
-      if (take) this.snapshot.reset = false;
-      return this.snapshot.data;
-    }
-
-    // ---- status --------------------------------------------------------------------------------------
-
-    setStatus(status, transport, detail) {
-      const changed = status !== this.status || transport !== this.transport || (detail || "") !== this.detail;
-      this.status = status;
-      this.transport = transport;
-      this.detail = detail || "";
-      if (changed) {
-        this.paintStatus();
-        this.wake();
-      }
-    }
-
-    state() {
-      return { status: this.status, transport: this.transport, detail: this.detail, last_id: this.lastId };
-    }
-
-    // ---- WebSocket -----------------------------------------------------------------------------------
+    // ---- WebSocket ----------------------------------------------------------------------------------------
 
     wsUrl() {
       return this.config.baseUrl.replace(/^http/, "ws") + "/ws/" + encodeURIComponent(this.config.room);
     }
 
     connect() {
-      clearTimeout(this.reconnectTimer);
-      if (!this.config || this.status === "stopped") return;
-      if (this.status !== "fallback" && this.status !== "polling") this.setStatus("connecting", TRANSPORT.WEBSOCKET, "");
-      let ws;
-      try {
-        ws = new WebSocket(this.wsUrl());
-      } catch (e) {
-        this.onSocketDown(undefined); // no socket, so no close code
-        return;
-      }
-      this.ws = ws;
-      let welcomed = false;
-      let askedAfter = this.lastId;
-      ws.onopen = () => {
-        askedAfter = this.lastId;
-        ws.send(
-          JSON.stringify({
-            type: "hello",
-            player_id: this.config.player,
-            token: this.config.token,
-            last_event_id: this.lastId,
-            epoch: this.epoch,
-          })
-        );
+      this.env.clearTimeout(this.reconnectTimer);
+      if (!this.config || this.link) return;
+      this.starts.push(this.env.now());
+      if (this.starts.length > 50) this.starts.shift();
+      const hello = () => {
+        this.askedAfter = this.lastId;
+        const cfg = this.config;
+        return { player_id: cfg.player, token: cfg.token, last_event_id: this.lastId, epoch: this.epoch };
       };
-      ws.onmessage = (msg) => {
-        let frame;
-        try {
-          frame = JSON.parse(msg.data);
-        } catch (e) {
-          return;
-        }
-        this.observeServerTime(frame.ts, nowEpochMs());
-        if ((frame.type === "ack" || frame.type === "error") && frame.data && this.commands.has(frame.data.command)) {
-          this.commands.get(frame.data.command)(frame.type === "ack" ? { ok: true, data: frame.data } : { ok: false, error: frame.data });
-        } else if (frame.type === "welcome") {
-          welcomed = true;
-          if (frame.data && frame.data.recovered && frame.data.epoch) this.epoch = frame.data.epoch;
-          this.onWelcome();
-        } else if (frame.type === "snapshot") {
-          this.acceptSnapshot(frame.data, askedAfter);
-        } else if (frame.type === "config_changed") {
-          if (frame.data && frame.data.transport === TRANSPORT.POLLING) this.toPolling("The server moved you to polling.");
-        } else if (frame.id !== null && frame.id !== undefined) {
-          this.acceptBatch([frame], TRANSPORT.WEBSOCKET);
-        }
-      };
-      ws.onerror = () => {};
-      ws.onclose = (ev) => {
-        if (this.ws !== ws) return;
-        this.ws = null;
-        this.settleCommands();
-        clearInterval(this.pingTimer);
-        if (!welcomed) this.report.connect_attempts.failure++;
-        else this.report.disconnects++;
-        this.onSocketDown(ev.code);
-      };
+      const link = new SocketLink(this.env, this.wsUrl(), hello, {
+        welcome: (frame) => this.onWelcome(frame),
+        frame: (frame) => this.onFrame(frame),
+        down: (code, welcomed) => {
+          if (this.link !== link) return;
+          this.link = null;
+          this.socketDown(code, welcomed);
+        },
+      });
+      this.link = link;
+      link.open();
     }
 
-    // ---- moves over the socket ------------------------------------------------------------------------
+    closeLink(code, reason) {
+      const link = this.link;
+      this.link = null;
+      if (link) link.close(code, reason);
+      this.settleCommands();
+    }
 
-    // A move sent as a `command` frame on the open socket: no new request, no HTTP round trip on a phone. Resolves
-    // {ok: true, data} on the server's ack, {ok: false, error} on its refusal, or null when the socket cannot say
-    // (not connected, closed or silent for `timeoutMs`): the caller then sends the move over REST with the same
-    // key, which the server answers once whichever copy arrived first.
+    onWelcome(frame) {
+      this.budget.take(this.env.now());
+      this.report.connect_attempts.success++;
+      if (this.everConnected) this.report.reconnects++;
+      this.everConnected = true;
+      this.observeServerTime(frame.ts, this.env.now());
+      const d = frame.data || {};
+      if (d.recovered && d.epoch) this.buffer.epoch = d.epoch;
+      this.machine.fire("welcome");
+    }
+
+    onFrame(frame) {
+      this.observeServerTime(frame.ts, this.env.now());
+      const d = frame.data || {};
+      if ((frame.type === "ack" || frame.type === "error") && this.commands.has(d.command)) {
+        this.commands.get(d.command)(frame.type === "ack" ? { ok: true, data: d } : { ok: false, error: d });
+      } else if (frame.type === "snapshot") {
+        this.acceptSnapshot(frame.data, this.askedAfter);
+      } else if (frame.type === "config_changed") {
+        if (d.transport === TRANSPORT.POLLING) this.machine.fire("poll_only", {}); // the 4403 that follows would say the same
+      } else if (frame.id !== null && frame.id !== undefined) {
+        this.acceptBatch([frame], TRANSPORT.WEBSOCKET);
+      }
+    }
+
+    socketDown(code, welcomed) {
+      this.settleCommands();
+      if (welcomed) this.report.disconnects++;
+      else this.report.connect_attempts.failure++;
+      this.backoff.down(this.env.now());
+      if (STOP_REASONS[code]) {
+        this.machine.fire("stop", { code });
+      } else if (code === CLOSE.NOT_IN_COHORT) {
+        this.machine.fire("poll_only", {});
+      } else if (this.status === "fallback") {
+        this.scheduleReconnect(code);
+      } else {
+        this.machine.fire("lost", { code }); // polling or stopped: nothing to do
+      }
+    }
+
+    scheduleReconnect(code) {
+      this.env.clearTimeout(this.reconnectTimer);
+      const now = this.env.now();
+      let wait = this.backoff.next();
+      if (code === CLOSE.TRY_LATER) wait += TRY_LATER_MS;
+      this.reconnectAt(Math.max(wait, this.budget.wait(now)));
+    }
+
+    reconnectAt(wait) {
+      this.env.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = this.env.setTimeout(() => {
+        if (this.status !== "fallback" || this.link) return;
+        const more = this.budget.wait(this.env.now());
+        if (more > 0) this.reconnectAt(more);
+        else this.connect();
+      }, wait);
+    }
+
+    // The socket's backoff is for a server that is down or overloaded; once a poll succeeded after failing, or
+    // the browser says it is back online, waiting it out only keeps the player "Disconnected" for nothing. The
+    // attempt count stays: only a link that stays up resets it.
+    kickReconnect() {
+      if (this.status !== "fallback" || this.link || !this.config) return; // an attempt is already under way
+      this.reconnectAt(Math.max(this.env.random() * KICK_JITTER_MS, this.budget.wait(this.env.now())));
+    }
+
+    // ---- moves --------------------------------------------------------------------------------------------
+
+    // A move from the page: queued in the outbox (sessionStorage) and sent now or once the link is back;
+    // `label` names it on the page's strip. Returns {entry, settled}: `settled` resolves with the entry once the game took it or refused it.
+    move(name, data, label) {
+      if (!this.outbox || !ROUTES[name]) return null;
+      return this.outbox.add(name, data, label);
+    }
+
+    // The outbox's sender: over the open socket as a `command` frame, or over REST with the same key.
+    async sendMove(entry) {
+      const outcome = await this.command(entry.name, entry.data, entry.key, COMMAND_TIMEOUT_MS);
+      return outcome || this.restMove(entry);
+    }
+
+    async restMove(entry) {
+      const cfg = this.config;
+      if (!cfg) return null;
+      const [method, path, body] = ROUTES[entry.name](entry.data || {});
+      const headers = { Authorization: "Bearer " + cfg.token, "Idempotency-Key": entry.key };
+      if (body !== null) headers["Content-Type"] = "application/json";
+      const url = cfg.baseUrl + "/api/rooms/" + encodeURIComponent(cfg.room) + "/" + path;
+      let resp;
+      try {
+        resp = await fetchJson(this.env, url, { method, headers, body: body === null ? undefined : JSON.stringify(body) });
+      } catch (e) {
+        return null; // the network: retried with the same key, so the backend applies it at most once
+      }
+      if (resp.ok) return { ok: true, data: resp.body };
+      if (RETRY_STATUSES.has(resp.status)) return null;
+      const error = (resp.body && resp.body.error) || { code: "http_error", message: "HTTP " + resp.status };
+      return { ok: false, error };
+    }
+
+    // A move sent as a `command` frame on the open socket: no new request, no HTTP round trip on a phone.
+    // Resolves {ok: true, data} on the server's ack, {ok: false, error} on its refusal, or null when the socket
+    // cannot say (not connected, closed or silent for `timeoutMs`).
     command(name, data, key, timeoutMs) {
-      const ws = this.ws;
-      if (this.status !== "connected" || !ws || ws.readyState !== WebSocket.OPEN) return Promise.resolve(null);
+      const link = this.link;
+      if (this.status !== "connected" || !link || !link.isOpen()) return Promise.resolve(null);
       return new Promise((resolve) => {
-        const timer = setTimeout(() => settle(null), timeoutMs);
+        const timer = this.env.setTimeout(() => settle(null), timeoutMs);
         const settle = (outcome) => {
-          clearTimeout(timer);
+          this.env.clearTimeout(timer);
           this.commands.delete(key);
           resolve(outcome);
         };
         this.commands.set(key, settle);
-        try {
-          ws.send(JSON.stringify({ type: "command", id: key, name, data }));
-        } catch (e) {
-          settle(null);
-        }
+        if (!link.send({ type: "command", id: key, name, data })) settle(null);
       });
     }
 
@@ -556,85 +521,93 @@
       for (const settle of Array.from(this.commands.values())) settle(null);
     }
 
-    onWelcome() {
-      this.report.connect_attempts.success++;
-      if (this.everConnected) this.report.reconnects++;
-      const wasDown = this.status === "fallback" || this.status === "polling";
-      this.everConnected = true;
-      this.attempt = 0;
-      this.stopLongPoll();
-      this.setStatus("connected", TRANSPORT.WEBSOCKET, "");
-      clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => {
-        if (this.ws && this.ws.readyState === WebSocket.OPEN) {
-          this.ws.send(JSON.stringify({ type: "ping", t: Date.now() }));
+    // ---- events -------------------------------------------------------------------------------------------
+
+    acceptSnapshot(snap, askedAfter) {
+      const reset = this.buffer.acceptSnapshot(snap, askedAfter);
+      this.loudId = reset ? snap.last_event_id : Math.max(this.loudId, snap.last_event_id);
+      this.held = this.held.filter((f) => f.id > this.lastId);
+      this.buffer.persist();
+      this.notify();
+      this.wake();
+    }
+
+    acceptBatch(frames, via) {
+      let added = false;
+      let gap = false;
+      for (const f of frames) {
+        const verdict = this.buffer.accept(f);
+        if (verdict === ACCEPT.ADDED) {
+          added = true;
+          this.accepted(f, via);
+        } else if (verdict === ACCEPT.GAP) {
+          gap = true;
+          if (!this.held.some((h) => h.id === f.id)) this.held.push(f);
         }
-      }, PING_MS);
-      if (wasDown) this.backfill();
-    }
-
-    onSocketDown(code) {
-      if (STOP_REASONS[code]) {
-        this.stopLongPoll();
-        if (SEAT_GONE_CODES.has(code)) this.forgetSeat(this.config.room, this.config.player);
-        this.setStatus("stopped", this.transport, STOP_REASONS[code]);
-        return;
       }
-      if (code === CLOSE.NOT_IN_COHORT) {
-        this.toPolling("WebSocket is not enabled for you.");
-        return;
+      if (added) {
+        this.notify();
+        this.wake();
+        this.schedulePersist();
       }
-      if (this.status === "polling") return; // the flag moved us; the long-poll tells us when to come back
-      if (this.status !== "fallback") {
-        this.report.fallback_activations++;
-        this.setStatus("fallback", TRANSPORT.LONGPOLL, RECONNECT_CODES.has(code) ? "server restarting" : "");
+      if (gap) this.fillGap();
+    }
+
+    accepted(f, via) {
+      const received = this.env.now();
+      if (!this.quiet || !this.quiet(f)) this.loudId = Math.max(this.loudId, f.id);
+      this.report.events[via] = (this.report.events[via] || 0) + 1;
+      if (typeof f.ts === "number") this.report.delivery.push([via, Math.max(0, received / 1000 - f.ts)]);
+      this.pendingRender.push([f.id, received, via]);
+    }
+
+    // A hole: what came before a frame never arrived. Counted once, filled from lastId over REST (the answer
+    // carries every event after it, the missing ones included), then the frames held past it are offered again.
+    fillGap() {
+      if (this.filling) return;
+      if (this.gapAt !== this.lastId) {
+        this.gapAt = this.lastId;
+        this.report.gaps++;
       }
-      this.startLongPoll();
-      const delay = fullJitter(this.attempt++);
-      this.reconnectTimer = setTimeout(() => this.connect(), delay);
+      this.filling = this.backfill().finally(() => {
+        this.filling = null;
+        const held = this.held.sort((a, b) => a.id - b.id);
+        this.held = [];
+        if (held.length) this.acceptBatch(held, TRANSPORT.WEBSOCKET);
+      });
     }
 
-    // The socket's backoff is for a server that is down or overloaded; once a poll succeeded again, or the
-    // browser says it is back online, waiting it out only keeps the player "Disconnected" for nothing.
-    kickReconnect() {
-      if (this.status !== "fallback" || this.ws || !this.config) return; // an attempt is already under way
-      clearTimeout(this.reconnectTimer);
-      this.attempt = 0;
-      this.reconnectTimer = setTimeout(() => this.connect(), Math.random() * KICK_JITTER_MS);
+    // Serialising the whole buffer into sessionStorage grows with it, and a timer of 0 ran before the waiting
+    // Promise's hand-over to Python reached Streamlit. The mirror only serves a reload (which resumes from the
+    // server anyway), so it waits PERSIST_DELAY_MS, coalescing bursts, and is flushed when the page goes away.
+    schedulePersist() {
+      if (this.persistTimer) return;
+      this.persistTimer = this.env.setTimeout(() => {
+        this.persistTimer = null;
+        this.buffer.persist();
+      }, PERSIST_DELAY_MS);
     }
 
-    toPolling(reason) {
-      clearTimeout(this.reconnectTimer);
-      this.setStatus("polling", TRANSPORT.LONGPOLL, reason);
-      this.startLongPoll();
-    }
-
-    // ---- HTTP: backfill and long-poll ---------------------------------------------------------------
+    // ---- HTTP: backfill and long-poll ---------------------------------------------------------------------
 
     async fetchEvents(wait, signal) {
       const after = this.lastId;
+      const epoch = this.epoch ? "&epoch=" + encodeURIComponent(this.epoch) : "";
       const url =
-        this.config.baseUrl +
-        "/api/rooms/" +
-        encodeURIComponent(this.config.room) +
-        "/events?after=" +
-        after +
-        "&wait=" +
-        wait +
-        (this.epoch ? "&epoch=" + encodeURIComponent(this.epoch) : "");
-      const resp = await fetch(url, { headers: { Authorization: "Bearer " + this.config.token }, signal });
+        this.config.baseUrl + "/api/rooms/" + encodeURIComponent(this.config.room) + "/events?after=" + after + "&wait=" + wait + epoch;
+      const init = { headers: { Authorization: "Bearer " + this.config.token } };
+      const resp = await fetchJson(this.env, url, init, wait * 1000 + TIMING.LONGPOLL_MARGIN_MS, signal);
       if (resp.status === 401 || resp.status === 404) {
         const err = new Error("gone");
         err.stopCode = resp.status === 401 ? CLOSE.AUTH : CLOSE.UNKNOWN_ROOM;
         throw err;
       }
-      if (!resp.ok) throw new Error("HTTP " + resp.status);
-      const body = await resp.json();
-      body.askedAfter = after;
-      return body;
+      if (!resp.ok || !resp.body) throw new Error("HTTP " + resp.status);
+      resp.body.askedAfter = after;
+      return resp.body;
     }
 
-    // ---- the server's clock ---------------------------------------------------------------------------
+    // ---- the server's clock -------------------------------------------------------------------------------
 
     // Deadlines are the server's epoch seconds, and a browser's clock can be off by seconds or minutes. A frame
     // stamped `ts` by the server and arriving now bounds the offset from below (offset minus its transit), so
@@ -648,73 +621,75 @@
     }
 
     serverNowMs() {
-      return nowEpochMs() + this.clockOffsetMs;
+      return this.env.now() + this.clockOffsetMs;
     }
 
     absorb(body, via) {
-      const arrived = nowEpochMs();
+      const arrived = this.env.now();
       for (const e of body.events || []) this.observeServerTime(e.ts, arrived);
       if (body.snapshot) this.acceptSnapshot(body.snapshot, body.askedAfter);
-      else if (body.epoch && this.epoch === null) this.epoch = body.epoch;
+      else if (body.epoch && this.epoch === null) this.buffer.epoch = body.epoch;
       this.acceptBatch(body.events || [], via);
     }
 
     async backfill() {
+      if (!this.config) return;
       try {
         this.absorb(await this.fetchEvents(0), TRANSPORT.WEBSOCKET);
       } catch (e) {}
     }
 
+    // The long-poll while the socket is down (fallback) or not allowed (polling). Its first request asks with
+    // wait=0, and so does every one after a failure: it answers at once when the network is back, and that
+    // success ends the socket's wait. Failures are paced by full jitter; each request has a deadline.
     startLongPoll() {
-      if (this.polling || !this.config) return;
-      this.polling = true;
+      if (this.pollAbort || !this.config) return;
       const abort = new AbortController();
       this.pollAbort = abort;
       const cfg = this.config;
-      // After a failed poll the next one asks with wait=0: it answers at once when the network is back, and
-      // its success ends the socket's backoff (a held long-poll would only answer at the next event).
-      let failed = false;
+      const live = () => !abort.signal.aborted && this.config === cfg;
       const loop = async () => {
-        while (!abort.signal.aborted && this.config === cfg) {
+        let failed = false;
+        let wait = 0;
+        while (live()) {
           try {
-            const body = await this.fetchEvents(failed ? 0 : LONGPOLL_WAIT_S, abort.signal);
-            if (abort.signal.aborted) return;
+            const body = await this.fetchEvents(wait, abort.signal);
+            if (!live()) return;
             this.absorb(body, TRANSPORT.LONGPOLL);
+            this.pollBackoff.reset();
             if (failed) this.kickReconnect();
+            if (this.outbox) this.outbox.kick();
             failed = false;
+            wait = LONGPOLL_WAIT_S;
             if (body.transport === TRANSPORT.WEBSOCKET && this.status === "polling") {
-              this.setStatus("fallback", TRANSPORT.LONGPOLL, "");
-              this.attempt = 0;
-              this.connect();
+              this.backoff.reset();
+              this.machine.fire("socket_allowed", {}); // this loop goes on as the fallback's long-poll
             } else if (body.transport === TRANSPORT.POLLING && this.status === "fallback") {
-              this.toPolling("WebSocket is not enabled for you.");
+              this.machine.fire("poll_only", {});
             }
           } catch (e) {
-            if (abort.signal.aborted) return;
+            if (!live()) return;
             if (e.stopCode) {
-              this.onSocketDown(e.stopCode);
+              this.machine.fire("stop", { code: e.stopCode });
               return;
             }
             failed = true;
-            await new Promise((r) => setTimeout(r, LONGPOLL_RETRY_MS));
+            wait = 0;
+            await new Promise((r) => this.env.setTimeout(r, this.pollBackoff.next()));
           }
         }
       };
       loop().finally(() => {
-        if (this.pollAbort === abort) {
-          this.polling = false;
-          this.pollAbort = null;
-        }
+        if (this.pollAbort === abort) this.pollAbort = null;
       });
     }
 
     stopLongPoll() {
       if (this.pollAbort) this.pollAbort.abort();
       this.pollAbort = null;
-      this.polling = false;
     }
 
-    // ---- hand-over to Python ------------------------------------------------------------------------
+    // ---- hand-over to Python ------------------------------------------------------------------------------
 
     subscribe(fn) {
       this.subscribers.push(fn);
@@ -731,7 +706,7 @@
     // The live view drew every event up to `id`: their receive-to-screen times go into the next report.
     markRendered(id) {
       if (!this.pendingRender.length || this.pendingRender[0][0] > id) return;
-      this.takeRendered(id, nowEpochMs());
+      this.takeRendered(id, this.env.now());
     }
 
     takeRendered(afterId, now) {
@@ -750,16 +725,16 @@
     }
 
     takeReport(afterId) {
-      if (!this.quiet) this.takeRendered(afterId, nowEpochMs()); // without a live view, Python draws them
+      if (!this.quiet) this.takeRendered(afterId, this.env.now()); // without a live view, Python draws them
       const report = this.report;
       this.report = emptyReport();
       return report;
     }
 
     batch(afterId, knownStatus, due = false) {
-      const snap = this.snapshotFor(afterId, true);
+      const snap = this.buffer.snapshotFor(afterId, true);
       // after a reset the caller's id is from the old history: everything buffered is new to it
-      const fresh = snap ? this.events.slice() : this.events.filter((e) => e.id > afterId);
+      const fresh = snap ? this.events.slice() : this.buffer.after(afterId);
       // Quiet events wait, untouched, for the next batch Python needs anyway (or the heartbeat).
       const loud = fresh.length && this.loudId > afterId;
       if (!loud && !snap && knownStatus === this.status && !due) return null;
@@ -777,9 +752,9 @@
     // at once; otherwise it resolves when they arrive, or after `timeoutMs` with just the connection state.
     next(afterId, timeoutMs, knownStatus) {
       afterId = Number(afterId) || 0;
-      this.handedOverAt = 0; // Python is back
+      if (this.watch) this.watch.pythonBack();
       const handOver = (value) => {
-        this.handedOverAt = Date.now();
+        if (this.watch && this.config) this.watch.handedOver();
         return value;
       };
       const ready = this.batch(afterId, knownStatus);
@@ -789,13 +764,13 @@
         const check = () => {
           const b = this.batch(afterId, knownStatus);
           if (b) {
-            clearTimeout(timer);
+            this.env.clearTimeout(timer);
             resolve(handOver(b));
           } else {
             this.waiters.push(check);
           }
         };
-        timer = setTimeout(() => {
+        timer = this.env.setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== check);
           resolve(handOver(this.batch(afterId, knownStatus, true)));
         }, timeoutMs);
@@ -804,15 +779,15 @@
     }
   }
 
-  function readJson(store, key) {
-    try {
-      return JSON.parse(store.getItem(key) || "null");
-    } catch (e) {
-      return null;
-    }
-  }
-
-  root.parlorBridge = new Bridge();
+  root.parlorParts.Bridge = Bridge;
+  root.parlorParts.CLOSE = CLOSE;
+  if (!root.document) return; // Node's tests build their own Bridge with fakes
+  root.parlorBridge = new Bridge(browserEnv(root), root);
   root.addEventListener("pagehide", () => root.parlorBridge && root.parlorBridge.flush());
-  root.addEventListener("online", () => root.parlorBridge && root.parlorBridge.kickReconnect());
-})(window);
+  root.addEventListener("online", () => {
+    const b = root.parlorBridge;
+    if (!b) return;
+    b.kickReconnect();
+    if (b.outbox) b.outbox.kick();
+  });
+})(typeof window !== "undefined" ? window : globalThis);

@@ -5,8 +5,11 @@
 // empty. The view keeps its own copy of the room: a snapshot (fetched when a seat begins and after a game or
 // phase begins, as frontend/state.py's `needs_snapshot`) plus the bridge's events, applied with the same rules
 // as state.py (tests/frontend/test_live_view.py runs one event sequence through both and compares).
-// The clue box posts straight to the backend with the seat's token in a header and an Idempotency-Key; the
-// bridge asks Python for a rerun only for events that change what Python draws (`quiet` says which do not).
+// Every move leaves from the page through the bridge's outbox (bridge/outbox.js): the clue box's submits, and
+// the clicks on Python's move buttons (keys `move-<name>-...`, see frontend/views/room.py), taken before
+// Streamlit sees them. A move made while the link is down is shown as "sending…" in a strip at the bottom of
+// the page and sent once the link is back; a refusal shows the game's reason. The bridge asks Python for a rerun
+// only for events that change what Python draws (`quiet` says which do not).
 // User text only ever goes into the page as textContent.
 (function (w) {
   "use strict";
@@ -20,6 +23,7 @@
   const COMMAND_TIMEOUT_MS = 3000; // a move sent over the socket and not answered by then goes over REST (same key)
   const RETRY_MS = 400;
   const SNAPSHOT_RETRY_MS = 1000;
+  const FETCH_TIMEOUT_MS = 8000;
   const CLUE_MAX = 120; // the vocabulary's, until a snapshot says otherwise
 
   const clone = (v) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
@@ -179,7 +183,9 @@
     tag_ready: "ready", tag_reconnecting: "reconnecting…", tag_stand_in: "(bot standing in)",
     role_civilian: "civilian", role_undercover: "undercover", role_mr_white: "Mr. White",
     your_clue: "Your clue", clue_ph: "One short clue…", send: "Send",
+    move_sending: "Sending… {move}", move_done: "Sent: {move}", move_refused: "Not sent: {move}. {reason}",
   }; // prettier-ignore
+  const DONE_SHOWN_MS = 3000; // a confirmed move that had to wait stays in the strip this long
   const parsedWords = new Map();
   function wordsFor(slot) {
     const holder = slot.closest("[data-parlor-words]");
@@ -254,6 +260,38 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
+  // A Streamlit move button's key (its container's `st-key-move-...` class) as a move, or null.
+  function moveOf(holder) {
+    const cls = Array.from(holder.classList).find((c) => c.startsWith("st-key-move-"));
+    if (!cls) return null;
+    const rest = cls.slice("st-key-move-".length);
+    const [name, ...args] = rest.split("-");
+    const tail = args.join("-");
+    switch (name) {
+      case "ready":
+      case "start":
+      case "add_bot":
+        return { name, data: {} };
+      case "vote":
+        return tail ? { name, data: { target_id: tail } } : null;
+      case "kick":
+        return tail ? { name, data: { player_id: tail } } : null;
+      case "advance": {
+        const round = Number(args[args.length - 1]);
+        const phase = args.slice(0, -1).join("-");
+        return { name, data: Number.isInteger(round) ? { phase, round } : { phase } };
+      }
+      case "guess": {
+        const form = holder.closest("[data-testid='stForm']") || holder.closest("form");
+        const input = form && form.querySelector("input[type='text']");
+        const text = input ? input.value.trim() : "";
+        return text ? { name, data: { text } } : null;
+      }
+      default:
+        return null;
+    }
+  }
+
   class LiveView {
     constructor() {
       this.version = VERSION;
@@ -268,14 +306,102 @@
       // Streamlit replaced part of the page: fill any placeholder that came back empty.
       this.observer = new MutationObserver(() => this.paint(false));
       this.observer.observe(w.document.body || w.document.documentElement, { childList: true, subtree: true });
+      this.strip = null; // the outbox strip, made on the first move
+      this.doneTimer = null;
+      // Capture phase on the window: before React's listeners on its root, so Streamlit never sees the click.
+      w.addEventListener("click", (ev) => this.intercept(ev, ev.target), true);
+      w.addEventListener(
+        "keydown",
+        (ev) => {
+          if (ev.key !== "Enter" || !ev.target || ev.target.tagName !== "INPUT") return;
+          const form = ev.target.closest("[data-testid='stForm']");
+          const send = form && form.querySelector("[class*='st-key-move-'] button");
+          if (send) this.intercept(ev, send);
+        },
+        true
+      );
+    }
+
+    // A click on a move button while the bridge is live: the move goes through the outbox instead of a rerun.
+    intercept(ev, target) {
+      const b = this.bridge;
+      if (!b || !b.config || typeof b.move !== "function" || !target || !target.closest) return;
+      const button = target.closest("button");
+      const holder = button && button.closest("[class*='st-key-move-']");
+      if (!holder) return;
+      const move = moveOf(holder);
+      if (!move) return;
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      if (button.disabled) return;
+      b.move(move.name, move.data, button.innerText.trim());
+    }
+
+    // ---- the outbox strip ----------------------------------------------------------------------------
+
+    outboxChanged() {
+      const box = this.bridge && this.bridge.outbox;
+      if (!box) {
+        if (this.strip) this.strip.replaceChildren();
+        return;
+      }
+      const holder = w.document.querySelector("[data-parlor-words]");
+      const { t, errors } = holder ? wordsFor(holder) : wordsFor(w.document.body);
+      const now = Date.now();
+      const rows = [];
+      for (const entry of box.entries) {
+        rows.push(el("div", { class: "parlor-move", "data-state": "sending", "data-move": entry.name }, t("move_sending", { move: label(entry) })));
+      }
+      let soonest = null;
+      for (const entry of box.recent) {
+        if (entry.state === "refused" && !entry.dismissed) {
+          const reason = refusal(errors, entry.error || {}, "");
+          const row = el("div", { class: "parlor-move", "data-state": "refused", "data-move": entry.name, role: "alert" });
+          row.textContent = t("move_refused", { move: label(entry), reason });
+          const close = el("button", { type: "button", class: "parlor-move-close", "aria-label": "Dismiss" }, "✕");
+          close.addEventListener("click", () => {
+            entry.dismissed = true;
+            this.outboxChanged();
+          });
+          row.append(close);
+          rows.push(row);
+        } else if (entry.state === "done" && entry.waited && now - entry.settledAt < DONE_SHOWN_MS) {
+          rows.push(el("div", { class: "parlor-move", "data-state": "done", "data-move": entry.name }, t("move_done", { move: label(entry) })));
+          const left = DONE_SHOWN_MS - (now - entry.settledAt);
+          soonest = soonest === null ? left : Math.min(soonest, left);
+        }
+      }
+      clearTimeout(this.doneTimer);
+      if (soonest !== null) this.doneTimer = setTimeout(() => this.outboxChanged(), soonest + 10);
+      if (!this.strip) {
+        if (!rows.length) return;
+        this.strip = el("div", { id: "parlor-outbox", class: "parlor-outbox", "data-testid": "outbox", "aria-live": "polite" });
+        w.document.body.append(this.strip);
+      }
+      const fresh = el("div");
+      fresh.append(...rows);
+      if (this.strip.isEqualNode(fresh) || (!rows.length && !this.strip.firstChild)) return;
+      this.strip.replaceChildren(...rows);
     }
 
     attach(bridge) {
       if (this.bridge === bridge) return;
       this.bridge = bridge;
       bridge.quiet = (frame) => quietIn(this.state, frame);
-      bridge.subscribe(() => this.sync());
+      bridge.subscribe(() => {
+        this.sync();
+        this.bridgeChanged();
+      });
       this.sync();
+    }
+
+    // The bridge's outbox changed (a move queued, sent, settled) or the bridge did: redraw the strip.
+    bridgeChanged() {
+      const box = this.bridge && this.bridge.outbox;
+      const sig = box ? box.entries.map((e) => e.key + e.state).join() + "|" + box.recent.map((e) => e.key + e.state).join() : "";
+      if (sig === this.outboxSig) return;
+      this.outboxSig = sig;
+      this.outboxChanged();
     }
 
     // ---- the room's state ------------------------------------------------------------------------------
@@ -329,7 +455,8 @@
       const cfg = this.bridge.config;
       const seat = this.seat;
       const url = cfg.baseUrl + "/api/rooms/" + encodeURIComponent(cfg.room) + "/state";
-      this.fetching = fetch(url, { headers: { Authorization: "Bearer " + cfg.token }, cache: "no-store" })
+      const signal = AbortSignal.timeout(FETCH_TIMEOUT_MS); // a request the network swallowed is retried
+      this.fetching = fetch(url, { headers: { Authorization: "Bearer " + cfg.token }, cache: "no-store", signal })
         .then((resp) => (resp.ok ? resp.json() : Promise.reject(new Error("HTTP " + resp.status))))
         .then((snap) => {
           if (this.seat !== seat) return;
@@ -487,6 +614,22 @@
       error.textContent = "";
       const cfg = this.bridge.config;
       const errors = this.errors || {};
+      if (typeof this.bridge.move === "function") {
+        // The outbox takes it from here: shown as sending until the server answered, whatever the link does.
+        const made = this.bridge.move("clue", { text }, "“" + text + "”");
+        delete form.dataset.busy;
+        send.disabled = false;
+        if (!made) return;
+        input.value = "";
+        const entry = await made.settled;
+        if (entry.state === "refused") {
+          entry.dismissed = true; // said here, under the box, rather than in the strip
+          this.outboxChanged();
+          error.textContent = refusal(errors, entry.error || {}, "");
+          if (!input.value.trim()) input.value = text; // the text comes back, to be edited
+        }
+        return;
+      }
       const key = newKey();
       let problem = null;
       try {
@@ -499,6 +642,7 @@
           try {
             resp = await fetch(cfg.baseUrl + "/api/rooms/" + encodeURIComponent(cfg.room) + "/clues", {
               method: "POST",
+              signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
               headers: {
                 Authorization: "Bearer " + cfg.token,
                 "Content-Type": "application/json",
@@ -536,6 +680,8 @@
       }
     }
   }
+
+  const label = (entry) => entry.label || entry.name.replace("_", " ");
 
   const view = new LiveView();
   view.applyEvent = applyEvent;

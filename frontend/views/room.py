@@ -7,6 +7,11 @@ else (buttons, the word card) is drawn by full-app runs only: `layout_key` names
 bridge asks Python for a run only when an event changes that key (a phase change, a vote of yours).
 Every text comes from `frontend.i18n` in the room's language (the live view gets its words with the
 placeholders).
+
+Every move button's key starts with `move-` and names the move (`move-vote-<player id>`, `move-advance-<phase>-
+<round>`, ...): with the bridge, the live view takes the click before Streamlit sees it and sends the move from
+the page's outbox (queued while the link is down, sent once with its Idempotency-Key). Without the bridge
+(legacy polling) the click reaches Streamlit and the button's callback calls the backend as before.
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ def live_html(state: State) -> str:
 LIVE_WORDS = (
     "clues", "no_clues", "round_n", "players", "watching", "tag_host", "tag_bot", "tag_watching", "tag_out",
     "tag_voted", "tag_ready", "tag_reconnecting", "tag_stand_in", "role_civilian", "role_undercover",
-    "role_mr_white", "your_clue", "clue_ph", "send",
+    "role_mr_white", "your_clue", "clue_ph", "send", "move_sending", "move_done", "move_refused",
 )  # fmt: skip
 
 
@@ -210,7 +215,7 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
             if is_host and p["id"] != seat.player_id:
                 row.button(
                     "✕",
-                    key=f"remove-{p['id']}",
+                    key=f"move-kick-{p['id']}",
                     help=t(lang, "remove", name=md(p["name"])),
                     on_click=run_action,
                     args=(api.remove_player, seat, p["id"]),
@@ -222,12 +227,18 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
         if is_host:
             st.markdown(f"#### {t(lang, 'host_controls')}")
             st.button(
-                t(lang, "add_bot"), icon="🤖", use_container_width=True, on_click=run_action, args=(api.add_bot, seat)
+                t(lang, "add_bot"),
+                key="move-add_bot",
+                icon="🤖",
+                use_container_width=True,
+                on_click=run_action,
+                args=(api.add_bot, seat),
             )
             _settings_form(state, settings, api, seat)
             _own_pack_form(lang, api, seat)
             st.button(
                 t(lang, "start"),
+                key="move-start",
                 type="primary",
                 use_container_width=True,
                 disabled=len(players) < min_players,
@@ -512,7 +523,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
             st.markdown(f"**{t(lang, 'guess_prompt')}**")
             row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
             text = row.text_input(t(lang, "your_guess"), max_chars=60, placeholder=t(lang, "guess_ph"))
-            if row.form_submit_button(t(lang, "guess_send"), type="primary") and text.strip():
+            if row.form_submit_button(t(lang, "guess_send"), key="move-guess", type="primary") and text.strip():
                 run_action(api.guess, seat, text)
                 show_flash()
     live()
@@ -536,6 +547,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
     if playing and phase == "discussion":
         buttons.button(
             t(lang, "ready") if not you.get("ready") else t(lang, "ready_done"),
+            key="move-ready",
             disabled=bool(you.get("ready")),
             on_click=run_action,
             args=(api.ready, seat),
@@ -549,7 +561,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
             chosen = voted_for == p["id"]
             buttons.button(
                 f"{'✓ ' if chosen else ''}{t(lang, 'vote_for', name=md(p['name']))}",
-                key=f"vote-{p['id']}",
+                key=f"move-vote-{p['id']}",
                 type="primary" if chosen else "secondary",
                 on_click=_vote,
                 args=(api, seat, p["id"]),
@@ -561,7 +573,7 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
         seen = {"phase": phase, "round": state.get("round")}
         buttons.button(
             label,
-            key=f"advance-{phase}-{seen['round']}",
+            key=f"move-advance-{phase}-{seen['round']}",
             type="tertiary",
             on_click=run_action,
             args=(api.act, seat, "advance", seen),
@@ -669,7 +681,12 @@ def _game_over(state: State, api: Api, seat: Seat, live: Callable[[], None]) -> 
     live()  # the fragment that takes in events: it draws nothing here, but the next game arrives through it
     if (state.get("you") or {}).get("is_host"):
         st.button(
-            t(lang, "play_again"), type="primary", use_container_width=True, on_click=run_action, args=(api.start, seat)
+            t(lang, "play_again"),
+            key="move-start",
+            type="primary",
+            use_container_width=True,
+            on_click=run_action,
+            args=(api.start, seat),
         )
     else:
         st.info(t(lang, "waiting_new"))

@@ -34,3 +34,12 @@ def test_one_session_cannot_fire_the_fallback_and_latency_alerts() -> None:
     assert within_ten == count
     assert value("parlor_bridge_report_items_dropped_total", {"field": "fallback_activations"}) == 20 * 1000 - 10
     assert value("parlor_bridge_report_items_dropped_total", {"field": "timings"}) >= 20 * 50
+
+
+def test_gaps_are_counted_within_budget() -> None:
+    """The holes a bridge found reach parlor_bridge_gaps_total, a forged flood cut to the session's budget."""
+    registry = CollectorRegistry()
+    m = build_metrics(registry)
+    record_report(m, {"gaps": 2}, "one")
+    record_report(m, {"gaps": 10**6}, "forger")
+    assert registry.get_sample_value("parlor_bridge_gaps_total", {}) == 2 + REPORT_BUDGETS_PER_MINUTE["gaps"]

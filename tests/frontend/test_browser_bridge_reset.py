@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from frontend.live import BRIDGE_FILES
 from launchers.process import ROOT
 
 pytestmark = pytest.mark.browser
@@ -23,7 +24,8 @@ STATIC = ROOT / "frontend" / "static"
 def page(browser: Browser) -> Iterator[Page]:
     page = browser.new_page()
     page.set_content("<html><body></body></html>")
-    page.add_script_tag(path=str(STATIC / "bridge.js"))
+    for name in BRIDGE_FILES:
+        page.add_script_tag(path=str(STATIC / name))
     yield page
     page.close()
 

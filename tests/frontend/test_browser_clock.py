@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from frontend.live import BRIDGE_FILES
 from launchers.process import ROOT
 
 pytestmark = pytest.mark.browser
@@ -24,7 +25,8 @@ SKEW_MS = 60_000
 def page(browser: Browser) -> Iterator[Page]:
     page = browser.new_page()
     page.set_content("<html><body></body></html>")
-    page.add_script_tag(path=str(STATIC / "bridge.js"))
+    for name in BRIDGE_FILES:
+        page.add_script_tag(path=str(STATIC / name))
     yield page
     page.close()
 

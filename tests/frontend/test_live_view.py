@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from frontend.live import BRIDGE_FILES
 from frontend.state import State, apply_event
 from frontend.views import room
 from launchers.process import ROOT
@@ -85,7 +86,8 @@ def _frames() -> list[dict[str, Any]]:
 def page(browser: Browser) -> Iterator[Page]:
     page = browser.new_page()
     page.set_content("<html><body></body></html>")
-    page.add_script_tag(path=str(STATIC / "bridge.js"))
+    for name in BRIDGE_FILES:
+        page.add_script_tag(path=str(STATIC / name))
     page.add_script_tag(path=str(STATIC / "live_view.js"))
     yield page
     page.close()

@@ -1,4 +1,5 @@
-"""bridge.js keeps its own copy of the wire protocol; these tests fail as soon as it drifts from protocol.py."""
+"""bridge.js (with its parts under bridge/) keeps its own copy of the wire protocol; these tests fail as soon as it
+drifts from protocol.py."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from pathlib import Path
 
 from backend.realtime.protocol import FRAME_FIELDS, CloseCode, Frame, Transport, frame
+from frontend.live import BRIDGE_FILES
 
-BRIDGE = (Path(__file__).resolve().parents[3] / "frontend" / "static" / "bridge.js").read_text()
+STATIC = Path(__file__).resolve().parents[3] / "frontend" / "static"
+BRIDGE = "\n".join((STATIC / name).read_text() for name in BRIDGE_FILES)
 CODE = re.compile(r"\b[14]\d{3}\b")
 # numbers of that size that are not close codes: milliseconds <-> seconds, and durations in named constants
 NOT_A_CODE = re.compile(r"[*/]\s*1000\b|\b1000\s*[*/]|const\s+\w+_(?:MS|S|CAP)\s*=\s*\d+")
@@ -46,8 +49,7 @@ def test_bridge_js_reads_exactly_the_frame_fields() -> None:
     names = set(re.findall(r"(\w+)\s*=\s*JSON\.parse\(\s*msg\.data\s*\)", BRIDGE))
     assert names, "no `x = JSON.parse(msg.data)` in bridge.js: where does it parse frames now?"
     read = {field for name in names for field in re.findall(rf"\b{name}\.(\w+)", BRIDGE)}
-    # `prev` (issue 20) is read by the bridge of the client branch; until it is merged the bridge may not read it
-    assert set(FRAME_FIELDS) - {"prev"} <= read <= set(FRAME_FIELDS)
+    assert read == set(FRAME_FIELDS)
     assert tuple(frame("pong", {}).keys()) == FRAME_FIELDS == tuple(Frame.__annotations__)
 
 
