@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
+from backend.api.request_id import RequestIdMiddleware
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
@@ -65,6 +66,8 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(RawSendMiddleware)  # lets the hub write live frames directly (backend.realtime.direct)
+    # outermost: the request id is bound before anything else logs, and added to every response
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(api_router)
     Instrumentator(

@@ -690,7 +690,7 @@ class RoomService:
                     try:
                         await self.tick(code)
                     except Exception:
-                        log.exception("tick failed for room %s", code)
+                        log.exception("tick failed for room %s", code, extra={"room": code})
                 self._next_timer = await self.store.next_wakeup()
                 if self._timer_failing:
                     log.info("timer loop: store reachable again")
@@ -746,7 +746,9 @@ class RoomService:
             except NotFound:
                 continue
             if idle >= (lobby_limit if deserted_lobby else self.settings.room_idle_seconds):
-                log.info("room %s expired after %.0f s idle", code, idle)
+                log.info(
+                    "room %s expired after %.0f s idle", code, idle, extra={"room": code, "idle_s": round(idle, 1)}
+                )
                 await self.store.delete_room(code)
         self.refresh_gauges()
         await self.refresh_room_gauge()

@@ -8,6 +8,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run frontend/app.py`
 
-from frontend import page
+from frontend import logs, page
 
+logs.setup()
 page.run()

@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, start_http_se
 from pydantic import ValidationError
 
 from backend.core.config import get_settings
+from backend.core.logs import configure_logging
 from backend.metrics import RolloutMetrics
 from backend.rollout.analysis import Prometheus, evaluate
 from backend.rollout.engine import Autopilot, Phase, RefusedError, RolloutState, Step
@@ -291,7 +292,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per query would bury the decisions
     try:
         ctx = Context(args, get_rollout_settings())
