@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from backend.api.main import api_router
 from backend.api.request_id import RequestIdMiddleware
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
+from backend.core.version import VERSION
 from backend.metrics import HTTP_LATENCY_BUCKETS, Metrics, get_metrics
 from backend.realtime.direct import RawSendMiddleware
 from backend.realtime.hub import Hub
@@ -50,7 +52,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     app = FastAPI(
         title="Parlor",
         summary="Undercover, the party word game: rooms, moves and a real-time event stream",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
         app.state.service.refresh_gauges()
+        metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     if settings.test_hooks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from backend.core.build import register_build_info
 from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
 from backend.game.vocabulary import Winner
 from backend.realtime.protocol import Transport
@@ -191,6 +192,10 @@ class Metrics:
             ["transport"],
             registry=r,
         )
+        self.asyncio_tasks = Gauge(
+            "parlor_asyncio_tasks", "asyncio tasks alive in the event loop (read at scrape time)", registry=r
+        )
+        self.build_info = register_build_info(r)
         self._precreate()
 
     def _precreate(self) -> None:
@@ -245,6 +250,7 @@ class RolloutMetrics:
 
     def __init__(self, checks: tuple[str, ...], registry: CollectorRegistry = REGISTRY) -> None:
         r = registry
+        self.build_info = register_build_info(r)
         self.stage = Gauge("parlor_rollout_stage", "Stage the autopilot is in, from 1 (0: no rollout)", registry=r)
         self.percent = Gauge("parlor_rollout_percent", "Rollout percent the autopilot has set (0-100)", registry=r)
         self.phase = Gauge(
