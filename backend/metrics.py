@@ -239,6 +239,7 @@ def get_metrics() -> Metrics:
 
 ROLLOUT_PHASES = ("idle", "running", "paused", "completed", "rolled_back", "aborted")
 ROLLOUT_VERDICTS = ("success", "failure", "inconclusive")
+REASON_LABEL_MAX = 120
 ROLLOUT_DECISIONS = ("start", "advance", "promote", "complete", "rollback", "pause", "resume", "abort")
 
 
@@ -285,6 +286,16 @@ class RolloutMetrics:
         self.last_evaluation = Gauge(
             "parlor_rollout_last_evaluation_timestamp_seconds", "When the checks were last evaluated", registry=r
         )
+        # The dashboards annotate each decision with who and why. Prometheus is the only datasource there, so
+        # the last decision's actor and reason ride as labels: one series at a time (the previous one is
+        # removed), the reason cut to REASON_LABEL_MAX characters, a handful of decisions per rollout.
+        self.last_decision = Gauge(
+            "parlor_rollout_last_decision_timestamp_seconds",
+            "When the autopilot's last decision was written, labelled with its kind, actor and reason",
+            ["decision", "actor", "reason"],
+            registry=r,
+        )
+        self._last_decision_labels: tuple[str, str, str] | None = None
         for phase in ROLLOUT_PHASES:
             self.phase.labels(phase)
         for verdict in ROLLOUT_VERDICTS:
@@ -296,3 +307,12 @@ class RolloutMetrics:
             self.check_threshold.labels(check)
             for verdict in ROLLOUT_VERDICTS:
                 self.check_verdict.labels(check, verdict)
+
+    def decided(self, decision: str, actor: str, reason: str, at: float) -> None:
+        """Count a decision and make it the one `parlor_rollout_last_decision_timestamp_seconds` shows."""
+        self.decisions.labels(decision).inc()
+        labels = (decision, actor[:REASON_LABEL_MAX], " ".join(reason.split())[:REASON_LABEL_MAX])
+        if self._last_decision_labels is not None:
+            self.last_decision.remove(*self._last_decision_labels)
+        self.last_decision.labels(*labels).set(at)
+        self._last_decision_labels = labels

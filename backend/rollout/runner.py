@@ -85,7 +85,7 @@ class Controller:
             percent=target.percent,
         )
         if self.metrics is not None:
-            self.metrics.decisions.labels(target.kind.value).inc()
+            self.metrics.decided(target.kind.value, target.actor, target.reason or "", time.time())
         log.info(
             "%s by %s: %s",
             target.kind,
