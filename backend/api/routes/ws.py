@@ -108,8 +108,8 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     address = websocket.client.host if websocket.client else "unknown"
     await websocket.accept()
     try:
-        service.guard.check_misses(address)
-        service.guard.hit(Limit.HANDSHAKE, address)
+        await service.guard.check_misses(address)
+        await service.guard.hit(Limit.HANDSHAKE, address)
     except RateLimited as exc:
         metrics.ws_handshake_rejections.labels("rate_limited").inc()
         log.info("socket refused: %s", exc.message, extra={"close_code": int(CloseCode.TRY_LATER), "code": exc.code})
@@ -218,7 +218,7 @@ async def _await_hello(
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
-            service.guard.miss(address)
+            await service.guard.miss(address)
             metrics.ws_handshake_rejections.labels("unknown_room").inc()
             await websocket.close(CloseCode.UNKNOWN_ROOM, "unknown room")
             return None, None, None
