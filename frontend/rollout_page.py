@@ -138,12 +138,13 @@ def _checks(view: dict[str, Any]) -> None:
             st.markdown(f"**{check['name']}** {mark}")
             st.markdown(f"`{shown}` must be `{check['op']} {check['threshold']:g}` · {verdict}")
             if check["series"]:
+                start = check["series"][0][0]
                 points = {
-                    "time": [datetime.fromtimestamp(t, UTC) for t, _ in check["series"]],
+                    "minutes into the stage": [(t - start) / 60 for t, _ in check["series"]],
                     "value": [v for _, v in check["series"]],
                     "threshold": [check["threshold"]] * len(check["series"]),
                 }
-                st.line_chart(points, x="time", y=["value", "threshold"], height=140)
+                st.line_chart(points, x="minutes into the stage", y=["value", "threshold"], height=220)
             elif check["series_error"]:
                 st.caption(f"no chart: {check['series_error']}")
             st.caption(check["description"] or check["query"])
