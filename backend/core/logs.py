@@ -173,4 +173,7 @@ def configure_logging(settings: LogSettings | None = None, *, stream: TextIO | N
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # httpx logs every request at info: the frontend's calls would bury everything (the backend logs each
+    # request it serves, with its id); LOG_LEVEL=debug brings them back
+    logging.getLogger("httpx").setLevel(logging.DEBUG if settings.log_level == "debug" else logging.WARNING)
     return settings
