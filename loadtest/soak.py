@@ -253,8 +253,9 @@ def markdown(runs: Sequence[Run], minutes: float, args: argparse.Namespace, comm
         "## Soak: room churn and socket churn for minutes (`loadtest/soak.py`)",
         "",
         machine_line(),
-        f"Command: `{command}`. Each backend: {args.games} game loops (create, join, 2 bots, play to the end, both "
-        f"humans leave, {args.game_pause:g} s pause) and one socket-churn loop ({args.sockets_per_s}/s: open, "
+        f"Command: `{command}`. Each backend: {args.games} game loops (create, join, 2 bots, play to the end; then "
+        f"both humans leave, or, every other game, only close their sockets; {args.game_pause:g} s pause) "
+        f"and one socket-churn loop ({args.sockets_per_s}/s: open, "
         "hello, welcome, close); "
         f"ROOM_IDLE_SECONDS={args.room_idle:g}, LOBBY_IDLE_SECONDS={args.lobby_idle:g}; both backends and their "
         f"load ran at the same time under `nice -n 15` on a machine shared with other work. "
