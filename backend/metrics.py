@@ -58,6 +58,8 @@ FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
 FRAME_TYPES_IN = ("hello", "ping", "command", "invalid")
 WINNERS = tuple(Winner)
 STORE_OPS = ("read", "write", "publish", "subscribe")
+# Longest actor or reason kept as a label of the last-decision and last-flag-change series
+REASON_LABEL_MAX = 120
 
 # Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -192,11 +194,28 @@ class Metrics:
             ["transport"],
             registry=r,
         )
+        # Who changed the flag last and why, for the dashboards' flag-change annotations (the audit log's newest
+        # record when this process picked the change up): one series at a time, like the autopilot's decisions.
+        self.flag_last_change = Gauge(
+            "parlor_flag_last_change_timestamp_seconds",
+            "When the flag's last change was written, labelled with its actor and reason (from the audit log)",
+            ["actor", "reason"],
+            registry=r,
+        )
+        self._flag_change_labels: tuple[str, str] | None = None
         self.asyncio_tasks = Gauge(
             "parlor_asyncio_tasks", "asyncio tasks alive in the event loop (read at scrape time)", registry=r
         )
         self.build_info = register_build_info(r)
         self._precreate()
+
+    def flag_changed(self, actor: str, reason: str, at: float) -> None:
+        """Make this change the one `parlor_flag_last_change_timestamp_seconds` shows."""
+        labels = (actor[:REASON_LABEL_MAX], " ".join(reason.split())[:REASON_LABEL_MAX])
+        if self._flag_change_labels is not None and self._flag_change_labels != labels:
+            self.flag_last_change.remove(*self._flag_change_labels)
+        self.flag_last_change.labels(*labels).set(at)
+        self._flag_change_labels = labels
 
     def _precreate(self) -> None:
         for result in CONNECT_RESULTS:
@@ -239,7 +258,6 @@ def get_metrics() -> Metrics:
 
 ROLLOUT_PHASES = ("idle", "running", "paused", "completed", "rolled_back", "aborted")
 ROLLOUT_VERDICTS = ("success", "failure", "inconclusive")
-REASON_LABEL_MAX = 120
 ROLLOUT_DECISIONS = ("start", "advance", "promote", "complete", "rollback", "pause", "resume", "abort")
 
 

@@ -161,8 +161,14 @@ ANNOTATION_OPTIONS = {
         "textFormat": "{{reason}}",
         "tagKeys": "decision,actor",
     },
-    # a change by hand (CLI, admin API) has its actor and reason in the audit log: python -m backend.rollout history
-    "Flag changes": {"titleFormat": "websocket-transport flag changed", "textFormat": "who and why: the audit log"},
+    # the audit log's newest record when a backend picked the change up (CLI, admin API, page or autopilot)
+    "Flag changes": {
+        "useValueForTime": True,
+        "step": "15s",
+        "titleFormat": "flag changed by {{actor}}",
+        "textFormat": "{{reason}}",
+        "tagKeys": "actor",
+    },
     "Backend restarts": {"titleFormat": "backend restarted", "textFormat": "{{instance}}", "tagKeys": "instance"},
 }
 
@@ -294,7 +300,7 @@ def rollout_dashboard() -> dash.Dashboard:
         .annotation(
             annotation(
                 "Flag changes",
-                "sum(changes(parlor_flag_changes_total[1m])) > 0",
+                "max by (actor, reason) (parlor_flag_last_change_timestamp_seconds) * 1000",
                 "purple",
             )
         )

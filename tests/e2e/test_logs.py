@@ -77,7 +77,7 @@ async def test_a_full_game_logs_request_ids_rooms_players_and_never_a_token(tmp_
             for player in players:
                 await player.close()
 
-            paths = ["--file", str(flags), "--audit-log", str(tmp_path / "audit.jsonl")]
+            paths = ["--file", str(flags), "--audit-log", str(tmp_path / "flags-audit.jsonl")]  # the backend's
             cli = subprocess.run(
                 [PYTHON, "-m", "backend.flags", *paths, "set-rollout", "40", "--reason", "log test", "--actor", "sre"],
                 cwd=ROOT,
@@ -92,6 +92,9 @@ async def test_a_full_game_logs_request_ids_rooms_players_and_never_a_token(tmp_
             flip = wait_record(backend, lambda r: r["logger"] == "backend.flags.transport" and r.get("percent") == 40)
             assert flip["level"] == "info" and flip["flag"] == "websocket-transport"
             closed = wait_record(backend, lambda r: r["message"].startswith("socket closed"))
+            # the dashboards annotate the flip with who and why, from the audit record the backend read
+            scraped = (await http.get("/metrics")).text
+            assert 'parlor_flag_last_change_timestamp_seconds{actor="sre",reason="log test"}' in scraped
         log = backend.log()
 
     lines = records(log)

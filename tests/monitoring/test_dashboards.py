@@ -102,7 +102,7 @@ def test_rollout_dashboard_annotates_flag_flips_and_restarts() -> None:
     """The rollout dashboard marks flag changes and backend restarts, and shows flag state and transports."""
     rollout = load(generate.ROLLOUT_FILE)
     exprs = [item["expr"] for item in rollout["annotations"]["list"]]
-    assert any("changes(parlor_flag_changes_total" in e for e in exprs)
+    assert any("parlor_flag_last_change_timestamp_seconds" in e for e in exprs)
     assert any("changes(process_start_time_seconds" in e for e in exprs)
     titles = by_title(rollout)
     for title in ("Flag state", "Messages per connected player by transport", "Reconnects", "Fallback activations"):
