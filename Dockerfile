@@ -26,7 +26,11 @@ COPY docs/rules.md docs/rules.fr.md /src/docs/
 RUN pip install --no-cache-dir --no-deps --no-build-isolation /src
 
 FROM ${BASE_IMAGE} AS runtime
+# parlor_build_info's commit label: `--build-arg PARLOR_COMMIT=$(git rev-parse --short=12 HEAD)`
+ARG PARLOR_COMMIT=unknown
 ENV PATH=/opt/venv/bin:$PATH \
+    PARLOR_COMMIT=${PARLOR_COMMIT} \
+    LOG_FORMAT=json \
     PARLOR_HOST=0.0.0.0 \
     PARLOR_PORT=8000 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -14,6 +14,7 @@ import logging
 import resource
 import signal
 import socket
+import time
 from types import FrameType
 
 import uvicorn
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 
 from backend.core.cli import add_version, prog
 from backend.core.config import Settings, get_settings
+from backend.core.logs import configure_logging
 from backend.realtime.protocol import CloseCode
 from backend.service import RoomService
 
@@ -70,9 +72,19 @@ class DrainingServer(uvicorn.Server):
         try:
             if service is not None:
                 window = service.settings.drain_seconds
-                log.info("SIGTERM: draining, sockets closed with %d over %.1f s", CloseCode.RESTART, window)
+                log.info(
+                    "SIGTERM: draining, sockets closed with %d over %.1f s",
+                    CloseCode.RESTART,
+                    window,
+                    extra={"close_code": int(CloseCode.RESTART), "window_s": window},
+                )
+                started = time.monotonic()
                 closed = await drain(service, window)
-                log.info("drained %d sockets; shutting down", closed)
+                log.info(
+                    "drained %d sockets; shutting down",
+                    closed,
+                    extra={"sockets": closed, "duration_s": round(time.monotonic() - started, 3)},
+                )
         finally:
             self.should_exit = True
 
@@ -128,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default=settings.parlor_log_level)
     args = parser.parse_args(argv)
 
+    configure_logging()
     raise_open_file_limit()
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
@@ -146,7 +159,8 @@ def main(argv: list[str] | None = None) -> None:
         # the app's own heartbeat (clients ping, HEARTBEAT_TIMEOUT_SECONDS cuts the silent) already finds dead
         # sockets; uvicorn's protocol pings on top cost a timer and a frame per socket every 20 s
         ws_ping_interval=ws_ping_interval(app.state.settings),
-        log_level=args.log_level,
+        log_level=args.log_level,  # uvicorn's own loggers; Parlor's follow LOG_LEVEL
+        log_config=None,  # uvicorn's lines go through the root handler of backend.core.logs, in LOG_FORMAT
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         lifespan="on",
         backlog=8192,  # a reconnect wave after a drain arrives all at once

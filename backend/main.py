@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
+from backend.api.request_id import RequestIdMiddleware
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
 from backend.core.version import VERSION
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
         # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_middleware(RawSendMiddleware)  # lets the hub write live frames directly (backend.realtime.direct)
+    # outermost: the request id is bound before anything else logs, and added to every response
+    app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
     app.include_router(api_router)
     Instrumentator(
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
         app.state.service.refresh_gauges()
+        metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     if settings.test_hooks:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from backend.core.build import register_build_info
 from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
 from backend.game.vocabulary import Winner
 from backend.realtime.protocol import Transport
@@ -58,6 +59,8 @@ FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
 FRAME_TYPES_IN = ("hello", "ping", "command", "invalid")
 WINNERS = tuple(Winner)
 STORE_OPS = ("read", "write", "publish", "subscribe")
+# Longest actor or reason kept as a label of the last-decision and last-flag-change series
+REASON_LABEL_MAX = 120
 
 # Fan-out is sub-millisecond on loopback; the buckets resolve that and still show a stalled loop.
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -203,7 +206,28 @@ class Metrics:
             ["transport"],
             registry=r,
         )
+        # Who changed the flag last and why, for the dashboards' flag-change annotations (the audit log's newest
+        # record when this process picked the change up): one series at a time, like the autopilot's decisions.
+        self.flag_last_change = Gauge(
+            "parlor_flag_last_change_timestamp_seconds",
+            "When the flag's last change was written, labelled with its actor and reason (from the audit log)",
+            ["actor", "reason"],
+            registry=r,
+        )
+        self._flag_change_labels: tuple[str, str] | None = None
+        self.asyncio_tasks = Gauge(
+            "parlor_asyncio_tasks", "asyncio tasks alive in the event loop (read at scrape time)", registry=r
+        )
+        self.build_info = register_build_info(r)
         self._precreate()
+
+    def flag_changed(self, actor: str, reason: str, at: float) -> None:
+        """Make this change the one `parlor_flag_last_change_timestamp_seconds` shows."""
+        labels = (actor[:REASON_LABEL_MAX], " ".join(reason.split())[:REASON_LABEL_MAX])
+        if self._flag_change_labels is not None and self._flag_change_labels != labels:
+            self.flag_last_change.remove(*self._flag_change_labels)
+        self.flag_last_change.labels(*labels).set(at)
+        self._flag_change_labels = labels
 
     def _precreate(self) -> None:
         for result in CONNECT_RESULTS:
@@ -257,6 +281,7 @@ class RolloutMetrics:
 
     def __init__(self, checks: tuple[str, ...], registry: CollectorRegistry = REGISTRY) -> None:
         r = registry
+        self.build_info = register_build_info(r)
         self.stage = Gauge("parlor_rollout_stage", "Stage the autopilot is in, from 1 (0: no rollout)", registry=r)
         self.percent = Gauge("parlor_rollout_percent", "Rollout percent the autopilot has set (0-100)", registry=r)
         self.phase = Gauge(
@@ -291,6 +316,16 @@ class RolloutMetrics:
         self.last_evaluation = Gauge(
             "parlor_rollout_last_evaluation_timestamp_seconds", "When the checks were last evaluated", registry=r
         )
+        # The dashboards annotate each decision with who and why. Prometheus is the only datasource there, so
+        # the last decision's actor and reason ride as labels: one series at a time (the previous one is
+        # removed), the reason cut to REASON_LABEL_MAX characters, a handful of decisions per rollout.
+        self.last_decision = Gauge(
+            "parlor_rollout_last_decision_timestamp_seconds",
+            "When the autopilot's last decision was written, labelled with its kind, actor and reason",
+            ["decision", "actor", "reason"],
+            registry=r,
+        )
+        self._last_decision_labels: tuple[str, str, str] | None = None
         for phase in ROLLOUT_PHASES:
             self.phase.labels(phase)
         for verdict in ROLLOUT_VERDICTS:
@@ -302,3 +337,12 @@ class RolloutMetrics:
             self.check_threshold.labels(check)
             for verdict in ROLLOUT_VERDICTS:
                 self.check_verdict.labels(check, verdict)
+
+    def decided(self, decision: str, actor: str, reason: str, at: float) -> None:
+        """Count a decision and make it the one `parlor_rollout_last_decision_timestamp_seconds` shows."""
+        self.decisions.labels(decision).inc()
+        labels = (decision, actor[:REASON_LABEL_MAX], " ".join(reason.split())[:REASON_LABEL_MAX])
+        if self._last_decision_labels is not None:
+            self.last_decision.remove(*self._last_decision_labels)
+        self.last_decision.labels(*labels).set(at)
+        self._last_decision_labels = labels

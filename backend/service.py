@@ -182,7 +182,6 @@ class RoomService:
             bot_max_delay_seconds=settings.bot_max_delay_seconds,
         )
         self.guard = ClientLimits(settings, metrics)
-        self._hosted: dict[str, set[str]] = {}  # client address -> codes of the rooms it created (quota)
         self._longpolls: dict[tuple[str, str], int] = {}  # (code, player) -> long-polls held right now
         self._resyncs: set[asyncio.Task[None]] = set()
         self._pollers: dict[tuple[str, str], tuple[float, Transport]] = {}  # (code, player) -> (seen at, transport)
@@ -215,6 +214,7 @@ class RoomService:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.guard.close()
         await self.store.close()
 
     async def readiness(self) -> str:
@@ -235,8 +235,8 @@ class RoomService:
         self, name: str, address: str = "local", *, language: Language | None = None
     ) -> tuple[str, Credentials]:
         """A new room with `name` as host, in `language` (with that language's pack) when one is given."""
-        self.guard.hit(Limit.CREATE, address)
-        await self._check_room_quota(address)
+        await self.guard.hit(Limit.CREATE, address)
+        await self.guard.check_room_quota(address, self.store.room_codes)
         if await self.store.count_rooms() >= self.settings.max_rooms:
             self.metrics.limit_refusals.labels("room_quota").inc()
             raise Unavailable("the server holds as many rooms as it can; try again later", "too_many_rooms")
@@ -263,27 +263,14 @@ class RoomService:
                 if exc.code == "room_exists":
                     continue
                 raise
-            self._hosted.setdefault(address, set()).add(code)
+            await self.guard.hosted.add(address, code)
             return code, Credentials(code, player_id, token)
         raise Unavailable("could not allocate a room code", "too_many_rooms")
 
-    async def _check_room_quota(self, address: str) -> None:
-        """One address holds at most MAX_ROOMS_PER_ADDRESS live rooms (rooms gone since are forgotten here)."""
-        hosted = self._hosted.get(address)
-        if not hosted or len(hosted) < self.settings.max_rooms_per_address:
-            return
-        hosted &= set(await self.store.room_codes())
-        if len(hosted) >= self.settings.max_rooms_per_address:
-            self.guard.refuse(
-                "room_quota",
-                f"your address already holds {len(hosted)} rooms; close one or wait for it to expire",
-                "room_quota",
-            )
-
     async def join(self, code: str, name: str, address: str = "local") -> Credentials:
         """Take a seat; a miss counts toward the address's unknown-code budget, a banned name or address is 403."""
-        self.guard.check_misses(address)
-        self.guard.hit(Limit.JOIN, address)
+        await self.guard.check_misses(address)
+        await self.guard.hit(Limit.JOIN, address)
         token = secrets.token_urlsafe(24)
         player_id = self.new_player_id()
         address_hash = hash_token(address)
@@ -292,7 +279,7 @@ class RoomService:
                 code, lambda r: r.join(player_id, name, hash_token(token), self.clock(), address_hash=address_hash)
             )
         except NotFound:
-            self.guard.miss(address)
+            await self.guard.miss(address)
             raise
         except Forbidden as exc:
             if exc.code == "banned":
@@ -321,12 +308,12 @@ class RoomService:
         return Credentials(code, found, token)
 
     async def summary(self, code: str, address: str = "local") -> RoomSummary:
-        self.guard.check_misses(address)
-        self.guard.hit(Limit.SUMMARY, address)
+        await self.guard.check_misses(address)
+        await self.guard.hit(Limit.SUMMARY, address)
         try:
             return await self.read(code, Room.summary)
         except NotFound:
-            self.guard.miss(address)
+            await self.guard.miss(address)
             raise
 
     async def add_bot(self, actor: Credentials, key: str | None = None) -> BotAdded:
@@ -729,7 +716,7 @@ class RoomService:
                     try:
                         await self.tick(code)
                     except Exception:
-                        log.exception("tick failed for room %s", code)
+                        log.exception("tick failed for room %s", code, extra={"room": code})
                 self._next_timer = await self.store.next_wakeup()
                 if self._timer_failing:
                     log.info("timer loop: store reachable again")
@@ -785,7 +772,9 @@ class RoomService:
             except NotFound:
                 continue
             if idle >= (lobby_limit if deserted_lobby else self.settings.room_idle_seconds):
-                log.info("room %s expired after %.0f s idle", code, idle)
+                log.info(
+                    "room %s expired after %.0f s idle", code, idle, extra={"room": code, "idle_s": round(idle, 1)}
+                )
                 await self.store.delete_room(code)
         self.refresh_gauges()
         await self.refresh_room_gauge()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 from backend.realtime.protocol import CloseCode, Transport
 from backend.service import RoomService
@@ -34,6 +35,21 @@ async def move_to_polling(service: RoomService, reason: str) -> int:
     return len(moved)
 
 
+def record_flag_change(service: RoomService) -> None:
+    """Who made the change just picked up, and why: the audit log's newest record, onto the metric the
+    dashboards annotate flag changes from (nothing when the log is elsewhere or unreadable)."""
+    from backend.flags.audit import last_audit_record
+
+    record = last_audit_record(service.settings.flags_audit_log)
+    if record is None:
+        return
+    try:
+        at = datetime.fromisoformat(str(record["ts"])).timestamp()
+    except (KeyError, ValueError):
+        return
+    service.metrics.flag_changed(str(record.get("actor") or "unknown"), str(record.get("reason") or ""), at)
+
+
 async def attach_flag(service: RoomService) -> None:
     """Start the rollout flag and route its changes onto the event loop."""
     from backend.flags import TransportFlag
@@ -48,6 +64,7 @@ async def attach_flag(service: RoomService) -> None:
     loop = asyncio.get_running_loop()
 
     def on_change(state: object) -> None:  # runs on the flag's thread
+        record_flag_change(service)
         asyncio.run_coroutine_threadsafe(move_to_polling(service, "rollout flag changed"), loop)
 
     flag.add_listener(on_change)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
 
+from backend.core.build import register_build_info
 from backend.realtime.protocol import Transport
 
 TRANSPORTS = tuple(t.value for t in Transport)
@@ -103,6 +104,7 @@ def build_metrics(registry: CollectorRegistry | None = None) -> BridgeMetrics:
     m.streamlit_sessions.set_function(live_streamlit_sessions)
     # process_cpu_seconds_total and process_resident_memory_bytes per replica: CPU and memory per session.
     ProcessCollector(registry=r)
+    register_build_info(r)  # parlor_build_info{version,commit,python}, the same as the backend's
     for result in ("success", "failure"):
         m.connect_attempts.labels(result)
     for transport in TRANSPORTS:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, Path, Request
 
+from backend.core import logs
 from backend.core.errors import Unauthorized
 from backend.service import Credentials, RoomService, normalize_code
 
@@ -48,7 +49,9 @@ RoomCode = Annotated[str, Path(min_length=5, max_length=5, description="5-charac
 async def current_player(
     code: RoomCode, service: ServiceDep, token: Annotated[str, Depends(bearer_token)]
 ) -> Credentials:
-    return await service.authenticate(normalize_code(code), None, token)
+    creds = await service.authenticate(normalize_code(code), None, token)
+    logs.bind(player=creds.player_id)  # the id, never the token: it names the player in this request's lines
+    return creds
 
 
 PlayerDep = Annotated[Credentials, Depends(current_player)]

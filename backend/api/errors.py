@@ -1,4 +1,8 @@
-"""Turn domain errors and validation failures into one JSON error shape: {"error": {"code", "message"}}."""
+"""Turn domain errors and validation failures into one JSON error shape: {"error": {"code", "message", "request_id"}}.
+
+The request id (X-Request-ID, see backend.api.request_id) in the body lets a player's bug report, an nginx
+log line and the backend's log lines be matched up.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from backend.core import logs
 from backend.core.errors import ParlorError
 
 log = logging.getLogger(__name__)
@@ -30,21 +35,38 @@ def validation_error(errors: Sequence[Any], where: str = "body") -> dict[str, An
     return {"code": "validation_error", "message": message, "fields": fields}
 
 
+def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    request_id = logs.current("request_id")
+    if request_id is not None:
+        body = {**body, "request_id": request_id}
+    log.log(
+        logging.WARNING if status >= 500 else logging.INFO,
+        "refused: %s %s",
+        status,
+        body.get("code"),
+        extra={"status": status, "code": body.get("code")},
+    )
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ParlorError)
     async def _parlor_error(request: Request, exc: ParlorError) -> JSONResponse:
-        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+        return _error(exc.to_dict(), exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(jsonable_encoder({"error": validation_error(exc.errors())}), status_code=422)
+        return _error(jsonable_encoder(validation_error(exc.errors())), 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code)
+        return _error({"code": code, "message": str(exc.detail)}, exc.status_code)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": {"code": "internal", "message": "internal error"}}, status_code=500)
+        # answered by Starlette's outermost middleware, outside the one that adds the header to responses
+        request_id = logs.current("request_id")
+        headers = {"X-Request-ID": request_id} if request_id else None
+        return _error({"code": "internal", "message": "internal error"}, 500, headers)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -19,8 +20,11 @@ from pathlib import Path
 
 from backend.core.cli import add_version, prog
 from backend.core.config import get_settings
+from backend.core.logs import configure_logging
 from backend.flags.audit import change_flag
 from backend.flags.file import DEFAULT_STATE, FLAG_KEY, read_flag_file
+
+log = logging.getLogger("parlor.flags")
 
 
 def _percent(text: str) -> int:
@@ -88,6 +92,7 @@ def _status(flags_file: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    configure_logging()
     # Settings are read only for what the command line leaves out, so explicit paths work anywhere.
     flags_file: Path = args.file or get_settings().flags_file
     if args.command == "status":
@@ -96,12 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit_log: Path = args.audit_log or get_settings().flags_audit_log
     enabled = {"enable": True, "disable": False}.get(args.command)
     percent: int | None = getattr(args, "percent", None)
+    actor = _actor(args.actor)
     try:
         change = change_flag(
             flags_file,
             audit_log,
             action=args.command,
-            actor=_actor(args.actor),
+            actor=actor,
             reason=args.reason,
             enabled=enabled,
             percent=percent,
@@ -110,6 +116,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     before = change.before.to_dict() if change.before else "missing"
+    log.info(
+        "%s %s by %s",
+        FLAG_KEY,
+        args.command,
+        actor,
+        extra={
+            "flag": FLAG_KEY,
+            "action": args.command,
+            "actor": actor,
+            "reason": args.reason,
+            "enabled": change.after.enabled,
+            "percent": change.after.percent,
+        },
+    )
     print(f"{FLAG_KEY}: {before} -> {change.after.to_dict()} ({flags_file})")
     if not change.after.enabled and args.command == "set-rollout":
         print("note: the flag is disabled, so nobody is on websocket until `enable`")

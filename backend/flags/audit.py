@@ -111,3 +111,22 @@ def append_audit(
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def last_audit_record(audit_log: Path, tail_bytes: int = 8192) -> dict[str, Any] | None:
+    """The newest record of the audit log (read from its end, so a long log costs nothing), or None."""
+    try:
+        with open(audit_log, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - tail_bytes))
+            lines = f.read().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            return record
+    return None

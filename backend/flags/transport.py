@@ -180,7 +180,13 @@ class TransportFlag:
                 return
             before, self._configured = self.state, configured
             listeners = list(self._listeners)
-            logger.info("flag %s changed: %s -> %s", FLAG_KEY, before, self.state)
+            logger.info(
+                "flag %s changed: %s -> %s",
+                FLAG_KEY,
+                before,
+                self.state,
+                extra={"flag": FLAG_KEY, "enabled": self.state.enabled, "percent": self.state.percent},
+            )
             self._publish_gauges()
             if not notify:
                 return

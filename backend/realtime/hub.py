@@ -60,6 +60,8 @@ class Connection:
     close_code: int | None = None
     close_reason: str = ""
     disconnect_reason: str = "client_close"
+    peer_close_code: int | None = None  # the code of the client's close frame, for the log line
+    opened: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
     writer: asyncio.Task[None] | None = None
     pending: list[Outgoing] | None = None  # not None while the resume replay is being queued

@@ -2,7 +2,9 @@
 
     python -m backend.rollout [--plan P] [--state S] [--file F] [--audit-log A] [--dry-run] COMMAND
       start [--new]     run the plan: begin a rollout, or carry on with the saved one (stays in the foreground)
-      status [--json]   phase, stage, hold, counters, the last evaluation, whether an autopilot is running
+      status [--json] [--watch [--interval S]]   phase, stage, hold, counters, the last evaluation, whether an
+                        autopilot is running; --watch prints it again until the rollout ends
+      history [--json] [--limit N]   the decisions so far: the flag's audit chain (who, when, why)
       pause | resume | promote | abort [--leave-flag]   [--reason TEXT] [--actor NAME]
 
 `--dry-run` prints what the command would do (for `start`: one evaluation of every check and the decision
@@ -21,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -31,13 +33,15 @@ from pydantic import ValidationError
 
 from backend.core.cli import add_version, prog
 from backend.core.config import get_settings
+from backend.core.logs import configure_logging
 from backend.metrics import RolloutMetrics
 from backend.rollout.analysis import Prometheus, evaluate
-from backend.rollout.engine import Autopilot, Phase, RefusedError, RolloutState, Step
+from backend.rollout.engine import Autopilot, Phase, RefusedError, RolloutState
 from backend.rollout.plan import Plan, PlanError, load_plan
 from backend.rollout.runner import Controller, Runner
 from backend.rollout.settings import RolloutSettings, get_rollout_settings
 from backend.rollout.store import AlreadyRunningError, StateStore, runner_alive, runner_lock
+from backend.rollout.view import decide, history
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -74,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     status = commands.add_parser("status", parents=[common], help="print the rollout's state")
     status.add_argument("--json", action="store_true", help="the state as JSON")
+    status.add_argument("--watch", action="store_true", help="print it again every --interval s until it ends")
+    status.add_argument("--interval", type=float, default=2.0, help="seconds between two --watch prints")
+    hist = commands.add_parser("history", parents=[common], help="the decisions so far (the flag's audit chain)")
+    hist.add_argument("--json", action="store_true", help="the records as a JSON list")
+    hist.add_argument("--limit", type=int, default=None, help="only the last N records")
     commands.add_parser("pause", parents=[common, person], help="stop deciding; the flag stays as it is")
     commands.add_parser("resume", parents=[common, person], help="carry on with the same stage")
     commands.add_parser("promote", parents=[common, person], help="go to the next stage now, skipping the hold")
@@ -165,39 +174,66 @@ def _status(ctx: Context) -> int:
 def _command(ctx: Context) -> int:
     """pause, resume, promote, abort: a person's decision, taken through the same lock, writer and audit."""
     args = ctx.args
-    autopilot = Autopilot(ctx.plan)
     actor = _actor(args.actor)
-    why = args.reason or f"{args.command} by {actor}"
-    actions: dict[str, Callable[[RolloutState], Step]] = {
-        "pause": lambda s: autopilot.pause(s, why),
-        "resume": lambda s: autopilot.resume(s, time.time(), why),
-        "promote": lambda s: autopilot.promote(s, time.time(), why),
-        "abort": lambda s: autopilot.abort(s, why, leave_flag=args.leave_flag),
-    }
-    controller = ctx.controller()
-    with ctx.store.locked():
-        state = ctx.store.load()
-        if state is None:
-            print(f"error: no rollout to {args.command} ({ctx.store.path})", file=sys.stderr)
-            return EXIT_REFUSED
-        try:
-            if not state.ended:
-                autopilot.require_fits(state)
-            step = actions[args.command](state)
-        except RefusedError as exc:
-            print(f"error: cannot {args.command}: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
-        decision = step.decision
-        assert decision is not None
-        if ctx.dry_run:
-            print(f"dry run: would {decision.kind}: {decision.reason}")
-            return EXIT_OK
-        state = controller.commit(step, actor)
+    try:
+        decision, state = decide(
+            ctx.plan,
+            ctx.store,
+            ctx.controller(),
+            args.command,
+            actor,
+            args.reason,
+            leave_flag=getattr(args, "leave_flag", False),
+            dry_run=ctx.dry_run,
+        )
+    except LookupError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return EXIT_REFUSED
+    except RefusedError as exc:
+        print(f"error: cannot {args.command}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if ctx.dry_run:
+        print(f"dry run: would {decision.kind}: {decision.reason}")
+        return EXIT_OK
     print(f"{decision.kind}: {decision.reason}")
     print(f"phase {state.phase}, stage {state.stage + 1}/{len(ctx.plan.stages)} ({state.percent} %)")
     if not state.ended and not runner_alive(ctx.flags_file):
         print("note: no autopilot is running; `python -m backend.rollout start` carries on from here")
     return EXIT_OK
+
+
+def _history(ctx: Context) -> int:
+    """The flag's audit chain: who changed it, when, to what and why (the autopilot's checks and values)."""
+    records = history(ctx.audit_log, ctx.args.limit)
+    if ctx.args.json:
+        print(json.dumps(records))
+        return EXIT_OK
+    if not records:
+        print(f"no decisions yet ({ctx.audit_log})")
+    for record in records:
+        after = record.get("after") or {}
+        print(
+            f"{record.get('ts', '?')[:19]}  {record.get('actor', '?'):<18} {record.get('action', '?'):<20} "
+            f"enabled={after.get('enabled')} percent={after.get('percent')}"
+        )
+        if record.get("reason"):
+            print(f"    {record['reason']}")
+    return EXIT_OK
+
+
+def _watch(ctx: Context) -> int:
+    """`status --watch`: the status again every --interval seconds until the rollout ends (or Ctrl-C)."""
+    try:
+        while True:
+            if not ctx.args.json:
+                print(f"\033[2J\033[H{datetime.now(UTC).isoformat(timespec='seconds')}", flush=True)
+            _status(ctx)
+            state = ctx.store.load()
+            if state is not None and state.ended:
+                return EXIT_OK
+            time.sleep(ctx.args.interval)
+    except KeyboardInterrupt:
+        return EXIT_OK
 
 
 def _dry_start(ctx: Context) -> int:
@@ -293,7 +329,7 @@ def _stop_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per query would bury the decisions
     try:
         ctx = Context(args, get_rollout_settings())
@@ -305,7 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     try:
         if args.command == "status":
-            return _status(ctx)
+            return _watch(ctx) if args.watch else _status(ctx)
+        if args.command == "history":
+            return _history(ctx)
         if args.command == "start":
             return _start(ctx)
         return _command(ctx)

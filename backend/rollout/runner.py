@@ -85,8 +85,20 @@ class Controller:
             percent=target.percent,
         )
         if self.metrics is not None:
-            self.metrics.decisions.labels(target.kind.value).inc()
-        log.info("%s by %s: %s", target.kind, target.actor, target.reason)
+            self.metrics.decided(target.kind.value, target.actor, target.reason or "", time.time())
+        log.info(
+            "%s by %s: %s",
+            target.kind,
+            target.actor,
+            target.reason,
+            extra={
+                "decision": str(target.kind),
+                "actor": target.actor,
+                "reason": target.reason,
+                "enabled": target.enabled,
+                "percent": target.percent,
+            },
+        )
 
     def publish(self, state: RolloutState | None, now: float) -> None:
         if self.metrics is None:
@@ -196,6 +208,7 @@ class Runner:
             state.percent,
             evaluation.verdict,
             "; ".join(f"{c.name}={c.value} {c.verdict}" for c in evaluation.checks),
+            extra={"stage": state.stage + 1, "percent": state.percent, "verdict": str(evaluation.verdict)},
         )
         return self._decide(state, lambda current: self.autopilot.observe(current, evaluation))
 

@@ -3,7 +3,11 @@
 Writes `dashboards/websocket-rollout.json` (the rollout's success criteria, judged by the seed's thresholds)
 and `dashboards/parlor-backend.json` (RED views of HTTP and WebSocket, process, game and store). The JSON is
 committed so Grafana's file provisioning can load it; `--check` exits 1 when it is stale.
-Every query goes to the Prometheus datasource with the fixed uid `parlor-prometheus`.
+
+By the book: every panel, query and annotation goes to `${datasource}` (a datasource variable whose default is
+the provisioned `parlor-prometheus`), the backend's panels follow an `instance` picker, every panel states
+its unit, the autopilot's phase is a state timeline, its decisions are annotated with who and why, and the
+dashboards link to the runbook at PARLOR_DOCS_URL (monitoring/links.py, the alerts' base URL too).
 """
 
 from __future__ import annotations
@@ -16,22 +20,33 @@ from pathlib import Path
 
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dash
-from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import prometheus, stat, statetimeline, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
     DashboardLinkType,
     DataSourceRef,
+    DynamicConfigValue,
     Threshold,
     ThresholdsMode,
+    ValueMap,
+    ValueMappingResult,
     VariableOption,
+    VariableRefresh,
+    VariableSort,
 )
 
+from monitoring import links
+
 DASHBOARD_DIR = Path(__file__).resolve().parent / "dashboards"
-DATASOURCE_UID = "parlor-prometheus"
-DATASOURCE = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+DATASOURCE_UID = "parlor-prometheus"  # the provisioned datasource: the ${datasource} variable's default
+DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
+# The backend dashboard's panels follow the replica picker ("All" matches every instance).
+INSTANCE = 'instance=~"$instance"'
 BACKEND = 'job="parlor-backend"'
+BACKEND_INSTANCE = f"{BACKEND}, {INSTANCE}"
+SERVER_ERROR_INSTANCE = f'status=~"5..", {INSTANCE}'
 FRONTEND = 'job="parlor-frontend"'
 # Series with a transport label follow the dashboard's cohort picker ("All" matches every transport).
 TRANSPORT = 'transport=~"$transport"'
@@ -52,6 +67,16 @@ SUCCESS_CRITERIA = (
 )
 
 Steps = list[tuple[float | None, str]]
+# backend.metrics.ROLLOUT_PHASES in order, with the colour the state timeline gives each
+ROLLOUT_PHASES = ("idle", "running", "paused", "completed", "rolled_back", "aborted")
+PHASE_STATES = [
+    ("idle", "text"),
+    ("running", "blue"),
+    ("paused", "yellow"),
+    ("completed", "green"),
+    ("rolled back", "red"),
+    ("aborted", "orange"),
+]
 
 
 def query(expr: str, legend: str = "__auto") -> prometheus.Dataquery:
@@ -70,7 +95,7 @@ def graph(
     title: str,
     description: str,
     targets: Iterable[prometheus.Dataquery],
-    unit: str = "short",
+    unit: str,
     steps: Steps | None = None,
     width: int = 12,
     stack: bool = False,
@@ -125,6 +150,86 @@ def annotation(name: str, expr: str, color: str) -> dash.AnnotationQuery:
     return dash.AnnotationQuery().name(name).datasource(DATASOURCE).enable(True).icon_color(color).expr(expr)
 
 
+# Grafana options of Prometheus annotations that the SDK's builder has no method for, set on the JSON by name:
+# the autopilot's decisions are placed at the time they were written (the series' value, in ms) and titled
+# with the decision and its actor, their text the reason.
+ANNOTATION_OPTIONS = {
+    "Autopilot decisions": {
+        "useValueForTime": True,
+        "step": "15s",
+        "titleFormat": "{{decision}} by {{actor}}",
+        "textFormat": "{{reason}}",
+        "tagKeys": "decision,actor",
+    },
+    # the audit log's newest record when a backend picked the change up (CLI, admin API, page or autopilot)
+    "Flag changes": {
+        "useValueForTime": True,
+        "step": "15s",
+        "titleFormat": "flag changed by {{actor}}",
+        "textFormat": "{{reason}}",
+        "tagKeys": "actor",
+    },
+    "Backend restarts": {"titleFormat": "backend restarted", "textFormat": "{{instance}}", "tagKeys": "instance"},
+}
+
+
+def axis_right(unit: str) -> list[DynamicConfigValue]:
+    """A field override: this series in its own unit, on an axis of its own on the right."""
+    return [
+        DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+        DynamicConfigValue(id_val="unit", value=unit),
+    ]
+
+
+def datasource_variable() -> dash.DatasourceVariable:
+    return (
+        dash.DatasourceVariable("datasource")
+        .label("Data source")
+        .type("prometheus")
+        .current(VariableOption(selected=True, text="Prometheus", value=DATASOURCE_UID))
+    )
+
+
+def instance_variable() -> dash.QueryVariable:
+    return (
+        dash.QueryVariable("instance")
+        .label("Backend replica")
+        .datasource(DATASOURCE)
+        .query('label_values(up{job="parlor-backend"}, instance)')
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .current(VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
+def state_timeline(
+    title: str, description: str, expr: str, legend: str, states: dict[int, tuple[str, str]], width: int
+) -> statetimeline.Panel:
+    """One row whose value is a state's number, shown as the state's name and colour."""
+    mapping = ValueMap(
+        options={
+            str(value): ValueMappingResult(text=text, color=color, index=value)
+            for value, (text, color) in states.items()
+        }
+    )
+    return (
+        statetimeline.Panel()
+        .title(title)
+        .description(description)
+        .datasource(DATASOURCE)
+        .unit("none")
+        .height(8)
+        .span(width)
+        .with_target(query(expr, legend).ref_id("A"))
+        .mappings([mapping])
+        .show_value(common.VisibilityMode.AUTO)
+        .merge_values(True)
+    )
+
+
 def transport_variable() -> dash.CustomVariable:
     return (
         dash.CustomVariable("transport")
@@ -140,6 +245,7 @@ def transport_variable() -> dash.CustomVariable:
 def base(title: str, uid: str, description: str) -> dash.Dashboard:
     return (
         dash.Dashboard(title)
+        .with_variable(datasource_variable())
         .uid(uid)
         .description(description)
         .tags(["parlor"])
@@ -155,6 +261,13 @@ def base(title: str, uid: str, description: str) -> dash.Dashboard:
             .as_dropdown(True)
             .keep_time(True)
             .include_vars(True)
+        )
+        .link(
+            dash.DashboardLink("Runbook")
+            .type(DashboardLinkType.LINK)
+            .url(links.runbook_url("dashboards"))
+            .tooltip("What each panel means and what to do (docs/runbook.md)")
+            .target_blank(True)
         )
     )
 
@@ -187,7 +300,7 @@ def rollout_dashboard() -> dash.Dashboard:
         .annotation(
             annotation(
                 "Flag changes",
-                "sum(changes(parlor_flag_changes_total[1m])) > 0",
+                "max by (actor, reason) (parlor_flag_last_change_timestamp_seconds) * 1000",
                 "purple",
             )
         )
@@ -201,7 +314,7 @@ def rollout_dashboard() -> dash.Dashboard:
         .annotation(
             annotation(
                 "Autopilot decisions",
-                f"sum by (decision) (changes({AUTOPILOT}_decisions_total[1m])) > 0",
+                f"max by (decision, actor, reason) ({AUTOPILOT}_last_decision_timestamp_seconds) * 1000",
                 "orange",
             )
         )
@@ -267,6 +380,7 @@ def rollout_dashboard() -> dash.Dashboard:
                     query(f"sum by (transport) (parlor_players_connected{{{TRANSPORT}}})", "{{transport}}"),
                     query("sum(parlor_ws_connections_active)", "open WebSockets"),
                 ],
+                unit="short",
                 steps=[(None, "text"), (200, "green"), (500, "purple")],
             )
         )
@@ -280,8 +394,9 @@ def rollout_dashboard() -> dash.Dashboard:
                     query("parlor:backend_restarts:changes1h", "restarts (1h)"),
                     query(rate("parlor_ws_disconnects_total", 'reason="server_restart"'), "closed by restart /s"),
                 ],
+                unit="short",
                 steps=[(None, "red"), (1, "green")],
-            )
+            ).override_by_name("closed by restart /s", axis_right("ops"))
         )
         .with_row(dash.Row("Transports"))
         .with_panel(
@@ -318,6 +433,7 @@ def rollout_dashboard() -> dash.Dashboard:
                 "Players by transport",
                 "Where players are: the WebSocket cohort, long-poll fallback and legacy polling.",
                 [query(f"sum by (transport) (parlor_players_connected{{{TRANSPORT}}})", "{{transport}}")],
+                unit="short",
                 stack=True,
             )
         )
@@ -331,6 +447,7 @@ def rollout_dashboard() -> dash.Dashboard:
                         "{{transport}} {{status}}",
                     )
                 ],
+                unit="short",
             )
         )
         .with_panel(
@@ -339,6 +456,7 @@ def rollout_dashboard() -> dash.Dashboard:
                 "Open browser tabs held by each Streamlit replica behind nginx-frontend (session affinity by "
                 "cookie). During a rolling restart a replica's sessions move to the others and back.",
                 [query("sum by (instance) (parlor_frontend_sessions)", "{{instance}}")],
+                unit="short",
                 stack=True,
             )
         )
@@ -392,13 +510,16 @@ def rollout_dashboard() -> dash.Dashboard:
         .with_panel(
             graph(
                 "Flag state",
-                "websocket-transport: enabled (1 when on and the kill switch allows it) and rollout percent. "
-                "Flag changes are annotated on every panel.",
+                "websocket-transport: rollout percent (left axis) and enabled (on when the flag is on and the kill "
+                "switch allows it; right axis). Flag changes are annotated on every panel.",
                 [
-                    query("max(parlor_flag_enabled)", "enabled"),
                     query("max(parlor_flag_rollout_percent)", "rollout %"),
+                    query("max(parlor_flag_enabled)", "enabled"),
                 ],
+                unit="percent",
             )
+            .min(0)
+            .override_by_name("enabled", axis_right("bool_on_off"))
         )
         .with_panel(
             graph(
@@ -430,20 +551,26 @@ def rollout_dashboard() -> dash.Dashboard:
         .with_panel(
             graph(
                 "Autopilot stage and percent",
-                "python -m backend.rollout: the plan's stage (from 1; 0 when no rollout) and the percent it set. "
-                "Its decisions are annotated in orange on every panel.",
+                "python -m backend.rollout: the percent it set (left axis) and the plan's stage (from 1; 0 when no "
+                "rollout; right axis). Its decisions are annotated in orange on every panel.",
                 [
-                    query(f"max({AUTOPILOT}_stage)", "stage"),
                     query(f"max({AUTOPILOT}_percent)", "rollout %"),
+                    query(f"max({AUTOPILOT}_stage)", "stage"),
                 ],
+                unit="percent",
                 width=8,
             )
+            .min(0)
+            .override_by_name("stage", axis_right("none"))
         )
         .with_panel(
-            graph(
+            state_timeline(
                 "Autopilot phase",
-                "1 for the current phase: running, paused (waiting for a person), completed, rolled_back, aborted.",
-                [query(f"max by (phase) ({AUTOPILOT}_phase)", "{{phase}}")],
+                "python -m backend.rollout's phase over time: running, paused (waiting for a person), completed, "
+                "rolled back, aborted (idle: no rollout). Each change of phase is a decision annotated in orange.",
+                " + ".join(f'{n} * max({AUTOPILOT}_phase{{phase="{p}"}})' for n, p in enumerate(ROLLOUT_PHASES)),
+                "phase",
+                {n: state for n, state in enumerate(PHASE_STATES)},
                 width=8,
             )
         )
@@ -462,6 +589,7 @@ def rollout_dashboard() -> dash.Dashboard:
                 "How many of the plan's checks last passed, failed or could not be judged (no data, Prometheus "
                 "error, too few connections in the cohort).",
                 [query(f"sum by (verdict) ({AUTOPILOT}_check_verdict)", "{{verdict}}")],
+                unit="short",
                 stack=True,
                 width=8,
             )
@@ -474,6 +602,7 @@ def rollout_dashboard() -> dash.Dashboard:
                     query(f"max by (check) ({AUTOPILOT}_check_value)", "{{check}}"),
                     query(f"max by (check) ({AUTOPILOT}_check_threshold)", "{{check}} threshold"),
                 ],
+                unit="none",
                 width=8,
             )
         )
@@ -502,10 +631,11 @@ def backend_dashboard() -> dash.Dashboard:
             "parlor-backend",
             "HTTP and WebSocket RED, process resources, rooms and games, store errors and cross-process lag.",
         )
+        .with_variable(instance_variable())
         .annotation(
             annotation(
                 "Backend restarts",
-                f"sum by (instance) (changes(process_start_time_seconds{{{BACKEND}}}[1m])) > 0",
+                f"sum by (instance) (changes(process_start_time_seconds{{{BACKEND_INSTANCE}}}[1m])) > 0",
                 "red",
             )
         )
@@ -514,7 +644,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "HTTP request rate by handler",
                 "Requests per second.",
-                [query(rate(http, by="handler"), "{{handler}}")],
+                [query(rate(http, INSTANCE, by="handler"), "{{handler}}")],
                 unit="reqps",
                 width=8,
             )
@@ -525,8 +655,8 @@ def backend_dashboard() -> dash.Dashboard:
                 "Share of requests answered 5xx; handlers without errors show 0.",
                 [
                     query(
-                        f"({rate(http, SERVER_ERROR, 'handler')} or {rate(http, by='handler')} * 0)"
-                        f" / ({rate(http, by='handler')} > 0)",
+                        f"({rate(http, SERVER_ERROR_INSTANCE, 'handler')} or {rate(http, INSTANCE, by='handler')} * 0)"
+                        f" / ({rate(http, INSTANCE, by='handler')} > 0)",
                         "{{handler}}",
                     )
                 ],
@@ -538,7 +668,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "HTTP responses by status",
                 "Status classes (2xx, 4xx, 5xx) per second.",
-                [query(rate(http, by="status"), "{{status}}")],
+                [query(rate(http, INSTANCE, by="status"), "{{status}}")],
                 unit="reqps",
                 width=8,
             )
@@ -549,9 +679,9 @@ def backend_dashboard() -> dash.Dashboard:
                 "p50, p95 and p99 by handler (buckets from 2.5 ms to 30 s: backend/metrics.py "
                 "HTTP_LATENCY_BUCKETS); long-poll handlers wait by design.",
                 [
-                    query(quantile(0.5, http_duration, by="handler"), "p50 {{handler}}"),
-                    query(quantile(0.95, http_duration, by="handler"), "p95 {{handler}}"),
-                    query(quantile(0.99, http_duration, by="handler"), "p99 {{handler}}"),
+                    query(quantile(0.5, http_duration, INSTANCE, by="handler"), "p50 {{handler}}"),
+                    query(quantile(0.95, http_duration, INSTANCE, by="handler"), "p95 {{handler}}"),
+                    query(quantile(0.99, http_duration, INSTANCE, by="handler"), "p99 {{handler}}"),
                 ],
                 unit="s",
                 width=24,
@@ -562,7 +692,8 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Open WebSocket connections",
                 "Authenticated sockets per replica.",
-                [query("sum by (instance) (parlor_ws_connections_active)", "{{instance}}")],
+                [query(f"sum by (instance) (parlor_ws_connections_active{{{INSTANCE}}})", "{{instance}}")],
+                unit="short",
                 width=8,
             )
         )
@@ -570,7 +701,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Connection attempts by result",
                 "What the service decided: accepted, or a refusal of its own (the connection SLI).",
-                [query(rate("parlor_ws_connection_attempts_total", by="result"), "{{result}}")],
+                [query(rate("parlor_ws_connection_attempts_total", INSTANCE, by="result"), "{{result}}")],
                 unit="ops",
                 width=8,
             )
@@ -579,7 +710,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Handshakes refused through the client's fault",
                 "Unknown room, bad token, no or bad hello, foreign Origin, rate limit: outside the SLI.",
-                [query(rate("parlor_ws_handshake_rejections_total", by="reason"), "{{reason}}")],
+                [query(rate("parlor_ws_handshake_rejections_total", INSTANCE, by="reason"), "{{reason}}")],
                 unit="ops",
                 width=8,
             )
@@ -588,7 +719,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Per-client and capacity limits",
                 "Requests, handshakes and moves refused by a limit (429/503 or a close code).",
-                [query(rate("parlor_limit_refusals_total", by="limit"), "{{limit}}")],
+                [query(rate("parlor_limit_refusals_total", INSTANCE, by="limit"), "{{limit}}")],
                 unit="ops",
                 width=8,
             )
@@ -597,7 +728,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Disconnects by reason",
                 "Why sockets closed.",
-                [query(rate("parlor_ws_disconnects_total", by="reason"), "{{reason}}")],
+                [query(rate("parlor_ws_disconnects_total", INSTANCE, by="reason"), "{{reason}}")],
                 unit="ops",
                 width=8,
             )
@@ -606,7 +737,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Frames out by type",
                 "Frames written to clients.",
-                [query(rate("parlor_ws_frames_sent_total", by="type"), "{{type}}")],
+                [query(rate("parlor_ws_frames_sent_total", INSTANCE, by="type"), "{{type}}")],
                 unit="ops",
                 width=8,
             )
@@ -615,7 +746,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Frames in by type",
                 "Frames read from clients (invalid ones count toward abuse).",
-                [query(rate("parlor_ws_frames_received_total", by="type"), "{{type}}")],
+                [query(rate("parlor_ws_frames_received_total", INSTANCE, by="type"), "{{type}}")],
                 unit="ops",
                 width=8,
             )
@@ -624,7 +755,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "WebSocket bytes sent",
                 "Frame payload bytes per second.",
-                [query(rate("parlor_ws_sent_bytes_total"), "bytes")],
+                [query(rate("parlor_ws_sent_bytes_total", INSTANCE), "bytes")],
                 unit="Bps",
                 width=8,
             )
@@ -634,10 +765,10 @@ def backend_dashboard() -> dash.Dashboard:
                 "Fan-out latency",
                 "Event commit to its frame being written to a socket.",
                 [
-                    query(quantile(0.5, "parlor_fanout_latency_seconds"), "p50"),
-                    query(quantile(0.95, "parlor_fanout_latency_seconds"), "p95"),
-                    query(quantile(0.99, "parlor_fanout_latency_seconds"), "p99"),
-                    query(avg_from_histogram("parlor_fanout_latency_seconds"), "avg"),
+                    query(quantile(0.5, "parlor_fanout_latency_seconds", INSTANCE), "p50"),
+                    query(quantile(0.95, "parlor_fanout_latency_seconds", INSTANCE), "p95"),
+                    query(quantile(0.99, "parlor_fanout_latency_seconds", INSTANCE), "p99"),
+                    query(avg_from_histogram("parlor_fanout_latency_seconds", INSTANCE), "avg"),
                 ],
                 unit="s",
                 width=8,
@@ -650,7 +781,8 @@ def backend_dashboard() -> dash.Dashboard:
                 "prev was above what the socket had been sent (a hole the hub refused to send past).",
                 [
                     query(
-                        "sum by (instance) (increase(parlor_ws_send_queue_overflows_total[$__rate_interval]))",
+                        "sum by (instance) "
+                        f"(increase(parlor_ws_send_queue_overflows_total{{{INSTANCE}}}[$__rate_interval]))",
                         "{{instance}}",
                     ),
                     query(
@@ -658,6 +790,7 @@ def backend_dashboard() -> dash.Dashboard:
                         "missed event {{instance}}",
                     ),
                 ],
+                unit="short",
                 width=8,
             )
         )
@@ -666,8 +799,8 @@ def backend_dashboard() -> dash.Dashboard:
                 "Long-poll and polling requests",
                 "GET /events by outcome and legacy GET /state.",
                 [
-                    query(rate("parlor_longpoll_requests_total", by="outcome"), "long-poll {{outcome}}"),
-                    query(rate("parlor_polling_requests_total"), "polling"),
+                    query(rate("parlor_longpoll_requests_total", INSTANCE, by="outcome"), "long-poll {{outcome}}"),
+                    query(rate("parlor_polling_requests_total", INSTANCE), "polling"),
                 ],
                 unit="reqps",
                 width=8,
@@ -680,7 +813,7 @@ def backend_dashboard() -> dash.Dashboard:
                 "Cores used per replica.",
                 [
                     query(
-                        f"sum by (instance) (rate(process_cpu_seconds_total{{{BACKEND}}}[$__rate_interval]))",
+                        f"sum by (instance) (rate(process_cpu_seconds_total{{{BACKEND_INSTANCE}}}[$__rate_interval]))",
                         "{{instance}}",
                     )
                 ],
@@ -692,7 +825,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Resident memory",
                 "RSS per replica.",
-                [query(f"sum by (instance) (process_resident_memory_bytes{{{BACKEND}}})", "{{instance}}")],
+                [query(f"sum by (instance) (process_resident_memory_bytes{{{BACKEND_INSTANCE}}})", "{{instance}}")],
                 unit="bytes",
                 width=8,
             )
@@ -703,12 +836,14 @@ def backend_dashboard() -> dash.Dashboard:
                 "Seconds since start per replica; draining is 1 while a replica closes its sockets on SIGTERM.",
                 [
                     query(
-                        f"time() - max by (instance) (process_start_time_seconds{{{BACKEND}}})", "uptime {{instance}}"
+                        f"time() - max by (instance) (process_start_time_seconds{{{BACKEND_INSTANCE}}})",
+                        "uptime {{instance}}",
                     ),
-                    query("max by (instance) (parlor_draining)", "draining {{instance}}"),
+                    query(f"max by (instance) (parlor_draining{{{INSTANCE}}})", "draining {{instance}}"),
                 ],
+                unit="s",
                 width=8,
-            )
+            ).override_by_regexp("draining.*", axis_right("bool_on_off"))
         )
         .with_row(dash.Row("Frontend replicas (Streamlit)"))
         .with_panel(
@@ -756,7 +891,8 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Rooms",
                 "Rooms held per replica.",
-                [query("sum by (instance) (parlor_rooms_active)", "{{instance}}")],
+                [query(f"sum by (instance) (parlor_rooms_active{{{INSTANCE}}})", "{{instance}}")],
+                unit="short",
                 width=8,
             )
         )
@@ -765,11 +901,13 @@ def backend_dashboard() -> dash.Dashboard:
                 "Games started and finished by winner",
                 "Per interval.",
                 [
-                    query("sum(increase(parlor_games_started_total[$__rate_interval]))", "started"),
+                    query(f"sum(increase(parlor_games_started_total{{{INSTANCE}}}[$__rate_interval]))", "started"),
                     query(
-                        "sum by (winner) (increase(parlor_games_finished_total[$__rate_interval]))", "won by {{winner}}"
+                        f"sum by (winner) (increase(parlor_games_finished_total{{{INSTANCE}}}[$__rate_interval]))",
+                        "won by {{winner}}",
                     ),
                 ],
+                unit="short",
                 width=8,
             )
         )
@@ -777,7 +915,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Events committed",
                 "Room events appended to the log per second.",
-                [query(rate("parlor_events_committed_total"), "events")],
+                [query(rate("parlor_events_committed_total", INSTANCE), "events")],
                 unit="ops",
                 width=8,
             )
@@ -787,7 +925,7 @@ def backend_dashboard() -> dash.Dashboard:
             graph(
                 "Store errors by operation",
                 "Failed store (Redis) operations; see ParlorStoreErrors.",
-                [query(rate("parlor_store_errors_total", by="op"), "{{op}}")],
+                [query(rate("parlor_store_errors_total", INSTANCE, by="op"), "{{op}}")],
                 unit="ops",
             )
         )
@@ -796,8 +934,8 @@ def backend_dashboard() -> dash.Dashboard:
                 "Cross-process lag",
                 "Event commit on one replica to its arrival on another (Redis store only).",
                 [
-                    query(quantile(0.5, "parlor_cross_process_lag_seconds"), "p50"),
-                    query(quantile(0.95, "parlor_cross_process_lag_seconds"), "p95"),
+                    query(quantile(0.5, "parlor_cross_process_lag_seconds", INSTANCE), "p50"),
+                    query(quantile(0.95, "parlor_cross_process_lag_seconds", INSTANCE), "p95"),
                 ],
                 unit="s",
                 steps=[(None, "green"), (0.05, "red")],
@@ -813,7 +951,10 @@ DASHBOARDS: dict[str, Callable[[], dash.Dashboard]] = {
 
 
 def render(builder: dash.Dashboard) -> str:
-    return json.dumps(builder.build(), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
+    model = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+    for item in model.get("annotations", {}).get("list", []):
+        item.update(ANNOTATION_OPTIONS.get(item.get("name"), {}))
+    return json.dumps(model, indent=2, sort_keys=True) + "\n"
 
 
 def write(directory: Path = DASHBOARD_DIR) -> list[Path]:

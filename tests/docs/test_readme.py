@@ -29,3 +29,11 @@ def test_readme_starts_with_run_and_test_commands_and_ci_calls_the_test_one() ->
     blocks = [b.split("```", 1)[0].strip() for b in README.split("```bash\n")[1:3]]
     assert blocks == ["bash scripts/run.sh", "bash scripts/test.sh"]
     assert "scripts/test.sh" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_every_log_setting_is_in_the_table() -> None:
+    """LOG_FORMAT and LOG_LEVEL (backend.core.logs, read by every command) are in the README."""
+    from backend.core.logs import LogSettings
+
+    missing = [name.upper() for name in LogSettings.model_fields if f"`{name.upper()}`" not in README]
+    assert not missing, missing

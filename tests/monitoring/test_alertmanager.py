@@ -29,6 +29,7 @@ from launchers.alertmanager import Alertmanager, alertmanager_available, alertma
 from launchers.backend import run_backend
 from launchers.process import ROOT, free_port
 from launchers.prometheus import prometheus_available, run_prometheus
+from monitoring import links
 from tests.support.client import Seat, create_room, join_room
 
 AMTOOL = Path(shutil.which("amtool") or "/usr/bin/amtool")
@@ -252,7 +253,7 @@ async def test_a_real_fault_pages_and_backend_down_holds_its_symptoms_back(tmp_p
     assert page["labels"]["severity"] == "page"
     assert page["labels"]["stack"] == "parlor"
     assert page["annotations"]["summary"] == f"Backend 127.0.0.1:{backend_port} is down or not scraped"
-    assert page["annotations"]["runbook_url"] == "docs/runbook.md#parlorbackenddown"
+    assert page["annotations"]["runbook_url"] == links.runbook_url("parlorbackenddown", links.DEFAULT_DOCS_URL)
 
 
 def test_the_runbook_says_who_gets_each_alert() -> None:

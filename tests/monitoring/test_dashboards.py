@@ -52,9 +52,9 @@ def test_check_detects_a_hand_edited_dashboard(tmp_path: Path) -> None:
     assert len(generate.stale(tmp_path)) == 2
 
 
-def test_every_panel_and_query_uses_the_provisioned_datasource() -> None:
-    """Panels, their targets and annotations all reference the datasource uid parlor-prometheus."""
-    datasource = json.dumps({"type": "prometheus", "uid": "parlor-prometheus"}, sort_keys=True)
+def test_every_panel_and_query_uses_the_datasource_variable_defaulting_to_the_provisioned_one() -> None:
+    """Panels, targets, annotations and the instance picker query ${datasource}; it defaults to parlor-prometheus."""
+    datasource = json.dumps({"type": "prometheus", "uid": "${datasource}"}, sort_keys=True)
     for name in (generate.ROLLOUT_FILE, generate.BACKEND_FILE):
         model = load(name)
         for panel in panels(model):
@@ -62,7 +62,10 @@ def test_every_panel_and_query_uses_the_provisioned_datasource() -> None:
             for target in panel["targets"]:
                 assert json.dumps(target["datasource"], sort_keys=True) == datasource, panel["title"]
         for item in model["annotations"]["list"]:
-            assert item["datasource"]["uid"] == "parlor-prometheus"
+            assert item["datasource"]["uid"] == "${datasource}"
+        variables = {v["name"]: v for v in model["templating"]["list"]}
+        assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+        assert variables["datasource"]["current"]["value"] == "parlor-prometheus"
     provisioned = (PROVISIONING / "datasources" / "prometheus.yml").read_text()
     assert "uid: parlor-prometheus" in provisioned and "url: http://prometheus:9090" in provisioned
 
@@ -99,7 +102,7 @@ def test_rollout_dashboard_annotates_flag_flips_and_restarts() -> None:
     """The rollout dashboard marks flag changes and backend restarts, and shows flag state and transports."""
     rollout = load(generate.ROLLOUT_FILE)
     exprs = [item["expr"] for item in rollout["annotations"]["list"]]
-    assert any("changes(parlor_flag_changes_total" in e for e in exprs)
+    assert any("parlor_flag_last_change_timestamp_seconds" in e for e in exprs)
     assert any("changes(process_start_time_seconds" in e for e in exprs)
     titles = by_title(rollout)
     for title in ("Flag state", "Messages per connected player by transport", "Reconnects", "Fallback activations"):
@@ -157,7 +160,7 @@ def test_rollout_dashboard_shows_the_autopilot_and_annotates_its_decisions() -> 
     ):
         assert metric in exprs, metric
     annotations = {item["name"]: item["expr"] for item in rollout["annotations"]["list"] if item.get("expr")}
-    assert "changes(parlor_rollout_decisions_total[1m])" in annotations["Autopilot decisions"]
+    assert "parlor_rollout_last_decision_timestamp_seconds" in annotations["Autopilot decisions"]
 
 
 def test_dashboards_show_each_frontend_replica() -> None:
@@ -166,3 +169,36 @@ def test_dashboards_show_each_frontend_replica() -> None:
     assert queries["Streamlit sessions per frontend instance"] == "sum by (instance) (parlor_frontend_sessions)"
     for title in ("Frontend CPU per session", "Frontend memory per session", "Frontend uptime"):
         assert 'job="parlor-frontend"' in queries[title] and "by (instance)" in queries[title], title
+
+
+def test_dashboards_by_the_book_units_instance_timeline_annotations_and_runbook_link() -> None:
+    """Every panel states a unit; the backend's queries follow $instance; the autopilot's phase is a state
+    timeline; decisions are annotated with who and why at their own time; the runbook link is absolute."""
+    rollout, backend = load(generate.ROLLOUT_FILE), load(generate.BACKEND_FILE)
+    for model in (rollout, backend):
+        for panel in panels(model):
+            assert panel["fieldConfig"]["defaults"].get("unit"), panel["title"]
+        (runbook,) = [link for link in model["links"] if link["title"] == "Runbook"]
+        assert runbook["url"].startswith(("https://", "http://")) and runbook["url"].endswith("runbook.md#dashboards")
+    assert by_title(rollout)["Autopilot stage and percent"]["fieldConfig"]["defaults"]["unit"] == "percent"
+
+    instance = {v["name"]: v for v in backend["templating"]["list"]}["instance"]
+    assert instance["query"] == 'label_values(up{job="parlor-backend"}, instance)' and instance["includeAll"]
+    backend_exprs = [expr for dash, title, expr in generate.panel_queries() if dash == "Parlor backend"]
+    frontend = [e for e in backend_exprs if "parlor-frontend" in e or "parlor_frontend_sessions" in e]
+    assert all('instance=~"$instance"' in e for e in backend_exprs if e not in frontend)
+
+    phase = by_title(rollout)["Autopilot phase"]
+    assert phase["type"] == "state-timeline"
+    (mapping,) = phase["fieldConfig"]["defaults"]["mappings"]
+    assert [mapping["options"][str(n)]["text"] for n in range(6)] == [
+        "idle",
+        "running",
+        "paused",
+        "completed",
+        "rolled back",
+        "aborted",
+    ]
+    decisions = {a["name"]: a for a in rollout["annotations"]["list"]}["Autopilot decisions"]
+    assert decisions["useValueForTime"] and "parlor_rollout_last_decision_timestamp_seconds" in decisions["expr"]
+    assert decisions["titleFormat"] == "{{decision}} by {{actor}}" and decisions["textFormat"] == "{{reason}}"

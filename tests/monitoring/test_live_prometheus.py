@@ -34,7 +34,7 @@ pytestmark = [
 ]
 RULES = sorted((ROOT / "monitoring" / "prometheus" / "rules").glob("*.yml"))
 # Values Grafana would substitute; the rate window spans the whole test so every counter change is inside it.
-GRAFANA_VARIABLES = {"__rate_interval": "5m", "__interval": "5s", "__range": "5m", "transport": ".*"}
+GRAFANA_VARIABLES = {"__rate_interval": "5m", "__interval": "5s", "__range": "5m", "transport": ".*", "instance": ".*"}
 
 # The Streamlit side's real path: get_bridge_metrics serves /metrics, record_report and track_session take the
 # browser bridge's reports. Each line on stdin is one batch: connects (one failed), a drop, a reconnect, a

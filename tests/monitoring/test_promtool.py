@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitoring import links
+
 ROOT = Path(__file__).resolve().parents[2]
 PROM_DIR = ROOT / "monitoring" / "prometheus"
 RULE_FILES = sorted((PROM_DIR / "rules").glob("*.yml"))
@@ -95,7 +97,8 @@ def test_every_alert_has_severity_summary_and_a_runbook_section() -> None:
         assert isinstance(labels, dict) and isinstance(annotations, dict)
         assert labels["severity"] in ("page", "ticket"), rule["alert"]
         assert annotations["summary"] and annotations["description"], rule["alert"]
-        assert annotations["runbook_url"] == f"docs/runbook.md#{str(rule['alert']).lower()}"
+        assert annotations["runbook_url"] == links.runbook_url(str(rule["alert"]).lower(), links.DEFAULT_DOCS_URL)
+        assert annotations["dashboard_url"].startswith(links.DEFAULT_GRAFANA_URL + "/d/parlor-")
         assert str(rule["alert"]).lower() in headings, f"docs/runbook.md has no section for {rule['alert']}"
 
 
@@ -110,3 +113,14 @@ def test_unit_tests_catch_a_loosened_threshold(tmp_path: Path) -> None:
     result = promtool("test", "rules", "slo.test.yml", cwd=tmp_path / "tests")
     assert result.returncode != 0
     assert "ParlorWSConnectionSuccessLow" in result.stdout + result.stderr
+
+
+def test_alert_links_are_absolute_and_follow_the_base_urls(tmp_path: Path) -> None:
+    """The committed rule and test files carry the default base URLs' links; another base rewrites every one."""
+    assert links.main(["--check"]) == 0
+    text = ALERTS_FILE.read_text()
+    moved = links.render(text, "https://docs.example/parlor", "https://grafana.example")
+    assert "parlor.invalid" not in moved and "127.0.0.1:3000" not in moved
+    assert moved.count("runbook_url: https://docs.example/parlor/runbook.md#") == text.count("runbook_url:")
+    assert moved.count("dashboard_url: https://grafana.example/d/") == text.count("dashboard_url:")
+    assert links.render(moved, links.DEFAULT_DOCS_URL, links.DEFAULT_GRAFANA_URL) == text

@@ -1,4 +1,8 @@
-"""Admin API for the websocket-transport flag: read it, change it (same writer and audit log as the CLI).
+"""Admin API for the websocket-transport flag and its rollout: read the flag, change it (same writer and audit log
+as the CLI); read the rollout (`GET /api/admin/rollout`) and pause, resume, promote or abort it
+(`POST /api/admin/rollout/{action}`, as `python -m backend.rollout` does). The rollout routes read the
+autopilot's settings (ROLLOUT_PLAN_FILE, ROLLOUT_STATE_FILE, ROLLOUT_PROMETHEUS_URL): the backend needs the
+state file the autopilot writes (a shared volume in compose).
 
 Disabled (404) unless ADMIN_TOKEN is set; then every call needs `Authorization: Bearer <ADMIN_TOKEN>`.
 """
@@ -13,8 +17,14 @@ from pydantic import BaseModel, Field
 
 from backend.api.deps import ServiceDep
 from backend.core.config import Settings
-from backend.core.errors import Invalid, NotFound, Unauthorized, Unavailable
+from backend.core.errors import Conflict, Invalid, NotFound, Unauthorized, Unavailable
 from backend.flags import TransportFlag, change_flag
+from backend.rollout.engine import RefusedError
+from backend.rollout.plan import Plan, PlanError, load_plan
+from backend.rollout.runner import Controller
+from backend.rollout.settings import get_rollout_settings
+from backend.rollout.store import StateStore
+from backend.rollout.view import ACTIONS, decide, rollout_view
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -85,4 +95,54 @@ def put_flags(update: FlagUpdate, flags: AdminFlags, settings: AdminSettings) ->
         "enabled": change.after.enabled and settings.websocket_enabled,
         "percent": change.after.percent,
         "kill_switch": settings.websocket_enabled,
+    }
+
+
+class RolloutCommand(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=500, description="Why; recorded in the audit log")
+    actor: str = Field(..., min_length=1, max_length=64, description="Who; recorded as '<actor> (admin api)'")
+    leave_flag: bool = Field(False, description="abort only: end the rollout but leave the flag as it is")
+
+
+def _rollout_parts(settings: Settings) -> tuple[Plan, StateStore, str]:
+    rollout = get_rollout_settings()
+    try:
+        plan = load_plan(rollout.plan_file).with_timing(
+            interval=rollout.interval_seconds, hold=rollout.hold_seconds, warmup=rollout.warmup_seconds
+        )
+    except PlanError as exc:
+        raise Unavailable(f"the rollout plan cannot be read: {exc}", "bad_plan") from exc
+    return plan, StateStore(rollout.state_file), rollout.prometheus_url
+
+
+@router.get("/rollout", dependencies=[Depends(require_admin)])
+def get_rollout(settings: AdminSettings) -> dict[str, Any]:
+    """The rollout as the release manager's page shows it: stages, percent, checks against their thresholds
+    with their series since the stage began, hold left, and the decision history (backend.rollout.view)."""
+    plan, store, prometheus_url = _rollout_parts(settings)
+    try:
+        return rollout_view(plan, store, settings.flags_file, settings.flags_audit_log, prometheus_url=prometheus_url)
+    except ValueError as exc:  # a state file the plan no longer fits, an unreadable state
+        raise Unavailable(str(exc), "bad_rollout_state") from exc
+
+
+@router.post("/rollout/{action}", dependencies=[Depends(require_admin)])
+def post_rollout(action: str, command: RolloutCommand, settings: AdminSettings) -> dict[str, Any]:
+    """pause, resume, promote or abort, as `python -m backend.rollout ACTION` would (same lock, writer, audit)."""
+    if action not in ACTIONS:
+        raise NotFound(f"no rollout action {action!r}; one of {', '.join(ACTIONS)}")
+    plan, store, _ = _rollout_parts(settings)
+    controller = Controller(plan, store, settings.flags_file, settings.flags_audit_log)
+    actor = f"{command.actor} (admin api)"
+    try:
+        decision, state = decide(plan, store, controller, action, actor, command.reason, leave_flag=command.leave_flag)
+    except LookupError as exc:
+        raise NotFound(str(exc.args[0]), "no_rollout") from exc
+    except (RefusedError, ValueError) as exc:
+        raise Conflict(f"cannot {action}: {exc}", "refused") from exc
+    return {
+        "decision": str(decision.kind),
+        "reason": decision.reason,
+        "phase": str(state.phase),
+        "percent": state.percent,
     }

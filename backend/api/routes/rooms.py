@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from backend.api.deps import AddressDep, IdempotencyKey, PlayerDep, RoomCode, ServiceDep
 from backend.api.models import AdvanceIn, ClueIn, GuessIn, SettingsIn, VoteIn
+from backend.core import logs
 from backend.realtime.protocol import event_frame
 from backend.service import (
     CUSTOM_PACK_MAX_CHARS,
@@ -105,6 +106,7 @@ async def events(
     """Events after `after`; with `wait` the request is held until one arrives (long-polling). `after` ahead of
     the log or an `epoch` of another history: `recovered` false and a snapshot."""
     resume = await service.poll_events(player, after, wait, epoch)
+    logs.bind(transport=resume.transport)
     return {
         "events": [event_frame(e, player.player_id) for e in resume.events],
         "last_event_id": resume.last_event_id,

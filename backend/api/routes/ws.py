@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from starlette.websockets import WebSocketState
 from backend.api.deps import handshake_allowed
 from backend.api.errors import validation_error
 from backend.api.models import AdvanceIn, ClueIn, GuessIn, KickIn, SettingsIn, VoteIn
+from backend.core import logs
 from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import Limit
 from backend.metrics import FRAME_TYPES_IN
@@ -31,6 +33,7 @@ from backend.realtime.protocol import CloseCode, Transport, dumps, frame
 from backend.service import MAX_EVENT_ID, Credentials, RoomService, normalize_code
 
 router = APIRouter()
+log = logging.getLogger("parlor.ws")
 
 # A player on the socket makes their moves over it: one `command` frame instead of a REST request (no new
 # connection on a phone, no HTTP parsing and routing per move). Same bodies, the same service door, and `id` is
@@ -119,10 +122,11 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     address = websocket.client.host if websocket.client else "unknown"
     await websocket.accept()
     try:
-        service.guard.check_misses(address)
-        service.guard.hit(Limit.HANDSHAKE, address)
+        await service.guard.check_misses(address)
+        await service.guard.hit(Limit.HANDSHAKE, address)
     except RateLimited as exc:
         metrics.ws_handshake_rejections.labels("rate_limited").inc()
+        log.info("socket refused: %s", exc.message, extra={"close_code": int(CloseCode.TRY_LATER), "code": exc.code})
         await websocket.close(CloseCode.TRY_LATER, exc.message)
         return
     # sockets still waiting for hello count toward the cap too: an idle flood of handshakes is capacity used
@@ -149,6 +153,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         return
 
     attempts.labels("accepted").inc()
+    logs.bind(room=creds.room_code, player=creds.player_id)
     conn = hub.new_connection(websocket, creds.room_code, creds.player_id, DirectWriter.of(websocket.scope))
     conn.pending = []  # live events are held back until the replay is queued, so order is kept
     previous = hub.register(conn)
@@ -172,6 +177,15 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
             service.unwatch(creds.room_code)
         current = hub.unregister(conn)
         metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
+        log.info(
+            "socket closed: %s",
+            conn.disconnect_reason,
+            extra={
+                "close_code": conn.close_code if conn.close_code is not None else conn.peer_close_code,
+                "reason": conn.disconnect_reason,
+                "duration_s": round(time.monotonic() - conn.opened, 3),
+            },
+        )
         if current:
             with contextlib.suppress(Unavailable):  # presence is best effort while the store is away
                 await service.disconnected(creds, conn.session)
@@ -218,7 +232,7 @@ async def _await_hello(
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
-            service.guard.miss(address)
+            await service.guard.miss(address)
             metrics.ws_handshake_rejections.labels("unknown_room").inc()
             await websocket.close(CloseCode.UNKNOWN_ROOM, "unknown room")
             return None, None, None
@@ -280,6 +294,7 @@ async def _read_loop(websocket: WebSocket, conn: Connection, service: RoomServic
     while True:
         raw = await websocket.receive()
         if raw["type"] == "websocket.disconnect":
+            conn.peer_close_code = raw.get("code")
             if raw.get("code") == CloseCode.RESTART and conn.disconnect_reason == "client_close":
                 conn.disconnect_reason = "server_restart"
             return

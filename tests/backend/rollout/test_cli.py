@@ -180,3 +180,22 @@ def test_start_linger_keeps_an_ended_rollout_visible_instead_of_exiting(files: F
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
+
+
+def test_history_lists_the_audit_chain_and_watch_stops_when_the_rollout_ends(
+    files: Files, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """history: every decision with who, what and why (text and --json); status --watch prints until it ends."""
+    assert main(files.args("pause", "--reason", "deploy window")) == 0
+    assert main(files.args("abort", "--reason", "incident 7")) == 0
+    capsys.readouterr()
+    assert main(files.args("history")) == 0
+    out = capsys.readouterr().out
+    assert out.index("autopilot-start") < out.index("autopilot-pause") < out.index("autopilot-abort")
+    assert "alice" in out and "incident 7" in out
+    assert main(files.args("history", "--json", "--limit", "2")) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["action"] for r in records] == ["autopilot-pause", "autopilot-abort"]
+    # the rollout has ended, so --watch prints the status once and returns instead of waiting
+    assert main(files.args("status", "--watch", "--interval", "0.1")) == 0
+    assert "phase:         aborted" in capsys.readouterr().out
