@@ -786,7 +786,7 @@ def backend_dashboard() -> dash.Dashboard:
                         "{{instance}}",
                     ),
                     query(
-                        "sum by (instance) (increase(parlor_ws_missed_events_total[$__rate_interval]))",
+                        f"sum by (instance) (increase(parlor_ws_missed_events_total{{{INSTANCE}}}[$__rate_interval]))",
                         "missed event {{instance}}",
                     ),
                 ],
