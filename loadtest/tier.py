@@ -25,7 +25,8 @@ from launchers.nginx import Nginx, run_frontend_nginx
 from launchers.process import free_port
 from launchers.streamlit import Frontend, run_streamlit
 
-LOG_LINE = re.compile(r'^\S+ (\d{3}) "(\w+) (\S+)" upstream=(\S+(?:, \S+)*) affinity=(\S+)$', re.M)
+# deploy/nginx-frontend.conf's access log: one JSON object a line (the parlor_frontend log_format)
+LOG_FIELDS = ("status", "method", "path", "upstream", "affinity")
 
 
 @dataclass
@@ -94,7 +95,18 @@ class Tier:
 
     def requests(self) -> list[tuple[int, str, str, str, str]]:
         """(status, method, path, upstream, affinity) of every request nginx logged, in order."""
-        return [(int(s), m, p, up, key) for s, m, p, up, key in LOG_LINE.findall(self.nginx.log())]
+        out: list[tuple[int, str, str, str, str]] = []
+        for line in self.nginx.log().splitlines():
+            if not line.startswith("{"):
+                continue  # nginx's own notices on stderr
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line being written as we read
+            if entry.get("logger") == "nginx-frontend" and all(name in entry for name in LOG_FIELDS):
+                method, path, upstream, key = (str(entry[name]) for name in LOG_FIELDS[1:])
+                out.append((int(entry["status"]), method, path, upstream, key))
+        return out
 
     def affinity_keys(self) -> dict[str, str]:
         """One `parlor_frontend` cookie value per replica address, found by asking nginx and reading its log.
