@@ -150,7 +150,8 @@ def _landing() -> None:
     notice = ss.pop("notice", None)
     if notice:
         st.warning(md(notice), icon="⚠️")  # it may quote a server message: shown literally
-    landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
+    with st.container(key="parlor-view-landing"):  # replaced as a whole by the room (see _bridge_room)
+        landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
 
 
 def share_url(code: str) -> str:
@@ -261,7 +262,10 @@ def legacy_panel() -> None:
 
 def _bridge_room() -> None:
     ss.layout_key = room.layout_key(game_state())
-    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
+    # One container per phase: a new phase replaces the old view as a whole instead of element by element, so
+    # the old view's elements are never pushed down by the new ones arriving above them (layout shift).
+    with st.container(key=f"parlor-view-{game_state().get('phase')}"):
+        room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
 
 
 # ---- page ----------------------------------------------------------------------------------------------------

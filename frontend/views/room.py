@@ -198,7 +198,9 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
     )
     st.caption(t(lang, "share"))
     st.code(share_url, language=None, wrap_lines=True)
-    left, right = st.columns([3, 2], gap="large")
+    # On a phone the columns stack with the players at the bottom (style.css): a player who joins then moves
+    # nothing on screen, where above the host's controls every join pushed them down.
+    left, right = st.container(key="parlor-lobby-columns").columns([3, 2], gap="large")
     with left:
         st.markdown(f"#### {t(lang, 'players_n', n=len(players), max=max_players)}")
         for p in players:
