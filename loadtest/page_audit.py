@@ -23,6 +23,7 @@ from backend.game.words import PackLibrary
 ROOT = Path(__file__).resolve().parents[1]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PHONE: ViewportSize = {"width": 375, "height": 740}
+DESKTOP: ViewportSize = {"width": 1350, "height": 940}  # Lighthouse's desktop preset
 VIEWS = ("landing", "lobby", "discussion", "voting", "guess", "over")
 
 # Every layout shift of the document, from its first paint (buffered) on.
@@ -45,8 +46,16 @@ def axe_available() -> bool:
     return AXE_JS.exists()
 
 
-def open_phone(browser: Browser, url: str, locale: str, timeout_ms: float) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale=locale)
+def open_phone(
+    browser: Browser, url: str, locale: str, timeout_ms: float, *, desktop: bool = False
+) -> tuple[BrowserContext, Page]:
+    """A fresh context at phone size (or, with `desktop`, 1350x940) recording its layout shifts, on `url`."""
+    if desktop:
+        context = browser.new_context(viewport=DESKTOP, locale=locale)
+    else:
+        context = browser.new_context(
+            viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=2, locale=locale
+        )
     context.add_init_script(SHIFTS_JS)
     page = context.new_page()
     page.set_default_timeout(timeout_ms)
@@ -108,7 +117,10 @@ def seed_for_host_as_mr_white(language: str) -> int:
 class Table:
     """The host's page and four players over REST, moved from view to view."""
 
-    def __init__(self, backend_url: str, page: Page, language: str, wait_ms: float) -> None:
+    def __init__(
+        self, backend_url: str, page: Page, language: str, wait_ms: float, settings: dict[str, Any] | None = None
+    ) -> None:
+        self.settings = settings or {}
         self.http = httpx.Client(base_url=backend_url, timeout=10)
         self.page = page
         self.language = language
@@ -142,7 +154,7 @@ class Table:
         seated = "window.parlorBridge && (window.parlorBridge.config || {}).token"
         token = str(page.wait_for_function(seated).json_value())
         self.host = {"room_code": code, "token": token}
-        self.call("PATCH", "settings", self.host, {"language": self.language, "mr_white": True})
+        self.call("PATCH", "settings", self.host, {"language": self.language, "mr_white": True, **self.settings})
         for name in ("Ben", "Chloé", "Dora", "Émile"):
             seat = self.http.post(f"/api/rooms/{code}/players", json={"name": name}).json()
             self.others.append({"room_code": code, "token": seat["token"], "id": seat["player_id"]})
