@@ -51,6 +51,7 @@ GRACE_SECONDS = 10.0
 UI_TIMEOUT_MS = 120_000
 CONNECTED = "🟢 Connected (Real-time)"
 BACKEND_ENV = {"MAX_CLUES_PER_ROUND": "100000", "CLUE_INTERVAL_SECONDS": "0", "MAX_ROOMS": "5000"}
+START_STAGGER_SECONDS = 2.0
 IDLE_SECONDS = 10.0  # Chromium's CPU while nothing happens, measured before each window
 
 
@@ -310,9 +311,11 @@ async def seat_players(
         room.pages.append(page)
 
     await asyncio.gather(*(one(i) for i in range(players)))
-    for room in rooms:
+    for n, room in enumerate(rooms):
         for _ in range(3 - 1 - len(room.pages)):  # a game needs three players: bots fill a small last room
             (await http.post(f"/api/rooms/{room.code}/bots", headers=room.auth)).raise_for_status()
+        if n:
+            await asyncio.sleep(START_STAGGER_SECONDS)  # tables start one after another, not in the same instant
         (await http.post(f"/api/rooms/{room.code}/start", headers=room.auth)).raise_for_status()
     for room in rooms:
         for page in room.pages:
