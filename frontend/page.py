@@ -276,7 +276,9 @@ def run(mode: str = BRIDGE, panel: Callable[[], None] = _bridge_room) -> None:
 
     `mode` names the page in the sidebar light's data-mode; the bridge repaints only a "bridge" light.
     """
-    st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="wide")
+    # Centered, Streamlit's default: the page comes up in its final width (wide, then narrowed by the style sheet,
+    # moved it twice as it loaded).
+    st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="centered")
     metrics()
     # A style-only st.html goes to Streamlit's event container, where it takes no room in the layout. The sheet
     # must not contain "<" (tests/frontend/test_views.py): DOMPurify would drop it whole.
