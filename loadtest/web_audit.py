@@ -149,7 +149,7 @@ def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> float:
     start = time.monotonic()
     for n in range(CLUES):
         table.call("POST", "clues", table.others[n % len(table.others)], {"text": f"watched clue {n}"})
-        page.get_by_text(f"watched clue {n}", exact=True).wait_for(timeout=WAIT_MS)
+        page.locator(".parlor-feed > p").filter(has_text=f"watched clue {n}").wait_for(timeout=WAIT_MS)
         time.sleep(CLUE_EVERY_SECONDS)
     spent_s = time.monotonic() - start
     after = chromium_metrics(cdp)
