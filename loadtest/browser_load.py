@@ -742,13 +742,14 @@ def mixed_markdown(results: list[Result], command: str) -> str:
         "on which it timestamps each clue (push-to-client, nothing rendered). Pages: push-to-screen as above. "
         f"Chromium idle: all Chromium processes' CPU over {IDLE_SECONDS:g} s with nothing happening, per page; per "
         "clue: Chromium's CPU over the window beyond that idle rate, per delivered clue per page. The first row of "
-        "each count has every page on one Streamlit process; the second spreads them over both.",
+        "each count has every page on one Streamlit process; the second spreads them over both (the protocol "
+        "players' Streamlit sessions are spread over both in every row).",
         "",
         "| players | pages | protocol players | frontends | clue every | rooms | clues | pages: p50 / p95 / max (ms) "
         "| pages: missing, doubled, reloaded | protocol: p50 / p95 / max (ms) | protocol: missing, doubled "
         "| Chromium idle per page (ms/s) | Chromium per clue per page (ms) | Streamlit CPU | Chromium CPU "
         "| machine busy | load 1 min |",
-        "|" + "---:|" * 16,
+        "|" + "---:|" * 17,
     ]
     for r in results:
         lines.append(
@@ -760,6 +761,13 @@ def mixed_markdown(results: list[Result], command: str) -> str:
             f"| {r.chromium_net_ms_per_clue_per_page:.1f} | {r.share('streamlit'):.0%} | {r.share('chromium'):.0%} "
             f"| {r.share('machine'):.0%} | {r.load[0]:.1f}–{r.load[1]:.1f} |"
         )
+    busiest = max((max(r.load) for r in results), default=0.0)
+    if busiest > 2 * (os.cpu_count() or 1):
+        lines += [
+            "",
+            f"The machine was shared with other work during this run (1-minute load average up to {busiest:.0f} on "
+            f"{os.cpu_count()} cores): the machine-busy share is everyone's, and latency includes waits for a core.",
+        ]
     lines += [
         "",
         "![push-to-screen and push-to-client latency, 100 players](img/bench-browser-load-mixed.png)",
