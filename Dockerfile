@@ -36,7 +36,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
-    STREAMLIT_SERVER_HEADLESS=true
+    STREAMLIT_SERVER_HEADLESS=true \
+    STREAMLIT_SERVER_ENABLE_STATIC_SERVING=true
 # The flag file is rewritten atomically by `parlor-flags` (rename within its directory), and the audit log
 # goes to var/: the only places the app user may write. With a read-only root filesystem, mount a volume on
 # the flag directory and a volume or tmpfs on var/ (docs/deploy.md).

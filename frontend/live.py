@@ -10,6 +10,7 @@ expression changes, each wait carries a sequence number; a value is consumed onc
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 from streamlit_js_eval import streamlit_js_eval
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Streamlit serves the app's `static/` folder here (server.enableStaticServing, .streamlit/config.toml).
+STATIC_URL = "/app/static/"
 INSTALL_KEY = "parlor-install"
 PROBE_KEY = "parlor-probe"
 WAIT_KEY = "parlor-wait"
@@ -31,6 +34,8 @@ BRIDGE_FILES = (
     "bridge/watchdog.js",
     "bridge.js",
 )
+# Everything the page loads, in order: the bridge, then the countdown and the live view that use it.
+PAGE_FILES = (*BRIDGE_FILES, "countdown.js", "live_view.js")
 
 
 @lru_cache
@@ -38,11 +43,20 @@ def _script(name: str) -> str:
     return (STATIC / name).read_text(encoding="utf-8")
 
 
+@lru_cache
+def static_url(name: str) -> str:
+    """The file's URL with its content hash, so the front door may let browsers keep it for a year."""
+    digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+    return f"{STATIC_URL}{name}?v={digest}"
+
+
 def install_expression(config: dict[str, Any] | None) -> str:
-    """Load the browser files into window.parent (once per page) and configure the bridge for this seat."""
-    loader = _script("loader.js")
-    files = {name: _script(name) for name in (*BRIDGE_FILES, "countdown.js", "live_view.js")}
-    return f"({loader})(window.parent, {json.dumps(files)}, {json.dumps(config)})"
+    """Load the browser files into window.parent (once per page) and configure the bridge for this seat.
+
+    Only the loader and the files' URLs travel with each rerun; the browser fetches the files once and caches them.
+    """
+    urls = {name: static_url(name) for name in PAGE_FILES}
+    return f"({_script('loader.js')})(window.parent, {json.dumps(urls)}, {json.dumps(config)})"
 
 
 def install(config: dict[str, Any] | None) -> None:

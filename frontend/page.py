@@ -150,7 +150,8 @@ def _landing() -> None:
     notice = ss.pop("notice", None)
     if notice:
         st.warning(md(notice), icon="⚠️")  # it may quote a server message: shown literally
-    landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
+    with st.container(key="parlor-view-landing"):  # replaced as a whole by the room (see _bridge_room)
+        landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
 
 
 def share_url(code: str) -> str:
@@ -265,7 +266,10 @@ def legacy_panel() -> None:
 
 def _bridge_room() -> None:
     ss.layout_key = room.layout_key(game_state())
-    room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
+    # One container per phase: a new phase replaces the old view as a whole instead of element by element, so
+    # the old view's elements are never pushed down by the new ones arriving above them (layout shift).
+    with st.container(key=f"parlor-view-{game_state().get('phase')}"):
+        room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
 
 
 # ---- page ----------------------------------------------------------------------------------------------------
@@ -276,7 +280,9 @@ def run(mode: str = BRIDGE, panel: Callable[[], None] = _bridge_room) -> None:
 
     `mode` names the page in the sidebar light's data-mode; the bridge repaints only a "bridge" light.
     """
-    st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="wide")
+    # Centered, Streamlit's default: the page comes up in its final width (wide, then narrowed by the style sheet,
+    # moved it twice as it loaded).
+    st.set_page_config(page_title="Parlor · Undercover", page_icon="🕵️", layout="centered")
     metrics()
     # A style-only st.html goes to Streamlit's event container, where it takes no room in the layout. The sheet
     # must not contain "<" (tests/frontend/test_views.py): DOMPurify would drop it whole.

@@ -38,6 +38,8 @@ from playwright.async_api import Browser, Page, async_playwright
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
+from loadtest.light_players import LightPlayer
+from loadtest.light_players import join as join_light
 from loadtest.report import ROOT, machine_line, percentile, update_section
 from loadtest.tier import Tier, frontend_tier
 
@@ -49,6 +51,8 @@ GRACE_SECONDS = 10.0
 UI_TIMEOUT_MS = 120_000
 CONNECTED = "🟢 Connected (Real-time)"
 BACKEND_ENV = {"MAX_CLUES_PER_ROUND": "100000", "CLUE_INTERVAL_SECONDS": "0", "MAX_ROOMS": "5000"}
+START_STAGGER_SECONDS = 2.0
+IDLE_SECONDS = 10.0  # Chromium's CPU while nothing happens, measured before each window
 
 
 @dataclass
@@ -87,6 +91,11 @@ class Result:
     load: tuple[float, float] = (0.0, 0.0)
     seat_seconds: float = 0.0
     page_reloads: int = 0  # pages that reloaded themselves during the window (lost their Streamlit session)
+    light: int = 0  # protocol-level players (loadtest/light_players.py) beside the pages
+    light_samples_ms: list[float] = field(default_factory=list)
+    light_missing: int = 0
+    light_doubled: int = 0
+    chromium_idle_seconds: float = 0.0  # Chromium's CPU over IDLE_SECONDS before the window
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Result:
@@ -123,6 +132,25 @@ class Result:
         deliveries = sum(r.deliveries for r in self.replicas)
         return 1000 * self.cpu.get("chromium", 0.0) / deliveries if deliveries else math.nan
 
+    @property
+    def pages(self) -> int:
+        return self.players - self.light
+
+    @property
+    def chromium_idle_ms_per_page_s(self) -> float:
+        """Chromium's CPU per page per second while nothing happened (all its processes, over IDLE_SECONDS)."""
+        return 1000 * self.chromium_idle_seconds / IDLE_SECONDS / self.pages if self.pages else math.nan
+
+    @property
+    def chromium_net_ms_per_clue_per_page(self) -> float:
+        """Chromium's CPU per delivered clue per page beyond what the pages spend idle over the same time."""
+        deliveries = sum(r.deliveries for r in self.replicas)
+        idle = self.chromium_idle_seconds / IDLE_SECONDS * self.wall_seconds
+        return 1000 * max(0.0, self.cpu.get("chromium", 0.0) - idle) / deliveries if deliveries else math.nan
+
+    def light_p(self, q: float) -> float:
+        return percentile(self.light_samples_ms, q) if self.light_samples_ms else math.nan
+
     def summary(self) -> str:
         return (
             f"{self.label}: n={len(self.samples_ms)} p50 {self.p(50):.0f} ms p95 {self.p(95):.0f} ms "
@@ -131,7 +159,15 @@ class Result:
             f"Streamlit {self.cpu_ms_per_clue_per_session:.2f} ms CPU per clue per session, "
             f"{self.rss_mb_per_session:.1f} MB per session; CPU shares: Streamlit {self.share('streamlit'):.0%}, "
             f"Chromium {self.share('chromium'):.0%}, backend {self.share('backend'):.0%}, "
-            f"machine busy {self.share('machine'):.0%}; load {self.load[0]:.1f}->{self.load[1]:.1f}"
+            f"machine busy {self.share('machine'):.0%}; load {self.load[0]:.1f}->{self.load[1]:.1f}; "
+            f"Chromium idle {self.chromium_idle_ms_per_page_s:.1f} ms/s per page, "
+            f"{self.chromium_net_ms_per_clue_per_page:.1f} ms per clue per page"
+            + (
+                f"; {self.light} protocol players: n={len(self.light_samples_ms)} p50 {self.light_p(50):.0f} ms "
+                f"p95 {self.light_p(95):.0f} ms, missing {self.light_missing}, doubled {self.light_doubled}"
+                if self.light
+                else ""
+            )
         )
 
 
@@ -201,6 +237,7 @@ class Room:
     code: str
     auth: dict[str, str]
     pages: list[Page] = field(default_factory=list)
+    light: list[LightPlayer] = field(default_factory=list)
 
 
 async def _room(http: httpx.AsyncClient, n: int) -> Room:
@@ -274,14 +311,33 @@ async def seat_players(
         room.pages.append(page)
 
     await asyncio.gather(*(one(i) for i in range(players)))
-    for room in rooms:
+    for n, room in enumerate(rooms):
         for _ in range(3 - 1 - len(room.pages)):  # a game needs three players: bots fill a small last room
             (await http.post(f"/api/rooms/{room.code}/bots", headers=room.auth)).raise_for_status()
+        if n:
+            await asyncio.sleep(START_STAGGER_SECONDS)  # tables start one after another, not in the same instant
         (await http.post(f"/api/rooms/{room.code}/start", headers=room.auth)).raise_for_status()
     for room in rooms:
         for page in room.pages:
             await page.get_by_test_id("word").wait_for()
             await page.locator(".parlor-status-text", has_text=CONNECTED).wait_for()
+    return rooms
+
+
+async def seat_light(
+    http: httpx.AsyncClient, tier: Tier, players: int, first: int, cookies: list[str | None]
+) -> list[Room]:
+    """Rooms of up to 12 (a Python host and 11 light players, their Streamlit sessions spread over `cookies`)."""
+    per_room = ROOM_SIZE - 1
+    rooms = [await _room(http, first + n) for n in range(math.ceil(players / per_room))]
+    for i in range(players):
+        room = rooms[i // per_room]
+        cookie = cookies[i % len(cookies)]
+        room.light.append(await join_light(http, tier.url, tier.backend.url, room.code, f"Light {i}", cookie))
+    for room in rooms:
+        for _ in range(3 - 1 - len(room.light)):
+            (await http.post(f"/api/rooms/{room.code}/bots", headers=room.auth)).raise_for_status()
+        (await http.post(f"/api/rooms/{room.code}/start", headers=room.auth)).raise_for_status()
     return rooms
 
 
@@ -330,6 +386,12 @@ async def measure(
     for n, room in enumerate(rooms):
         for page in room.pages:
             await page.wait_for_function("t => window.parlorLoad && t in window.parlorLoad.seen", arg=f"{warm} {n}")
+        while any(f"{warm} {n}" not in player.seen for player in room.light):
+            await asyncio.sleep(0.1)
+    idle_start = CpuMark.take(tier)
+    await asyncio.sleep(IDLE_SECONDS)
+    idle_cpu = cpu_between(tier, idle_start, CpuMark.take(tier), serving=set(homes.values()))
+    result.chromium_idle_seconds = idle_cpu["chromium"]
 
     prefix = f"{tag} "
     posted: dict[str, tuple[Room, float]] = {}
@@ -354,6 +416,13 @@ async def measure(
         waiting = sum(
             1 for room, _, rep in reports for text, (r, _) in posted.items() if r is room and text not in rep["seen"]
         )
+        waiting += sum(
+            1
+            for room in rooms
+            for player in room.light
+            for text, (r, _) in posted.items()
+            if r is room and text not in player.seen
+        )
         if not waiting or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
@@ -375,6 +444,16 @@ async def measure(
             else:
                 result.missing += 1
         result.doubled += sum(1 for n in rep["most"].values() if n > 1)
+    for room in rooms:
+        for player in room.light:
+            for text, (r, t0) in posted.items():
+                if r is not room:
+                    continue
+                if text in player.seen:
+                    result.light_samples_ms.append(player.seen[text] - t0)
+                else:
+                    result.light_missing += 1
+            result.light_doubled += sum(1 for n in player.most.values() if n > 1)
     for replica in tier.replicas:
         sessions = sum(1 for home in homes.values() if home == replica.address)
         if not sessions:
@@ -409,6 +488,8 @@ async def run_series(
     spread_to: str | None = None,
     done: list[Result] | None = None,
     save: Path | None = None,
+    light: int = 0,
+    light_cookies: list[str | None] | None = None,
 ) -> list[Result]:
     """Grow to each player count in turn (new pages in new rooms) and measure every cadence at each count.
 
@@ -417,6 +498,8 @@ async def run_series(
     `pin` is the affinity cookie every page gets (one replica serves them all). With `spread_to` (another
     replica's cookie), the largest count is then measured again over both replicas: whole rooms are closed
     while at least half the pages stay, and new pages on the other replica make up the count.
+    `light` protocol-level players (loadtest/light_players.py), seated first in rooms of their own with their
+    Streamlit sessions spread over `light_cookies`, stay for every measurement and count among the players.
     """
     results: list[Result] = []
     done = [] if done is None else done
@@ -426,8 +509,18 @@ async def run_series(
         homes = await page_homes(tier, rooms)
         for interval in intervals:
             serving = len(set(homes.values()))
-            result = Result(players, interval, serving, browsers, seconds, len(rooms), seat_seconds=seat_seconds)
-            await measure(tier, http, rooms, result, homes, f"k{players} f{serving} i{interval:g}")
+            every = rooms + light_rooms
+            result = Result(
+                players + light,
+                interval,
+                serving,
+                browsers,
+                seconds,
+                len(every),
+                seat_seconds=seat_seconds,
+                light=light,
+            )
+            await measure(tier, http, every, result, homes, f"k{players} f{serving} i{interval:g}")
             for usage in result.replicas:
                 usage.rss_idle_bytes = idle[next(r.pid for r in tier.replicas if r.name == usage.name)]
             print(result.summary(), flush=True)
@@ -437,7 +530,10 @@ async def run_series(
 
     async with async_playwright() as pw, httpx.AsyncClient(base_url=tier.backend.url, timeout=30) as http:
         pool = [await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS) for _ in range(browsers)]
+        light_rooms: list[Room] = []
         try:
+            if light:
+                light_rooms = await seat_light(http, tier, light, 2000, light_cookies or [pin])
             rooms: list[Room] = []
             for players in counts:
                 t0 = time.monotonic()
@@ -449,7 +545,7 @@ async def run_series(
                     break
                 await measure_all(rooms, players, time.monotonic() - t0)
             if spread_to is not None and results:
-                players = results[-1].players
+                players = results[-1].pages
                 while rooms and sum(len(room.pages) for room in rooms) - len(rooms[-1].pages) >= players // 2:
                     for page in rooms.pop().pages:
                         await page.context.close()
@@ -458,6 +554,9 @@ async def run_series(
                 rooms += await seat_players(pool, http, tier.url, left, first=1000, cookie=spread_to)
                 await measure_all(rooms, players, time.monotonic() - t0)
         finally:
+            for room in light_rooms:
+                for player in room.light:
+                    await player.close()
             for browser in pool:
                 await browser.close()
     return results
@@ -480,6 +579,7 @@ def run(
     browsers: int = 1,
     compare_browsers: int = 0,
     save: Path | None = None,
+    light: int = 0,
 ) -> list[Result]:
     """Every player count on one Streamlit process, then the largest over two; stops growing at failure.
 
@@ -500,6 +600,8 @@ def run(
             pin=keys[0],
             spread_to=keys[-1] if two_frontends else None,
             save=save,
+            light=light,
+            light_cookies=list(keys),
         )
         results += asyncio.run(series)
         if compare_browsers > 1:
@@ -627,6 +729,83 @@ def markdown(results: list[Result], command: str) -> str:
     return "\n".join(lines)
 
 
+def mixed_markdown(results: list[Result], command: str) -> str:
+    """The mixed load: real pages that measure, protocol-level players that load, each population on its own."""
+    lines = [
+        "## Browser load, 100 players: real Chromium pages and protocol-level players, through two frontends",
+        "",
+        f"`{command}` — as the browser-load section above (real uvicorn, Streamlit behind "
+        "`deploy/nginx-frontend.conf`, rooms of up to 12, one clue per room at the cadence, games started "
+        "staggered by seating), with the players the machine cannot hold as Chromium pages played by protocol-level "
+        "clients (`loadtest/light_players.py`): each holds a real Streamlit session (Streamlit's own WebSocket "
+        "through nginx, the page script run for the room link) and a real seat with the bridge's backend socket, "
+        "on which it timestamps each clue (push-to-client, nothing rendered). Pages: push-to-screen as above. "
+        f"Chromium idle: all Chromium processes' CPU over {IDLE_SECONDS:g} s with nothing happening, per page; per "
+        "clue: Chromium's CPU over the window beyond that idle rate, per delivered clue per page. The first row of "
+        "each count has every page on one Streamlit process; the second spreads them over both (the protocol "
+        "players' Streamlit sessions are spread over both in every row).",
+        "",
+        "| players | pages | protocol players | frontends | clue every | rooms | clues | pages: p50 / p95 / max (ms) "
+        "| pages: missing, doubled, reloaded | protocol: p50 / p95 / max (ms) | protocol: missing, doubled "
+        "| Chromium idle per page (ms/s) | Chromium per clue per page (ms) | Streamlit CPU | Chromium CPU "
+        "| machine busy | load 1 min |",
+        "|" + "---:|" * 17,
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.players} | {r.pages} | {r.light} | {r.frontends} | {r.interval:g} s | {r.rooms} | {r.clues_posted} "
+            f"| {r.p(50):.0f} / {r.p(95):.0f} / {max(r.samples_ms, default=math.nan):.0f} "
+            f"| {r.missing}, {r.doubled}, {r.page_reloads} "
+            f"| {r.light_p(50):.0f} / {r.light_p(95):.0f} / {max(r.light_samples_ms, default=math.nan):.0f} "
+            f"| {r.light_missing}, {r.light_doubled} | {r.chromium_idle_ms_per_page_s:.1f} "
+            f"| {r.chromium_net_ms_per_clue_per_page:.1f} | {r.share('streamlit'):.0%} | {r.share('chromium'):.0%} "
+            f"| {r.share('machine'):.0%} | {r.load[0]:.1f}–{r.load[1]:.1f} |"
+        )
+    busiest = max((max(r.load) for r in results), default=0.0)
+    if busiest > 2 * (os.cpu_count() or 1):
+        lines += [
+            "",
+            f"The machine was shared with other work during this run (1-minute load average up to {busiest:.0f} on "
+            f"{os.cpu_count()} cores): the machine-busy share is everyone's, and latency includes waits for a core.",
+        ]
+    lines += [
+        "",
+        "![push-to-screen and push-to-client latency, 100 players](img/bench-browser-load-mixed.png)",
+        "",
+        machine_line(("streamlit", "streamlit-js-eval", "playwright", "fastapi", "uvicorn")),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def plot_mixed(results: list[Result], directory: Path = IMG) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in results:
+        for samples, who, style in ((r.samples_ms, "pages", "-"), (r.light_samples_ms, "protocol players", "--")):
+            if samples:
+                ordered = sorted(samples)
+                ys = [100 * (i + 1) / len(ordered) for i in range(len(ordered))]
+                label = f"{who}, {r.frontends} frontend{'s' if r.frontends > 1 else ''}, every {r.interval:g} s"
+                ax.plot(ordered, ys, linestyle=style, label=label)
+    ax.axvline(TARGET_P95_MS, color="red", linewidth=0.8, linestyle=":", label="100 ms")
+    ax.axhline(95, color="grey", linewidth=0.6, linestyle=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("clue POST to screen (pages) or to client (protocol players), ms")
+    ax.set_ylabel("% of deliveries at or below")
+    ax.legend(fontsize=7)
+    ax.set_title(f"{results[0].players} players: {results[0].pages} pages, {results[0].light} protocol players")
+    fig.tight_layout()
+    path = directory / "bench-browser-load-mixed.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot(results: list[Result], directory: Path = IMG) -> list[Path]:
     import matplotlib
 
@@ -706,6 +885,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the results here, each as soon as it is measured")
     parser.add_argument(
+        "--light", type=int, default=0, help="protocol-level players beside the pages (loadtest/light_players.py)"
+    )
+    parser.add_argument(
         "--from-json", type=Path, nargs="+", help="measure nothing: report the results saved by earlier runs"
     )
     parser.add_argument("--command", help="with --from-json: the command that measured them, quoted in the report")
@@ -715,15 +897,27 @@ def main(argv: list[str] | None = None) -> int:
     else:
         two = args.two_frontends
         results = run(
-            args.players, args.intervals, args.seconds, two, args.browsers, args.compare_browsers, save=args.json
+            args.players,
+            args.intervals,
+            args.seconds,
+            two,
+            args.browsers,
+            args.compare_browsers,
+            save=args.json,
+            light=args.light,
         )
     if args.write and results:
-        plot(results)
         command = "python -m loadtest.browser_load " + " ".join(argv if argv is not None else sys.argv[1:])
         if args.from_json:
             command = args.command or "python -m loadtest.browser_load … --json FILE` then `… --from-json FILE --write"
-        update_section("browser-load", markdown(results, command.strip()))
-    return 0 if results and all(not r.missing and not r.doubled for r in results) else 1
+        if any(r.light for r in results):
+            plot_mixed(results)
+            update_section("browser-load-mixed", mixed_markdown(results, command.strip()))
+        else:
+            plot(results)
+            update_section("browser-load", markdown(results, command.strip()))
+    clean = all(not (r.missing or r.doubled or r.light_missing or r.light_doubled) for r in results)
+    return 0 if results and clean else 1
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ if [[ "$mode" == "dev" ]]; then
   command -v newuidmap >/dev/null || apt_packages+=(uidmap)
   command -v catatonit >/dev/null || apt_packages+=(catatonit)  # the pause process of a pod
   [[ -x /usr/lib/cni/bridge ]] || apt_packages+=(containernetworking-plugins)
+  command -v npm >/dev/null || apt_packages+=(nodejs npm)  # axe-core and Lighthouse (package-lock.json)
 fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then apt_packages+=(python3-venv); fi
 if (( ${#apt_packages[@]} )); then
@@ -52,4 +53,15 @@ if [[ ! -f "$stamp" ]]; then
   # Parlor itself, editable: the build backend (hatchling) came from the lock, so nothing unhashed is fetched.
   .venv/bin/python -m pip install -q --no-deps --no-build-isolation --editable .
   touch "$stamp"
+fi
+
+# The browser audit tools, pinned in package-lock.json: axe-core (tests/frontend/test_browser_phone.py) and
+# Lighthouse (loadtest/web_audit.py), into node_modules/. Only the tests and load tests need them.
+if [[ "$mode" == "dev" ]]; then
+  npm_stamp="node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)"
+  if [[ ! -f "$npm_stamp" ]]; then
+    echo "bootstrap: installing npm packages from package-lock.json"
+    npm ci --no-audit --no-fund --loglevel=error
+    touch "$npm_stamp"
+  fi
 fi

@@ -42,28 +42,40 @@ def render(api: Api, on_seat: OnSeat, offer: tuple[Seat, str] | None = None) -> 
             st.markdown(t(lang, "seat_offer", code=prefill, name=name))
             if st.button(t(lang, "continue_as", name=name), type="primary", use_container_width=True):
                 on_seat(seat, name)
-    columns = st.columns(2, gap="large")
-    join_col, create_col = columns if prefill else columns[::-1]
     name_max = limit(None, "name_max")
-    with join_col, st.form("join", border=True):
-        st.subheader(t(lang, "join_title"))
-        code = st.text_input(t(lang, "room_code"), value=prefill, max_chars=5, placeholder="ABCDE")
-        name = st.text_input(
-            t(lang, "your_name"), max_chars=name_max, key="join_name", placeholder=t(lang, "name_ph", name="Bob")
-        )
-        if st.form_submit_button(t(lang, "join_button"), type="primary", use_container_width=True):
-            if len(code.strip()) != 5:
-                st.error(t(lang, "code_length"))
-            else:
-                _enter(lambda: api.join_room(code, name), name=name, on_seat=on_seat, lang=lang)
-    with create_col, st.form("create", border=True):
-        st.subheader(t(lang, "create_title"))
-        st.caption(t(lang, "create_help"))
-        host_name = st.text_input(
-            t(lang, "your_name"), max_chars=name_max, key="create_name", placeholder=t(lang, "name_ph", name="Alice")
-        )
-        if st.form_submit_button(t(lang, "create_button"), type="primary", use_container_width=True):
-            _enter(lambda: api.create_room(host_name, lang), name=host_name, on_seat=on_seat, lang=lang)
+
+    def join_form() -> None:
+        with st.form("join", border=True):
+            st.header(t(lang, "join_title"))
+            code = st.text_input(t(lang, "room_code"), value=prefill, max_chars=5, placeholder="ABCDE")
+            name = st.text_input(
+                t(lang, "your_name"), max_chars=name_max, key="join_name", placeholder=t(lang, "name_ph", name="Bob")
+            )
+            if st.form_submit_button(t(lang, "join_button"), type="primary", use_container_width=True):
+                if len(code.strip()) != 5:
+                    st.error(t(lang, "code_length"))
+                else:
+                    _enter(lambda: api.join_room(code, name), name=name, on_seat=on_seat, lang=lang)
+
+    def create_form() -> None:
+        with st.form("create", border=True):
+            st.header(t(lang, "create_title"))
+            st.caption(t(lang, "create_help"))
+            host_name = st.text_input(
+                t(lang, "your_name"),
+                max_chars=name_max,
+                key="create_name",
+                placeholder=t(lang, "name_ph", name="Alice"),
+            )
+            if st.form_submit_button(t(lang, "create_button"), type="primary", use_container_width=True):
+                _enter(lambda: api.create_room(host_name, lang), name=host_name, on_seat=on_seat, lang=lang)
+
+    # Drawn in screen order: on a phone the columns stack, and a first column filled after the second would push
+    # the second one down as it arrives.
+    forms = (join_form, create_form) if prefill else (create_form, join_form)
+    for column, form in zip(st.columns(2, gap="large"), forms, strict=True):
+        with column:
+            form()
     st.caption(t(lang, "landing_footer", min=limit(None, "min_players"), max=limit(None, "max_players")))
 
 

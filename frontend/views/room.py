@@ -205,8 +205,11 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
         f'</div><div class="parlor-code" data-testid="room-code">{esc(state["room_code"])}</div></div>'
     )
     st.caption(t(lang, "share"))
-    st.code(share_url, language=None, wrap_lines=True)
-    left, right = st.columns([3, 2], gap="large")
+    # The code block loads lazily: its placeholder is shorter, and a room's page would jump when it arrives.
+    st.container(key="parlor-share").code(share_url, language=None, wrap_lines=True)
+    # On a phone the columns stack with the players at the bottom (style.css): a player who joins then moves
+    # nothing on screen, where above the host's controls every join pushed them down.
+    left, right = st.container(key="parlor-lobby-columns").columns([3, 2], gap="large")
     with left:
         st.markdown(f"#### {t(lang, 'players_n', n=len(players), max=max_players)}")
         for p in players:

@@ -1,0 +1,117 @@
+"""The page on a phone (375x740), in real Chromium: every view passes axe-core in English and French and comes up
+without jumping (CLS <= 0.1), an idle discussion page lays nothing out, and the front door compresses and caches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from frontend.live import PAGE_FILES, static_url
+from launchers.backend import Backend, run_backend
+from launchers.nginx import Nginx, nginx_available, run_frontend_nginx
+from launchers.process import free_port
+from launchers.streamlit import Frontend, frontend_origins, run_streamlit
+from loadtest.page_audit import (
+    VIEWS,
+    Table,
+    axe_available,
+    axe_violations,
+    chromium_metrics,
+    cls_since,
+    open_phone,
+    shift_mark,
+    shifts_since,
+)
+from tests.conftest import scaled
+from tests.frontend.player import UI_TIMEOUT_MS
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+WAIT_MS = scaled(30) * 1000
+IDLE_SECONDS = 10
+CLS_LIMIT = 0.1
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, Frontend]]:
+    if not axe_available():
+        pytest.skip("needs axe-core (npm ci, scripts/bootstrap.sh dev)")
+    tmp = tmp_path_factory.mktemp("phone")
+    port = free_port()
+    # The bridge's empty heartbeat (one fragment rerun every 20 s) would land in the idle window by chance.
+    front_env = {"BRIDGE_HEARTBEAT_MS": "60000"}
+    with (
+        run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=tmp) as backend,
+        run_streamlit(backend.url, port=port, tmp=tmp, env=front_env) as frontend,
+    ):
+        yield backend, frontend
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_view_is_accessible_and_steady(browser: Browser, stack: tuple[Backend, Frontend], language: str) -> None:
+    """Landing, lobby, discussion, voting, Mr. White's guess and game over on a phone: no axe-core violation, a
+    CLS of at most 0.1 as each view comes up; in discussion (English run), 10 idle seconds with the countdown
+    running cause no layout at all. Measured on the second game of the tab: Streamlit loads each widget's code
+    on its first use behind a shorter placeholder, so on a loaded machine a first lobby's widgets can arrive late
+    and move what is below them (loadtest/web_audit.py reports the first visit's CLS)."""
+    backend, frontend = stack
+    context, page = open_phone(browser, frontend.url, f"{language}-{language.upper()}", UI_TIMEOUT_MS)
+    assert list(Table(backend.url, page, language, WAIT_MS).views()) == list(VIEWS)
+    page.evaluate("sessionStorage.clear()")  # a new player in the same browser: the landing page again
+    page.goto(frontend.url)
+    problems: dict[str, object] = {}
+    seen = []
+    mark = 0
+    for view in Table(backend.url, page, language, WAIT_MS).views():
+        seen.append(view)
+        page.wait_for_timeout(500)  # what the view's own scripts do right after it arrives counts too
+        if (violations := axe_violations(page)) != []:
+            problems[f"{view} axe"] = violations
+        if (cls := cls_since(page, mark)) > CLS_LIMIT:
+            problems[f"{view} CLS"] = [cls, shifts_since(page, mark)]
+        if view == "discussion" and language == "en":
+            expect(page.locator(".parlor-countdown-text canvas")).to_have_count(1)
+            cdp = context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            before = chromium_metrics(cdp)["LayoutCount"]
+            page.wait_for_timeout(IDLE_SECONDS * 1000)
+            layouts = chromium_metrics(cdp)["LayoutCount"] - before
+            if layouts:
+                problems["discussion idle layouts"] = layouts
+        mark = shift_mark(page)
+    context.close()
+    assert seen == list(VIEWS)
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def test_front_door_compresses_and_caches(
+    stack: tuple[Backend, Frontend], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Through deploy/nginx-frontend.conf: Streamlit's hashed bundles and Parlor's own scripts (with ?v=) come
+    gzipped and cacheable for a year; the page itself is revalidated."""
+    if not nginx_available():
+        pytest.skip("needs nginx")
+    _backend, frontend = stack
+    with run_frontend_nginx([frontend.port], tmp_path_factory.mktemp("phone-nginx")) as nginx:
+        check_front_door(nginx)
+
+
+def check_front_door(nginx: Nginx) -> None:
+    with httpx.Client(base_url=nginx.url, headers={"Accept-Encoding": "gzip"}, timeout=10) as http:
+        index = http.get("/")
+        assert index.headers["content-encoding"] == "gzip"
+        assert "immutable" not in index.headers.get("cache-control", "")
+        bundle = next(part.split('"')[1] for part in index.text.split("src=")[1:] if part.startswith('"./static/'))
+        raw = http.get(bundle.lstrip("."))
+        assert raw.headers["content-encoding"] == "gzip"
+        assert raw.headers["cache-control"] == "public, max-age=31536000, immutable"
+        for name in PAGE_FILES:
+            script = http.get(static_url(name))
+            assert script.status_code == 200
+            assert "javascript" in script.headers["content-type"]
+            assert script.headers["cache-control"] == "public, max-age=31536000, immutable"
+            assert script.headers["content-encoding"] == "gzip"
