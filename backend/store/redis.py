@@ -231,6 +231,21 @@ return missing
 """
 
 
+async def _within(cleanup: Awaitable[object], seconds: float) -> None:
+    """Run a connection's cleanup for at most `seconds`, its errors ignored. Not `asyncio.wait_for`: on a timeout
+    that cancels the call and then waits for it to finish, and redis-py's cleanup of a connection the network
+    killed can swallow the cancellation, which hung a store's close() (and a test's teardown) for minutes."""
+    task = asyncio.ensure_future(cleanup)
+    try:
+        await asyncio.wait({task}, timeout=seconds)
+    finally:
+        if task.done():
+            if not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it as never retrieved
+        else:
+            task.cancel()  # left to finish on its own; nobody waits for it
+
+
 def _room_key(code: str) -> str:
     return f"{PREFIX}{{{code}}}:room"
 
@@ -366,21 +381,19 @@ class _Feed:
                 log.warning("redis store: subscription to %s lost (%r); reconnecting in %.2f s", self.name, exc, delay)
             finally:
                 self.connected.clear()
-                # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(self.pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
+                # a killed connection can leave aclose() waiting forever: never let cleanup hang the loop; a
+                # cancellation (close()) arriving here ends the loop instead of being swallowed with the cleanup
+                await _within(self.pubsub.aclose(), CLOSE_TIMEOUT_SECONDS)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
             delay = min(delay * 2, RECONNECT_MAX_DELAY)
 
     async def close(self) -> None:
         self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(self.task, 2 * CLOSE_TIMEOUT_SECONDS)
+        await asyncio.wait({self.task}, timeout=2 * CLOSE_TIMEOUT_SECONDS)
         for queue in self.confirms.values():
             for future in queue:
                 future.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.client.aclose(), CLOSE_TIMEOUT_SECONDS)
+        await _within(self.client.aclose(), CLOSE_TIMEOUT_SECONDS)
 
 
 class RedisStore:
@@ -448,8 +461,7 @@ class RedisStore:
         for feed in list(self._feeds.values()):
             await feed.close()
         self._feeds.clear()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._redis.aclose(), CLOSE_TIMEOUT_SECONDS)
+        await _within(self._redis.aclose(), CLOSE_TIMEOUT_SECONDS)
 
     async def ping(self) -> bool:
         try:
@@ -879,8 +891,7 @@ class RedisStore:
     async def _stop_loss_checks(self) -> None:
         if self._vanish_task is not None:
             self._vanish_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._vanish_task
+            await asyncio.wait({self._vanish_task}, timeout=2 * CLOSE_TIMEOUT_SECONDS)
             self._vanish_task = None
 
     async def _vanish_loop(self) -> None:
