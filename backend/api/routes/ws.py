@@ -167,7 +167,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
         watching = True
         await _resume(conn, service, creds, last_event_id, epoch)
-        await service.connected(creds, conn.session)
+        await service.presence.connected(creds, conn.session)
         await _read_loop(websocket, conn, service, creds)
     except Unavailable as exc:
         conn.disconnect_reason = "error"
@@ -188,7 +188,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         )
         if current:
             with contextlib.suppress(Unavailable):  # presence is best effort while the store is away
-                await service.disconnected(creds, conn.session)
+                await service.presence.disconnected(creds, conn.session)
 
 
 async def _await_hello(
