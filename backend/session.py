@@ -63,14 +63,9 @@ class Command:
 
 class SocketSession:
     def __init__(self, websocket: WebSocket, service: RoomService, code: str, address: str) -> None:
-        self.websocket = websocket
-        self.service = service
-        self.hub = service.hub
-        self.settings = service.settings
-        self.metrics = service.metrics
-        self.code = code
-        self.address = address
-        self.conn: Connection | None = None
+        self.websocket, self.service, self.code, self.address = websocket, service, code, address
+        self.hub, self.settings, self.metrics = service.hub, service.settings, service.metrics
+        self.conn: Connection | None = None  # set once the hello is accepted, with `creds`
         self.creds: Credentials | None = None
         self._waiting = False  # holds a place under MAX_CONNECTIONS until hello is answered
         self._watching = False

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend.core.config import Settings
 from backend.core.errors import RateLimited
@@ -42,27 +42,17 @@ class Resume:
         return self.snapshot is None
 
 
+@dataclass(eq=False)
 class Catchup:
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        hub: Hub,
-        metrics: Metrics,
-        clock: Callable[[], float],
-        commits: Commits,
-        presence: Presence,
-        transport_for: Callable[[str], Transport],
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.hub = hub
-        self.metrics = metrics
-        self.clock = clock
-        self.commits = commits
-        self.presence = presence
-        self.transport_for = transport_for
-        self._longpolls: dict[tuple[str, str], int] = {}  # (code, player) -> long-polls held right now
+    settings: Settings
+    store: Store
+    hub: Hub
+    metrics: Metrics
+    clock: Callable[[], float]
+    commits: Commits
+    presence: Presence
+    transport_for: Callable[[str], Transport]  # the door's: the flag it holds may be swapped at any time
+    _longpolls: dict[tuple[str, str], int] = field(default_factory=dict, init=False)  # (code, player) -> held now
 
     async def snapshot(self, creds: Credentials, transport: Transport) -> Snapshot:
         snap = await self.commits.read(creds.room_code, lambda r: r.snapshot(creds.player_id))

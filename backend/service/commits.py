@@ -5,6 +5,7 @@ deadline. No state of its own."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from backend.core.errors import Invalid
@@ -19,12 +20,12 @@ from backend.store import Once, Store
 T = TypeVar("T")
 
 
+@dataclass(eq=False)
 class Commits:
-    def __init__(self, store: Store, metrics: Metrics, clock: Callable[[], float], timers: Timers) -> None:
-        self.store = store
-        self.metrics = metrics
-        self.clock = clock
-        self.timers = timers
+    store: Store
+    metrics: Metrics
+    clock: Callable[[], float]
+    timers: Timers
 
     async def mutate(self, code: str, fn: Callable[[Room], list[Event]]) -> Room:
         room, stored = await self.store.mutate(normalize_code(code), fn, self.clock())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from backend.core.config import Settings
 from backend.core.errors import NotFound
@@ -20,13 +21,14 @@ from backend.service.commits import Commits
 from backend.service.seats import Credentials
 
 
+@dataclass(eq=False)
 class Presence:
-    def __init__(self, settings: Settings, hub: Hub, commits: Commits, clock: Callable[[], float]) -> None:
-        self.settings = settings
-        self.hub = hub
-        self.commits = commits
-        self.clock = clock
-        self._pollers: dict[tuple[str, str], tuple[float, Transport]] = {}  # (code, player) -> (seen at, transport)
+    settings: Settings
+    hub: Hub
+    commits: Commits
+    clock: Callable[[], float]
+    # (code, player) -> (seen at, transport)
+    _pollers: dict[tuple[str, str], tuple[float, Transport]] = field(default_factory=dict, init=False)
 
     async def seen_polling(self, creds: Credentials, transport: Transport) -> None:
         """A poll or long-poll request keeps its player shown online.

@@ -9,6 +9,7 @@ hears every commit and reset from the store and closes its own.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 
 from backend.core.errors import NotFound, Unavailable
 from backend.game.events import StoredEvent
@@ -18,13 +19,15 @@ from backend.realtime.protocol import CloseCode
 from backend.store import Store
 
 
+@dataclass(eq=False)
 class RoomSockets:
-    def __init__(self, store: Store, hub: Hub) -> None:
-        self.store = store
-        self.hub = hub
-        self._resyncs: set[asyncio.Task[None]] = set()
-        store.subscribe(self._on_commit)
-        store.subscribe_resets(self._on_room_reset)
+    store: Store
+    hub: Hub
+    _resyncs: set[asyncio.Task[None]] = field(default_factory=set, init=False)
+
+    def __post_init__(self) -> None:
+        self.store.subscribe(self._on_commit)
+        self.store.subscribe_resets(self._on_room_reset)
 
     def close(self, code: str, close: CloseCode, reason: str, why: str, player_id: str | None = None) -> int:
         """Ask this process's sockets of the room (or of one player in it) to close; returns how many."""

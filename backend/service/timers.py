@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from backend.game.engine import Room
 from backend.store import Store
@@ -20,13 +21,13 @@ log = logging.getLogger("backend.service")
 POLL_SECONDS = 0.5  # the longest sleep: the store's due rooms are read again at least this often
 
 
+@dataclass(eq=False)
 class Timers:
-    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
-        self.store = store
-        self.clock = clock
-        self._next_timer: float | None = None
-        self._failing = False
-        self._wake = asyncio.Event()
+    store: Store
+    clock: Callable[[], float]
+    _next_timer: float | None = field(default=None, init=False)
+    _failing: bool = field(default=False, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def schedule(self, room: Room) -> None:
         """Wake the timer loop early when this commit set a wake-up sooner than the one it sleeps towards."""

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from backend.core.config import Settings
 from backend.core.errors import NotFound, Unavailable
@@ -26,25 +27,16 @@ from backend.store import Store
 log = logging.getLogger("backend.service")
 
 
+@dataclass(eq=False)
 class Upkeep:
-    def __init__(
-        self,
-        settings: Settings,
-        store: Store,
-        hub: Hub,
-        metrics: Metrics,
-        clock: Callable[[], float],
-        presence: Presence,
-        timers: Timers,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.hub = hub
-        self.metrics = metrics
-        self.clock = clock
-        self.presence = presence
-        self.timers = timers
-        self._tasks: list[asyncio.Task[None]] = []
+    settings: Settings
+    store: Store
+    hub: Hub
+    metrics: Metrics
+    clock: Callable[[], float]
+    presence: Presence
+    timers: Timers
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     def start(self, tick: Callable[[str], Awaitable[None]]) -> None:
         """Start the timer loop (firing due rooms with `tick`) and the maintenance loop."""
