@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
-        app.state.service.refresh_gauges()
+        app.state.service.upkeep.refresh_gauges()
         metrics.asyncio_tasks.set(len(asyncio.all_tasks()))
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from backend.core import logs
-from backend.core.errors import ParlorError
+from backend.core.errors import NotFound, ParlorError
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None = N
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ParlorError)
     async def _parlor_error(request: Request, exc: ParlorError) -> JSONResponse:
-        return _error(exc.to_dict(), exc.status)
+        return _error(exc.to_dict(), exc.status)  # the class's status, as a socket closes with its close_code
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -60,7 +60,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        # an unknown path is answered as an unknown room or player is; 405 has no domain error of its own
+        code = {NotFound.status: NotFound.code, 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error({"code": code, "message": str(exc.detail)}, exc.status_code)
 
     @app.exception_handler(Exception)

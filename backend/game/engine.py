@@ -3,22 +3,22 @@
 No I/O, no clock reads, no asyncio: every command takes the caller's `now` (epoch seconds) and, where chance
 may be involved, a `random.Random` (required: the engine never makes its own); it validates first, then
 mutates and returns the events it produced, or raises a `backend.core.errors.ParlorError` and leaves the
-room untouched. The store assigns event ids.
+room untouched. The store assigns event ids. What a bot says and votes is `backend.game.bots`; when it acts,
+and how its move is applied, is decided here.
 """
 
 from __future__ import annotations
 
 import random
-import re
-import unicodedata
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
+from backend.game import bots
 from backend.game.events import Event
-from backend.game.text import clean_name, clean_text, contains_word, looks_alike
+from backend.game.text import clean_name, clean_text, contains_word, fold, looks_alike
 from backend.game.vocabulary import (
     CLUE_MAX,
     MAX_PLAYERS,
@@ -48,7 +48,6 @@ from backend.game.words import (
     WordBank,
     custom_bank,
     parse_custom_pack,
-    vague_hints,
 )
 
 MIN_PLAYERS_MR_WHITE = 5
@@ -724,107 +723,15 @@ class Room:
         return min(rng.uniform(low, max(low, high)), max(phase_seconds, 0.0) * 0.8)
 
     def _bot_move(self, bot: Player, now: float, rng: random.Random) -> list[Event]:
-        if self.phase == Phase.GUESS:
-            return self._end_guess(self._bot_guess(bot, rng), now, rng)
-        if self.phase == Phase.DISCUSSION:
-            text = self._mr_white_clue(bot, rng) if bot.word is None else self._worded_clue(bot, bot.word)
-            bot.bot_hints_used += 1
-            return self.post_clue(bot.id, text, now, rng)
-        target = self._bot_vote_target(bot, rng)
-        if target is None:
+        move = bots.choose(self, bot, rng)
+        if move is None:
             return []
-        return self.vote(bot.id, target, now, rng)
-
-    def _worded_clue(self, bot: Player, word: str) -> str:
-        """A bot's clue for its word that nobody gave yet, as a person would give it.
-
-        First a hint of the word nobody said; once the table has said them all (5 hints go in one round at a
-        big table), two hints together, the ones this bot never gave first: a person does not repeat their own
-        clue round after round, and echoing someone else's clue word for word is the tell every player (and
-        every bot) reads as Mr. White's. Only when every pair was said too does a bot repeat itself.
-        """
-        hints = [h for h in self._hints(word) if word.casefold() not in h.casefold()]
-        if not hints:
-            return "hmm, tricky"
-        # each bot starts at its own hint, so bots of one word do not all reach for the same one
-        start = sum(map(ord, bot.id)) + bot.bot_hints_used
-        turn = [hints[(start + k) % len(hints)] for k in range(len(hints))]
-        said = {_norm_text(clue["text"]) for clue in self.clues}
-        mine = {_norm_text(clue["text"]) for clue in self.clues if clue["player_id"] == bot.id}
-        fresh = next((h for h in turn if _norm_text(h) not in said), None)
-        if fresh is not None:
-            return fresh
-        pairs = [(a, b) for i, a in enumerate(turn) for b in turn[i + 1 :]]
-        unsaid = [(a, b) for a, b in pairs if len(f"{a}, {b}") <= CLUE_MAX and _norm_text(f"{a}, {b}") not in said]
-        unsaid.sort(key=lambda pair: sum(_norm_text(h) in mine for h in pair))  # stable: the bot's own order
-        return "{}, {}".format(*unsaid[0]) if unsaid else turn[0]
-
-    def _bot_vote_target(self, bot: Player, rng: random.Random) -> str | None:
-        """Suspect whoever echoed someone else's clue (Mr. White's habit), gave none, or strayed from the
-        bot's own word; follow the table's votes a little; break ties by chance."""
-        candidates = [p.id for p in self.alive() if p.id != bot.id]
-        if self.revote_candidates:
-            candidates = [pid for pid in candidates if pid in self.revote_candidates]
-        if not candidates:
-            return None
-        mine = _tokens(" ".join(self._hints(bot.word))) if bot.word else set()
-        first_said: dict[str, str] = {}
-        for clue in self.clues:
-            first_said.setdefault(_norm_text(clue["text"]), clue["player_id"])
-        tally = Counter(self.votes.values())
-        score: dict[str, float] = {}
-        for pid in candidates:
-            said = [c for c in self.clues if c["player_id"] == pid]
-            points = rng.random() * 0.5 + 0.5 * tally[pid]
-            if not any(c["round"] == self.round for c in said):
-                points += 1.0
-            for clue in said:
-                if first_said[_norm_text(clue["text"])] != pid:
-                    points += 2.0  # repeated what another player said first
-                elif mine:
-                    points += -1.0 if _tokens(clue["text"]) & mine else 1.0
-            score[pid] = points
-        return max(candidates, key=lambda pid: score[pid])
-
-    def _bot_guess(self, bot: Player, rng: random.Random) -> str:
-        """Mr. White's guess from the clues it saw: the candidate word whose hints overlap them most."""
-        ranked = self._mr_white_beliefs(bot, rng)
-        return ranked[0] if ranked else "no idea"
-
-    def _mr_white_beliefs(self, bot: Player, rng: random.Random) -> list[str]:
-        """Candidate words (the pair and the decoys), the best fit to the clues heard so far first."""
-        heard = Counter(t for c in self.clues if c["player_id"] != bot.id for t in _tokens(c["text"]))
-        words = {**self.decoys, **self.hints}
-
-        def fit(word: str) -> tuple[int, float]:  # most-repeated clue words first: civilians are the majority
-            return sum(heard[t] for t in _tokens(" ".join(words[word]))), rng.random()
-
-        return sorted(words, key=fit, reverse=True)
-
-    def _mr_white_clue(self, bot: Player, rng: random.Random) -> str:
-        """Blend in with a hint of the word Mr. White believes the civilians hold, never a clue already given.
-
-        Repeating someone word for word is exactly what the civilian bots look for, so a hint anyone already
-        posted is skipped; the next-best candidates' hints, then vague words, follow when one word runs out.
-        """
-        said = {_norm_text(c["text"]) for c in self.clues}
-        options = [h for word in self._mr_white_beliefs(bot, rng) for h in self._candidate_hints(word, rng)]
-        options += list(vague_hints(self.settings.language))
-        fresh = next((h for h in options if _norm_text(h) not in said), None)
-        if fresh is not None:
-            return fresh
-        n = 2  # every option was said already: a vague word with a count stays unique
-        while _norm_text(f"{options[0]} ({n})") in said:
-            n += 1
-        return f"{options[0]} ({n})"
-
-    def _candidate_hints(self, word: str, rng: random.Random) -> list[str]:
-        hints = list(self.hints.get(word) or self.decoys.get(word) or [])
-        rng.shuffle(hints)
-        return hints
-
-    def _hints(self, word: str) -> list[str]:
-        return self.hints.get(word, [])
+        if move.kind == "guess":
+            return self._end_guess(move.value, now, rng)
+        if move.kind == "clue":
+            bot.bot_hints_used += 1
+            return self.post_clue(bot.id, move.value, now, rng)
+        return self.vote(bot.id, move.value, now, rng)
 
     def _enter(self, phase: Phase, now: float, rng: random.Random, *, next_round: bool = False) -> list[Event]:
         if phase not in LEGAL_TRANSITIONS[self.phase]:
@@ -1095,13 +1002,6 @@ def _check_setting(key: str, value: Any, packs: Mapping[str, str] | None, *, has
         raise Invalid(f"unknown setting {key!r}", "invalid_settings")
 
 
-def _fold(text: str) -> str:
-    """Casefolded, accents stripped (NFKD, combining marks dropped), inner spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(bare.split())
-
-
 def _forms(word: str) -> set[str]:
     """A word and its singular guesses: a trailing s or x dropped, or es."""
     forms = {word}
@@ -1114,12 +1014,4 @@ def _forms(word: str) -> set[str]:
 
 def same_word(guess: str, word: str) -> bool:
     """Mr. White's guess judged kindly: case, accents, surrounding spaces and a trailing plural ignored."""
-    return bool(_forms(_fold(guess)) & _forms(_fold(word)))
-
-
-def _norm_text(text: str) -> str:
-    return " ".join(_fold(text).split())
-
-
-def _tokens(text: str) -> set[str]:
-    return {t for t in re.split(r"[^\w]+", _fold(text)) if len(t) > 2}
+    return bool(_forms(fold(guess)) & _forms(fold(word)))

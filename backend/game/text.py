@@ -38,6 +38,14 @@ def normal_form(raw: str) -> str:
     return _SPACE_RUN.sub(" ", unicodedata.normalize("NFKC", raw)).strip()
 
 
+def fold(text: str) -> str:
+    """Casefolded, accents stripped (NFKD, combining marks dropped), inner spaces collapsed: text compared
+    kindly (a guess against the word, a clue against the clues already said)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.split())
+
+
 def _has_invisible(text: str) -> bool:
     """True when disarm's invisible-character filters would change the text (default-ignorables and kin).
 

@@ -1,16 +1,16 @@
-"""WS /ws/{code}: authenticate with `hello`, resume from the last event id, then stream events.
+"""WS /ws/{code}: accept, parse frames, and hand them to the socket's session (`backend.session`).
 
-The handler only authenticates, parses, dispatches and registers with the hub; the registration is released
-in `finally`. Refusals happen after `accept` with a close code, because a browser cannot read the HTTP status
-of a refused handshake; only a foreign Origin is refused at the handshake itself (403).
+The route answers the handshake (a foreign Origin is refused there with 403, a draining server with 503 or
+1013), accepts, waits for `hello` within HELLO_TIMEOUT_SECONDS, and then reads frames until either side closes;
+everything else (rate limits and the socket cap, authentication, the hub, the resume, presence, the moves) is
+the session's, released in `finally` by `session.disconnect`. Refusals after `accept` carry a close code,
+because a browser cannot read the HTTP status of a refused handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -18,22 +18,18 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
-from starlette.websockets import WebSocketState
 
 from backend.api.deps import handshake_allowed
 from backend.api.errors import validation_error
 from backend.api.models import AdvanceIn, ClueIn, GuessIn, KickIn, SettingsIn, VoteIn
-from backend.core import logs
-from backend.core.errors import NotFound, ParlorError, RateLimited, Unauthorized, Unavailable
-from backend.core.limits import Limit
-from backend.metrics import FRAME_TYPES_IN
-from backend.realtime.direct import DirectWriter
-from backend.realtime.hub import Connection, Hub
+from backend.core.config import Settings
+from backend.core.errors import BadFrame, FrameTooBig
+from backend.metrics import FRAME_TYPES_IN, Metrics
 from backend.realtime.protocol import CloseCode, Transport, dumps, frame
 from backend.service import MAX_EVENT_ID, Credentials, RoomService, normalize_code
+from backend.session import Command, Hello, Ping, SocketSession
 
 router = APIRouter()
-log = logging.getLogger("parlor.ws")
 
 # A player on the socket makes their moves over it: one `command` frame instead of a REST request (no new
 # connection on a phone, no HTTP parsing and routing per move). Same bodies, the same service door, and `id` is
@@ -63,16 +59,48 @@ COMMANDS: dict[str, tuple[type[BaseModel] | None, Move]] = {
 COMMAND_ID_MAX = 64  # the Idempotency-Key header's limit
 
 
-class _Abuse(Exception):
-    """A frame we cannot use; counted, answered with an error frame, and fatal after `abuse_limit`."""
+@router.websocket("/ws/{code}")
+async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
+    service: RoomService = websocket.app.state.service
+    if not await _handshake(websocket, service):
+        return
+    address = websocket.client.host if websocket.client else "unknown"
+    await websocket.accept()
+    session = SocketSession(websocket, service, normalize_code(code), address)
+    peer_close_code = None
+    try:
+        if not await session.admit():
+            return
+        hello = await _await_hello(websocket, service.settings, service.metrics)
+        if hello is not None and await session.connect(hello):
+            peer_close_code = await _read_frames(websocket, session)
+    finally:
+        await session.disconnect(peer_close_code)
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
+
+async def _handshake(websocket: WebSocket, service: RoomService) -> bool:
+    """The refusals answered before accept: a foreign Origin (403), a draining or gated server (503 or 1013)."""
+    metrics = service.metrics
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in service.settings.allowed_origins:
+        metrics.ws_handshake_rejections.labels("origin_refused").inc()
+        await websocket.close(code=CloseCode.POLICY)  # before accept: the server answers the handshake with 403
+        return False
+    if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
+        # a 503 handshake answer lets the load balancer retry the upgrade on another process
+        metrics.ws_connection_attempts.labels("over_capacity").inc()
+        body = {"error": {"code": "draining", "message": "server restarting: connect again"}}
+        await websocket.send_denial_response(JSONResponse(body, status_code=503))
+        return False
+    if service.draining or not handshake_allowed(websocket.app):
+        metrics.ws_connection_attempts.labels("over_capacity").inc()
+        await websocket.close(code=CloseCode.TRY_LATER)
+        return False
+    return True
 
 
-def _error_frame(code: str, message: str) -> str:
-    return dumps(frame("error", {"code": code, "message": message}))
+def _error_frame(error: BadFrame) -> str:
+    return dumps(frame("error", error.to_dict()))
 
 
 def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
@@ -80,121 +108,24 @@ def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
     if text is None:
         data = raw.get("bytes") or b""
         if len(data) > max_bytes:
-            raise OverflowError
+            raise FrameTooBig(f"frames are limited to {max_bytes} bytes")
         try:
             text = data.decode()
         except UnicodeDecodeError:
-            raise _Abuse("malformed_frame", "frames must be UTF-8 JSON text") from None
+            raise BadFrame("frames must be UTF-8 JSON text", "malformed_frame") from None
     if len(text) > max_bytes:
-        raise OverflowError
+        raise FrameTooBig(f"frames are limited to {max_bytes} bytes")
     try:
         parsed = json.loads(text)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack ('[' * 5000)
-        raise _Abuse("malformed_json", "frames must be JSON objects") from None
+        raise BadFrame("frames must be JSON objects", "malformed_json") from None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("type"), str):
-        raise _Abuse("malformed_frame", "frames must be JSON objects with a string 'type'")
+        raise BadFrame("frames must be JSON objects with a string 'type'", "malformed_frame")
     return parsed
 
 
-@router.websocket("/ws/{code}")
-async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
-    service: RoomService = websocket.app.state.service
-    hub: Hub = service.hub
-    settings = service.settings
-    metrics = service.metrics
-    attempts = metrics.ws_connection_attempts
-
-    origin = websocket.headers.get("origin")
-    if origin is not None and origin not in settings.allowed_origins:
-        metrics.ws_handshake_rejections.labels("origin_refused").inc()
-        await websocket.close(code=CloseCode.POLICY)  # before accept: the server answers the handshake with 403
-        return
-    if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
-        # a 503 handshake answer lets the load balancer retry the upgrade on another process
-        attempts.labels("over_capacity").inc()
-        body = {"error": {"code": "draining", "message": "server restarting: connect again"}}
-        await websocket.send_denial_response(JSONResponse(body, status_code=503))
-        return
-    if service.draining or not handshake_allowed(websocket.app):
-        attempts.labels("over_capacity").inc()
-        await websocket.close(code=CloseCode.TRY_LATER)
-        return
-    address = websocket.client.host if websocket.client else "unknown"
-    await websocket.accept()
-    try:
-        await service.guard.check_misses(address)
-        await service.guard.hit(Limit.HANDSHAKE, address)
-    except RateLimited as exc:
-        metrics.ws_handshake_rejections.labels("rate_limited").inc()
-        log.info("socket refused: %s", exc.message, extra={"close_code": int(CloseCode.TRY_LATER), "code": exc.code})
-        await websocket.close(CloseCode.TRY_LATER, exc.message)
-        return
-    # sockets still waiting for hello count toward the cap too: an idle flood of handshakes is capacity used
-    if hub.connection_count() + hub.pending >= settings.max_connections:
-        attempts.labels("over_capacity").inc()
-        metrics.limit_refusals.labels("socket_cap").inc()
-        await websocket.close(CloseCode.TRY_LATER, "server at capacity, try again later")
-        return
-
-    hub.pending += 1
-    try:
-        creds, last_event_id, epoch = await _await_hello(websocket, service, normalize_code(code), address)
-    except Unavailable as exc:  # the store is down: the client retries later (or falls back to polling)
-        attempts.labels("store_unavailable").inc()
-        await _close(websocket, CloseCode.TRY_LATER, exc.message)
-        return
-    finally:
-        hub.pending -= 1
-    if creds is None:
-        return
-    if service.transport_for(creds.player_id) != Transport.WEBSOCKET:
-        attempts.labels("disabled" if not settings.websocket_enabled else "flag_refused").inc()
-        await websocket.close(CloseCode.NOT_IN_COHORT, "use polling: WebSocket is not enabled for you")
-        return
-
-    attempts.labels("accepted").inc()
-    logs.bind(room=creds.room_code, player=creds.player_id)
-    conn = hub.new_connection(websocket, creds.room_code, creds.player_id, DirectWriter.of(websocket.scope))
-    conn.pending = []  # live events are held back until the replay is queued, so order is kept
-    previous = hub.register(conn)
-    if previous is not None:
-        previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", "replaced")
-    if service.draining:
-        # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
-        conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
-    watching = False
-    try:
-        await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
-        watching = True
-        await _resume(conn, service, creds, last_event_id, epoch)
-        await service.connected(creds, conn.session)
-        await _read_loop(websocket, conn, service, creds)
-    except Unavailable as exc:
-        conn.disconnect_reason = "error"
-        await _close(websocket, CloseCode.TRY_LATER, exc.message)
-    finally:
-        if watching:
-            service.unwatch(creds.room_code)
-        current = hub.unregister(conn)
-        metrics.ws_disconnects.labels(conn.disconnect_reason).inc()
-        log.info(
-            "socket closed: %s",
-            conn.disconnect_reason,
-            extra={
-                "close_code": conn.close_code if conn.close_code is not None else conn.peer_close_code,
-                "reason": conn.disconnect_reason,
-                "duration_s": round(time.monotonic() - conn.opened, 3),
-            },
-        )
-        if current:
-            with contextlib.suppress(Unavailable):  # presence is best effort while the store is away
-                await service.disconnected(creds, conn.session)
-
-
-async def _await_hello(
-    websocket: WebSocket, service: RoomService, code: str, address: str
-) -> tuple[Credentials | None, int | None, str | None]:
-    settings, metrics = service.settings, service.metrics
+async def _await_hello(websocket: WebSocket, settings: Settings, metrics: Metrics) -> Hello | None:
+    """The client's hello within HELLO_TIMEOUT_SECONDS, or None once the socket was closed (or the client left)."""
     deadline = time.monotonic() + settings.hello_timeout_seconds
     strikes = 0
     while True:
@@ -204,159 +135,88 @@ async def _await_hello(
         except TimeoutError:
             metrics.ws_handshake_rejections.labels("no_hello").inc()
             await websocket.close(CloseCode.NO_HELLO, "no hello within the time allowed")
-            return None, None, None
+            return None
         if raw["type"] == "websocket.disconnect":
             metrics.ws_handshake_rejections.labels("bad_hello").inc()
-            return None, None, None
+            return None
         try:
             parsed = _parse(raw, settings.max_frame_bytes)
             if parsed["type"] != "hello":
-                raise _Abuse("hello_required", "the first frame must be hello")
-            hello = _hello_fields(parsed)
-        except OverflowError:
+                raise BadFrame("the first frame must be hello", "hello_required")
+            hello = _hello(parsed)
+        except FrameTooBig as too_big:
             metrics.ws_handshake_rejections.labels("bad_hello").inc()
-            await websocket.close(CloseCode.TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
-            return None, None, None
-        except _Abuse as abuse:
+            await websocket.close(too_big.close_code, too_big.message)
+            return None
+        except BadFrame as bad:
             strikes += 1
             metrics.ws_frames_received.labels("invalid").inc()
             if strikes >= settings.abuse_limit:
                 metrics.ws_handshake_rejections.labels("bad_hello").inc()
-                await websocket.close(CloseCode.ABUSE, "too many invalid frames")
-                return None, None, None
-            await websocket.send_text(_error_frame(abuse.code, abuse.message))
+                await websocket.close(bad.close_code, "too many invalid frames")
+                return None
+            await websocket.send_text(_error_frame(bad))
             continue
         metrics.ws_frames_received.labels("hello").inc()
         metrics.transport_messages.labels(Transport.WEBSOCKET, "in").inc()
-        player_id, token, last_event_id, epoch = hello
-        try:
-            creds = await service.authenticate(code, player_id, token)
-        except NotFound:
-            await service.guard.miss(address)
-            metrics.ws_handshake_rejections.labels("unknown_room").inc()
-            await websocket.close(CloseCode.UNKNOWN_ROOM, "unknown room")
-            return None, None, None
-        except Unauthorized:
-            metrics.ws_handshake_rejections.labels("auth_failed").inc()
-            metrics.ws_disconnects.labels("auth_failure").inc()
-            await websocket.close(CloseCode.AUTH, "bad credentials")
-            return None, None, None
-        return creds, last_event_id, epoch
+        return hello
 
 
-def _hello_fields(frame: dict[str, Any]) -> tuple[str, str, int | None, str | None]:
-    player_id, token, last = frame.get("player_id"), frame.get("token"), frame.get("last_event_id")
-    epoch = frame.get("epoch")
+def _hello(parsed: dict[str, Any]) -> Hello:
+    player_id, token, last = parsed.get("player_id"), parsed.get("token"), parsed.get("last_event_id")
+    epoch = parsed.get("epoch")
     if not isinstance(player_id, str) or not isinstance(token, str):
-        raise _Abuse("bad_hello", "hello needs string player_id and token")
+        raise BadFrame("hello needs string player_id and token", "bad_hello")
     if last is not None and (not isinstance(last, int) or isinstance(last, bool) or not 0 <= last <= MAX_EVENT_ID):
-        raise _Abuse("bad_hello", f"last_event_id must be an integer from 0 to {MAX_EVENT_ID}, or null")
+        raise BadFrame(f"last_event_id must be an integer from 0 to {MAX_EVENT_ID}, or null", "bad_hello")
     if epoch is not None and (not isinstance(epoch, str) or len(epoch) > 64):
-        raise _Abuse("bad_hello", "epoch must be the string the server sent, or null")
-    return player_id, token, last, epoch
+        raise BadFrame("epoch must be the string the server sent, or null", "bad_hello")
+    return Hello(player_id, token, last, epoch)
 
 
-async def _resume(
-    conn: Connection, service: RoomService, creds: Credentials, after: int | None, epoch: str | None
-) -> None:
-    """Queue welcome, then the missed events (or a snapshot), then whatever arrived meanwhile."""
-    hub = service.hub
-    resume = await service.resume(creds, after, transport=Transport.WEBSOCKET, epoch=epoch)
-    if after is not None:
-        service.metrics.ws_resumes.labels("true" if resume.recovered else "false").inc()
-    welcome: dict[str, Any] = {
-        "player_id": creds.player_id,
-        "room_code": creds.room_code,
-        "server_time": service.clock(),
-        "heartbeat_seconds": service.settings.heartbeat_timeout_seconds,
-        "ping_interval_seconds": service.settings.ping_interval_seconds,
-        "pong_timeout_seconds": service.settings.pong_timeout_seconds,
-        "transport": Transport.WEBSOCKET,
-        "resumed_from": after,
-        "recovered": resume.recovered,
-        "last_event_id": resume.last_event_id,
-        "epoch": resume.epoch,
-    }
-    hub.send(conn, "welcome", welcome)
-    if resume.snapshot is None:
-        conn.last_id = after or 0
-        await hub.replay(conn, resume.events)
-    else:
-        hub.send(conn, "snapshot", resume.snapshot)
-        conn.last_id = resume.last_event_id
-    hub.go_live(conn)
-
-
-async def _read_loop(websocket: WebSocket, conn: Connection, service: RoomService, creds: Credentials) -> None:
-    settings, metrics, hub = service.settings, service.metrics, service.hub
-    strikes = 0
-    inbound = metrics.transport_messages.labels(Transport.WEBSOCKET, "in")
+async def _read_frames(websocket: WebSocket, session: SocketSession) -> int | None:
+    """Hand each frame to the session until either side closes; returns the code of the client's close frame."""
+    max_bytes = session.settings.max_frame_bytes
     while True:
         raw = await websocket.receive()
         if raw["type"] == "websocket.disconnect":
-            conn.peer_close_code = raw.get("code")
-            if raw.get("code") == CloseCode.RESTART and conn.disconnect_reason == "client_close":
-                conn.disconnect_reason = "server_restart"
-            return
-        conn.last_seen = time.monotonic()
-        inbound.inc()
+            code: int | None = raw.get("code")
+            return code
         try:
-            parsed = _parse(raw, settings.max_frame_bytes)
-            kind = parsed["type"]
-            if kind == "ping":
-                metrics.ws_frames_received.labels("ping").inc()
-                hub.send(conn, "pong", {"t": parsed.get("t")})
-                continue
-            if kind == "command":
-                await _command(conn, service, creds, parsed)
-                continue
-            if kind == "hello":
-                raise _Abuse("already_authenticated", "hello is only valid as the first frame")
-            raise _Abuse("unknown_type", f"unknown frame type {kind[:40]!r}; expected ping or command")
-        except OverflowError:
-            conn.disconnect_reason = "abuse"
-            await _close(websocket, CloseCode.TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
-            return
-        except _Abuse as abuse:
-            strikes += 1
-            metrics.ws_frames_received.labels("invalid").inc()
-            if strikes >= settings.abuse_limit:
-                conn.disconnect_reason = "abuse"
-                await _close(websocket, CloseCode.ABUSE, "too many invalid frames")
-                return
-            hub.send(conn, "error", {"code": abuse.code, "message": abuse.message})
-        except ParlorError as err:
-            hub.send(conn, "error", err.to_dict())
+            parsed: Ping | Command | BadFrame = _frame(_parse(raw, max_bytes))
+        except BadFrame as bad:
+            parsed = bad
+        if not await session.receive(parsed):
+            return None
 
 
-async def _command(conn: Connection, service: RoomService, creds: Credentials, parsed: dict[str, Any]) -> None:
-    """One move: `ack` {command, last_event_id} after its events are queued to this socket, or `error` {command,
-    code, message} as REST would answer it. A frame that is not a command at all counts as abuse."""
+def _frame(parsed: dict[str, Any]) -> Ping | Command:
+    kind = parsed["type"]
+    if kind == "ping":
+        return Ping(parsed.get("t"))
+    if kind == "command":
+        return _command(parsed)
+    if kind == "hello":
+        raise BadFrame("hello is only valid as the first frame", "already_authenticated")
+    raise BadFrame(f"unknown frame type {kind[:40]!r}; expected ping or command", "unknown_type")
+
+
+def _command(parsed: dict[str, Any]) -> Command:
+    """A `command` frame's move, its body checked as REST checks it; a frame that is not a command at all is bad."""
     key, name, data = parsed.get("id"), parsed.get("name"), parsed.get("data", {})
     if not isinstance(key, str) or not 1 <= len(key) <= COMMAND_ID_MAX:
-        raise _Abuse("bad_command", f"a command needs a string id of 1 to {COMMAND_ID_MAX} characters")
+        raise BadFrame(f"a command needs a string id of 1 to {COMMAND_ID_MAX} characters", "bad_command")
     spec = COMMANDS.get(name) if isinstance(name, str) else None
     if spec is None:
-        raise _Abuse("unknown_command", f"unknown command {str(name)[:40]!r}; expected one of {', '.join(COMMANDS)}")
+        raise BadFrame(f"unknown command {str(name)[:40]!r}; expected one of {', '.join(COMMANDS)}", "unknown_command")
     if not isinstance(data, dict):
-        raise _Abuse("bad_command", "a command's data must be a JSON object")
-    service.metrics.ws_frames_received.labels("command").inc()
+        raise BadFrame("a command's data must be a JSON object", "bad_command")
     model, move = spec
-    hub = service.hub
     try:
         body = model.model_validate(data) if model is not None else None
-        last = await move(service, creds, body, key)
     except ValidationError as exc:
-        hub.send(conn, "error", {**validation_error(exc.errors(), "data"), "command": key})
-    except ParlorError as err:
-        hub.send(conn, "error", {**err.to_dict(), "command": key})
-    else:
-        hub.send(conn, "ack", {"command": key, "last_event_id": last})
-
-
-async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
-    if websocket.application_state == WebSocketState.CONNECTED:
-        await websocket.close(code, reason)
+        return Command(key, None, validation_error(exc.errors(), "data"))
+    return Command(key, lambda service, who: move(service, who, body, key))
 
 
 assert "hello" in FRAME_TYPES_IN
