@@ -46,7 +46,12 @@ def test_every_contract_holds_on_the_tree() -> None:
 @pytest.mark.parametrize(
     ("module", "wrong_import", "contract", "message"),
     [
-        ("backend/game/text.py", "import backend.api", "backend-layers", "backend.game is not allowed to import backend.api"),
+        (
+            "backend/game/text.py",
+            "import backend.api",
+            "backend-layers",
+            "backend.game is not allowed to import backend.api",
+        ),
         ("frontend/api.py", "import loadtest.report", "production-alone", "frontend is not allowed to import loadtest"),
     ],
 )
