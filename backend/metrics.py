@@ -11,9 +11,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from backend.core.build import register_build_info
-from backend.game.events import PRIVATE_TYPES, PUBLIC_TYPES
-from backend.game.vocabulary import Winner
-from backend.realtime.protocol import Transport
+from backend.core.wire import PRIVATE_TYPES, PUBLIC_TYPES, Transport, Winner
 
 # What the service decided about a handshake: the connection-success SLI is built from these alone.
 TRANSPORTS = tuple(Transport)

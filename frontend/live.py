@@ -44,6 +44,13 @@ def _script(name: str) -> str:
 
 
 @lru_cache
+def _loader() -> str:
+    """loader.js without its comment lines: it travels with every rerun that installs or probes."""
+    lines = _script("loader.js").splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("//"))
+
+
+@lru_cache
 def static_url(name: str) -> str:
     """The file's URL with its content hash, so the front door may let browsers keep it for a year."""
     digest = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
@@ -56,7 +63,7 @@ def install_expression(config: dict[str, Any] | None) -> str:
     Only the loader and the files' URLs travel with each rerun; the browser fetches the files once and caches them.
     """
     urls = {name: static_url(name) for name in PAGE_FILES}
-    return f"({_script('loader.js')})(window.parent, {json.dumps(urls)}, {json.dumps(config)})"
+    return f"({_loader()})(window.parent, {json.dumps(urls)}, {json.dumps(config)})"
 
 
 def install(config: dict[str, Any] | None) -> None:

@@ -60,7 +60,7 @@ def store_servers(kind: str, workdir: Path) -> Iterator[str]:
 
 
 def flush(store_url: str) -> None:
-    from backend.store.redis import parse_url
+    from backend.core.redis_url import parse_url
 
     url, cluster = parse_url(store_url)
     port = int(url.rsplit(":", 1)[1].split("/")[0])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: install what it needs, lint, type-check, the browser code's unit tests (Node), then pytest (real servers, Redis,
+# The whole test suite: install what it needs, lint, type-check, check the import layers, the browser code's unit tests (Node), then pytest (real servers, Redis,
 # Prometheus, nginx and headless Chromium). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +7,8 @@ bash scripts/bootstrap.sh dev
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy
+# The layer contracts ([tool.importlinter] in pyproject.toml, the table of docs/architecture.md): a second.
+echo "== lint-imports"; .venv/bin/lint-imports --no-cache --no-logo
 # The bridge's state machine, outbox and gap detection against a fake socket and clock: seconds, no browser.
 echo "== node"; node --test tests/frontend/static/
 echo "== pytest"

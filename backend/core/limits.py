@@ -31,6 +31,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from backend.core.config import Settings
 from backend.core.errors import RateLimited
+from backend.core.redis_url import parse_url
 from backend.metrics import Metrics
 
 
@@ -59,8 +60,6 @@ def _redis_url(store_url: str) -> tuple[str, bool] | None:
     """(plain redis URL, cluster?) when STORE_URL names Redis; None for memory://."""
     if store_url.startswith("memory://"):
         return None
-    from backend.store.redis import parse_url
-
     return parse_url(store_url)
 
 

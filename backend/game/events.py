@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.core.wire import PRIVATE_TYPES as PRIVATE_TYPES
+from backend.core.wire import PUBLIC_TYPES as PUBLIC_TYPES
 from backend.game.vocabulary import EventType
 
-PRIVATE_TYPES: tuple[EventType, ...] = (EventType.YOUR_WORD,)
-PUBLIC_TYPES: tuple[EventType, ...] = tuple(t for t in EventType if t not in PRIVATE_TYPES)
 # The largest event id a client may name: JavaScript holds integers exactly up to here, and anything above it
 # is no id this server handed out. Client-supplied ids are checked against it before any store call.
 MAX_EVENT_ID = 2**53 - 1

@@ -9,6 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TypedDict
 
+from backend.core.wire import EventType as EventType
+from backend.core.wire import Winner as Winner
+
 MIN_PLAYERS = 3
 MAX_PLAYERS = 12
 NAME_MAX = 24
@@ -28,12 +31,6 @@ class Role(StrEnum):
     CIVILIAN = "civilian"
     UNDERCOVER = "undercover"
     MR_WHITE = "mr_white"  # no word at all
-
-
-class Winner(StrEnum):
-    CIVILIANS = "civilians"
-    UNDERCOVER = "undercover"  # the undercovers, with Mr. White if still in
-    MR_WHITE = "mr_white"  # a right guess, or Mr. White alone at parity
 
 
 class TieRule(StrEnum):
@@ -60,27 +57,6 @@ class PackProblem(StrEnum):
     REPEATED = "repeated"  # a word already on an earlier line
     TOO_MANY_LINES = "too_many_lines"
     EMPTY = "empty"  # no pair at all
-
-
-class EventType(StrEnum):
-    PLAYER_JOINED = "player_joined"
-    PLAYER_LEFT = "player_left"
-    PRESENCE_CHANGED = "presence_changed"
-    HOST_CHANGED = "host_changed"
-    SETTINGS_CHANGED = "settings_changed"
-    GAME_STARTED = "game_started"
-    PHASE_CHANGED = "phase_changed"
-    CLUE_POSTED = "clue_posted"
-    PLAYER_READY = "player_ready"
-    VOTE_CAST = "vote_cast"
-    PLAYER_ELIMINATED = "player_eliminated"
-    VOTE_TIED = "vote_tied"
-    GUESS_STARTED = "guess_started"
-    GUESS_MADE = "guess_made"
-    STAND_IN_STARTED = "stand_in_started"
-    STAND_IN_ENDED = "stand_in_ended"
-    GAME_OVER = "game_over"
-    YOUR_WORD = "your_word"  # private: only the player it names sees it
 
 
 class Range(TypedDict):

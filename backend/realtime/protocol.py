@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import time
-from enum import IntEnum, StrEnum
+from enum import IntEnum
 from typing import Any, Protocol, TypedDict
+
+from backend.core.wire import Transport as Transport
 
 FRAME_FIELDS = ("id", "type", "ts", "data", "prev")
 
@@ -29,12 +31,6 @@ class CloseCode(IntEnum):
     UNKNOWN_ROOM = 4404
     NO_HELLO = 4408
     REPLACED = 4409
-
-
-class Transport(StrEnum):
-    WEBSOCKET = "websocket"
-    LONGPOLL = "longpoll"
-    POLLING = "polling"
 
 
 class CommittedEvent(Protocol):

@@ -59,7 +59,6 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -68,6 +67,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
 
 from backend.core.errors import Conflict, NotFound, Unavailable
+from backend.core.redis_url import parse_url
 from backend.game.engine import Room
 from backend.game.events import Event, StoredEvent
 from backend.metrics import Metrics, get_metrics
@@ -281,17 +281,6 @@ def _parse_entries(entries: Any) -> list[StoredEvent]:
         raw = fields["e"] if isinstance(fields, dict) else fields[1]
         out.append(StoredEvent.from_dict(json.loads(raw)))
     return out
-
-
-def parse_url(url: str) -> tuple[str, bool]:
-    """`redis+cluster://h:p` or `redis://h:p?cluster=1` mean a Redis Cluster; returns (plain URL, cluster?)."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    flag = [v for k, v in query if k == "cluster"]
-    cluster = parts.scheme.endswith("+cluster") or (bool(flag) and flag[-1].lower() in ("1", "true", "yes"))
-    scheme = parts.scheme.removesuffix("+cluster")
-    rest = urlencode([(k, v) for k, v in query if k != "cluster"])
-    return urlunsplit((scheme, parts.netloc, parts.path, rest, parts.fragment)), cluster
 
 
 class _Feed:

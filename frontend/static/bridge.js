@@ -254,7 +254,8 @@
     // draws it with the last status it was handed; a new element is repainted the moment Streamlit adds it.
     paintStatus(force) {
       if (!this.win) return;
-      const label = this.labels[this.status] || this.labels.connecting || this.status;
+      // Until a seat's config brings the labels, the text Python drew stays: never the raw state name.
+      const label = this.labels[this.status] || this.labels.connecting || null;
       const key = this.status + "|" + this.detail + "|" + label;
       if (!force && key === this.painted) return;
       this.painted = key;
@@ -262,7 +263,7 @@
         if (el.dataset.mode && el.dataset.mode !== "bridge") continue;
         const text = el.querySelector(".parlor-status-text");
         const detail = el.querySelector(".parlor-status-detail");
-        if (text && text.textContent !== label) text.textContent = label;
+        if (text && label !== null && text.textContent !== label) text.textContent = label;
         if (detail && detail.textContent !== this.detail) detail.textContent = this.detail;
         if (el.dataset.status !== this.status) el.dataset.status = this.status;
       }

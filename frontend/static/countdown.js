@@ -9,6 +9,10 @@
 // fixed by the style sheet, so the swap moves nothing): a canvas repaints without layout, and the bar moves by
 // transform. The time left is also the canvas's aria-label (an attribute no style rule reads: no layout).
 // While the tab is hidden no timer runs; it catches up the moment the tab is shown again.
+// The server's clock: the bridge's estimate, and the time the view was drawn (data-drawn, stamped by Python). Just
+// after a reload the bridge has heard nothing from the server, or only old events replayed to a polling seat, and
+// its estimate is the browser's clock or an old event's time; a countdown drawn before we first saw it bounds the
+// server's clock from below as a stamped frame does, so the first frame counts from the real time left.
 (function (w) {
   "use strict";
   if (w.parlorCountdown) return;
@@ -55,12 +59,25 @@
     canvas.parlorColor = label.parlorColor;
     canvas.setAttribute("aria-label", text);
   };
+  // The server's clock minus ours, at least: from the stamp of a countdown, when we first saw it.
+  const drawnBound = (el, localMs) => {
+    if (el.parlorDrawnBound === undefined) {
+      const drawn = Number(el.dataset.drawn) * 1000;
+      el.parlorDrawnBound = el.dataset.drawn && Number.isFinite(drawn) ? drawn - localMs : null;
+    }
+    return el.parlorDrawnBound;
+  };
   let timer = null;
   const tick = () => {
     timer = null;
     if (doc.hidden) return;
     const bridge = w.parlorBridge;
-    const nowMs = bridge && bridge.serverNowMs ? bridge.serverNowMs() : performance.timeOrigin + performance.now();
+    const localMs = performance.timeOrigin + performance.now();
+    let nowMs = bridge && bridge.serverNowMs ? bridge.serverNowMs() : localMs;
+    for (const el of countdowns) {
+      const bound = drawnBound(el, localMs);
+      if (bound !== null) nowMs = Math.max(nowMs, localMs + bound);
+    }
     const now = nowMs / 1000;
     let nextMs = 1000;
     for (const el of countdowns) {

@@ -52,11 +52,14 @@ def show_flash() -> None:
 def countdown_html(deadline: float | None, total: float) -> str:
     if not deadline:
         return ""
-    left = max(0, int(deadline - time.time() + 0.999))
-    # The bar starts where it belongs; countdown.js only moves it on the next whole second.
+    now = time.time()
+    left = max(0, int(deadline - now + 0.999))
+    # The bar starts where it belongs; countdown.js only moves it on the next whole second. data-drawn: when this
+    # was drawn, on the server's clock, so countdown.js's first frame counts from there, not from a browser clock
+    # the bridge has not yet checked against the server (just after a reload).
     scale = min(1.0, left / total) if total > 0 else 1.0
     return (
-        f'<div class="parlor-countdown" data-deadline="{deadline:.3f}" data-total="{total:g}">'
+        f'<div class="parlor-countdown" data-deadline="{deadline:.3f}" data-drawn="{now:.3f}" data-total="{total:g}">'
         f'<div class="parlor-countdown-text">{left // 60}:{left % 60:02d}</div>'
         f'<div class="parlor-countdown-bar"><span style="transform:scaleX({scale:.4f})"></span></div></div>'
     )

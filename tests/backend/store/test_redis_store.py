@@ -36,7 +36,7 @@ def admin_client(target: RedisTarget) -> Any:
     """A decoding client on the stores' Redis (one server or the cluster), to look at their keys directly."""
     from redis.asyncio.cluster import RedisCluster
 
-    from backend.store.redis import parse_url
+    from backend.core.redis_url import parse_url
 
     url, cluster = parse_url(target.url)
     if cluster:
@@ -282,7 +282,8 @@ async def test_rooms_lost_or_rewound_while_a_subscription_was_down_are_reset(
     restored from an older copy (its last id went back) reach the reset listeners; the latter gets a new epoch."""
     from redis.asyncio.cluster import RedisCluster
 
-    from backend.store.redis import _log_key, _room_key, parse_url
+    from backend.core.redis_url import parse_url
+    from backend.store.redis import _log_key, _room_key
 
     a, b = await redis_stores(), await redis_stores()
     heard, resets = Recorder(), []
