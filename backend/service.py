@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 from backend.core.config import Settings
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, RateLimited, Unauthorized, Unavailable
 from backend.core.limits import ClientLimits, Limit
-from backend.game.engine import GUESS_MAX, Room, RoomLimits, game_limits
+from backend.game.engine import Room, RoomLimits, game_limits
 from backend.game.events import MAX_EVENT_ID, Event, StoredEvent
 from backend.game.text import clean_name, clean_text
 from backend.game.vocabulary import (
     CLUE_MAX,
     CUSTOM_PACK_MAX_CHARS,
+    GUESS_MAX,
     NAME_MAX,
     EventType,
     GameLimits,
@@ -44,7 +45,7 @@ from backend.game.vocabulary import (
 from backend.game.words import PackLibrary, WordBank
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
-from backend.realtime.protocol import CloseCode, Transport
+from backend.realtime.protocol import CloseCode, DisconnectReason, ErrorCode, Transport
 from backend.store import LogSlice, Once, Store
 
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ class RoomService:
             try:
                 self._count(await self.store.create_room(room, events, now))
             except Conflict as exc:
-                if exc.code == "room_exists":
+                if exc.code == ErrorCode.ROOM_EXISTS:
                     continue
                 raise
             await self.guard.hosted.add(address, code)
@@ -282,7 +283,7 @@ class RoomService:
             await self.guard.miss(address)
             raise
         except Forbidden as exc:
-            if exc.code == "banned":
+            if exc.code == ErrorCode.BANNED:
                 self.metrics.limit_refusals.labels("banned").inc()
             raise
         return Credentials(normalize_code(code), player_id, token)
@@ -653,7 +654,11 @@ class RoomService:
         for event in events:
             if event.type == EventType.PLAYER_LEFT:
                 self.close_room_sockets(
-                    code, CloseCode.AUTH, "you are no longer in this room", "auth_failure", event.data["player_id"]
+                    code,
+                    CloseCode.AUTH,
+                    "you are no longer in this room",
+                    DisconnectReason.AUTH_FAILURE,
+                    event.data["player_id"],
                 )
 
     def _on_room_reset(self, code: str) -> None:
@@ -669,11 +674,15 @@ class RoomService:
         try:
             await self.store.read(code, lambda r: r.epoch)
         except NotFound:
-            self.close_room_sockets(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
+            self.close_room_sockets(
+                code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", DisconnectReason.ROOM_GONE
+            )
             return
         except Unavailable:
             pass  # cannot tell yet: a resume finds out (a gone room then answers 4404, a live one resyncs)
-        self.close_room_sockets(code, CloseCode.RESTART, "room history reset: reconnect to resync", "server_restart")
+        self.close_room_sockets(
+            code, CloseCode.RESTART, "room history reset: reconnect to resync", DisconnectReason.SERVER_RESTART
+        )
 
     def close_room_sockets(
         self, code: str, close: CloseCode, reason: str, why: str, player_id: str | None = None
@@ -749,7 +758,7 @@ class RoomService:
                 CloseCode.GOING_AWAY,
                 "heartbeat timeout: no frame received",
                 where=lambda conn: mono - conn.last_seen > silent_limit,
-                disconnect_reason="heartbeat_timeout",
+                disconnect_reason=DisconnectReason.HEARTBEAT_TIMEOUT,
             )
         for (code, player_id), (seen, transport) in list(self._pollers.items()):
             if mono - seen >= self.settings.presence_timeout_seconds:

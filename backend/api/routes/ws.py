@@ -29,8 +29,9 @@ from backend.core.limits import Limit
 from backend.metrics import FRAME_TYPES_IN
 from backend.realtime.direct import DirectWriter
 from backend.realtime.hub import Connection, Hub
-from backend.realtime.protocol import CloseCode, Transport, dumps, frame
+from backend.realtime.protocol import CloseCode, DisconnectReason, ErrorCode, FrameType, Transport, dumps, frame
 from backend.service import MAX_EVENT_ID, Credentials, RoomService, normalize_code
+from parlor_protocol import version as protocol_version
 
 router = APIRouter()
 log = logging.getLogger("parlor.ws")
@@ -72,7 +73,7 @@ class _Abuse(Exception):
 
 
 def _error_frame(code: str, message: str) -> str:
-    return dumps(frame("error", {"code": code, "message": message}))
+    return dumps(frame(FrameType.ERROR, {"code": code, "message": message}))
 
 
 def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
@@ -112,7 +113,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
         # a 503 handshake answer lets the load balancer retry the upgrade on another process
         attempts.labels("over_capacity").inc()
-        body = {"error": {"code": "draining", "message": "server restarting: connect again"}}
+        body = {"error": {"code": ErrorCode.DRAINING, "message": "server restarting: connect again"}}
         await websocket.send_denial_response(JSONResponse(body, status_code=503))
         return
     if service.draining or not handshake_allowed(websocket.app):
@@ -158,10 +159,10 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
     conn.pending = []  # live events are held back until the replay is queued, so order is kept
     previous = hub.register(conn)
     if previous is not None:
-        previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", "replaced")
+        previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", DisconnectReason.REPLACED)
     if service.draining:
         # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
-        conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
+        conn.request_close(CloseCode.RESTART, "server restarting: reconnect", DisconnectReason.SERVER_RESTART)
     watching = False
     try:
         await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
@@ -170,7 +171,7 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
         await service.connected(creds, conn.session)
         await _read_loop(websocket, conn, service, creds)
     except Unavailable as exc:
-        conn.disconnect_reason = "error"
+        conn.disconnect_reason = DisconnectReason.ERROR
         await _close(websocket, CloseCode.TRY_LATER, exc.message)
     finally:
         if watching:
@@ -210,7 +211,7 @@ async def _await_hello(
             return None, None, None
         try:
             parsed = _parse(raw, settings.max_frame_bytes)
-            if parsed["type"] != "hello":
+            if parsed["type"] != FrameType.HELLO:
                 raise _Abuse("hello_required", "the first frame must be hello")
             hello = _hello_fields(parsed)
         except OverflowError:
@@ -226,9 +227,15 @@ async def _await_hello(
                 return None, None, None
             await websocket.send_text(_error_frame(abuse.code, abuse.message))
             continue
-        metrics.ws_frames_received.labels("hello").inc()
+        metrics.ws_frames_received.labels(FrameType.HELLO).inc()
         metrics.transport_messages.labels(Transport.WEBSOCKET, "in").inc()
         player_id, token, last_event_id, epoch = hello
+        spoken = protocol_version.parse(parsed.get(protocol_version.HELLO_FIELD))  # none: a page from before versions
+        if spoken is None or not protocol_version.accepts(spoken):
+            metrics.ws_handshake_rejections.labels("unsupported_protocol").inc()
+            why = protocol_version.refusal(spoken) if spoken is not None else "protocol must be a non-negative integer"
+            await websocket.close(CloseCode.UNSUPPORTED_PROTOCOL, why)
+            return None, None, None
         try:
             creds = await service.authenticate(code, player_id, token)
         except NotFound:
@@ -238,7 +245,7 @@ async def _await_hello(
             return None, None, None
         except Unauthorized:
             metrics.ws_handshake_rejections.labels("auth_failed").inc()
-            metrics.ws_disconnects.labels("auth_failure").inc()
+            metrics.ws_disconnects.labels(DisconnectReason.AUTH_FAILURE).inc()
             await websocket.close(CloseCode.AUTH, "bad credentials")
             return None, None, None
         return creds, last_event_id, epoch
@@ -276,13 +283,14 @@ async def _resume(
         "recovered": resume.recovered,
         "last_event_id": resume.last_event_id,
         "epoch": resume.epoch,
+        "protocol": protocol_version.PROTOCOL_VERSION,
     }
-    hub.send(conn, "welcome", welcome)
+    hub.send(conn, FrameType.WELCOME, welcome)
     if resume.snapshot is None:
         conn.last_id = after or 0
         await hub.replay(conn, resume.events)
     else:
-        hub.send(conn, "snapshot", resume.snapshot)
+        hub.send(conn, FrameType.SNAPSHOT, resume.snapshot)
         conn.last_id = resume.last_event_id
     hub.go_live(conn)
 
@@ -295,38 +303,38 @@ async def _read_loop(websocket: WebSocket, conn: Connection, service: RoomServic
         raw = await websocket.receive()
         if raw["type"] == "websocket.disconnect":
             conn.peer_close_code = raw.get("code")
-            if raw.get("code") == CloseCode.RESTART and conn.disconnect_reason == "client_close":
-                conn.disconnect_reason = "server_restart"
+            if raw.get("code") == CloseCode.RESTART and conn.disconnect_reason == DisconnectReason.CLIENT_CLOSE:
+                conn.disconnect_reason = DisconnectReason.SERVER_RESTART
             return
         conn.last_seen = time.monotonic()
         inbound.inc()
         try:
             parsed = _parse(raw, settings.max_frame_bytes)
             kind = parsed["type"]
-            if kind == "ping":
-                metrics.ws_frames_received.labels("ping").inc()
-                hub.send(conn, "pong", {"t": parsed.get("t")})
+            if kind == FrameType.PING:
+                metrics.ws_frames_received.labels(FrameType.PING).inc()
+                hub.send(conn, FrameType.PONG, {"t": parsed.get("t")})
                 continue
-            if kind == "command":
+            if kind == FrameType.COMMAND:
                 await _command(conn, service, creds, parsed)
                 continue
-            if kind == "hello":
+            if kind == FrameType.HELLO:
                 raise _Abuse("already_authenticated", "hello is only valid as the first frame")
             raise _Abuse("unknown_type", f"unknown frame type {kind[:40]!r}; expected ping or command")
         except OverflowError:
-            conn.disconnect_reason = "abuse"
+            conn.disconnect_reason = DisconnectReason.ABUSE
             await _close(websocket, CloseCode.TOO_BIG, f"frames are limited to {settings.max_frame_bytes} bytes")
             return
         except _Abuse as abuse:
             strikes += 1
             metrics.ws_frames_received.labels("invalid").inc()
             if strikes >= settings.abuse_limit:
-                conn.disconnect_reason = "abuse"
+                conn.disconnect_reason = DisconnectReason.ABUSE
                 await _close(websocket, CloseCode.ABUSE, "too many invalid frames")
                 return
-            hub.send(conn, "error", {"code": abuse.code, "message": abuse.message})
+            hub.send(conn, FrameType.ERROR, {"code": abuse.code, "message": abuse.message})
         except ParlorError as err:
-            hub.send(conn, "error", err.to_dict())
+            hub.send(conn, FrameType.ERROR, err.to_dict())
 
 
 async def _command(conn: Connection, service: RoomService, creds: Credentials, parsed: dict[str, Any]) -> None:
@@ -340,18 +348,18 @@ async def _command(conn: Connection, service: RoomService, creds: Credentials, p
         raise _Abuse("unknown_command", f"unknown command {str(name)[:40]!r}; expected one of {', '.join(COMMANDS)}")
     if not isinstance(data, dict):
         raise _Abuse("bad_command", "a command's data must be a JSON object")
-    service.metrics.ws_frames_received.labels("command").inc()
+    service.metrics.ws_frames_received.labels(FrameType.COMMAND).inc()
     model, move = spec
     hub = service.hub
     try:
         body = model.model_validate(data) if model is not None else None
         last = await move(service, creds, body, key)
     except ValidationError as exc:
-        hub.send(conn, "error", {**validation_error(exc.errors(), "data"), "command": key})
+        hub.send(conn, FrameType.ERROR, {**validation_error(exc.errors(), "data"), "command": key})
     except ParlorError as err:
-        hub.send(conn, "error", {**err.to_dict(), "command": key})
+        hub.send(conn, FrameType.ERROR, {**err.to_dict(), "command": key})
     else:
-        hub.send(conn, "ack", {"command": key, "last_event_id": last})
+        hub.send(conn, FrameType.ACK, {"command": key, "last_event_id": last})
 
 
 async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
@@ -359,4 +367,4 @@ async def _close(websocket: WebSocket, code: CloseCode, reason: str) -> None:
         await websocket.close(code, reason)
 
 
-assert "hello" in FRAME_TYPES_IN
+assert FrameType.HELLO in FRAME_TYPES_IN
