@@ -25,17 +25,16 @@ def accepts(version: int) -> bool:
     return SUPPORTED_MIN <= version <= SUPPORTED_MAX
 
 
-def parse(raw: object) -> int | None:
-    """A client's announced version: absent (None) means IMPLICIT_VERSION; anything but a non-negative int (or its
-    decimal string, from a header) is None too, and the caller refuses it as a malformed hello or request."""
+def parse(raw: object, *, header: bool = False) -> int | None:
+    """A client's announced version: the hello's JSON integer, or with `header` the header's decimal digits.
+    Absent (None) is IMPLICIT_VERSION; anything else that is not a non-negative integer is None, which the
+    caller refuses like a version it does not speak."""
     if raw is None:
         return IMPLICIT_VERSION
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return raw if raw >= 0 else None
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 6:
-        return int(raw)
+    if header:
+        return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
+    if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 1_000_000:
+        return raw
     return None
 
 

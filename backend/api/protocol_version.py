@@ -18,11 +18,12 @@ HEADER = version.HEADER.lower().encode("latin-1")
 STATUS = 426  # Upgrade Required: the page must be replaced by a newer (or older) one
 
 
-def announced(scope: Scope) -> object:
+def announced(scope: Scope) -> str | None:
     """The raw header value, or None when the request does not name a version."""
     for name, value in scope.get("headers", ()):
         if name == HEADER:
-            return value.decode("latin-1").strip()
+            text: str = value.decode("latin-1").strip()
+            return text
     return None
 
 
@@ -33,7 +34,7 @@ class ProtocolVersionMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("path", "").startswith("/api/"):
             raw = announced(scope)
-            spoken = version.parse(raw)
+            spoken = version.parse(raw, header=True)
             if spoken is None or not version.accepts(spoken):
                 message = version.refusal(spoken) if spoken is not None else f"{version.HEADER} must be an integer"
                 body: dict[str, object] = {"code": ErrorCode.UNSUPPORTED_PROTOCOL, "message": message}

@@ -1,0 +1,134 @@
+"""Two releases apart, over real servers: a backend that speaks the next protocol version refuses today's bridge
+in real Chromium (4426), and the page reloads once, then says so instead of reloading in a loop; today's backend
+refuses a raw client that says it speaks the next version (or version 0), and still welcomes one that says
+nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from frontend.live import BRIDGE_FILES
+from launchers.backend import Backend, backend_env
+from launchers.process import PYTHON, ROOT, Server, free_port, log_dir, running
+from parlor_protocol import PROTOCOL_VERSION, CloseCode, ErrorCode, version
+from tests.conftest import scaled
+from tests.e2e.next_protocol_backend import NEXT
+
+ORIGIN = "http://parlor.test"  # the page's origin, served by Playwright's router
+STATIC = ROOT / "frontend" / "static"
+# Every socket's close and every load of the page, kept in the tab's sessionStorage so they outlive a reload.
+RECORDER = """(() => {
+  const log = (key, item) => {
+    const items = JSON.parse(sessionStorage.getItem(key) || "[]");
+    items.push(item);
+    sessionStorage.setItem(key, JSON.stringify(items));
+  };
+  log("test:loads", performance.getEntriesByType("navigation")[0]?.type || "navigate");
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("close", (e) => log("test:closes", [e.code, e.reason]));
+    }
+  };
+})();"""
+
+
+@pytest.fixture(scope="module")
+def next_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    """`python -m backend` speaking protocol NEXT only, with the test page's origin allowed."""
+    tmp: Path = tmp_path_factory.mktemp("next-backend")
+    port = free_port()
+    argv = [PYTHON, "-m", "tests.e2e.next_protocol_backend", "--host", "127.0.0.1", "--port", str(port)]
+    env = backend_env({"ALLOWED_ORIGINS": ORIGIN}, tmp)
+    server = Server([*argv, "--log-level", "warning"], port, log_dir(tmp) / "next-backend.log", env=env)
+    with running(server) as started:
+        yield started
+
+
+def page_html(backend: Backend, seat: dict[str, Any]) -> str:
+    scripts = "\n".join(f"<script>{(STATIC / name).read_text()}</script>" for name in BRIDGE_FILES)
+    config = {"room": seat["room_code"], "player": seat["player_id"], "token": seat["token"], "baseUrl": backend.url}
+    return f"<html><body>{scripts}<script>window.parlorBridge.configure({json.dumps(config)});</script></body></html>"
+
+
+@pytest.mark.browser
+def test_todays_bridge_is_refused_by_the_next_version_and_the_page_reloads_once(
+    next_backend: Backend, browser: Browser
+) -> None:
+    """The next release's backend closes today's hello with 4426 and a reason naming both versions; the page
+    reloads, is refused again, and then shows the version mismatch rather than reloading again within a minute.
+    The long-poll it falls back to is refused too (426, `unsupported_protocol`)."""
+    headers = {version.HEADER: str(NEXT)}
+    seat = httpx.post(f"{next_backend.url}/api/rooms", json={"name": "Alice"}, headers=headers, timeout=10).json()
+    polled = httpx.get(
+        f"{next_backend.url}/api/rooms/{seat['room_code']}/events?after=0",
+        headers={"Authorization": f"Bearer {seat['token']}", version.HEADER: str(PROTOCOL_VERSION)},
+        timeout=10,
+    )
+    assert polled.status_code == 426 and polled.json()["error"]["code"] == ErrorCode.UNSUPPORTED_PROTOCOL
+
+    html = page_html(next_backend, seat)
+    page: Page = browser.new_page()
+    try:
+        page.route(f"{ORIGIN}/**", lambda route: route.fulfill(body=html, content_type="text/html"))
+        page.add_init_script(RECORDER)
+        refused_polls: list[int] = []
+        page.on("response", lambda r: refused_polls.append(r.status) if "/events?" in r.url else None)
+        page.goto(f"{ORIGIN}/room")
+        page.wait_for_function(
+            """() => {
+                const b = window.parlorBridge;
+                return b && JSON.parse(sessionStorage.getItem("test:loads") || "[]").length === 2 &&
+                    /different versions/.test(b.state().detail);
+            }""",
+            timeout=scaled(15) * 1000,
+        )
+        seen = page.evaluate(
+            """() => ({
+                loads: JSON.parse(sessionStorage.getItem("test:loads")),
+                closes: JSON.parse(sessionStorage.getItem("test:closes")),
+                reloadedAt: sessionStorage.getItem("parlor:protocol-reload"),
+                status: window.parlorBridge.status,
+            })"""
+        )
+    finally:
+        page.close()
+    assert seen["loads"] == ["navigate", "reload"]
+    assert len(seen["closes"]) >= 2 and seen["reloadedAt"]
+    reason = (
+        f"protocol {PROTOCOL_VERSION} unsupported (server speaks {NEXT}-{NEXT}): reload the page for the new version"
+    )
+    assert all(close == [CloseCode.UNSUPPORTED_PROTOCOL, reason] for close in seen["closes"]), seen["closes"]
+    assert seen["status"] == "fallback"
+    assert 426 in refused_polls
+
+
+def test_todays_backend_refuses_a_raw_client_of_another_version_and_welcomes_one_without(backend: Backend) -> None:
+    """A hello naming version NEXT or 0 gets 4426 with the server's range in the reason; a hello without
+    `protocol` (a page from before versions) gets a welcome naming version 1."""
+    seat = httpx.post(f"{backend.url}/api/rooms", json={"name": "Alice"}, timeout=10).json()
+    url = f"{backend.ws_url}/ws/{seat['room_code']}"
+    hello = {"type": "hello", "player_id": seat["player_id"], "token": seat["token"], "last_event_id": None}
+    for spoken, hint in ((NEXT, "this server is older than your page; retry soon"), (0, "reload the page")):
+        with connect(url, open_timeout=scaled(5)) as ws:
+            ws.send(json.dumps({**hello, "protocol": spoken}))
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=scaled(5))
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == CloseCode.UNSUPPORTED_PROTOCOL
+        reason = closed.value.rcvd.reason
+        assert reason.startswith(f"protocol {spoken} unsupported (server speaks 1-1): {hint}"), reason
+    with connect(url, open_timeout=scaled(5)) as ws:
+        ws.send(json.dumps(hello))
+        welcome = json.loads(ws.recv(timeout=scaled(5)))
+    assert welcome["type"] == "welcome" and welcome["data"]["protocol"] == PROTOCOL_VERSION == 1
