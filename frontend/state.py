@@ -1,6 +1,6 @@
 """The room as one player sees it, kept current by applying events to the last snapshot.
 
-Pure functions over the backend's snapshot (`Snapshot` in backend/game/vocabulary.py): no Streamlit, no I/O,
+Pure functions over the backend's snapshot (`Snapshot` in parlor_protocol/vocabulary.py): no Streamlit, no I/O,
 so every transport (WebSocket, long-poll, legacy polling) ends in the same state and the reducer is tested
 alone. Events only write what they carry; when a game or a phase begins, the engine resets more than its
 event says, and the page takes a fresh snapshot (`needs_snapshot`) instead of repeating the engine's rules.
