@@ -9,7 +9,7 @@ from pathlib import Path
 from backend.core import errors
 from frontend.api import FIELD_CODES, FRIENDLY
 from frontend.i18n import ERRORS_FR
-from parlor_protocol import DisconnectReason, ErrorCode
+from parlor_protocol import DisconnectReason, ErrorCode, FrameType
 
 ROOT = Path(__file__).resolve().parents[2]
 ERROR_CLASSES = {name for name, obj in vars(errors).items() if isinstance(obj, type) and issubclass(obj, Exception)}
@@ -99,3 +99,21 @@ def test_no_disconnect_reason_is_a_free_string() -> None:
                 free.append(f"{path.name}:{node.lineno}")
     assert not free, free
     assert len(DisconnectReason) == len({r.value for r in DisconnectReason})
+
+
+def test_no_control_frame_type_is_a_free_string() -> None:
+    """The server builds, sends, counts and compares control frames through FrameType, not string literals."""
+    values = {t.value for t in FrameType}
+    free = []
+    for path in sorted((ROOT / "backend").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for call in _calls(tree):
+            name = _name(call)
+            args = {"frame": call.args[:1], "send": call.args[1:2], "labels": call.args[:1]}.get(name or "", [])
+            if name == "labels" and "frames" not in ast.unparse(call.func):
+                args = []
+            free += [f"{path.name}:{call.lineno}" for arg in args if _literal(arg) in values]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare) and ("type" in (left := ast.unparse(node.left)) or left == "kind"):
+                free += [f"{path.name}:{node.lineno}" for c in node.comparators if _literal(c) in values]
+    assert not free, free
