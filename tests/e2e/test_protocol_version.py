@@ -5,8 +5,11 @@ nothing."""
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,6 @@ from parlor_protocol import PROTOCOL_VERSION, CloseCode, ErrorCode, version
 from tests.conftest import scaled
 from tests.e2e.next_protocol_backend import NEXT
 
-ORIGIN = "http://parlor.test"  # the page's origin, served by Playwright's router
 STATIC = ROOT / "frontend" / "static"
 # Every socket's close and every load of the page, kept in the tab's sessionStorage so they outlive a reload.
 RECORDER = """(() => {
@@ -43,13 +45,34 @@ RECORDER = """(() => {
 })();"""
 
 
+class Site:
+    """A static page server on 127.0.0.1 (standard library): the page with the bridge comes from its own origin."""
+
+    def __init__(self, root: Path) -> None:
+        handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
+        handler.log_message = lambda *args: None  # type: ignore[method-assign]
+        self.root = root
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
 @pytest.fixture(scope="module")
-def next_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    served = Site(tmp_path_factory.mktemp("site"))
+    thread = threading.Thread(target=served.server.serve_forever, daemon=True)
+    thread.start()
+    yield served
+    served.server.shutdown()
+    served.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def next_backend(tmp_path_factory: pytest.TempPathFactory, site: Site) -> Iterator[Backend]:
     """`python -m backend` speaking protocol NEXT only, with the test page's origin allowed."""
     tmp: Path = tmp_path_factory.mktemp("next-backend")
     port = free_port()
     argv = [PYTHON, "-m", "tests.e2e.next_protocol_backend", "--host", "127.0.0.1", "--port", str(port)]
-    env = backend_env({"ALLOWED_ORIGINS": ORIGIN}, tmp)
+    env = backend_env({"ALLOWED_ORIGINS": site.origin}, tmp)
     server = Server([*argv, "--log-level", "warning"], port, log_dir(tmp) / "next-backend.log", env=env)
     with running(server) as started:
         yield started
@@ -63,7 +86,7 @@ def page_html(backend: Backend, seat: dict[str, Any]) -> str:
 
 @pytest.mark.browser
 def test_todays_bridge_is_refused_by_the_next_version_and_the_page_reloads_once(
-    next_backend: Backend, browser: Browser
+    next_backend: Backend, site: Site, browser: Browser
 ) -> None:
     """The next release's backend closes today's hello with 4426 and a reason naming both versions; the page
     reloads, is refused again, and then shows the version mismatch rather than reloading again within a minute.
@@ -77,14 +100,13 @@ def test_todays_bridge_is_refused_by_the_next_version_and_the_page_reloads_once(
     )
     assert polled.status_code == 426 and polled.json()["error"]["code"] == ErrorCode.UNSUPPORTED_PROTOCOL
 
-    html = page_html(next_backend, seat)
+    (site.root / "room.html").write_text(page_html(next_backend, seat))
     page: Page = browser.new_page()
     try:
-        page.route(f"{ORIGIN}/**", lambda route: route.fulfill(body=html, content_type="text/html"))
         page.add_init_script(RECORDER)
         refused_polls: list[int] = []
         page.on("response", lambda r: refused_polls.append(r.status) if "/events?" in r.url else None)
-        page.goto(f"{ORIGIN}/room")
+        page.goto(f"{site.origin}/room.html")
         page.wait_for_function(
             """() => {
                 const b = window.parlorBridge;
