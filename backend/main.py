@@ -62,6 +62,8 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.handshake_gates = []  # see backend.api.deps.HandshakeGate
+    # 426 for a page that speaks another protocol version; inside CORS, so a page on another origin can read it
+    app.add_middleware(ProtocolVersionMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
@@ -72,7 +74,6 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     if settings.trusted_proxies:
         # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    app.add_middleware(ProtocolVersionMiddleware)  # 426 for a page that speaks another protocol version
     app.add_middleware(RawSendMiddleware)  # lets the hub write live frames directly (backend.realtime.direct)
     # outermost: the request id is bound before anything else logs, and added to every response
     app.add_middleware(RequestIdMiddleware)

@@ -89,9 +89,16 @@ def test_rest_refuses_a_header_outside_the_range_with_426(served: tuple[TestClie
     assert client.get("/healthz", headers={version.HEADER: "99"}).status_code == 200  # not the game's API
 
 
-def test_cors_lets_a_page_send_the_version_header(served: tuple[TestClient, CollectorRegistry]) -> None:
-    """A page on another origin may send X-Parlor-Protocol: the preflight allows it."""
+def test_cors_lets_a_page_send_the_version_header_and_read_the_refusal(
+    served: tuple[TestClient, CollectorRegistry],
+) -> None:
+    """A page on another origin may send X-Parlor-Protocol (the preflight allows it) and can read the 426 (it
+    carries the CORS headers: without them the browser reports a network error, not the refusal)."""
     client, _ = served
+    origin = {"Origin": "http://localhost:8501"}
+    refused = client.get("/api/packs", headers={**origin, version.HEADER: str(PROTOCOL_VERSION + 1)})
+    assert refused.status_code == 426
+    assert refused.headers["access-control-allow-origin"] == origin["Origin"]
     resp = client.options(
         "/api/rooms",
         headers={
