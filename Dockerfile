@@ -22,6 +22,8 @@ RUN pip install --no-cache-dir --require-hashes -r /tmp/requirements.lock
 COPY pyproject.toml /src/
 COPY backend /src/backend
 COPY frontend /src/frontend
+COPY parlor_protocol /src/parlor_protocol
+COPY parlor_runtime /src/parlor_runtime
 COPY docs/rules.md docs/rules.fr.md /src/docs/
 RUN pip install --no-cache-dir --no-deps --no-build-isolation /src
 

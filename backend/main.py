@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.api.errors import install_error_handlers
 from backend.api.main import api_router
+from backend.api.protocol_version import ProtocolVersionMiddleware
 from backend.api.request_id import RequestIdMiddleware
 from backend.core.config import Settings, get_settings
 from backend.core.launch import check_launch
@@ -25,6 +26,7 @@ from backend.realtime.hub import Hub
 from backend.service import RoomService
 from backend.store import create_store
 from backend.wiring import attach_flag, detach_flag
+from parlor_protocol import version
 
 log = logging.getLogger("parlor")
 
@@ -60,11 +62,14 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.handshake_gates = []  # see backend.api.deps.HandshakeGate
+    # 426 for a page that speaks another protocol version; inside CORS, so a page on another origin can read it
+    app.add_middleware(ProtocolVersionMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.allowed_origins,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],  # the live view posts clues itself
+        # the live view posts clues itself; the bridge names its protocol version on every request
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", version.HEADER],
     )
     if settings.trusted_proxies:
         # X-Forwarded-For names the client only when the peer is one of our proxies; anyone else's is ignored

@@ -11,7 +11,8 @@ from __future__ import annotations
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from backend.core.build import register_build_info
-from backend.core.wire import PRIVATE_TYPES, PUBLIC_TYPES, Transport, Winner
+from parlor_protocol import CLIENT_FRAMES, SERVER_FRAMES, DisconnectReason, Transport
+from parlor_protocol.vocabulary import PRIVATE_TYPES, PUBLIC_TYPES, Winner
 
 # What the service decided about a handshake: the connection-success SLI is built from these alone.
 TRANSPORTS = tuple(Transport)
@@ -24,7 +25,15 @@ CONNECT_RESULTS = (
 )
 # Handshakes that failed through the client's fault (or an attacker's): counted apart, outside the SLI, so
 # nobody outside can burn the connection SLO's error budget.
-HANDSHAKE_REJECTIONS = ("unknown_room", "auth_failed", "no_hello", "bad_hello", "origin_refused", "rate_limited")
+HANDSHAKE_REJECTIONS = (
+    "unknown_room",
+    "auth_failed",
+    "no_hello",
+    "bad_hello",
+    "origin_refused",
+    "rate_limited",
+    "unsupported_protocol",
+)
 # Why a per-client or capacity limit refused a request (429/503 JSON or a close code).
 LIMIT_REASONS = (
     "create_rate",
@@ -39,22 +48,10 @@ LIMIT_REASONS = (
     "banned",
     "bridge_report_rate",
 )
-DISCONNECT_REASONS = (
-    "client_close",
-    "server_restart",
-    "heartbeat_timeout",
-    "slow_consumer",
-    "auth_failure",
-    "abuse",
-    "replaced",
-    "moved_to_polling",
-    "room_gone",
-    "error",
-    "missed_event",
-)
-CONTROL_TYPES = ("welcome", "snapshot", "pong", "ack", "error", "config_changed")
-FRAME_TYPES_OUT = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
-FRAME_TYPES_IN = ("hello", "ping", "command", "invalid")
+DISCONNECT_REASONS = tuple(DisconnectReason)
+CONTROL_TYPES = tuple(SERVER_FRAMES)
+FRAME_TYPES_OUT: tuple[str, ...] = CONTROL_TYPES + PUBLIC_TYPES + PRIVATE_TYPES
+FRAME_TYPES_IN: tuple[str, ...] = (*CLIENT_FRAMES, "invalid")
 WINNERS = tuple(Winner)
 STORE_OPS = ("read", "write", "publish", "subscribe")
 # Longest actor or reason kept as a label of the last-decision and last-flag-change series

@@ -31,8 +31,9 @@ from backend.core.errors import BadFrame, FrameTooBig, NotFound, ParlorError, Ra
 from backend.core.limits import Limit
 from backend.realtime.direct import DirectWriter
 from backend.realtime.hub import Connection
-from backend.realtime.protocol import CloseCode, Transport
+from backend.realtime.protocol import CloseCode, DisconnectReason, FrameType, Transport
 from backend.service import Credentials, RoomService
+from parlor_protocol import PROTOCOL_VERSION
 
 log = logging.getLogger("parlor.ws")
 
@@ -121,17 +122,17 @@ class SocketSession:
         self.conn, self.creds = conn, creds
         previous = self.hub.register(conn)
         if previous is not None:
-            previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", "replaced")
+            previous.request_close(CloseCode.REPLACED, "replaced by a newer connection", DisconnectReason.REPLACED)
         if service.draining:
             # its hello arrived after the drain took its list of sockets: it would be cut at exit, seconds later
-            conn.request_close(CloseCode.RESTART, "server restarting: reconnect", "server_restart")
+            conn.request_close(CloseCode.RESTART, "server restarting: reconnect", DisconnectReason.SERVER_RESTART)
         try:
             await service.watch(creds.room_code)  # subscribed before the resume read: no commit falls in between
             self._watching = True
             await self._resume(conn, creds, hello.last_event_id, hello.epoch)
             await service.presence.connected(creds, conn.session)
         except Unavailable as exc:
-            conn.disconnect_reason = "error"
+            conn.disconnect_reason = DisconnectReason.ERROR
             await self._close(exc.close_code, exc.message)
             return False
         return True
@@ -143,22 +144,22 @@ class SocketSession:
         conn.last_seen = time.monotonic()
         self._inbound.inc()
         if isinstance(frame, Ping):
-            self.metrics.ws_frames_received.labels("ping").inc()
-            self.hub.send(conn, "pong", {"t": frame.t})
+            self.metrics.ws_frames_received.labels(FrameType.PING).inc()
+            self.hub.send(conn, FrameType.PONG, {"t": frame.t})
         elif isinstance(frame, Command):
             await self._command(conn, creds, frame)
         elif isinstance(frame, FrameTooBig):
-            conn.disconnect_reason = "abuse"
+            conn.disconnect_reason = DisconnectReason.ABUSE
             await self._close(frame.close_code, frame.message)
             return False
         else:
             self._strikes += 1
             self.metrics.ws_frames_received.labels("invalid").inc()
             if self._strikes >= self.settings.abuse_limit:
-                conn.disconnect_reason = "abuse"
+                conn.disconnect_reason = DisconnectReason.ABUSE
                 await self._close(frame.close_code, "too many invalid frames")
                 return False
-            self.hub.send(conn, "error", frame.to_dict())
+            self.hub.send(conn, FrameType.ERROR, frame.to_dict())
         return True
 
     async def disconnect(self, peer_close_code: int | None = None) -> None:
@@ -169,8 +170,8 @@ class SocketSession:
             return
         if peer_close_code is not None:
             conn.peer_close_code = peer_close_code
-            if peer_close_code == CloseCode.RESTART and conn.disconnect_reason == "client_close":
-                conn.disconnect_reason = "server_restart"
+            if peer_close_code == CloseCode.RESTART and conn.disconnect_reason == DisconnectReason.CLIENT_CLOSE:
+                conn.disconnect_reason = DisconnectReason.SERVER_RESTART
         if self._watching:
             self.service.unwatch(creds.room_code)
         current = self.hub.unregister(conn)
@@ -197,7 +198,7 @@ class SocketSession:
             await self.websocket.close(exc.close_code, "unknown room")
         except Unauthorized as exc:
             self.metrics.ws_handshake_rejections.labels("auth_failed").inc()
-            self.metrics.ws_disconnects.labels("auth_failure").inc()
+            self.metrics.ws_disconnects.labels(DisconnectReason.AUTH_FAILURE).inc()
             await self.websocket.close(exc.close_code, "bad credentials")
         return None
 
@@ -219,29 +220,30 @@ class SocketSession:
             "recovered": resume.recovered,
             "last_event_id": resume.last_event_id,
             "epoch": resume.epoch,
+            "protocol": PROTOCOL_VERSION,
         }
-        self.hub.send(conn, "welcome", welcome)
+        self.hub.send(conn, FrameType.WELCOME, welcome)
         if resume.snapshot is None:
             conn.last_id = after or 0
             await self.hub.replay(conn, resume.events)
         else:
-            self.hub.send(conn, "snapshot", resume.snapshot)
+            self.hub.send(conn, FrameType.SNAPSHOT, resume.snapshot)
             conn.last_id = resume.last_event_id
         self.hub.go_live(conn)
 
     async def _command(self, conn: Connection, creds: Credentials, command: Command) -> None:
         """One move: `ack` {command, last_event_id} after its events are queued to this socket, or `error`
         {command, code, message} as REST would answer it."""
-        self.metrics.ws_frames_received.labels("command").inc()
+        self.metrics.ws_frames_received.labels(FrameType.COMMAND).inc()
         if command.move is None:
-            self.hub.send(conn, "error", {**(command.refused or {}), "command": command.key})
+            self.hub.send(conn, FrameType.ERROR, {**(command.refused or {}), "command": command.key})
             return
         try:
             last = await command.move(self.service, creds)
         except ParlorError as err:
-            self.hub.send(conn, "error", {**err.to_dict(), "command": command.key})
+            self.hub.send(conn, FrameType.ERROR, {**err.to_dict(), "command": command.key})
         else:
-            self.hub.send(conn, "ack", {"command": command.key, "last_event_id": last})
+            self.hub.send(conn, FrameType.ACK, {"command": command.key, "last_event_id": last})
 
     def _stop_waiting(self) -> None:
         if self._waiting:

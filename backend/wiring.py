@@ -13,7 +13,7 @@ import asyncio
 import logging
 from datetime import datetime
 
-from backend.realtime.protocol import CloseCode, Transport
+from backend.realtime.protocol import CloseCode, DisconnectReason, FrameType, Transport
 from backend.service import RoomService
 
 log = logging.getLogger(__name__)
@@ -25,12 +25,12 @@ async def move_to_polling(service: RoomService, reason: str) -> int:
     # decided once: the flag can change again on its own thread while this runs
     movers = {id(c): c for c in hub.connections() if service.transport_for(c.player_id) != Transport.WEBSOCKET}
     for conn in movers.values():
-        hub.send(conn, "config_changed", {"transport": Transport.POLLING, "reason": reason})
+        hub.send(conn, FrameType.CONFIG_CHANGED, {"transport": Transport.POLLING, "reason": reason})
     moved = await hub.close_all(
         CloseCode.NOT_IN_COHORT,
         "moved to polling by the rollout flag",
         where=lambda conn: id(conn) in movers,
-        disconnect_reason="moved_to_polling",
+        disconnect_reason=DisconnectReason.MOVED_TO_POLLING,
     )
     return len(moved)
 

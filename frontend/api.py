@@ -9,9 +9,9 @@ from typing import Any, cast
 
 import httpx
 
-from backend.game.vocabulary import CLUE_MAX, MIN_PLAYERS, NAME_MAX
-from backend.realtime.protocol import Transport
 from frontend.state import State
+from parlor_protocol import PROTOCOL_VERSION, Transport, version
+from parlor_protocol.vocabulary import CLUE_MAX, MIN_PLAYERS, NAME_MAX
 
 FRIENDLY: dict[str, str] = {
     "unknown_room": "There is no room with that code. Check the code and try again.",
@@ -36,6 +36,7 @@ FRIENDLY: dict[str, str] = {
     "validation_error": "Some of what you entered is not valid.",
     "unavailable": "The server is busy right now. Please try again in a moment.",
     "internal": "Something went wrong on the server. Please try again.",
+    "unsupported_protocol": "The game server was just updated. Reload the page in a moment.",
     "network": "Cannot reach the game server. Is it running?",
 }
 
@@ -106,7 +107,9 @@ class Api:
         busy frontend would hit "60 joins a minute" for everyone at once); the backend believes the header only
         from its TRUSTED_PROXIES, so the frontend replicas must be listed there."""
         self.base_url = base_url
-        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+        # the protocol version this frontend speaks, on every call: a backend of another release answers 426
+        protocol = {version.HEADER: str(PROTOCOL_VERSION)}
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, headers=protocol)
         self._forwarded = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
 
     def _call(self, method: str, path: str, seat: Seat | None = None, body: dict[str, Any] | None = None) -> Any:

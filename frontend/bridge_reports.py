@@ -18,8 +18,8 @@ from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from backend.realtime.protocol import Transport
 from frontend.metrics import STATUSES, TRANSPORTS, BridgeMetrics
+from parlor_protocol import Transport
 
 # Sessions silent this long are dropped from the gauge (a closed tab never says goodbye).
 SESSION_TTL_SECONDS = 600.0

@@ -23,7 +23,7 @@ def streamlit_args(argv: Sequence[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] in (["--version"], ["-V"]):
-        from backend.core.version import VERSION
+        from parlor_runtime.version import VERSION
 
         print(f"parlor-frontend (parlor {VERSION})")
         return 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backend.game.vocabulary import CLUE_MAX, NAME_MAX
+from parlor_protocol.vocabulary import CLUE_MAX, NAME_MAX
 
 DEFAULT = "en"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
@@ -368,6 +368,7 @@ ERRORS_FR = {
     "invalid_name": "Un nom compte de 1 à {name_max} caractères, sans caractère de contrôle.",
     "invalid_clue": "Un indice compte de 1 à {clue_max} caractères, sans caractère de contrôle.",
     "network": "Impossible de joindre le serveur de jeu. Est-il démarré ?",
+    "unsupported_protocol": "Le serveur de jeu vient d'être mis à jour. Rechargez la page dans un instant.",
 }
 
 

@@ -26,6 +26,7 @@ PROBE_KEY = "parlor-probe"
 WAIT_KEY = "parlor-wait"
 # The bridge's parts, then the bridge that wires them (static/bridge.js says what each does), in load order.
 BRIDGE_FILES = (
+    "bridge/protocol.js",
     "bridge/machine.js",
     "bridge/transports.js",
     "bridge/buffer.js",

@@ -1,4 +1,4 @@
-"""The frontend's log lines in the one Parlor format (backend.core.logs): LOG_FORMAT, LOG_LEVEL.
+"""The frontend's log lines in the one Parlor format (parlor_runtime.logs): LOG_FORMAT, LOG_LEVEL.
 
 Streamlit gives each of its loggers a console handler of its own and stops them from propagating; they are
 handed to the root handler instead, so the server's lines and ours come out alike. Done once per process
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from backend.core.logs import configure_logging
+from parlor_runtime.logs import configure_logging
 
 _lock = threading.Lock()
 _done = False

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, start_http_server
 
-from backend.core.build import register_build_info
-from backend.realtime.protocol import Transport
+from parlor_protocol import Transport
+from parlor_runtime.build import register_build_info
 
 TRANSPORTS = tuple(t.value for t in Transport)
 STATUSES = ("connected", "connecting", "fallback", "polling", "stopped")

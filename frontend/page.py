@@ -13,7 +13,6 @@ from typing import Any
 
 import streamlit as st
 
-from backend.realtime.protocol import Transport
 from frontend import live
 from frontend.api import Api, ApiError, Seat, forwarded_chain
 from frontend.bridge_reports import record_report, track_session
@@ -23,6 +22,7 @@ from frontend.metrics import BridgeMetrics, get_bridge_metrics
 from frontend.state import State, apply_events, needs_snapshot
 from frontend.views import landing, room
 from frontend.views.common import esc, md
+from parlor_protocol import Transport
 
 STATIC = Path(__file__).resolve().parent / "static"
 BRIDGE = "bridge"

@@ -1,6 +1,6 @@
 """The room as one player sees it, kept current by applying events to the last snapshot.
 
-Pure functions over the backend's snapshot (`Snapshot` in backend/game/vocabulary.py): no Streamlit, no I/O,
+Pure functions over the backend's snapshot (`Snapshot` in parlor_protocol/vocabulary.py): no Streamlit, no I/O,
 so every transport (WebSocket, long-poll, legacy polling) ends in the same state and the reducer is tested
 alone. Events only write what they carry; when a game or a phase begins, the engine resets more than its
 event says, and the page takes a fresh snapshot (`needs_snapshot`) instead of repeating the engine's rules.
@@ -12,8 +12,9 @@ import copy
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, cast
 
-from backend.game.vocabulary import (
+from parlor_protocol.vocabulary import (
     CLUE_MAX,
+    GUESS_MAX,
     MAX_PLAYERS,
     MIN_PLAYERS,
     NAME_MAX,
@@ -221,15 +222,22 @@ _HANDLERS: dict[str, Callable[[State, dict[str, Any]], None]] = {
 # ---- the game's limits ----------------------------------------------------------------------------------------
 
 # Before a snapshot (the landing page), or from a backend that does not send `limits` yet: the vocabulary's own.
-BASE_LIMITS = {"min_players": MIN_PLAYERS, "max_players": MAX_PLAYERS, "name_max": NAME_MAX, "clue_max": CLUE_MAX}
-Bound = Literal["min_players", "max_players", "name_max", "clue_max"]
+BASE_LIMITS = {
+    "min_players": MIN_PLAYERS,
+    "max_players": MAX_PLAYERS,
+    "name_max": NAME_MAX,
+    "clue_max": CLUE_MAX,
+    "guess_max": GUESS_MAX,
+}
+Bound = Literal["min_players", "max_players", "name_max", "clue_max", "guess_max"]
 Span = Literal["discussion_seconds", "voting_seconds", "undercover_count", "guess_seconds", "grace_seconds"]
 
 
 def limit(state: State | None, key: Bound) -> int:
-    """One of the game's bounds, from the snapshot's `limits` (else the vocabulary's value)."""
+    """One of the game's bounds, from the snapshot's `limits` (else the vocabulary's value: a backend of an older
+    release sends no `guess_max`)."""
     limits = (state or {}).get("limits")
-    return int(limits[key]) if limits else BASE_LIMITS[key]
+    return int(limits.get(key, BASE_LIMITS[key])) if limits else BASE_LIMITS[key]
 
 
 def span(state: State, key: Span) -> tuple[int | None, int | None]:

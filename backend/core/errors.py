@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from backend.realtime.protocol import CloseCode
+from parlor_protocol import CloseCode
 
 
 class ParlorError(Exception):

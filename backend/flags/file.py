@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.core.wire import Transport
+from parlor_protocol import Transport
 
 FLAG_KEY = "websocket-transport"
 SCHEMA_URL = "https://flagd.dev/schema/v0/flags.json"

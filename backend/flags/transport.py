@@ -22,9 +22,9 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import EventDetails, ProviderEvent
 from openfeature.provider._registry import provider_registry  # what `api` itself uses; not re-exported
 
-from backend.core.wire import Transport
 from backend.flags.file import DEFAULT_STATE, FLAG_KEY, POLLING, WEBSOCKET, FlagState, read_flag_file
 from backend.metrics import Metrics
+from parlor_protocol import Transport
 
 logger = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from backend.core.errors import Conflict, Forbidden, Invalid, NotFound, ParlorError, RateLimited
@@ -21,6 +22,7 @@ from backend.game.events import Event
 from backend.game.text import clean_name, clean_text, contains_word, fold, looks_alike
 from backend.game.vocabulary import (
     CLUE_MAX,
+    GUESS_MAX,
     MAX_PLAYERS,
     MIN_PLAYERS,
     NAME_MAX,
@@ -51,7 +53,6 @@ from backend.game.words import (
 )
 
 MIN_PLAYERS_MR_WHITE = 5
-GUESS_MAX = 60
 MR_WHITE = Role.MR_WHITE
 MR_WHITE_DECOYS = 8  # other pack words a bot Mr. White weighs its guess against
 TIE_RULES = tuple(TieRule)
@@ -77,8 +78,8 @@ class RoomSettings:
     undercover_count: int | None = None  # None: 1 for up to 6 players, 2 for 7-12
     mr_white: bool = False
     guess_seconds: int = 30
-    tie_rule: str = "nobody_out"
-    vote_reveal: str = "names"
+    tie_rule: TieRule = TieRule.NOBODY_OUT
+    vote_reveal: VoteReveal = VoteReveal.NAMES
     grace_seconds: int = 60  # how long a dropped player's seat waits before a bot stands in
     language: str = "en"
     pack: str = "en-classic"
@@ -97,6 +98,12 @@ class RoomSettings:
         "language": LANGUAGES,
     }
     FLAGS: ClassVar[tuple[str, ...]] = ("mr_white",)
+    ENUMS: ClassVar[dict[str, type[StrEnum]]] = {"tie_rule": TieRule, "vote_reveal": VoteReveal}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # a stored room and a settings change carry plain strings: kept as the enum, as the fields are typed
+        kind = self.ENUMS.get(name)
+        super().__setattr__(name, kind(value) if kind is not None else value)
 
     def view(self) -> SettingsView:
         return SettingsView(
@@ -105,8 +112,8 @@ class RoomSettings:
             undercover_count=self.undercover_count,
             mr_white=self.mr_white,
             guess_seconds=self.guess_seconds,
-            tie_rule=TieRule(self.tie_rule),
-            vote_reveal=VoteReveal(self.vote_reveal),
+            tie_rule=self.tie_rule,
+            vote_reveal=self.vote_reveal,
             grace_seconds=self.grace_seconds,
             language=Language(self.language),
             pack=self.pack,
@@ -126,6 +133,7 @@ def game_limits() -> GameLimits:
         max_players=MAX_PLAYERS,
         name_max=NAME_MAX,
         clue_max=CLUE_MAX,
+        guess_max=GUESS_MAX,
         discussion_seconds=span("discussion_seconds"),
         voting_seconds=span("voting_seconds"),
         undercover_count=span("undercover_count"),
@@ -780,7 +788,7 @@ class Room:
         "names" reveal rule; the counts per target always are."""
         tally = Counter(self.votes.values())
         votes = dict(tally)
-        ballots = dict(self.votes) if self.settings.vote_reveal == "names" else None
+        ballots = dict(self.votes) if self.settings.vote_reveal == VoteReveal.NAMES else None
         top = max(tally.values(), default=0)
         leaders = sorted(pid for pid, n in tally.items() if n == top)
         revoting = bool(self.revote_candidates)
@@ -808,7 +816,7 @@ class Room:
             if out.role == MR_WHITE:
                 return events + self._start_guess(out, now, rng)
         else:
-            revote = self.settings.tie_rule == "revote" and not revoting and len(leaders) >= 2
+            revote = self.settings.tie_rule == TieRule.REVOTE and not revoting and len(leaders) >= 2
             record["eliminated"] = None
             self.votes_log.append(record)
             events.append(

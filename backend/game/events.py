@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.core.wire import PRIVATE_TYPES as PRIVATE_TYPES
-from backend.core.wire import PUBLIC_TYPES as PUBLIC_TYPES
 from backend.game.vocabulary import EventType
+from parlor_protocol.vocabulary import PRIVATE_TYPES as PRIVATE_TYPES
+from parlor_protocol.vocabulary import PUBLIC_TYPES as PUBLIC_TYPES
 
 # The largest event id a client may name: JavaScript holds integers exactly up to here, and anything above it
 # is no id this server handed out. Client-supplied ids are checked against it before any store call.

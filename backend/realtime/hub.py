@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
 from backend.realtime.direct import DirectWriter, text_frame
-from backend.realtime.protocol import CloseCode, Transport, dumps, event_frame, frame
+from backend.realtime.protocol import CloseCode, DisconnectReason, Transport, dumps, event_frame, frame
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class Connection:
     last_id: int = 0
     close_code: int | None = None
     close_reason: str = ""
-    disconnect_reason: str = "client_close"
+    disconnect_reason: str = DisconnectReason.CLIENT_CLOSE
     peer_close_code: int | None = None  # the code of the client's close frame, for the log line
     opened: float = field(default_factory=time.monotonic)
     last_seen: float = field(default_factory=time.monotonic)
@@ -174,7 +174,7 @@ class Hub:
         *,
         spread: float = 0.0,
         where: Callable[[Connection], bool] | None = None,
-        disconnect_reason: str = "server_restart",
+        disconnect_reason: str = DisconnectReason.SERVER_RESTART,
     ) -> list[Connection]:
         """Close every connection (or those `where` picks) after what is queued; returns them.
 
@@ -283,13 +283,17 @@ class Hub:
         )
         reason = "missed an event: reconnect and resume"
         if not in_writer:
-            conn.request_close(CloseCode.RESTART, reason, "missed_event")
+            conn.request_close(CloseCode.RESTART, reason, DisconnectReason.MISSED_EVENT)
         elif conn.close_code is None:  # the writer stops right after this and closes: no marker, no abort
-            conn.close_code, conn.close_reason, conn.disconnect_reason = CloseCode.RESTART, reason, "missed_event"
+            conn.close_code, conn.close_reason, conn.disconnect_reason = (
+                CloseCode.RESTART,
+                reason,
+                DisconnectReason.MISSED_EVENT,
+            )
 
     def _overflow(self, conn: Connection) -> None:
         self.metrics.send_queue_overflows.inc()
-        conn.request_close(CloseCode.TRY_LATER, "send queue full: reconnect and resume", "slow_consumer")
+        conn.request_close(CloseCode.TRY_LATER, "send queue full: reconnect and resume", DisconnectReason.SLOW_CONSUMER)
 
     def send(self, conn: Connection, frame_type: str, data: Any) -> None:
         """Queue a control frame (welcome, snapshot, pong, error) for one connection."""

@@ -1,36 +1,31 @@
-"""The wire protocol in one place: close codes, transport names, the frame shape and its JSON encoder.
+"""The server's side of the wire protocol: the frame builder and its JSON encoder.
 
-Server (REST, long-poll, WebSocket) and the Python side of the frontend import it; `frontend/static/bridge.js`
-keeps its own copy of the close codes and frame fields, and a test fails when the two drift apart.
+The protocol's words themselves (close codes, frame types, transports, error codes, the version) live in the
+zero-dependency `parlor_protocol` package, which the frontend imports too; they are re-exported here so the
+server's modules keep one import.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from enum import IntEnum
-from typing import Any, Protocol, TypedDict
+from typing import Any, Protocol
 
-from backend.core.wire import Transport as Transport
+from parlor_protocol import FRAME_FIELDS, CloseCode, DisconnectReason, ErrorCode, Frame, FrameType, Transport
 
-FRAME_FIELDS = ("id", "type", "ts", "data", "prev")
-
-
-class CloseCode(IntEnum):
-    """WebSocket close codes the server sends; 1xxx from RFC 6455, 4xxx Parlor's own."""
-
-    NORMAL = 1000
-    GOING_AWAY = 1001  # heartbeat timeout
-    POLICY = 1008  # foreign Origin, before accept
-    TOO_BIG = 1009
-    RESTART = 1012  # drain or restart: reconnect and resume
-    TRY_LATER = 1013  # over capacity, store away, or too slow a reader
-    ABUSE = 4400
-    AUTH = 4401
-    NOT_IN_COHORT = 4403  # use polling
-    UNKNOWN_ROOM = 4404
-    NO_HELLO = 4408
-    REPLACED = 4409
+__all__ = [
+    "FRAME_FIELDS",
+    "CloseCode",
+    "CommittedEvent",
+    "DisconnectReason",
+    "ErrorCode",
+    "Frame",
+    "FrameType",
+    "Transport",
+    "dumps",
+    "event_frame",
+    "frame",
+]
 
 
 class CommittedEvent(Protocol):
@@ -49,14 +44,6 @@ class CommittedEvent(Protocol):
     def data(self) -> Any: ...
 
     def prev_for(self, player_id: str) -> int | None: ...
-
-
-class Frame(TypedDict):
-    id: int | None
-    type: str
-    ts: float
-    data: Any
-    prev: int | None  # an event's link to the previous event its recipient may see; None on control frames
 
 
 def dumps(obj: Any) -> str:

@@ -28,7 +28,7 @@ from backend.game.vocabulary import Language, Phase, RoomSummary, SettingsView, 
 from backend.game.words import PackLibrary, WordBank
 from backend.metrics import Metrics
 from backend.realtime.hub import Hub
-from backend.realtime.protocol import Transport
+from backend.realtime.protocol import ErrorCode, Transport
 from backend.service.catchup import Catchup, Resume
 from backend.service.commits import Commits
 from backend.service.presence import Presence
@@ -149,7 +149,7 @@ class RoomService:
             try:
                 self.commits.count(await self.store.create_room(room, events, now))
             except Conflict as exc:
-                if exc.code == "room_exists":
+                if exc.code == ErrorCode.ROOM_EXISTS:
                     continue
                 raise
             await self.guard.hosted.add(address, code)
@@ -171,7 +171,7 @@ class RoomService:
             await self.guard.miss(address)
             raise
         except Forbidden as exc:
-            if exc.code == "banned":
+            if exc.code == ErrorCode.BANNED:
                 self.metrics.limit_refusals.labels("banned").inc()
             raise
         return Credentials(normalize_code(code), player_id, token)

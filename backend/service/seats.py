@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.core.errors import Invalid
-from backend.game.engine import GUESS_MAX, game_limits
+from backend.game.engine import game_limits
 from backend.game.text import clean_name, clean_text
-from backend.game.vocabulary import CLUE_MAX, NAME_MAX, GameLimits
+from backend.game.vocabulary import CLUE_MAX, GUESS_MAX, NAME_MAX, GameLimits
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L look-alikes
 CODE_LENGTH = 5

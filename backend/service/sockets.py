@@ -15,7 +15,7 @@ from backend.core.errors import NotFound, Unavailable
 from backend.game.events import StoredEvent
 from backend.game.vocabulary import EventType
 from backend.realtime.hub import Hub
-from backend.realtime.protocol import CloseCode
+from backend.realtime.protocol import CloseCode, DisconnectReason
 from backend.store import Store
 
 
@@ -43,7 +43,11 @@ class RoomSockets:
         for event in events:
             if event.type == EventType.PLAYER_LEFT:
                 self.close(
-                    code, CloseCode.AUTH, "you are no longer in this room", "auth_failure", event.data["player_id"]
+                    code,
+                    CloseCode.AUTH,
+                    "you are no longer in this room",
+                    DisconnectReason.AUTH_FAILURE,
+                    event.data["player_id"],
                 )
 
     def _on_room_reset(self, code: str) -> None:
@@ -59,8 +63,8 @@ class RoomSockets:
         try:
             await self.store.read(code, lambda r: r.epoch)
         except NotFound:
-            self.close(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", "room_gone")
+            self.close(code, CloseCode.UNKNOWN_ROOM, "this room no longer exists", DisconnectReason.ROOM_GONE)
             return
         except Unavailable:
             pass  # cannot tell yet: a resume finds out (a gone room then answers 4404, a live one resyncs)
-        self.close(code, CloseCode.RESTART, "room history reset: reconnect to resync", "server_restart")
+        self.close(code, CloseCode.RESTART, "room history reset: reconnect to resync", DisconnectReason.SERVER_RESTART)

@@ -19,7 +19,7 @@ from backend.core.config import Settings
 from backend.core.errors import NotFound, Unavailable
 from backend.metrics import TRANSPORTS, Metrics
 from backend.realtime.hub import Hub
-from backend.realtime.protocol import CloseCode, Transport
+from backend.realtime.protocol import CloseCode, DisconnectReason, Transport
 from backend.service.presence import Presence
 from backend.service.timers import Timers
 from backend.store import Store
@@ -71,7 +71,7 @@ class Upkeep:
                 CloseCode.GOING_AWAY,
                 "heartbeat timeout: no frame received",
                 where=lambda conn: mono - conn.last_seen > silent_limit,
-                disconnect_reason="heartbeat_timeout",
+                disconnect_reason=DisconnectReason.HEARTBEAT_TIMEOUT,
             )
         await self.presence.expire_polls()
         await self._expire_idle_rooms()

@@ -1,6 +1,7 @@
 // Parlor bridge: one real-time connection per browser tab, installed into the Streamlit page (window.parent)
 // so it outlives Streamlit reruns and component iframes. It is assembled from parts with one job each, loaded
 // before it (frontend/live.py's BRIDGE_FILES, each registering in `parlorParts`):
+//   bridge/protocol.js    the wire protocol's words (parlor_protocol's), and the reload on a refused version
 //   bridge/machine.js     the connection states and transitions, one table; backoff and connection budget
 //   bridge/transports.js  one WebSocket's life (deadlines, ping/pong liveness) and HTTP with deadlines
 //   bridge/buffer.js      the room's events, de-duplicated, mirrored, checked for holes (`prev`)
@@ -15,10 +16,11 @@
 // only when it changes (or when Streamlit draws a new one): an idle page runs no timer but the ping.
 (function (root) {
   "use strict";
-  const VERSION = "2";
+  const VERSION = "3";
   if (root.parlorBridge && root.parlorBridge.version === VERSION) return;
   const { Machine, Backoff, ConnectBudget, SocketLink, fetchJson, TIMING, EventBuffer, ACCEPT } = root.parlorParts;
   const { Outbox, SeatStore, FrontendWatch } = root.parlorParts;
+  const { CLOSE, TRANSPORT, FRAME, ERROR, HTTP_UNSUPPORTED_PROTOCOL, ProtocolReload } = root.parlorParts;
 
   const PERSIST_DELAY_MS = 250;
   const CLOCK_SAMPLES = 16;
@@ -34,28 +36,14 @@
   // network's return within a second or so (each a single cheap request, never a socket).
   const PROBE = { baseMs: 250, maxMs: 1000 };
   const KICK_JITTER_MS = 300; // the socket retried this soon once a poll succeeds again (or the browser is online)
-  // The server's close codes, named as in backend/realtime/protocol.py's CloseCode (a test compares them).
-  const CLOSE = Object.freeze({
-    NORMAL: 1000,
-    GOING_AWAY: 1001,
-    POLICY: 1008,
-    TOO_BIG: 1009,
-    RESTART: 1012,
-    TRY_LATER: 1013,
-    ABUSE: 4400,
-    AUTH: 4401,
-    NOT_IN_COHORT: 4403,
-    UNKNOWN_ROOM: 4404,
-    NO_HELLO: 4408,
-    REPLACED: 4409,
-  });
-  // Transport names, as in protocol.py's Transport.
-  const TRANSPORT = Object.freeze({ WEBSOCKET: "websocket", LONGPOLL: "longpoll", POLLING: "polling" });
   const STOP_REASONS = {
     [CLOSE.AUTH]: "Your session is no longer valid. Please join the room again.",
     [CLOSE.UNKNOWN_ROOM]: "This room no longer exists.",
     [CLOSE.REPLACED]: "This room is open in another tab; this tab has stopped updating.",
   };
+  // Refused again within a minute of the reload it caused: this page and the server are different releases.
+  const VERSION_MISMATCH =
+    "This page and the game server run different versions; retrying. Reload the page if this lasts.";
   const RESTART_CODES = new Set([CLOSE.GOING_AWAY, CLOSE.RESTART, CLOSE.TRY_LATER]);
   // A seat the backend no longer knows: forgotten, so a reload lands on the join page instead of retrying it.
   const SEAT_GONE_CODES = new Set([CLOSE.AUTH, CLOSE.UNKNOWN_ROOM]);
@@ -101,6 +89,7 @@
       clearTimeout: (t) => w.clearTimeout(t),
       WebSocket: w.WebSocket,
       fetch: (url, init) => w.fetch(url, init),
+      reload: () => w.location.reload(),
       random: Math.random,
       session: storage(w, "sessionStorage"),
       local: storage(w, "localStorage"),
@@ -162,6 +151,7 @@
       this.report = emptyReport();
       this.labels = {};
       this.commands = new Map(); // command id -> settle(outcome) for moves sent over the socket
+      this.reloader = new ProtocolReload(env.session, env.now, env.reload || null);
       this.painted = null; // what the light shows: "status|detail|label"
       this.watch = win ? new FrontendWatch(win, () => this.flush()) : null;
       if (win) this.watchLight();
@@ -413,11 +403,11 @@
     onFrame(frame) {
       this.observeServerTime(frame.ts, this.env.now());
       const d = frame.data || {};
-      if ((frame.type === "ack" || frame.type === "error") && this.commands.has(d.command)) {
-        this.commands.get(d.command)(frame.type === "ack" ? { ok: true, data: d } : { ok: false, error: d });
-      } else if (frame.type === "snapshot") {
+      if ((frame.type === FRAME.ACK || frame.type === FRAME.ERROR) && this.commands.has(d.command)) {
+        this.commands.get(d.command)(frame.type === FRAME.ACK ? { ok: true, data: d } : { ok: false, error: d });
+      } else if (frame.type === FRAME.SNAPSHOT) {
         this.acceptSnapshot(frame.data, this.askedAfter);
-      } else if (frame.type === "config_changed") {
+      } else if (frame.type === FRAME.CONFIG_CHANGED) {
         if (d.transport === TRANSPORT.POLLING) this.machine.fire("poll_only", {}); // the 4403 that follows would say the same
       } else if (frame.id !== null && frame.id !== undefined) {
         this.acceptBatch([frame], TRANSPORT.WEBSOCKET);
@@ -429,6 +419,7 @@
       if (welcomed) this.report.disconnects++;
       else this.report.connect_attempts.failure++;
       this.backoff.down(this.env.now());
+      if (code === CLOSE.UNSUPPORTED_PROTOCOL && this.protocolRefused()) return;
       if (STOP_REASONS[code]) {
         this.machine.fire("stop", { code });
       } else if (code === CLOSE.NOT_IN_COHORT) {
@@ -438,13 +429,25 @@
       } else {
         this.machine.fire("lost", { code }); // polling or stopped: nothing to do
       }
+      if (code === CLOSE.UNSUPPORTED_PROTOCOL) this.show(this.transport, VERSION_MISMATCH);
+    }
+
+    // The server refused this page's protocol version (4426 or HTTP 426): reload the page for the frontend that
+    // matches it, unless this tab did so less than a minute ago (bridge/protocol.js). True when it reloads.
+    protocolRefused() {
+      if (!this.reloader.attempt(() => this.flush())) return false;
+      this.env.clearTimeout(this.reconnectTimer);
+      this.stopLongPoll();
+      this.show(this.transport, "Updating the page…");
+      return true;
     }
 
     scheduleReconnect(code) {
       this.env.clearTimeout(this.reconnectTimer);
       const now = this.env.now();
       let wait = this.backoff.next();
-      if (code === CLOSE.TRY_LATER) wait += TRY_LATER_MS;
+      // the server asked for patience, or runs another release: asking again at once cannot help
+      if (code === CLOSE.TRY_LATER || code === CLOSE.UNSUPPORTED_PROTOCOL) wait += TRY_LATER_MS;
       this.reconnectAt(Math.max(wait, this.budget.wait(now)));
     }
 
@@ -496,7 +499,11 @@
       }
       if (resp.ok) return { ok: true, data: resp.body };
       if (RETRY_STATUSES.has(resp.status)) return null;
-      const error = (resp.body && resp.body.error) || { code: "http_error", message: "HTTP " + resp.status };
+      if (resp.status === HTTP_UNSUPPORTED_PROTOCOL) {
+        if (!this.protocolRefused()) this.show(this.transport, VERSION_MISMATCH);
+        return null; // kept in the outbox for the page that replaces this one, or for a server that accepts it
+      }
+      const error = (resp.body && resp.body.error) || { code: ERROR.HTTP_ERROR, message: "HTTP " + resp.status };
       return { ok: false, error };
     }
 
@@ -514,7 +521,7 @@
           resolve(outcome);
         };
         this.commands.set(key, settle);
-        if (!link.send({ type: "command", id: key, name, data })) settle(null);
+        if (!link.send({ type: FRAME.COMMAND, id: key, name, data })) settle(null);
       });
     }
 
@@ -598,6 +605,11 @@
         this.config.baseUrl + "/api/rooms/" + encodeURIComponent(this.config.room) + "/events?after=" + after + "&wait=" + wait + epoch;
       const init = { headers: { Authorization: "Bearer " + this.config.token } };
       const resp = await fetchJson(this.env, url, init, wait * 1000 + TIMING.LONGPOLL_MARGIN_MS, signal);
+      if (resp.status === HTTP_UNSUPPORTED_PROTOCOL) {
+        const err = new Error(ERROR.UNSUPPORTED_PROTOCOL);
+        err.protocol = true;
+        throw err;
+      }
       if (resp.status === 401 || resp.status === 404) {
         const err = new Error("gone");
         err.stopCode = resp.status === 401 ? CLOSE.AUTH : CLOSE.UNKNOWN_ROOM;
@@ -674,9 +686,15 @@
               this.machine.fire("stop", { code: e.stopCode });
               return;
             }
+            if (e.protocol && this.protocolRefused()) return;
             failed = true;
             wait = 0;
-            await new Promise((r) => this.env.setTimeout(r, this.pollBackoff.next()));
+            let pause = this.pollBackoff.next();
+            if (e.protocol) {
+              this.show(this.transport, VERSION_MISMATCH);
+              pause += TRY_LATER_MS; // a release apart: asking again at once cannot help
+            }
+            await new Promise((r) => this.env.setTimeout(r, pause));
           }
         }
       };

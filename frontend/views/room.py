@@ -24,11 +24,11 @@ from typing import Any
 
 import streamlit as st
 
-from backend.game.vocabulary import CUSTOM_PACK_MAX_CHARS, Phase, PlayerView, TieRule, VoteReveal, YouView
 from frontend.api import FRIENDLY, Api, ApiError, Seat, friendly
 from frontend.i18n import DEFAULT, ERRORS_FR, LANGUAGE_NAMES, error_text, language_of, t
 from frontend.state import State, limit, span
 from frontend.views.common import countdown_html, esc, md, run_action, show_flash
+from parlor_protocol.vocabulary import CUSTOM_PACK_MAX_CHARS, Phase, PlayerView, TieRule, VoteReveal, YouView
 
 # docs/ holds the rules; the wheel carries them as frontend/rules/ (pyproject's force-include), a checkout has docs/.
 _PACKAGED_RULES = Path(__file__).resolve().parents[1] / "rules"
@@ -525,7 +525,9 @@ def _game(state: State, api: Api, seat: Seat, live: Callable[[], None], *, clue_
         with st.form("guess", clear_on_submit=True, border=True):
             st.markdown(f"**{t(lang, 'guess_prompt')}**")
             row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
-            text = row.text_input(t(lang, "your_guess"), max_chars=60, placeholder=t(lang, "guess_ph"))
+            text = row.text_input(
+                t(lang, "your_guess"), max_chars=limit(state, "guess_max"), placeholder=t(lang, "guess_ph")
+            )
             if row.form_submit_button(t(lang, "guess_send"), key="move-guess", type="primary") and text.strip():
                 run_action(api.guess, seat, text)
                 show_flash()

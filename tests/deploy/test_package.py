@@ -31,7 +31,10 @@ PACKAGE_DATA = {
     "backend/game/packs/en-classic.json",
     "backend/game/packs/fr-classique.json",
     "frontend/static/bridge.js",
+    "frontend/static/bridge/protocol.js",
     "frontend/static/style.css",
+    "parlor_protocol/py.typed",
+    "parlor_runtime/py.typed",
     "frontend/.streamlit/config.toml",
     "frontend/rules/rules.md",
     "frontend/rules/rules.fr.md",
@@ -77,10 +80,12 @@ def fresh_venv(workdir: Path) -> Iterator[Path]:
 
 
 def test_wheel_carries_the_package_data_and_no_tests(wheel: Path) -> None:
-    """Packs, static files, the Streamlit config and the rules are in the wheel; tests and load tests are not."""
+    """Packs, static files, the Streamlit config, the rules and the two shared packages (typed) are in the wheel;
+    tests and load tests are not."""
     names = set(zipfile.ZipFile(wheel).namelist())
     assert names >= PACKAGE_DATA
-    assert {name.split("/", 1)[0] for name in names} == {"backend", "frontend", f"parlor-{VERSION}.dist-info"}
+    top_level = {name.split("/", 1)[0] for name in names}
+    assert top_level == {"backend", "frontend", "parlor_protocol", "parlor_runtime", f"parlor-{VERSION}.dist-info"}
     entry_points = zipfile.ZipFile(wheel).read(f"parlor-{VERSION}.dist-info/entry_points.txt").decode()
     assert all(f"{script} = " in entry_points for script in SCRIPTS)
 

@@ -32,7 +32,7 @@ def test_readme_starts_with_run_and_test_commands_and_ci_calls_the_test_one() ->
 
 
 def test_every_log_setting_is_in_the_table() -> None:
-    """LOG_FORMAT and LOG_LEVEL (backend.core.logs, read by every command) are in the README."""
+    """LOG_FORMAT and LOG_LEVEL (parlor_runtime.logs, read by every command) are in the README."""
     from backend.core.logs import LogSettings
 
     missing = [name.upper() for name in LogSettings.model_fields if f"`{name.upper()}`" not in README]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.game.vocabulary import CLUE_MAX, MAX_PLAYERS
 from frontend.state import State, apply_events, limit, needs_snapshot, span
+from parlor_protocol.vocabulary import CLUE_MAX, GUESS_MAX, MAX_PLAYERS
 
 LIMITS = {
     "min_players": 4,
@@ -78,3 +78,10 @@ def test_limits_come_from_the_snapshot_else_from_the_vocabulary() -> None:
     assert span(with_limits, "discussion_seconds") == (30, 300)
     assert limit(None, "max_players") == MAX_PLAYERS and limit(_state(), "clue_max") == CLUE_MAX
     assert span(_state(), "voting_seconds") == (None, None)
+
+
+def test_the_guess_box_takes_its_length_from_the_snapshot_even_from_an_older_backend() -> None:
+    """`guess_max` from the snapshot's `limits`; a backend of the release before (limits without it) gives
+    the vocabulary's GUESS_MAX rather than an error."""
+    assert limit(_state(limits={**LIMITS, "guess_max": 40}), "guess_max") == 40
+    assert limit(_state(limits=LIMITS), "guess_max") == GUESS_MAX == 60

@@ -8,11 +8,11 @@ import httpx
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
-from backend.core.build import build_labels
-from backend.core.version import VERSION
 from backend.metrics import RolloutMetrics
 from frontend.metrics import build_metrics
 from launchers.backend import Backend
+from parlor_runtime.build import build_labels
+from parlor_runtime.version import VERSION
 
 
 def test_backend_serves_build_info_from_the_package_version(backend: Backend) -> None:

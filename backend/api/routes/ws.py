@@ -25,9 +25,10 @@ from backend.api.models import AdvanceIn, ClueIn, GuessIn, KickIn, SettingsIn, V
 from backend.core.config import Settings
 from backend.core.errors import BadFrame, FrameTooBig
 from backend.metrics import FRAME_TYPES_IN, Metrics
-from backend.realtime.protocol import CloseCode, Transport, dumps, frame
+from backend.realtime.protocol import CloseCode, ErrorCode, FrameType, Transport, dumps, frame
 from backend.service import MAX_EVENT_ID, Credentials, RoomService, normalize_code
 from backend.session import Command, Hello, Ping, SocketSession
+from parlor_protocol import version as protocol_version
 
 router = APIRouter()
 
@@ -89,7 +90,7 @@ async def _handshake(websocket: WebSocket, service: RoomService) -> bool:
     if service.draining and "websocket.http.response" in websocket.scope.get("extensions", {}):
         # a 503 handshake answer lets the load balancer retry the upgrade on another process
         metrics.ws_connection_attempts.labels("over_capacity").inc()
-        body = {"error": {"code": "draining", "message": "server restarting: connect again"}}
+        body = {"error": {"code": ErrorCode.DRAINING, "message": "server restarting: connect again"}}
         await websocket.send_denial_response(JSONResponse(body, status_code=503))
         return False
     if service.draining or not handshake_allowed(websocket.app):
@@ -100,7 +101,7 @@ async def _handshake(websocket: WebSocket, service: RoomService) -> bool:
 
 
 def _error_frame(error: BadFrame) -> str:
-    return dumps(frame("error", error.to_dict()))
+    return dumps(frame(FrameType.ERROR, error.to_dict()))
 
 
 def _parse(raw: Mapping[str, Any], max_bytes: int) -> dict[str, Any]:
@@ -141,7 +142,7 @@ async def _await_hello(websocket: WebSocket, settings: Settings, metrics: Metric
             return None
         try:
             parsed = _parse(raw, settings.max_frame_bytes)
-            if parsed["type"] != "hello":
+            if parsed["type"] != FrameType.HELLO:
                 raise BadFrame("the first frame must be hello", "hello_required")
             hello = _hello(parsed)
         except FrameTooBig as too_big:
@@ -157,8 +158,14 @@ async def _await_hello(websocket: WebSocket, settings: Settings, metrics: Metric
                 return None
             await websocket.send_text(_error_frame(bad))
             continue
-        metrics.ws_frames_received.labels("hello").inc()
+        metrics.ws_frames_received.labels(FrameType.HELLO).inc()
         metrics.transport_messages.labels(Transport.WEBSOCKET, "in").inc()
+        spoken = protocol_version.parse(parsed.get(protocol_version.HELLO_FIELD))  # none: a page from before versions
+        if spoken is None or not protocol_version.accepts(spoken):
+            metrics.ws_handshake_rejections.labels("unsupported_protocol").inc()
+            why = protocol_version.refusal(spoken) if spoken is not None else "protocol must be a non-negative integer"
+            await websocket.close(CloseCode.UNSUPPORTED_PROTOCOL, why)
+            return None
         return hello
 
 
@@ -192,11 +199,11 @@ async def _read_frames(websocket: WebSocket, session: SocketSession) -> int | No
 
 def _frame(parsed: dict[str, Any]) -> Ping | Command:
     kind = parsed["type"]
-    if kind == "ping":
+    if kind == FrameType.PING:
         return Ping(parsed.get("t"))
-    if kind == "command":
+    if kind == FrameType.COMMAND:
         return _command(parsed)
-    if kind == "hello":
+    if kind == FrameType.HELLO:
         raise BadFrame("hello is only valid as the first frame", "already_authenticated")
     raise BadFrame(f"unknown frame type {kind[:40]!r}; expected ping or command", "unknown_type")
 
@@ -219,4 +226,4 @@ def _command(parsed: dict[str, Any]) -> Command:
     return Command(key, lambda service, who: move(service, who, body, key))
 
 
-assert "hello" in FRAME_TYPES_IN
+assert FrameType.HELLO in FRAME_TYPES_IN

@@ -7,10 +7,11 @@
 //               margin, so a request the network swallowed is abandoned and retried.
 (function (root, factory) {
   const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
+  Object.assign(parts, factory(parts));
   if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+})(typeof window !== "undefined" ? window : globalThis, function (parts) {
   "use strict";
+  const { FRAME, CLOSE, PROTOCOL_VERSION, PROTOCOL_HEADER } = parts; // bridge/protocol.js, loaded before
 
   const CONNECT_TIMEOUT_MS = 5000;
   const HELLO_TIMEOUT_MS = 5000;
@@ -44,7 +45,7 @@
       this.ws = ws;
       this.deadline(CONNECT_TIMEOUT_MS, "connect timeout");
       ws.onopen = () => {
-        this.send({ type: "hello", ...this.hello() });
+        this.send({ type: FRAME.HELLO, ...this.hello(), protocol: PROTOCOL_VERSION });
         this.deadline(HELLO_TIMEOUT_MS, "no welcome");
       };
       ws.onmessage = (msg) => this.received(msg);
@@ -68,7 +69,7 @@
       }
       if (this.welcomed) {
         this.deadline(null); // any frame proves the link alive
-      } else if (frame.type === "welcome") {
+      } else if (frame.type === FRAME.WELCOME) {
         this.welcomed = true;
         this.deadline(null);
         const d = frame.data || {};
@@ -78,14 +79,14 @@
         this.on.welcome(frame);
         return;
       }
-      if (frame.type !== "pong") this.on.frame(frame);
+      if (frame.type !== FRAME.PONG) this.on.frame(frame);
     }
 
     schedulePing() {
       this.env.clearTimeout(this.pingTimer);
       this.pingTimer = this.env.setTimeout(() => {
         if (this.closed) return;
-        this.send({ type: "ping", t: this.env.now() });
+        this.send({ type: FRAME.PING, t: this.env.now() });
         this.deadline(this.pongMs, "no pong");
         this.schedulePing();
       }, this.pingMs);
@@ -116,7 +117,7 @@
       if (this.closed) return;
       this.detach();
       try {
-        if (this.ws) this.ws.close(code === undefined ? 1000 : undefined);
+        if (this.ws) this.ws.close(code === undefined ? CLOSE.NORMAL : undefined);
       } catch (e) {}
       this.on.down(code, this.welcomed, why);
     }
@@ -132,7 +133,7 @@
   }
 
   // One request answered as JSON: resolves {status, body}; rejects on the network, on the deadline, or when
-  // `signal` aborts. env: {fetch, setTimeout, clearTimeout}.
+  // `signal` aborts. Every request names the protocol version the page speaks. env: {fetch, setTimeout, clearTimeout}.
   async function fetchJson(env, url, init, timeoutMs, signal) {
     const abort = new AbortController();
     const onAbort = () => abort.abort();
@@ -142,7 +143,8 @@
     }
     const timer = env.setTimeout(() => abort.abort(), timeoutMs || FETCH_TIMEOUT_MS);
     try {
-      const resp = await env.fetch(url, { ...init, signal: abort.signal });
+      const headers = { ...(init.headers || {}), [PROTOCOL_HEADER]: String(PROTOCOL_VERSION) };
+      const resp = await env.fetch(url, { ...init, headers, signal: abort.signal });
       let body = null;
       try {
         body = await resp.json();

@@ -61,13 +61,15 @@ test("backoff grows until a link stays up for the minimum time, and the budget c
 
 // ---- liveness and deadlines -------------------------------------------------------------------------------
 
-test("the hello carries the seat and the last id, and pings follow the welcome's intervals", async () => {
+test("the hello carries the seat, the last id and the protocol version, and pings follow the welcome's intervals", async () => {
   const h = makeBridge();
   h.bridge.configure({ ...CONFIG, lastId: 7 });
   const ws = h.sockets[0];
   assert.equal(ws.url, "ws://backend/ws/ABCDE");
   ws.accept();
-  assert.deepEqual(ws.of("hello")[0], { type: "hello", player_id: "p1", token: "tok", last_event_id: 7, epoch: null });
+  const hello = { type: "hello", player_id: "p1", token: "tok", last_event_id: 7, epoch: null, protocol: 1 };
+  assert.deepEqual(ws.of("hello")[0], hello);
+  assert.equal(hello.protocol, parts.PROTOCOL_VERSION);
   ws.welcome({ ping_interval_seconds: 2, pong_timeout_seconds: 1 });
   await h.clock.advance(2000);
   assert.equal(ws.of("ping").length, 1);

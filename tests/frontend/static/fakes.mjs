@@ -11,6 +11,7 @@ const require = createRequire(import.meta.url);
 
 // frontend/live.py's BRIDGE_FILES, in the same order
 export const BRIDGE_FILES = [
+  "bridge/protocol.js",
   "bridge/machine.js",
   "bridge/transports.js",
   "bridge/buffer.js",
@@ -145,10 +146,10 @@ export function fakeFetch(requests, handler) {
 }
 
 // A Bridge wired to fakes. `random` is fixed so backoff waits are known.
-export function makeBridge({ random = () => 0.5, session = new MemoryStorage(), handler } = {}) {
-  const clock = new FakeClock();
+export function makeBridge({ random = () => 0.5, session = new MemoryStorage(), handler, clock = new FakeClock() } = {}) {
   const sockets = [];
   const requests = [];
+  const reloads = []; // when the page was reloaded (location.reload)
   let keys = 0;
   const net = { handler: handler || (() => undefined) };
   const env = {
@@ -162,9 +163,10 @@ export function makeBridge({ random = () => 0.5, session = new MemoryStorage(), 
     local: new MemoryStorage(),
     locks: null,
     newKey: () => "key-" + ++keys,
+    reload: () => reloads.push(clock.now()),
   };
   const bridge = new parts.Bridge(env, null);
-  return { bridge, clock, sockets, requests, net, env, session };
+  return { bridge, clock, sockets, requests, net, env, session, reloads };
 }
 
 export const CONFIG = { room: "ABCDE", player: "p1", token: "tok", baseUrl: "http://backend", lastId: 0 };

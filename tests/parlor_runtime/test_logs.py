@@ -1,4 +1,4 @@
-"""backend.core.logs: one format for every logger, the context fields, and no secret in a line."""
+"""parlor_runtime.logs: one format for every logger, the context fields, and no secret in a line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import ValidationError
 
-from backend.core import logs
+from parlor_runtime import logs
 
 
 @pytest.fixture

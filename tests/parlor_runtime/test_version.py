@@ -1,4 +1,4 @@
-"""backend.core.version: the installed distribution's version, or an unmistakable fallback without one."""
+"""parlor_runtime.version: the installed distribution's version, or an unmistakable fallback without one."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from backend.core import version as version_module
+from parlor_runtime import version as version_module
 
 PEP440 = re.compile(r"^\d+(\.\d+)*([abc]|rc)?\d*(\.post\d+)?(\.dev\d+)?(\+[a-z0-9.]+)?$")
 
