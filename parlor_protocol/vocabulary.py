@@ -194,3 +194,31 @@ class Snapshot(TypedDict, total=False):
     epoch: str  # the room history last_event_id belongs to (changes when the store lost or rewrote it)
     transport: str  # a Transport value
     server_time: float
+
+
+__all__ = [
+    "CLUE_MAX",
+    "CUSTOM_PACK_MAX_CHARS",
+    "GUESS_MAX",
+    "MAX_PLAYERS",
+    "MIN_PLAYERS",
+    "NAME_MAX",
+    "PRIVATE_TYPES",
+    "PUBLIC_TYPES",
+    "Clue",
+    "EventType",
+    "GameLimits",
+    "Language",
+    "PackProblem",
+    "Phase",
+    "PlayerView",
+    "Range",
+    "Role",
+    "RoomSummary",
+    "SettingsView",
+    "Snapshot",
+    "TieRule",
+    "VoteReveal",
+    "Winner",
+    "YouView",
+]

@@ -2,11 +2,7 @@
 // and checked for holes. Every frame says which event this player saw before it (`prev`, docs/protocol.md): a
 // frame whose `prev` is beyond the last id we hold means something in between never arrived, so it is not
 // accepted; the Bridge counts the gap and backfills from `lastId`, whose answer carries the missing events.
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+globalThis.parlorPart(function () {
   "use strict";
 
   const BUFFER_CAP = 500;

@@ -2,11 +2,7 @@
 // table. Nothing else sets a state: the Bridge fires events and reacts to the state it lands in. An event a state
 // does not list is ignored (a late callback of a socket already given up), and `fire` says so by returning false.
 // Also the reconnect pacing (Backoff) and the WebSocket connection budget (ConnectBudget), which only count.
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+globalThis.parlorPart(function () {
   "use strict";
 
   // state -> {status: the light (frontend/i18n.py's status_labels keys), on: {event: next state}}

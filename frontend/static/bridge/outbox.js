@@ -5,11 +5,7 @@
 // they were made, one at a time. `send(entry)` (the Bridge's) resolves {ok: true, data} when the game took the
 // move, {ok: false, error: {code, message}} when it refused it, or null when it could not be delivered (then the
 // move stays queued and is retried, paced, until the link answers).
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+globalThis.parlorPart(function () {
   "use strict";
 
   const RECENT_CAP = 20;

@@ -1,11 +1,13 @@
 // The wire protocol's words as the bridge uses them, copied from the Python package parlor_protocol (frames.py,
 // codes.py, version.py: a test, tests/parlor_protocol/test_bridge_constants.py, fails when they drift apart), and
 // what the page does when a server refuses its protocol version: reload, at most once a minute.
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+// Every part of the bridge registers what it defines through parlorPart, in the order frontend/live.py loads
+// them (this file first); in Node, the tests load them in the same order into globalThis.
+globalThis.parlorPart = function (factory) {
+  const parts = (globalThis.parlorParts = globalThis.parlorParts || {});
+  Object.assign(parts, factory(parts));
+};
+globalThis.parlorPart(function () {
   "use strict";
 
   // parlor_protocol.version: sent in hello and in a header of every HTTP request

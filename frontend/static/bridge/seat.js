@@ -2,11 +2,7 @@
 // a second tab starts empty and is a second player. localStorage keeps one record per room only so that opening
 // the room link after closing the tab can offer "Continue as NAME"; nothing resumes from it without that click.
 // A Web Lock held per open seat lets the offer be skipped while the seat is still open in another tab.
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+globalThis.parlorPart(function () {
   "use strict";
 
   const SEAT_KEY = "parlor:seat";

@@ -5,11 +5,7 @@
 //               waiting for a close the network will never deliver. Intervals come from the welcome.
 //   fetchJson   one HTTP request with an AbortController deadline; the long-poll asks with its wait plus a
 //               margin, so a request the network swallowed is abandoned and retried.
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory(parts));
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function (parts) {
+globalThis.parlorPart(function (parts) {
   "use strict";
   const { FRAME, CLOSE, PROTOCOL_VERSION, PROTOCOL_HEADER } = parts; // bridge/protocol.js, loaded before
 

@@ -6,11 +6,7 @@
 // `next()` (one timer, armed only between a hand-over and Python's return, and only counted while the tab is
 // visible); then it shows that it is reconnecting, probes the server's health, and reloads the page once the
 // server answers. The reload starts a fresh session and seat restore puts the player back.
-(function (root, factory) {
-  const parts = (root.parlorParts = root.parlorParts || {});
-  Object.assign(parts, factory());
-  if (typeof module === "object" && module.exports) module.exports = parts;
-})(typeof window !== "undefined" ? window : globalThis, function () {
+globalThis.parlorPart(function () {
   "use strict";
 
   const PROBE_MS = 1000;
