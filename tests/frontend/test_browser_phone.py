@@ -42,7 +42,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, F
         pytest.skip("needs axe-core (npm ci, scripts/bootstrap.sh dev)")
     tmp = tmp_path_factory.mktemp("phone")
     port = free_port()
-    # The bridge's empty heartbeat (one fragment rerun every 20 s) would land in the idle window by chance.
+    # The bridge's heartbeat that hands the game's first render times to Python (one fragment rerun, a heartbeat
+    # after the game starts) would land in the idle window.
     front_env = {"BRIDGE_HEARTBEAT_MS": "60000"}
     with (
         run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=tmp) as backend,
