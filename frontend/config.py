@@ -18,7 +18,10 @@ class FrontendSettings(BaseSettings):
     websocket_enabled: bool = Field(True, description="false: legacy mode, Python polls the state endpoint")
     legacy_poll_seconds: float = Field(0.4, gt=0, description="State polling interval of the legacy mode")
     bridge_heartbeat_ms: int = Field(
-        20000, ge=500, description="A waiting batch resolves empty after this long (status changes resolve at once)"
+        20000,
+        ge=500,
+        description="How often a waiting batch checks for quiet events or bridge reports owed to Python "
+        "(status changes and layout events resolve at once; an idle page waits on, up to 4 minutes)",
     )
     request_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of the frontend's REST calls")
     frontend_metrics_port: int = Field(9108, ge=0, le=65535, description="Port of the bridge /metrics; 0 disables")

@@ -221,7 +221,8 @@ def bridge_live() -> None:
 @st.fragment
 def bridge_panel() -> None:
     """Reruns only when the bridge resolves a wait: events that change the layout, a status change, or the
-    heartbeat (the live view draws everything else, so a clue reruns nothing).
+    heartbeat when quiet events or reports are owed (the live view draws everything else, so a clue reruns
+    nothing at once, and an idle page nothing at all).
 
     A batch that changes anything Python draws (see `room.layout_key`) reruns the whole app.
     """

@@ -10,7 +10,7 @@
 //   bridge/watchdog.js    Streamlit's own connection, and reloading the page when it comes back
 // This file wires them: it connects, falls back to long-polling while the socket is down, sends moves, and
 // hands batches to Python through `next()`, a Promise that resolves as soon as there is something new (events
-// or a status change) or after a heartbeat timeout. Subscribers (static/live_view.js) see every event at
+// or a status change) or at a heartbeat that finds something owed to Python. Subscribers (static/live_view.js) see every event at
 // once; `next()` only resolves for events that change what Python draws, and `quiet(frame)` (set by the live
 // view) names the ones that do not. The light in the sidebar is derived from the machine's state and painted
 // only when it changes (or when Streamlit draws a new one): an idle page runs no timer but the ping.
@@ -27,6 +27,10 @@
   const BATCH_CAP = 100;
   const LONGPOLL_WAIT_S = 25;
   const COMMAND_TIMEOUT_MS = 3000; // a move sent over the socket and not answered by then goes over REST (same key)
+  // A heartbeat with nothing to hand over would rerun Python's fragment for nothing (a Streamlit rerun is most of
+  // what an idle page costs): it waits on, and Python hears from an idle page only this often, well within the
+  // time after which frontend/bridge_reports.py drops a silent session from its gauge (SESSION_TTL_SECONDS).
+  const IDLE_KEEPALIVE_MS = 240000;
   // Reconnects: full jitter from 500 ms up to 8 s, reset only after 5 s up; at most 10 welcomed sockets in any
   // 30 s (a handshake the network refused cost no server anything, and must not delay the return of a network).
   const RECONNECT = { baseMs: 500, maxMs: 8000, minUptimeMs: 5000 };
@@ -750,6 +754,15 @@
       return report;
     }
 
+    // What the heartbeat is for: quiet events Python has not seen yet, or report items to record.
+    owes(afterId) {
+      if (this.buffer.after(afterId).length) return true;
+      const r = this.report;
+      const counts = [r.connect_attempts.success, r.connect_attempts.failure, r.reconnects, r.fallback_activations];
+      counts.push(r.disconnects, r.gaps, r.delivery.length, r.render.length, ...Object.values(r.events));
+      return counts.some((n) => n > 0);
+    }
+
     batch(afterId, knownStatus, due = false) {
       const snap = this.buffer.snapshotFor(afterId, true);
       // after a reset the caller's id is from the old history: everything buffered is new to it
@@ -768,7 +781,8 @@
     }
 
     // A Promise for Python: events newer than `afterId` (and a status differing from `knownStatus`) resolve it
-    // at once; otherwise it resolves when they arrive, or after `timeoutMs` with just the connection state.
+    // at once; otherwise it resolves when they arrive, or at a heartbeat (every `timeoutMs`) that finds quiet
+    // events or report items owed to Python, or, with nothing owed, after IDLE_KEEPALIVE_MS.
     next(afterId, timeoutMs, knownStatus) {
       afterId = Number(afterId) || 0;
       if (this.watch) this.watch.pythonBack();
@@ -789,10 +803,16 @@
             this.waiters.push(check);
           }
         };
-        timer = this.env.setTimeout(() => {
+        const started = this.env.now();
+        const heartbeat = () => {
+          if (!this.owes(afterId) && this.env.now() - started + timeoutMs <= Math.max(timeoutMs, IDLE_KEEPALIVE_MS)) {
+            timer = this.env.setTimeout(heartbeat, timeoutMs);
+            return;
+          }
           this.waiters = this.waiters.filter((w) => w !== check);
           resolve(handOver(this.batch(afterId, knownStatus, true)));
-        }, timeoutMs);
+        };
+        timer = this.env.setTimeout(heartbeat, timeoutMs);
         this.waiters.push(check);
       });
     }

@@ -42,7 +42,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, F
         pytest.skip("needs axe-core (npm ci, scripts/bootstrap.sh dev)")
     tmp = tmp_path_factory.mktemp("phone")
     port = free_port()
-    # The bridge's empty heartbeat (one fragment rerun every 20 s) would land in the idle window by chance.
+    # The bridge's heartbeat that hands the game's first render times to Python (one fragment rerun, a heartbeat
+    # after the game starts) would land in the idle window.
     front_env = {"BRIDGE_HEARTBEAT_MS": "60000"}
     with (
         run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=tmp) as backend,
@@ -102,7 +103,9 @@ def test_front_door_compresses_and_caches(
     stack: tuple[Backend, Frontend], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """Through deploy/nginx-frontend.conf: Streamlit's hashed bundles and Parlor's own scripts (with ?v=) come
-    gzipped and cacheable for a year; the page itself is revalidated."""
+    gzipped and cacheable for a year; the page itself is revalidated and preloads no font; the icon font's face
+    covers only the characters of icon names (a page without icons never fetches it) and Streamlit's text font
+    matches no family (the theme uses the phone's own)."""
     if not nginx_available():
         pytest.skip("needs nginx")
     _backend, frontend = stack
@@ -119,6 +122,13 @@ def check_front_door(nginx: Nginx) -> None:
         raw = http.get(bundle.lstrip("."))
         assert raw.headers["content-encoding"] == "gzip"
         assert raw.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert 'rel="preload"' not in index.text
+        sheet = next(part.split('"')[1] for part in index.text.split("href=")[1:] if part.startswith('"./static/css/'))
+        faces = http.get(sheet.lstrip(".")).text.split("@font-face")
+        icons = [face for face in faces if "MaterialSymbols" in face]
+        assert len(icons) == 1 and "unicode-range:U+30-39,U+41-5A,U+5F,U+61-7A;" in icons[0], icons
+        text = [face for face in faces if "SourceSansVF" in face]
+        assert len(text) == 2 and all("font-family:Source Sans (not used by Parlor);" in face for face in text), text
         for name in PAGE_FILES:
             script = http.get(static_url(name))
             assert script.status_code == 200

@@ -199,6 +199,55 @@ test("close codes keep their meaning: 1013 waits longer, 4401 and 4409 stop for 
   assert.equal(other.sockets.length, 1);
 });
 
+// ---- hand-over to Python ---------------------------------------------------------------------------------------
+
+// A connected bridge whose pings stay out of the way, with its first batch (the connection's report) handed over.
+async function handedOver() {
+  const h = makeBridge();
+  h.bridge.configure({ ...CONFIG });
+  h.sockets[0].accept();
+  h.sockets[0].welcome({ ping_interval_seconds: 3600, pong_timeout_seconds: 60 });
+  await h.clock.advance(0);
+  h.bridge.quiet = (f) => f.type === "clue_posted"; // the live view draws clues
+  const first = await h.bridge.next(0, 20000, "connecting");
+  assert.equal(first.status, "connected");
+  return h;
+}
+
+function pending(promise) {
+  const box = { value: undefined };
+  promise.then((v) => (box.value = v));
+  return box;
+}
+
+test("an idle page is never rerun by an empty heartbeat: it waits on, and hands over an empty batch only at the keepalive", async () => {
+  const h = await handedOver();
+  const wait = pending(h.bridge.next(0, 20000, "connected"));
+  await h.clock.advance(220000); // eleven heartbeats with nothing owed
+  assert.equal(wait.value, undefined);
+  await h.clock.advance(20000);
+  assert.deepEqual(wait.value.events, []);
+  assert.equal(wait.value.status, "connected");
+});
+
+test("quiet events and report items ride the next heartbeat; a loud event is handed over at once", async () => {
+  const h = await handedOver();
+  const ws = h.sockets[0];
+  const quiet = pending(h.bridge.next(0, 20000, "connected"));
+  await h.clock.advance(30000); // a heartbeat with nothing owed went by
+  ws.deliver(event(1, 0)); // a clue: the live view draws it
+  await h.clock.advance(9999);
+  assert.equal(quiet.value, undefined);
+  await h.clock.advance(1);
+  assert.deepEqual(quiet.value.events.map((e) => e.id), [1]);
+  assert.equal(quiet.value.report.events.websocket, 1);
+  const loud = pending(h.bridge.next(1, 20000, "connected"));
+  await h.clock.advance(1000);
+  ws.deliver({ ...event(2, 1), type: "phase_changed" });
+  await h.clock.advance(0);
+  assert.deepEqual(loud.value.events.map((e) => e.id), [2]);
+});
+
 // ---- gaps -----------------------------------------------------------------------------------------------------
 
 test("a frame whose prev is beyond the last id is a hole: counted once, backfilled from the last id", async () => {
