@@ -238,7 +238,7 @@ async def test_watch_then_read_misses_no_commit_made_meanwhile(redis_stores: Sto
             after = [i for i in got if i > seen]
             assert after == list(range(seen + 1, after[-1] + 1)), f"lost or reordered after {seen}: {after[:10]}"
             a.unwatch("ABCDE")
-            a._listeners.remove(heard)  # type: ignore[attr-defined]
+            a.feeds._listeners.remove(heard)  # type: ignore[attr-defined]
             await asyncio.sleep(random.uniform(0, 0.02))
     finally:
         stop.set()
@@ -283,7 +283,7 @@ async def test_rooms_lost_or_rewound_while_a_subscription_was_down_are_reset(
     from redis.asyncio.cluster import RedisCluster
 
     from backend.core.redis_url import parse_url
-    from backend.store.redis import _log_key, _room_key
+    from backend.store.redis_shared import log_key, room_key
 
     a, b = await redis_stores(), await redis_stores()
     heard, resets = Recorder(), []
@@ -294,14 +294,14 @@ async def test_rooms_lost_or_rewound_while_a_subscription_was_down_are_reset(
         await a.watch(code)
     url, cluster = parse_url(redis_target.url)
     admin = RedisCluster.from_url(url) if cluster else aioredis.Redis.from_url(url)
-    saved = {key: await admin.dump(key) for key in (_room_key("BACKX"), _log_key("BACKX"))}
+    saved = {key: await admin.dump(key) for key in (room_key("BACKX"), log_key("BACKX"))}
     epoch = (await a.events_after("BACKX", 0)).epoch
     for n in range(3):
         await b.mutate("BACKX", lambda r, n=n: [note(n)], time.time())
     await heard.until("BACKX", CREATED + 3)
     for key, value in saved.items():  # Redis back from a copy older than what the process delivered
         await admin.restore(key, 0, value, replace=True)
-    await admin.delete(_room_key("GONEX"), _log_key("GONEX"))  # Redis back without this room
+    await admin.delete(room_key("GONEX"), log_key("GONEX"))  # Redis back without this room
     for port in redis_target.ports:
         node = aioredis.Redis(host="127.0.0.1", port=port)
         await node.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
@@ -323,13 +323,13 @@ async def test_idempotency_answers_live_beside_the_room_and_share_its_lifetime(
     (none: rooms leave by delete_room); deleting the room deletes them, and a new room never inherits any."""
     from redis.crc import key_slot
 
-    from backend.store.redis import _answers_key, _room_key
+    from backend.store.redis_shared import answers_key, room_key
 
     store = await redis_stores()
     await store.create_room(*new_room(), NOW)
     await store.mutate_once("ABCDE", bump, NOW, clue_once("k"))
     admin = admin_client(redis_target)
-    room_key, answers_key = _room_key("ABCDE"), _answers_key("ABCDE")
+    room_key, answers_key = room_key("ABCDE"), answers_key("ABCDE")
     try:
         assert key_slot(answers_key.encode()) == key_slot(room_key.encode())
         kept = '{"fingerprint":"","answer":{"last_event_id":3,"round":1}}'
@@ -367,21 +367,21 @@ async def test_rooms_written_before_answers_moved_out_load_and_keep_their_answer
 ) -> None:
     """A rolling deploy meets rooms whose state still holds `answers` (the previous version's layout): they load,
     a retry of a key answered there gets that answer, and the next commit carries them into the answers hash."""
-    from backend.store.redis import _answers_key, _room_key
+    from backend.store.redis_shared import answers_key, room_key
 
     store = await redis_stores()
     await store.create_room(*new_room(), NOW)
     admin = admin_client(redis_target)
     try:
-        old = json.loads(await admin.hget(_room_key("ABCDE"), "state"))
+        old = json.loads(await admin.hget(room_key("ABCDE"), "state"))
         old["answers"] = {"p_host:clue:old": {"last_event_id": 2, "round": 0}}
-        await admin.hset(_room_key("ABCDE"), "state", json.dumps(old))
+        await admin.hset(room_key("ABCDE"), "state", json.dumps(old))
         assert await store.read("ABCDE", lambda r: r.event_seq) == CREATED
         replay = await store.mutate_once("ABCDE", bump, NOW, clue_once("old"))
         assert replay.replayed and replay.answer == {"last_event_id": 2, "round": 0}
         await store.mutate("ABCDE", bump, NOW)  # any commit writes the new layout
-        assert "answers" not in json.loads(await admin.hget(_room_key("ABCDE"), "state"))
-        assert json.loads(await admin.hget(_answers_key("ABCDE"), "p_host:clue:old")) == {
+        assert "answers" not in json.loads(await admin.hget(room_key("ABCDE"), "state"))
+        assert json.loads(await admin.hget(answers_key("ABCDE"), "p_host:clue:old")) == {
             "last_event_id": 2,
             "round": 0,
         }
@@ -403,7 +403,7 @@ async def test_commits_during_the_catch_up_read_are_not_taken_for_lost_data(
     await a.create_room(*new_room("RACEX"), NOW)
     await a.watch("RACEX")
     epoch = (await a.events_after("RACEX", 0)).epoch
-    real_pipeline = a._redis.pipeline
+    real_pipeline = a.feeds._redis.pipeline
 
     class CommitWhileInFlight:
         """The catch-up's pipeline, with a commit made and delivered between its answer and its use."""
@@ -426,11 +426,11 @@ async def test_commits_during_the_catch_up_read_are_not_taken_for_lost_data(
             await a.mutate("RACEX", lambda r: [note(0)], time.time())
             return heads
 
-    a._redis.pipeline = CommitWhileInFlight
+    a.feeds._redis.pipeline = CommitWhileInFlight
     try:
-        await a._catch_up(["RACEX"])
+        await a.feeds._catch_up(["RACEX"])
     finally:
-        a._redis.pipeline = real_pipeline
+        a.feeds._redis.pipeline = real_pipeline
     assert resets == []
     assert (await a.events_after("RACEX", 0)).epoch == epoch
     assert (registry.get_sample_value("parlor_store_data_losses_total") or 0) == 0
@@ -457,19 +457,22 @@ class _LateSeqReads:
 
 
 class _Delayed(RedisStore):
-    """A RedisStore with two delays a loaded process shows: pub/sub messages handled only while `messages` is set,
-    and one task's read of a room's last id held back (`reads`)."""
+    """A RedisStore with two delays a loaded process shows in its feeds: pub/sub messages handled only while
+    `messages` is set, and one task's read of a room's last id held back (`reads`)."""
 
     def __init__(self, url: str, metrics: Metrics) -> None:
         super().__init__(url, log_size=50, metrics=metrics)
         self.messages = asyncio.Event()
         self.messages.set()
-        self.reads = _LateSeqReads(self._redis)
-        self._redis = self.reads
+        self.reads = _LateSeqReads(self.feeds._redis)
+        self.feeds._redis = self.reads
+        handle = self.feeds._on_message
 
-    async def _on_message(self, channel: str, data: str) -> None:
-        await self.messages.wait()
-        await super()._on_message(channel, data)
+        async def on_message(channel: str, data: str) -> None:
+            await self.messages.wait()
+            await handle(channel, data)
+
+        self.feeds._on_message = on_message  # type: ignore[method-assign]
 
 
 async def _two_processes(redis_server: Any, metrics: Metrics) -> tuple[RedisStore, _Delayed]:
