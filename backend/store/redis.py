@@ -259,7 +259,7 @@ class RedisStore:
             socket_timeout=socket_timeout,
             origin=self._origin,
             metrics=self._metrics,
-            rekey=self._rekey,
+            rekey=self._new_epoch,
         )
         self.losses = LossChecks(self._redis, cluster=self.cluster, metrics=self._metrics, feeds=self.feeds)
 
@@ -466,7 +466,7 @@ class RedisStore:
         self.losses.vanished(code)
         return NotFound(f"no room with code {code!r}", "unknown_room")
 
-    async def _rekey(self, code: str, expected: str | None) -> None:
+    async def _new_epoch(self, code: str, expected: str | None) -> None:
         """A new epoch for a room whose last id went backwards (the feeds' catch-up finds it)."""
         await self.mutate(code, functools.partial(_rekey, expected=expected), time.time())
 
