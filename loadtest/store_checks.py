@@ -22,7 +22,8 @@ from prometheus_client import CollectorRegistry
 
 from backend.game.engine import Room
 from backend.metrics import Metrics
-from backend.store.redis import VANISH_CHECK_SECONDS, RedisStore
+from backend.store.redis import RedisStore
+from backend.store.redis_losses import VANISH_CHECK_SECONDS
 from launchers.redis import run_redis
 from launchers.redis_cluster import run_redis_cluster
 from loadtest.report import REPORT, machine_line, percentile, update_section
@@ -32,7 +33,7 @@ async def measure(url: str, rooms: int, rounds: int) -> dict[str, float]:
     store = RedisStore(url, metrics=Metrics(CollectorRegistry()))
     await store.start()
     try:
-        await store._stop_loss_checks()  # timed here, not by its loop
+        await store.losses.stop()  # timed here, not by its loop
         for n in range(rooms):
             code = f"S{n:05d}"
             await store.create_room(*Room.create(code, host_id="p", host_name="Host", token_hash="h", now=1.0), 1.0)

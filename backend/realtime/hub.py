@@ -263,7 +263,7 @@ class Hub:
         """Release the live events held back during the replay, in order, then stream directly.
 
         They are sorted by id: while a room's subscription is being set up here, a local commit can reach the hub
-        before an earlier one from another process (see `RedisStore._deliver`); the replay holds both, and in id
+        before an earlier one from another process (see `RoomFeeds.deliver`); the replay holds both, and in id
         order neither looks like a hole."""
         held, conn.pending = conn.pending or [], None
         held.sort(key=lambda item: item.event_id or 0)

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from backend.main import create_app
 from backend.realtime.protocol import CloseCode
-from backend.store.redis import _answers_key, _log_key, _room_key
+from backend.store.redis_shared import answers_key, log_key, room_key
 from launchers.backend import Backend, run_backend
 from launchers.process import scaled
 from launchers.redis import RedisServer, redis_available, run_redis
@@ -50,7 +50,7 @@ def test_an_allkeys_lru_redis_makes_the_backend_not_ready_until_fixed(
     noeviction at run time makes it ready again (gauge 0) without a restart."""
     registry = CollectorRegistry()
     app = create_app(make_settings(tmp_path, store_url=lru_redis.url), registry=registry)
-    with caplog.at_level(logging.ERROR, logger="backend.store.redis"), TestClient(app) as client:
+    with caplog.at_level(logging.ERROR, logger="backend.store.redis_losses"), TestClient(app) as client:
         assert "maxmemory-policy allkeys-lru can evict room keys" in caplog.text
         resp = client.get("/readyz")
         assert resp.status_code == 503 and "allkeys-lru" in resp.json()["status"], resp.text
@@ -88,7 +88,7 @@ async def test_rooms_flushed_under_live_sockets_close_them_with_4404_within_5_s(
             await player.wait_for(lambda f: f["type"] == "presence_changed")
         admin = aioredis.Redis(host="127.0.0.1", port=redis.port)
         gone = seats[0].room_code
-        await admin.delete(_room_key(gone), _log_key(gone), _answers_key(gone))
+        await admin.delete(room_key(gone), log_key(gone), answers_key(gone))
         code, took = await closed_within(players[0], 5)
         assert code == CloseCode.UNKNOWN_ROOM and took <= scaled(5), (code, took)
         assert players[1].close_code is None

@@ -12,7 +12,9 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from backend.core.errors import NotFound
-from backend.store.redis import VANISH_CHECK_SECONDS, RedisStore, _answers_key, _log_key, _room_key
+from backend.store.redis import RedisStore
+from backend.store.redis_losses import VANISH_CHECK_SECONDS
+from backend.store.redis_shared import answers_key, log_key, room_key
 from launchers.process import scaled
 from tests.backend.store.conftest import RedisTarget, StoreFactory
 from tests.backend.store.test_redis_store import admin_client
@@ -69,7 +71,7 @@ async def test_parlor_sets_no_ttl_so_volatile_policies_cannot_evict_it(
     keys = [key async for key in admin.scan_iter(match="parlor:*")]
     ttls = {key: await admin.ttl(key) for key in keys}
     await admin.aclose()
-    assert {_room_key("TTLXX"), _log_key("TTLXX"), _answers_key("TTLXX")} <= set(ttls)
+    assert {room_key("TTLXX"), log_key("TTLXX"), answers_key("TTLXX")} <= set(ttls)
     assert set(ttls.values()) == {-1}, ttls
 
 
@@ -87,13 +89,13 @@ async def test_a_watched_room_flushed_under_a_live_subscription_is_reset_once(
         await store.create_room(*new_room(code), NOW)
         await store.watch(code)
     admin = admin_client(redis_target)
-    await store._stop_loss_checks()
-    await admin.delete(_room_key("READX"), _log_key("READX"), _answers_key("READX"))
+    await store.losses.stop()
+    await admin.delete(room_key("READX"), log_key("READX"), answers_key("READX"))
     with pytest.raises(NotFound):
         await store.mutate("READX", lambda r: [note(1)], NOW + 1)
     assert resets == ["READX"]
-    await store._start_loss_checks()
-    await admin.delete(_room_key("IDLEX"), _log_key("IDLEX"), _answers_key("IDLEX"))
+    await store.losses.start()
+    await admin.delete(room_key("IDLEX"), log_key("IDLEX"), answers_key("IDLEX"))
     await admin.aclose()
     deadline = time.monotonic() + scaled(5 * VANISH_CHECK_SECONDS)
     while "IDLEX" not in resets and time.monotonic() < deadline:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from backend.store.redis import _within
+from backend.store.redis_shared import within
 
 
 async def _stubborn(release: asyncio.Event) -> None:
@@ -22,7 +22,7 @@ async def _stubborn(release: asyncio.Event) -> None:
 async def test_a_cleanup_that_swallows_its_cancellation_is_left_behind_not_waited_for() -> None:
     release = asyncio.Event()
     started = time.monotonic()
-    await _within(_stubborn(release), 0.05)
+    await within(_stubborn(release), 0.05)
     assert time.monotonic() - started < 1.0
     # asyncio.wait_for, for contrast, is still waiting long after its own timeout
     hung = asyncio.ensure_future(asyncio.wait_for(_stubborn(release), 0.05))
@@ -42,14 +42,14 @@ async def test_a_cleanup_that_fails_is_ignored_and_one_that_ends_is_awaited() ->
         await asyncio.sleep(0.01)
         finished.append("closed")
 
-    await _within(boom(), 1.0)
-    await _within(quick(), 1.0)
+    await within(boom(), 1.0)
+    await within(quick(), 1.0)
     assert finished == ["closed"]
 
 
 async def test_closing_the_caller_is_not_swallowed_by_the_cleanup() -> None:
     release = asyncio.Event()
-    caller = asyncio.ensure_future(_within(_stubborn(release), 30))
+    caller = asyncio.ensure_future(within(_stubborn(release), 30))
     await asyncio.sleep(0.01)
     caller.cancel()
     done, _ = await asyncio.wait({caller}, timeout=1.0)
