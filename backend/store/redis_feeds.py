@@ -50,7 +50,7 @@ from backend.store.redis_shared import (
     within,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("backend.store.redis")  # the store's one logger, as before the split: log filters stay valid
 
 RECONNECT_MAX_DELAY = 2.0
 WATCH_TIMEOUT_SECONDS = 5.0  # a subscription Redis does not confirm by then surfaces as Unavailable

@@ -26,7 +26,7 @@ from backend.metrics import Metrics
 from backend.store.redis_feeds import RoomFeeds
 from backend.store.redis_shared import CLOSE_TIMEOUT_SECONDS, missing_rooms, room_key
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("backend.store.redis")  # the store's one logger, as before the split: log filters stay valid
 
 EVICTING_POLICY_PREFIX = "allkeys-"  # volatile-* evicts only keys with a TTL, and Parlor sets none
 # How often the watched rooms' keys are checked for a silent loss (FLUSHALL, eviction): one command on one Redis,

@@ -17,7 +17,7 @@ from backend.core.errors import Unavailable
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("backend.store.redis")  # the store's one logger, as before the split: log filters stay valid
 
 PREFIX = "parlor:"
 ROOMS_KEY = PREFIX + "{i}:rooms"

@@ -50,7 +50,7 @@ def test_an_allkeys_lru_redis_makes_the_backend_not_ready_until_fixed(
     noeviction at run time makes it ready again (gauge 0) without a restart."""
     registry = CollectorRegistry()
     app = create_app(make_settings(tmp_path, store_url=lru_redis.url), registry=registry)
-    with caplog.at_level(logging.ERROR, logger="backend.store.redis_losses"), TestClient(app) as client:
+    with caplog.at_level(logging.ERROR, logger="backend.store.redis"), TestClient(app) as client:
         assert "maxmemory-policy allkeys-lru can evict room keys" in caplog.text
         resp = client.get("/readyz")
         assert resp.status_code == 503 and "allkeys-lru" in resp.json()["status"], resp.text
