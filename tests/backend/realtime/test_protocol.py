@@ -3,10 +3,11 @@ drifts from protocol.py."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from backend.realtime.protocol import FRAME_FIELDS, CloseCode, Frame, Transport, frame
+from backend.realtime.protocol import FRAME_FIELDS, CloseCode, Frame, Transport, dumps, frame
 from frontend.live import BRIDGE_FILES
 
 STATIC = Path(__file__).resolve().parents[3] / "frontend" / "static"
@@ -60,3 +61,16 @@ def test_transport_names_in_bridge_js_are_the_protocol_module_ones() -> None:
         assert {k: v.strip("\"'") for k, v in named.items()} == {t.name: t.value for t in Transport}
     compared = set(re.findall(r"transport\s*===?\s*[\"'](\w+)[\"']", BRIDGE))
     assert compared <= {t.value for t in Transport}, compared
+
+
+def test_the_frame_encoder_writes_what_compact_json_dumps_writes() -> None:
+    """`dumps` (its encoder built once) gives the bytes of json.dumps with compact separators and UTF-8 kept."""
+    values = [
+        frame("clue_posted", {"text": 'café ☕ "q"\n', "ts": 1733600000.125, "n": [1, 2.5, None, True]}, id_=7),
+        {"code": CloseCode.RESTART, "transport": Transport.WEBSOCKET, "nested": {"a": [{}, []]}, "big": 2**53 - 1},
+        "plain",
+        float("inf"),
+        [],
+    ]
+    for value in values:
+        assert dumps(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
