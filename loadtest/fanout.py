@@ -342,7 +342,7 @@ def markdown(result: FanoutResult, command: str) -> str:
         f"worker processes), one clue per room per second for {result.seconds:g} s, spread evenly over each "
         "second and posted over REST by a driver rotating among each room's players. Latency is client receipt "
         "time minus the frame's `ts` (server clock at commit, same host), over every delivered `clue_posted` "
-        "frame. Server CPU and RSS are read with psutil on the uvicorn process.",
+        "frame. Server CPU: the kernel's CPU-time clock of the uvicorn process (ns); RSS: psutil.",
         "",
         "| measure | value |",
         "|---|---|",
