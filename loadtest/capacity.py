@@ -351,6 +351,14 @@ def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[flo
             f"| {name} | {sets[0][name].ingest} | {' / '.join(f'{c:.1f}' for c in cpu)} | {_spread(cpu, '.1f')} | "
             f"{statistics.median(p99):.2f} | {'yes' if every else '**no**'} |"
         )
+    for name in names:
+        full = [s[name].full_collections for s in sets]
+        if any(n is not None for n in full):
+            out.append(
+                f"\n{name}: full collections of the server's heap inside each run's window (from its /metrics): "
+                + " / ".join("?" if n is None else str(n) for n in full)
+                + "; a window with one reads a few per cent higher."
+            )
     out += [
         "",
         "| ratio (per run, then min / median / max) | CPU per frame, each run | CPU per frame | p99 latency |",

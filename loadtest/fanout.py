@@ -25,7 +25,7 @@ import httpx
 import uvloop
 
 from launchers.process import Server
-from loadtest.harness import CpuMeter, parlor_server, pin, process_of, rss
+from loadtest.harness import CpuMeter, metric_sum, parlor_server, pin, process_of, rss, scrape
 from loadtest.report import REPORT, machine_line, percentile, update_section
 from loadtest.wsclients import Fleet, FleetResult, Speakers, Sub, drive
 
@@ -157,6 +157,9 @@ class FanoutResult:
     warm_failed: int = 0
     window: tuple[float, float] = (-math.inf, math.inf)  # server commit times (epoch) the figures cover
     pinned: str = ""  # "server CPUs:client CPUs" when pinned
+    # full (generation 2) collections of the server's heap in the window, from its /metrics (Parlor only): a
+    # 100-200 ms pause of CPU at 1,000 sockets, so a window holding one reads a few per cent higher
+    full_collections: int | None = None
 
     @property
     def events(self) -> int:
@@ -212,6 +215,7 @@ class FanoutResult:
             f"max {self.max_ms:.1f} ms, server CPU {self.cpu_percent:.0f}% "
             f"({self.cpu_us_per_frame:.1f} us/frame), RSS {self.rss_after / 2**20:.0f} MiB "
             f"({self.rss_per_conn / 1024:.1f} KiB/conn), lost {self.fleet.lost} {self.fleet.close_codes}"
+            + (f", full collections {self.full_collections}" if self.full_collections is not None else "")
         )
 
 
@@ -252,10 +256,13 @@ def measure(
         runner.run(asyncio.sleep(1.0))  # let join/presence traffic settle before the load
         rss_connected = rss(server)
         warm = runner.run(publish_loop(warmup, 0)) if warmup > 0 else (0, 0)
+        collections = _full_collections(server) if protocol == "parlor" else None
         start, meter = time.time(), CpuMeter(server)
         published, failed = runner.run(publish_loop(seconds, math.ceil(warmup)))
         cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
         end = time.time()
+        if collections is not None:
+            collections = _full_collections(server) - collections
         runner.run(asyncio.sleep(1.0))  # in-flight frames
         result = fleet.finish()
         if speakers is not None:
@@ -281,7 +288,13 @@ def measure(
         warm[1],
         (start, end),
         str(pinning) if pinned else "",
+        collections,
     )
+
+
+def _full_collections(server: Server) -> int:
+    """Generation-2 collections so far, from the server's /metrics (prometheus_client's GC collector)."""
+    return int(metric_sum(scrape(server.url), "python_gc_collections_total", generation="2"))
 
 
 def run_parlor(
@@ -367,6 +380,7 @@ def as_json(result: FanoutResult) -> dict[str, Any]:
         "cpu_seconds": result.cpu_seconds,
         "cpu_us_per_frame": result.cpu_us_per_frame,
         "pinned": result.pinned,
+        "full_collections": result.full_collections,
     }
 
 
