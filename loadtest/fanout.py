@@ -13,9 +13,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ import httpx
 import uvloop
 
 from launchers.process import Server
-from loadtest.harness import CpuMeter, parlor_server, rss
+from loadtest.harness import CpuMeter, metric_sum, parlor_server, pin, process_of, rss, scrape
 from loadtest.report import REPORT, machine_line, percentile, update_section
 from loadtest.wsclients import Fleet, FleetResult, Speakers, Sub, drive
 
@@ -90,7 +92,9 @@ def parlor_subs(rooms: Sequence[tuple[list[Seat], int]]) -> list[Sub]:
     return [Sub(f"/ws/{s.room}", s.room, s.hello(last)) for seats, last in rooms for s in seats]
 
 
-async def drive_parlor(url: str, rooms: Sequence[tuple[list[Seat], int]], seconds: float) -> tuple[int, int]:
+async def drive_parlor(
+    url: str, rooms: Sequence[tuple[list[Seat], int]], seconds: float, first: int = 0
+) -> tuple[int, int]:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64, keepalive_expiry=KEEPALIVE_EXPIRY)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
 
@@ -104,7 +108,30 @@ async def drive_parlor(url: str, rooms: Sequence[tuple[list[Seat], int]], second
             )
             return resp.status_code == 200
 
-        return await drive(publish, len(rooms), seconds)
+        return await drive(publish, len(rooms), seconds, first)
+
+
+# (seconds, first event number) -> (accepted, failed): one stretch of the load, numbered on from `first`
+PublishLoop = Callable[[float, int], Coroutine[Any, Any, tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class Pinning:
+    """CPUs for the server process and for the load's own processes (client workers and the driver)."""
+
+    server: frozenset[int]
+    clients: frozenset[int]
+
+    @classmethod
+    def parse(cls, spec: str) -> Pinning | None:
+        """`"0:1"` (server on CPU 0, clients on CPU 1; lists as `0,2:1,3`), or `none`."""
+        if spec == "none":
+            return None
+        server, _, clients = spec.partition(":")
+        return cls(*(frozenset(int(c) for c in part.split(",")) for part in (server, clients)))
+
+    def __str__(self) -> str:
+        return ":".join(",".join(map(str, sorted(cpus))) for cpus in (self.server, self.clients))
 
 
 @dataclass
@@ -125,26 +152,50 @@ class FanoutResult:
     rss_connected: int  # all sockets connected, before the load
     rss_after: int
     ingest: str = INGEST_REST  # how events reached the server
+    warmup: float = 0.0  # seconds of the same load before the measured window, not measured
+    warm_events: int = 0
+    warm_failed: int = 0
+    window: tuple[float, float] = (-math.inf, math.inf)  # server commit times (epoch) the figures cover
+    pinned: str = ""  # "server CPUs:client CPUs" when pinned
+    # full (generation 2) collections of the server's heap in the window, from its /metrics (Parlor only): a
+    # 100-200 ms pause of CPU at 1,000 sockets, so a window holding one reads a few per cent higher
+    full_collections: int | None = None
 
     @property
     def events(self) -> int:
         return self.published + self.publish_failed
 
+    @cached_property
+    def latencies(self) -> list[float]:
+        """The measured window's frames (by server commit time), one latency each."""
+        return self.fleet.window(*self.window)
+
+    @property
+    def delivered(self) -> int:
+        """Frames of the measured window's events delivered (the warm-up's are left out)."""
+        return len(self.latencies)
+
     @property
     def complete(self) -> bool:
-        """Every event accepted by the server and every frame of it delivered."""
-        return self.publish_failed == 0 and self.fleet.delivered == self.expected
+        """Every event (the warm-up's too) accepted by the server and every frame of it delivered."""
+        every = (self.events + self.warm_events) * self.per_room
+        return (
+            self.publish_failed == 0
+            and self.warm_failed == 0
+            and self.fleet.delivered == every
+            and self.delivered == self.expected
+        )
 
     @property
     def clients(self) -> int:
         return self.rooms * self.per_room
 
     def ms(self, q: float) -> float:
-        return 1000 * percentile(self.fleet.latencies, q) if self.fleet.latencies else float("nan")
+        return 1000 * percentile(self.latencies, q) if self.latencies else float("nan")
 
     @property
     def max_ms(self) -> float:
-        return 1000 * max(self.fleet.latencies) if self.fleet.latencies else float("nan")
+        return 1000 * max(self.latencies) if self.latencies else float("nan")
 
     @property
     def rss_per_conn(self) -> float:
@@ -152,17 +203,19 @@ class FanoutResult:
 
     @property
     def cpu_us_per_frame(self) -> float:
-        return 1e6 * self.cpu_seconds / max(1, self.fleet.delivered)
+        return 1e6 * self.cpu_seconds / max(1, self.delivered)
 
     def summary(self) -> str:
         return (
             f"{self.server}: {self.rooms}x{self.per_room} clients, {self.fleet.connected} connected "
             f"({self.fleet.failed} failed), events acked {self.published}/{self.events} "
-            f"({self.publish_failed} failed, in as {self.ingest}), delivered {self.fleet.delivered}/{self.expected}, "
+            f"({self.publish_failed} failed, in as {self.ingest}), delivered {self.delivered}/{self.expected} "
+            f"(warm-up too: {self.fleet.delivered}/{(self.events + self.warm_events) * self.per_room}), "
             f"latency p50 {self.ms(50):.2f} ms p95 {self.ms(95):.2f} ms p99 {self.ms(99):.2f} ms "
             f"max {self.max_ms:.1f} ms, server CPU {self.cpu_percent:.0f}% "
             f"({self.cpu_us_per_frame:.1f} us/frame), RSS {self.rss_after / 2**20:.0f} MiB "
             f"({self.rss_per_conn / 1024:.1f} KiB/conn), lost {self.fleet.lost} {self.fleet.close_codes}"
+            + (f", full collections {self.full_collections}" if self.full_collections is not None else "")
         )
 
 
@@ -170,7 +223,7 @@ def measure(
     server: Server,
     subs: Sequence[Sub],
     protocol: str,
-    publish_loop: Callable[[], Coroutine[Any, Any, tuple[int, int]]],
+    publish_loop: PublishLoop,
     rooms: int,
     per_room: int,
     seconds: float,
@@ -179,13 +232,20 @@ def measure(
     deflate: bool = True,
     speakers: Speakers | None = None,
     ingest: str = INGEST_REST,
+    warmup: float = 0.0,
+    pinning: Pinning | None = None,
 ) -> FanoutResult:
-    """Connect the fleet (and the speakers), run the driver for `seconds`, collect every delivered frame's latency.
+    """Connect the fleet (and the speakers), run the load `warmup` seconds unmeasured then `seconds` measured.
 
+    The measured window covers the events sent after the warm-up: the server's CPU time over it, and the frames
+    whose commit time (`ts`) falls in it, so a collection or a slow start in the warm-up does not count. With
+    `pinning`, the server runs on its CPUs and the client workers on theirs (the caller pins its own process).
     `per_room` counts every recipient of an event: the fleet's `subs` and, when given, the room's speaker.
     """
+    pinned = pinning is not None and pin(process_of(server).pid, pinning.server)
     rss_idle = rss(server)
-    fleet = Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate)
+    cpus = pinning.clients if pinned and pinning is not None else None
+    fleet = Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate, cpus=cpus)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, fleet:
         t0 = time.monotonic()
         fleet.wait_ready()
@@ -193,11 +253,16 @@ def measure(
             runner.run(speakers.open())
         print(f"connected in {time.monotonic() - t0:.1f} s", flush=True)
         # the driver's loop runs while waiting, so the speakers read their frames as they come
-        runner.run(asyncio.sleep(1.0))  # let join/presence traffic settle before the measured window
+        runner.run(asyncio.sleep(1.0))  # let join/presence traffic settle before the load
         rss_connected = rss(server)
-        meter = CpuMeter(server)
-        published, failed = runner.run(publish_loop())
+        warm = runner.run(publish_loop(warmup, 0)) if warmup > 0 else (0, 0)
+        collections = _full_collections(server) if protocol == "parlor" else None
+        start, meter = time.time(), CpuMeter(server)
+        published, failed = runner.run(publish_loop(seconds, math.ceil(warmup)))
         cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
+        end = time.time()
+        if collections is not None:
+            collections = _full_collections(server) - collections
         runner.run(asyncio.sleep(1.0))  # in-flight frames
         result = fleet.finish()
         if speakers is not None:
@@ -218,7 +283,18 @@ def measure(
         rss_connected,
         rss_after,
         ingest,
+        warmup,
+        warm[0] + warm[1],
+        warm[1],
+        (start, end),
+        str(pinning) if pinned else "",
+        collections,
     )
+
+
+def _full_collections(server: Server) -> int:
+    """Generation-2 collections so far, from the server's /metrics (prometheus_client's GC collector)."""
+    return int(metric_sum(scrape(server.url), "python_gc_collections_total", generation="2"))
 
 
 def run_parlor(
@@ -242,7 +318,7 @@ def run_parlor(
             server,
             parlor_subs(seated),
             "parlor",
-            lambda: drive_parlor(server.url, seated, seconds),
+            lambda stretch, first: drive_parlor(server.url, seated, stretch, first),
             rooms,
             per_room,
             seconds,
@@ -257,7 +333,7 @@ def markdown(result: FanoutResult, command: str) -> str:
     rows = [
         ("WebSocket clients connected", f"{f.connected} of {result.clients} ({f.failed} failed, {f.retries} retries)"),
         ("events published (REST clues)", f"{result.published} ({result.publish_failed} failed)"),
-        ("frames delivered / expected", f"{f.delivered} / {result.expected}"),
+        ("frames delivered / expected", f"{result.delivered} / {result.expected}"),
         (
             "latency p50 / p95 / p99 / max",
             f"{result.ms(50):.2f} / {result.ms(95):.2f} / {result.ms(99):.2f} / {result.max_ms:.1f} ms",
@@ -279,7 +355,7 @@ def markdown(result: FanoutResult, command: str) -> str:
         f"worker processes), one clue per room per second for {result.seconds:g} s, spread evenly over each "
         "second and posted over REST by a driver rotating among each room's players. Latency is client receipt "
         "time minus the frame's `ts` (server clock at commit, same host), over every delivered `clue_posted` "
-        "frame. Server CPU and RSS are read with psutil on the uvicorn process.",
+        "frame. Server CPU: the kernel's CPU-time clock of the uvicorn process (ns); RSS: psutil.",
         "",
         "| measure | value |",
         "|---|---|",
@@ -291,15 +367,20 @@ def markdown(result: FanoutResult, command: str) -> str:
 def as_json(result: FanoutResult) -> dict[str, Any]:
     """The run's counts and a few figures, for the smoke test (which runs this module as a program)."""
     fleet = result.fleet
-    counts = {"connected": fleet.connected, "failed": fleet.failed, "lost": fleet.lost, "delivered": fleet.delivered}
+    counts = {"connected": fleet.connected, "failed": fleet.failed, "lost": fleet.lost, "delivered": result.delivered}
     counts["holes"] = fleet.holes  # frames whose `prev` named an event the socket never got
     return {
         **counts,
+        "delivered_all": fleet.delivered,  # the warm-up's frames too
+        "warm_events": result.warm_events,
         "published": result.published,
         "publish_failed": result.publish_failed,
         "expected": result.expected,
         "p99_ms": result.ms(99),
         "cpu_seconds": result.cpu_seconds,
+        "cpu_us_per_frame": result.cpu_us_per_frame,
+        "pinned": result.pinned,
+        "full_collections": result.full_collections,
     }
 
 

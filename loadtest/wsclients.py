@@ -1,8 +1,10 @@
 """A lean asyncio WebSocket subscriber fleet, spread over worker processes, that timestamps every pushed event.
 
 Each worker process holds a slice of the connections (one `websockets` connection and one `async for` receive
-loop each), waits for the go-ahead, records `receipt time - frame ts` for every frame of the measured type,
-and reports back through a multiprocessing queue. Three wire protocols share the code:
+loop each), waits for the go-ahead, records `receipt time - frame ts` and the frame's `ts` for every frame of the
+measured type (so a run can be cut into a warm-up and a measured window by server commit time), and reports back
+through a multiprocessing queue. Workers can be pinned to CPUs of their own, away from the server's.
+Three wire protocols share the code:
 
 * `parlor` and `floor`: JSON text frames `{"id","type","ts","data"}`; `hello` is the first frame sent.
 * `socketio`: Engine.IO 4 over a plain WebSocket (`0` open, `40` namespace connect, `42[...]` events,
@@ -20,6 +22,7 @@ import gc
 import itertools
 import json
 import multiprocessing as mp
+import os
 import queue
 import random
 import time
@@ -55,6 +58,7 @@ class WorkerReport:
     holes: int = 0  # event frames whose `prev` was above the last id the connection held (a missing event)
     close_codes: dict[int, int] = field(default_factory=dict)
     latencies: bytes = b""  # array('d') of seconds
+    stamps: bytes = b""  # array('d'): each measured frame's `ts` (server clock at commit), in the same order
     errors: list[str] = field(default_factory=list)
 
 
@@ -64,6 +68,7 @@ class _Fleet:
         self.compression: str | None = "deflate" if deflate else None
         self.report = WorkerReport()
         self.lat = array("d")
+        self.stamps = array("d")
         self.conns: list[Any] = []
         self.stopping = False
 
@@ -128,7 +133,7 @@ class _Fleet:
         return frame if isinstance(frame, dict) else None
 
     async def _receive(self, ws: Any) -> None:
-        lat, report, socketio = self.lat, self.report, self.protocol == "socketio"
+        lat, stamps, report, socketio = self.lat, self.stamps, self.report, self.protocol == "socketio"
         held: int | None = None  # the last event id this connection holds (Parlor frames link to it by `prev`)
         try:
             async for raw in ws:
@@ -141,6 +146,7 @@ class _Fleet:
                     held = self._follow(frame, held)
                 if frame is not None and frame.get("type") == MEASURED:
                     lat.append(rx - frame["ts"])
+                    stamps.append(frame["ts"])
                     report.delivered += 1
                 else:
                     report.other_frames += 1
@@ -197,15 +203,25 @@ async def _run_worker(
     if pinger is not None:
         pinger.cancel()
     fleet.report.latencies = fleet.lat.tobytes()
+    fleet.report.stamps = fleet.stamps.tobytes()
     out.put(("done", fleet.report))
     for ws in fleet.conns:
         ws.transport.abort()
 
 
 def _worker_main(
-    base: str, subs: Sequence[Sub], protocol: str, ping_every: float, deflate: bool, out: Any, stop: Any
+    base: str,
+    subs: Sequence[Sub],
+    protocol: str,
+    ping_every: float,
+    deflate: bool,
+    out: Any,
+    stop: Any,
+    cpus: frozenset[int] | None = None,
 ) -> None:
     raise_nofile()
+    if cpus:
+        os.sched_setaffinity(0, cpus)
     try:
         import uvloop
 
@@ -225,7 +241,12 @@ class FleetResult:
     holes: int = 0
     close_codes: dict[int, int] = field(default_factory=dict)
     latencies: list[float] = field(default_factory=list)
+    stamps: list[float] = field(default_factory=list)  # each latency's frame `ts`
     errors: list[str] = field(default_factory=list)
+
+    def window(self, start: float, end: float) -> list[float]:
+        """The latencies of the frames committed (server `ts`) from `start` to `end`, epoch seconds."""
+        return [lat for lat, ts in zip(self.latencies, self.stamps, strict=True) if start <= ts <= end]
 
     def add(self, report: WorkerReport) -> None:
         """Count one worker's (or the speakers') connections and frames in."""
@@ -240,6 +261,9 @@ class FleetResult:
         lat = array("d")
         lat.frombytes(report.latencies)
         self.latencies.extend(lat)
+        stamps = array("d")
+        stamps.frombytes(report.stamps)
+        self.stamps.extend(stamps)
         self.errors.extend(report.errors)
 
 
@@ -254,7 +278,9 @@ class Fleet:
         procs: int = 1,
         ping_every: float = 0,
         deflate: bool = True,
+        cpus: frozenset[int] | None = None,
     ) -> None:
+        """`cpus`: pin the worker processes there (the load tests keep them off the server's CPU)."""
         ctx = mp.get_context("spawn")
         self._out: Any = ctx.Queue()
         self._stop = ctx.Event()
@@ -263,7 +289,7 @@ class Fleet:
         self._procs = [
             ctx.Process(
                 target=_worker_main,
-                args=(base_ws, s, protocol, ping_every, deflate, self._out, self._stop),
+                args=(base_ws, s, protocol, ping_every, deflate, self._out, self._stop, cpus),
                 daemon=True,
             )
             for s in slices
@@ -373,13 +399,17 @@ class Speakers(_Fleet):
         for ws in self.conns:
             ws.transport.abort()
         self.report.latencies = self.lat.tobytes()
+        self.report.stamps = self.stamps.tobytes()
         return self.report
 
 
 async def drive(
-    publish: Callable[[int, int], Coroutine[Any, Any, bool]], rooms: int, seconds: float
+    publish: Callable[[int, int], Coroutine[Any, Any, bool]], rooms: int, seconds: float, first: int = 0
 ) -> tuple[int, int]:
-    """One event per room per second, spread evenly over the second; returns (accepted, failed) publishes."""
+    """One event per room per second, spread evenly over the second; returns (accepted, failed) publishes.
+
+    `publish(room, k)` gets the room's event number `k`, counted from `first` (a second drive after a warm-up
+    goes on numbering where the first stopped, so every event keeps a key of its own)."""
     total = int(rooms * seconds)
     start = time.monotonic() + 0.05
     ok = failed = 0
@@ -404,7 +434,7 @@ async def drive(
         delay = start + k / rooms - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(bounded(k % rooms, k // rooms))
+        task = asyncio.create_task(bounded(k % rooms, first + k // rooms))
         pending.add(task)
         task.add_done_callback(done)
     while pending:

@@ -3,7 +3,8 @@
 Why: at one event per room per second each socket's queue is almost always empty, yet every frame used to
 wake that socket's writer task and go through Starlette's and uvicorn's async `send` chain, each building
 the same WebSocket frame again. When the writer is idle and the socket is open and writable, the hub hands
-the transport one frame built once per event instead; anything else (a busy or paused socket, a closing
+the transport one frame built once per event instead (and the replies to a player's own frames, `ack` and
+`pong`, built once for that socket); anything else (a busy or paused socket, a closing
 one, another uvicorn WebSocket implementation, the test client) takes the queue as before, so order, the
 slow-consumer cut and the close handshake are unchanged.
 

@@ -101,15 +101,30 @@ class Connection:
 
 
 class _Framed:
-    """One event's frame for one `prev`: its text, queue items and (built on first use) the direct-write bytes."""
+    """One event's frame for one `prev`: its text, and (built on first use) its queue items and direct-write bytes.
 
-    __slots__ = ("_wire", "item", "text", "timed")
+    At one event per room per second almost every socket is idle and takes the bytes; the queue items exist
+    only for the few that are not."""
+
+    __slots__ = ("_item", "_timed", "_wire", "event", "prev", "text")
 
     def __init__(self, event: StoredEvent, prev: int | None) -> None:
+        self.event, self.prev = event, prev
         self.text = dumps(frame(event.type, event.data, id_=event.id, ts=event.ts, prev=prev))
-        self.item = Outgoing(self.text, event.type, event.id, None, prev)
-        self.timed = Outgoing(self.text, event.type, event.id, event.ts, prev)
+        self._item: Outgoing | None = None
+        self._timed: Outgoing | None = None
         self._wire: bytes | None = None
+
+    def item(self, timed: bool) -> Outgoing:
+        """The queue item; `timed` (the fan-out's last socket) carries the commit time for the latency histogram."""
+        if timed:
+            if self._timed is None:
+                e = self.event
+                self._timed = Outgoing(self.text, e.type, e.id, e.ts, self.prev)
+            return self._timed
+        if self._item is None:
+            self._item = Outgoing(self.text, self.event.type, self.event.id, None, self.prev)
+        return self._item
 
     def wire(self) -> bytes:
         if self._wire is None:
@@ -244,7 +259,7 @@ class Hub:
                     if conn is last:
                         self.metrics.fanout_latency.observe(max(0.0, time.time() - event.ts))
                     continue
-            if not conn.offer(framed.timed if conn is last else framed.item):
+            if not conn.offer(framed.item(conn is last)):
                 self._overflow(conn)
         if written:
             self._sent[event.type] = self._sent.get(event.type, 0) + written
@@ -296,8 +311,25 @@ class Hub:
         conn.request_close(CloseCode.TRY_LATER, "send queue full: reconnect and resume", DisconnectReason.SLOW_CONSUMER)
 
     def send(self, conn: Connection, frame_type: str, data: Any) -> None:
-        """Queue a control frame (welcome, snapshot, pong, error) for one connection."""
-        if not conn.enqueue(Outgoing(dumps(frame(frame_type, data)), frame_type)):
+        """Send a control frame (welcome, snapshot, ack, pong, error) to one connection after what it has queued.
+
+        An idle socket with a direct writer and nothing queued takes it now, as a live event would: an `ack` or a
+        `pong` then costs one transport write instead of waking the writer task and Starlette's and uvicorn's send
+        chain. Otherwise (a busy or resuming socket, a close requested, another server) it is queued as before."""
+        text = dumps(frame(frame_type, data))
+        direct = conn.direct
+        if (
+            direct is not None
+            and conn.idle
+            and conn.pending is None
+            and conn.close_code is None
+            and conn.queue.empty()
+            and direct.write(text_frame(text))
+        ):
+            self._sent[frame_type] = self._sent.get(frame_type, 0) + 1
+            self._sent_bytes += len(text)
+            return
+        if not conn.enqueue(Outgoing(text, frame_type)):
             self._overflow(conn)
 
     def room_changed(self, code: str) -> asyncio.Event:

@@ -43,10 +43,13 @@ def new_epoch() -> str:
     return secrets.token_hex(6)
 
 
+# built once: json.dumps with arguments builds an encoder per call, a cost on every move
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+
+
 def fingerprint(body: dict[str, Any]) -> str:
     """A short digest of a move's parsed body, kept with its first answer to tell a retry from a reused key."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()[:32]
 
 
 def normalize_code(code: str) -> str:

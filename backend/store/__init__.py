@@ -58,9 +58,12 @@ class Answered:
     fingerprint: str | None = None
 
 
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # built once, not per move
+
+
 def keep_answer(answer: Answer, fingerprint: str) -> str:
     """What a store keeps for an answered slot: the answer and the fingerprint of the move that got it."""
-    return json.dumps({"fingerprint": fingerprint, "answer": answer}, separators=(",", ":"), ensure_ascii=False)
+    return _compact({"fingerprint": fingerprint, "answer": answer})
 
 
 def kept_answer(raw: str) -> tuple[Answer, str | None]:

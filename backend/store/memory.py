@@ -29,6 +29,8 @@ from backend.store import (
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+# built once: json.dumps with arguments builds an encoder per call, which costs as much as encoding the event
+_compact = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class _Record:
@@ -153,7 +155,7 @@ class MemoryStore:
             return []
         stored = number_events(record.room, events, now)
         for item in stored:
-            size = len(json.dumps(item.to_dict(), separators=(",", ":"), ensure_ascii=False).encode())
+            size = len(_compact(item.to_dict()).encode())
             record.log.append(item)
             record.sizes.append(size)
             record.log_bytes += size

@@ -89,10 +89,11 @@ def test_fanout_quick_delivers_every_event(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("ingest", ["ws", "rest"])
 def test_capacity_quick_drives_every_server_through_a_room_member(tmp_path: Path, ingest: str) -> None:
-    """2 rooms x 3 sockets for 2 s on Parlor, the floor and socket.io: one member of each room sends every event
-    over its socket (Parlor: or over REST), each is acked, and all 3 members get every one."""
+    """2 rooms x 3 sockets for 1 s warm-up then 2 s measured on Parlor, the floor and socket.io: one member of each
+    room sends every event over its socket (Parlor: or over REST), each is acked, all 3 members get every one,
+    and the measured figures count the window's frames only."""
     out = tmp_path / "capacity.json"
-    args = ("--active-rooms", "2", "--per-room", "3", "--seconds", "2", "--runs", "1", "--procs", "1")
+    args = ("--active-rooms", "2", "--per-room", "3", "--seconds", "2", "--warmup", "1", "--runs", "1", "--procs", "1")
     _run(
         "loadtest.capacity",
         *args,
@@ -111,3 +112,5 @@ def test_capacity_quick_drives_every_server_through_a_room_member(tmp_path: Path
         assert result["connected"] == 6 and result["failed"] == 0 and result["lost"] == 0, name
         assert result["published"] == 4 and result["publish_failed"] == 0, name  # every event acked
         assert result["delivered"] == result["expected"] == 12, name  # the speaker's own copy counted too
+        assert result["warm_events"] == 2 and result["delivered_all"] == 18, name  # the warm-up's left out above
+        assert (result["full_collections"] is not None) == (name == "parlor"), name  # read from Parlor's /metrics

@@ -1,5 +1,5 @@
-"""The direct write path: live frames reach sockets served by uvicorn's sans-I/O protocol without the writer
-task, byte for byte what websockets would send; other implementations keep the queue path."""
+"""The direct write path: live frames, acks and pongs reach sockets served by uvicorn's sans-I/O protocol without
+the writer task, byte for byte what websockets would send; other implementations keep the queue path."""
 
 from __future__ import annotations
 
@@ -85,4 +85,15 @@ async def test_live_events_reach_every_socket_by_the_path_the_server_allows(
             word = await next_of(sock, "your_word")
             after = await next_of(sock, "phase_changed")
             assert after["prev"] == word["id"] and word["prev"] < word["id"] < after["id"]
+        # the replies to a player's own frames (pong, the move's ack) follow what the socket was already sent
+        host = socks[0]
+        await host.send(json.dumps({"type": "ping", "t": 5}))
+        assert (await next_of(host, "pong"))["data"] == {"t": 5}
+        await host.send(json.dumps({"type": "command", "id": "c1", "name": "clue", "data": {"text": "zqxv"}}))
+        clue = await next_of(host, "clue_posted")
+        ack = json.loads(await asyncio.wait_for(host.recv(), 5))
+        assert ack["type"] == "ack" and ack["data"] == {"command": "c1", "last_event_id": clue["id"]}
+        for sock in socks:
+            if sock is not host:
+                assert (await next_of(sock, "clue_posted"))["id"] == clue["id"]
             await sock.close()

@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from backend.game.events import StoredEvent
 from backend.metrics import Metrics
+from backend.realtime.direct import DirectWriter
 from backend.realtime.hub import Hub
 from backend.realtime.protocol import CloseCode, dumps, event_frame
 
@@ -29,6 +30,23 @@ class RecordingSocket:
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         self.closed = (code, reason)
+
+
+class RecordingDirect(DirectWriter):
+    """A direct writer that keeps the frames it is handed, as an open, writable socket would take them."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.frames: list[bytes] = []
+
+    def write(self, frame: bytes) -> bool:
+        self.frames.append(frame)
+        return True
+
+    def decoded(self) -> list[dict]:
+        # short unmasked text frames: FIN|TEXT, a one-byte length, then the JSON
+        assert all(f[0] == 0x81 and f[1] == len(f) - 2 for f in self.frames)
+        return [json.loads(f[2:]) for f in self.frames]
 
 
 def event(i: int, to: str | None = None, prev: int | None = None, prevs: dict[str, int] | None = None) -> StoredEvent:
@@ -235,3 +253,35 @@ async def test_written_frames_reach_the_counters_at_flush_and_latency_is_observe
     assert registry.get_sample_value("parlor_fanout_latency_seconds_count") == 3
     hub.flush_metrics()  # nothing written since: the counters stay put
     assert registry.get_sample_value("parlor_ws_frames_sent_total", clue) == 7
+
+
+async def test_control_frames_go_straight_to_an_idle_socket_and_queue_behind_anything_in_flight() -> None:
+    """A pong or an ack to an idle socket with a direct writer is written at once and counted like any frame;
+    while the socket resumes, or has a frame in flight, it takes the queue after what is there, so order holds."""
+    registry = CollectorRegistry()
+    hub = Hub(Metrics(registry))
+    socket, direct = RecordingSocket(stall=True), RecordingDirect()
+    conn = hub.new_connection(socket, "R", "ann", direct)
+    conn.pending = []  # resuming: the welcome goes through the queue
+    hub.register(conn)
+    hub.send(conn, "welcome", {})
+    hub.go_live(conn)
+    await settle()  # the writer is stuck sending the welcome: nothing may overtake it
+    hub.send(conn, "ack", {"command": "k1", "last_event_id": 0})
+    hub.publish("R", [event(1, prev=0)])
+    assert direct.frames == []
+    socket._gate.set()
+    await settle()
+    assert [f["type"] for f in socket.sent] == ["welcome", "ack", "clue_posted"]
+    hub.send(conn, "pong", {"t": 7})  # idle again: straight to the socket
+    hub.publish("R", [event(2, prev=1)])
+    hub.send(conn, "ack", {"command": "k2", "last_event_id": 2})
+    await settle()
+    assert [(f["type"], f["id"]) for f in direct.decoded()] == [("pong", None), ("clue_posted", 2), ("ack", None)]
+    assert direct.decoded()[0]["data"] == {"t": 7} and len(socket.sent) == 3
+    conn.request_close(CloseCode.NORMAL, "bye", "client_close")
+    hub.send(conn, "pong", {"t": 8})  # after a close was asked for, nothing more goes out directly
+    assert len(direct.frames) == 3
+    hub.flush_metrics()
+    for frame_type, n in {"welcome": 1, "ack": 2, "pong": 1, "clue_posted": 2}.items():
+        assert registry.get_sample_value("parlor_ws_frames_sent_total", {"type": frame_type}) == n, frame_type
