@@ -64,7 +64,9 @@ def test_countdown_uses_the_server_clock(page: Page) -> None:
     )
     page.add_script_tag(path=str(STATIC / "countdown.js"))
     # 1:30 when painted at once; a loaded machine may paint a few seconds later, never near the browser's 2:30
-    expect(page.locator(".parlor-countdown-text canvas")).to_have_attribute("aria-label", re.compile(r"^1:[0-3]\d$"))
+    expect(page.locator(".parlor-countdown-text [role=timer]")).to_have_attribute(
+        "aria-label", re.compile(r"^1:[0-3]\d$")
+    )
 
 
 def test_without_a_bridge_the_countdown_uses_the_browser_clock(browser: Browser) -> None:
@@ -79,7 +81,7 @@ def test_without_a_bridge_the_countdown_uses_the_browser_clock(browser: Browser)
             }"""
         )
         page.add_script_tag(path=str(STATIC / "countdown.js"))
-        expect(page.locator(".parlor-countdown-text canvas")).to_have_attribute(
+        expect(page.locator(".parlor-countdown-text [role=timer]")).to_have_attribute(
             "aria-label", re.compile(r"^0:[0-3]\d$")
         )
     finally:

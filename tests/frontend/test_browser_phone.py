@@ -82,7 +82,7 @@ def test_every_view_is_accessible_and_steady(browser: Browser, stack: tuple[Back
         if (cls := cls_since(page, mark)) > CLS_LIMIT:
             known[f"{view} CLS"] = [cls, shifts_since(page, mark)]
         if view == "discussion" and language == "en":
-            expect(page.locator(".parlor-countdown-text canvas")).to_have_count(1)
+            expect(page.locator(".parlor-countdown-text [role=timer]")).to_have_count(1)
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
             before = chromium_metrics(cdp)["LayoutCount"]
