@@ -2,6 +2,7 @@
 // drives from the server's side, a fetch a test answers, and an in-memory Storage. Loading the bridge's files
 // registers them in globalThis.parlorParts, as the page's <script> tags do in window.
 import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -9,17 +10,11 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const STATIC = path.resolve(here, "../../../frontend/static");
 const require = createRequire(import.meta.url);
 
-// frontend/live.py's BRIDGE_FILES, in the same order
-export const BRIDGE_FILES = [
-  "bridge/protocol.js",
-  "bridge/machine.js",
-  "bridge/transports.js",
-  "bridge/buffer.js",
-  "bridge/outbox.js",
-  "bridge/seat.js",
-  "bridge/watchdog.js",
-  "bridge.js",
-];
+// frontend/live.py's BRIDGE_FILES, read from there (the one list, in load order), so a new part is loaded here too
+const LIVE_PY = readFileSync(path.resolve(here, "../../../frontend/live.py"), "utf8");
+const LISTED = LIVE_PY.match(/^BRIDGE_FILES = \(([^)]*)\)/m);
+if (!LISTED) throw new Error("BRIDGE_FILES not found in frontend/live.py");
+export const BRIDGE_FILES = [...LISTED[1].matchAll(/"([^"]+)"/g)].map((m) => m[1]);
 for (const name of BRIDGE_FILES) require(path.join(STATIC, name));
 export const parts = globalThis.parlorParts;
 
