@@ -164,7 +164,8 @@ def test_compose_runs_two_frontends_behind_nginx_with_affinity_and_scrapes_each(
     lb = services["nginx-frontend"]
     assert "../deploy/nginx-frontend.conf:/etc/nginx/nginx.conf:ro" in lb["volumes"] and "8501:8501" in lb["ports"]
     conf = (ROOT / "deploy" / "nginx-frontend.conf").read_text()
-    for line in ("server frontend-a:8501", "server frontend-b:8501", "hash $parlor_affinity consistent;"):
+    zone = "zone parlor_frontend 64k;"  # one failure state for every worker: no "no live upstreams" mid-restart
+    for line in ("server frontend-a:8501", "server frontend-b:8501", "hash $parlor_affinity consistent;", zone):
         assert line in conf
     stream = conf.split("location = /_stcore/stream", 1)[1].split("}", 1)[0]
     assert "proxy_set_header Upgrade $http_upgrade;" in stream and "proxy_read_timeout 1h;" in stream
