@@ -52,6 +52,7 @@ from loadtest.fanout import (
     seat_rooms,
 )
 from loadtest.harness import parlor_server, pin, process_of, rss, run_server
+from loadtest.heap import probe_env
 from loadtest.report import REPORT, machine_line, update_section
 from loadtest.serve import raise_nofile
 from loadtest.wsclients import Fleet, Speakers, Sub, drive
@@ -113,14 +114,14 @@ def _run_peer(server: Server, subs: Sequence[Sub], protocol: str, args: argparse
 def run_floor(args: argparse.Namespace) -> FanoutResult:
     port = free_port()
     argv = [PYTHON, "-m", "loadtest.peers.ws_floor", "--port", str(port)]
-    with run_server("ws_floor", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
+    with run_server("ws_floor", argv, probe_env({"PYTHONUNBUFFERED": "1"}), port) as server:
         return _run_peer(server, _peer_subs(args.active_rooms, args.per_room, "/room/"), "floor", args)
 
 
 def run_socketio(args: argparse.Namespace) -> FanoutResult:
     port = free_port()
     argv = [PYTHON, "-m", "loadtest.serve", "--app", "loadtest.peers.socketio_peer:app", "--port", str(port)]
-    with run_server("socketio", argv, {"PYTHONUNBUFFERED": "1"}, port) as server:
+    with run_server("socketio", argv, probe_env({"PYTHONUNBUFFERED": "1"}), port) as server:
         path = "/socket.io/?EIO=4&transport=websocket"
         subs = [Sub(path, s.room) for s in _peer_subs(args.active_rooms, args.per_room, "")]
         return _run_peer(server, subs, "socketio", args)
@@ -131,7 +132,7 @@ def run_parlor(
 ) -> FanoutResult:
     """Parlor with its rooms started; each room's first seat speaks, over its socket or (`rest`) over REST."""
     rooms, per_room, seconds = args.active_rooms, args.per_room, args.seconds
-    with parlor_server(FANOUT_ENV, root, server_args) as server:
+    with parlor_server(probe_env(FANOUT_ENV), root, server_args) as server:
         server.name = name
         t0 = time.monotonic()
         seated = asyncio.run(seat_rooms(server.url, rooms, per_room, start=True))
@@ -222,6 +223,12 @@ def _setup(run: FanoutResult | None) -> str:
     return (
         where + f"Each server took the same load for {run.warmup:g} s before the measured {run.seconds:g} s window; "
         "the window's figures cover the frames of the events committed in it."
+        + (
+            " Every server's heap was collected once after its sockets connected, before the load (the set-up's "
+            "collection debt, paid outside the window by every server alike; see the collector table)."
+            if run.heap_paid is not None
+            else ""
+        )
     )
 
 
@@ -351,13 +358,26 @@ def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[flo
             f"| {name} | {sets[0][name].ingest} | {' / '.join(f'{c:.1f}' for c in cpu)} | {_spread(cpu, '.1f')} | "
             f"{statistics.median(p99):.2f} | {'yes' if every else '**no**'} |"
         )
-    for name in names:
-        full = [s[name].full_collections for s in sets]
-        if any(n is not None for n in full):
+    if all(s[name].heap_window is not None for s in sets for name in names):
+        out += [
+            "",
+            "The collector in each server (the heap probe, `loadtest/heap.py`): its CPU inside each run's window "
+            "and the full collections among it; the full collection that paid the set-up's debt after the sockets "
+            "connected, before the load; and the objects it tracks per connection (after that collection, less "
+            "before the sockets connected).",
+            "",
+            "| server | collector CPU in the window, ms (each run) | full collections in the window (each run) | "
+            "debt paid before the load, ms (median) | tracked objects per connection (median) |",
+            "|---|---|---|---|---|",
+        ]
+        for name in names:
+            heaps = [s[name].heap_window for s in sets]
+            paid = [h.forced_ms for h in (s[name].heap_paid for s in sets) if h is not None]
+            per_conn = [s[name].tracked_per_conn for s in sets]
             out.append(
-                f"\n{name}: full collections of the server's heap inside each run's window (from its /metrics): "
-                + " / ".join("?" if n is None else str(n) for n in full)
-                + "; a window with one reads a few per cent higher."
+                f"| {name} | {' / '.join(f'{h.total_ms:.1f}' for h in heaps if h is not None)} | "
+                f"{' / '.join(str(h.full) for h in heaps if h is not None)} | {statistics.median(paid):.0f} | "
+                f"{statistics.median(per_conn):.0f} |"
             )
     out += [
         "",

@@ -25,7 +25,8 @@ import httpx
 import uvloop
 
 from launchers.process import Server
-from loadtest.harness import CpuMeter, metric_sum, parlor_server, pin, process_of, rss, scrape
+from loadtest.harness import CpuMeter, parlor_server, pin, process_of, rss
+from loadtest.heap import HeapProbe, HeapState, probed
 from loadtest.report import REPORT, machine_line, percentile, update_section
 from loadtest.wsclients import Fleet, FleetResult, Speakers, Sub, drive
 
@@ -157,9 +158,22 @@ class FanoutResult:
     warm_failed: int = 0
     window: tuple[float, float] = (-math.inf, math.inf)  # server commit times (epoch) the figures cover
     pinned: str = ""  # "server CPUs:client CPUs" when pinned
-    # full (generation 2) collections of the server's heap in the window, from its /metrics (Parlor only): a
-    # 100-200 ms pause of CPU at 1,000 sockets, so a window holding one reads a few per cent higher
-    full_collections: int | None = None
+    # with the heap probe (`loadtest.heap`, every server alike): the collections in the window and their CPU,
+    # the full collection that paid the set-up's debt before the load, and what the collector tracked before and
+    # after the sockets connected
+    heap_window: HeapState | None = None
+    heap_paid: HeapState | None = None
+    heap_idle: HeapState | None = None
+
+    @property
+    def full_collections(self) -> int | None:
+        return self.heap_window.full if self.heap_window is not None else None
+
+    @property
+    def tracked_per_conn(self) -> float:
+        if self.heap_paid is None or self.heap_idle is None:
+            return math.nan
+        return (self.heap_paid.tracked - self.heap_idle.tracked) / max(1, self.fleet.connected)
 
     @property
     def events(self) -> int:
@@ -215,7 +229,13 @@ class FanoutResult:
             f"max {self.max_ms:.1f} ms, server CPU {self.cpu_percent:.0f}% "
             f"({self.cpu_us_per_frame:.1f} us/frame), RSS {self.rss_after / 2**20:.0f} MiB "
             f"({self.rss_per_conn / 1024:.1f} KiB/conn), lost {self.fleet.lost} {self.fleet.close_codes}"
-            + (f", full collections {self.full_collections}" if self.full_collections is not None else "")
+            + (
+                f", collector in the window: {self.heap_window.total_ms:.1f} ms CPU, {self.full_collections} full; "
+                f"debt paid before the load: {self.heap_paid.forced_ms:.1f} ms, "
+                f"{self.tracked_per_conn:.0f} tracked objects per connection"
+                if self.heap_window is not None and self.heap_paid is not None
+                else ""
+            )
         )
 
 
@@ -241,9 +261,14 @@ def measure(
     whose commit time (`ts`) falls in it, so a collection or a slow start in the warm-up does not count. With
     `pinning`, the server runs on its CPUs and the client workers on theirs (the caller pins its own process).
     `per_room` counts every recipient of an event: the fleet's `subs` and, when given, the room's speaker.
+    A server started with the heap probe (`loadtest.heap.probe_env`) is collected once before its sockets connect
+    and once after (the set-up's collection debt paid before the load, as the same cost on every server), and
+    its collections in the window are read.
     """
     pinned = pinning is not None and pin(process_of(server).pid, pinning.server)
+    probe = HeapProbe(process_of(server).pid) if probed(server.env) else None
     rss_idle = rss(server)
+    heap_idle = probe.collect() if probe is not None else None
     cpus = pinning.clients if pinned and pinning is not None else None
     fleet = Fleet(server.ws_url, subs, protocol, procs=procs, ping_every=ping_every, deflate=deflate, cpus=cpus)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner, fleet:
@@ -255,14 +280,16 @@ def measure(
         # the driver's loop runs while waiting, so the speakers read their frames as they come
         runner.run(asyncio.sleep(1.0))  # let join/presence traffic settle before the load
         rss_connected = rss(server)
+        heap_paid = probe.collect() if probe is not None else None
         warm = runner.run(publish_loop(warmup, 0)) if warmup > 0 else (0, 0)
-        collections = _full_collections(server) if protocol == "parlor" else None
+        heap_start = probe.read() if probe is not None else None
         start, meter = time.time(), CpuMeter(server)
         published, failed = runner.run(publish_loop(seconds, math.ceil(warmup)))
         cpu_seconds, cpu_percent = meter.seconds(), meter.percent()
         end = time.time()
-        if collections is not None:
-            collections = _full_collections(server) - collections
+        heap_window = probe.read().since(heap_start) if probe is not None and heap_start is not None else None
+        if probe is not None:
+            probe.close()
         runner.run(asyncio.sleep(1.0))  # in-flight frames
         result = fleet.finish()
         if speakers is not None:
@@ -288,13 +315,10 @@ def measure(
         warm[1],
         (start, end),
         str(pinning) if pinned else "",
-        collections,
+        heap_window,
+        heap_paid,
+        heap_idle,
     )
-
-
-def _full_collections(server: Server) -> int:
-    """Generation-2 collections so far, from the server's /metrics (prometheus_client's GC collector)."""
-    return int(metric_sum(scrape(server.url), "python_gc_collections_total", generation="2"))
 
 
 def run_parlor(
@@ -381,6 +405,9 @@ def as_json(result: FanoutResult) -> dict[str, Any]:
         "cpu_us_per_frame": result.cpu_us_per_frame,
         "pinned": result.pinned,
         "full_collections": result.full_collections,
+        "collector_ms": result.heap_window.total_ms if result.heap_window is not None else None,
+        "debt_paid_ms": result.heap_paid.forced_ms if result.heap_paid is not None else None,
+        "tracked_per_conn": result.tracked_per_conn,
     }
 
 
