@@ -107,6 +107,12 @@ def header_deadline(base: type[asyncio.Protocol], seconds: float) -> type[asynci
             if getattr(self, "cycle", None) is None and transport.get_protocol() is self and not transport.is_closing():
                 transport.close()
 
+        def handle_websocket_upgrade(self) -> None:
+            # the socket's protocol takes over: the deadline's timer would keep this HTTP protocol (its parser,
+            # its scope and headers) alive for the rest of `seconds` after it is gone from the transport
+            self._head_deadline.cancel()
+            super().handle_websocket_upgrade()
+
         def connection_lost(self, exc: Exception | None) -> None:
             self._head_deadline.cancel()
             super().connection_lost(exc)

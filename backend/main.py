@@ -14,7 +14,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from backend.api.errors import install_error_handlers
-from backend.api.main import api_router
+from backend.api.main import api_router, socket_routes
 from backend.api.protocol_version import ProtocolVersionMiddleware
 from backend.api.request_id import RequestIdMiddleware
 from backend.core.config import Settings, get_settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, registry: CollectorRegistry | N
     # outermost: the request id is bound before anything else logs, and added to every response
     app.add_middleware(RequestIdMiddleware)
     install_error_handlers(app)
+    app.router.routes.extend(socket_routes)
     app.include_router(api_router)
     Instrumentator(
         excluded_handlers=["/metrics", "/healthz", "/readyz"],

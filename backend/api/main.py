@@ -10,5 +10,7 @@ api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(rooms.router)
 api_router.include_router(rooms.packs_router)
-api_router.include_router(ws.router)
 api_router.include_router(admin.router)
+
+# mounted on the app itself, ahead of the routers (see `ws.route`)
+socket_routes = [ws.route]

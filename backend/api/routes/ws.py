@@ -15,9 +15,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
+from starlette.routing import WebSocketRoute
 
 from backend.api.deps import handshake_allowed
 from backend.api.errors import validation_error
@@ -29,8 +30,6 @@ from backend.realtime.protocol import CloseCode, ErrorCode, FrameType, Transport
 from backend.service import MAX_EVENT_ID, Credentials, RoomService, normalize_code
 from backend.session import Command, Hello, Ping, SocketSession
 from parlor_protocol import version as protocol_version
-
-router = APIRouter()
 
 # A player on the socket makes their moves over it: one `command` frame instead of a REST request (no new
 # connection on a phone, no HTTP parsing and routing per move). Same bodies, the same service door, and `id` is
@@ -60,8 +59,8 @@ COMMANDS: dict[str, tuple[type[BaseModel] | None, Move]] = {
 COMMAND_ID_MAX = 64  # the Idempotency-Key header's limit
 
 
-@router.websocket("/ws/{code}")
-async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    code: str = websocket.path_params["code"]
     service: RoomService = websocket.app.state.service
     if not await _handshake(websocket, service):
         return
@@ -77,6 +76,13 @@ async def websocket_endpoint(websocket: WebSocket, code: str) -> None:
             peer_close_code = await _read_frames(websocket, session)
     finally:
         await session.disconnect(peer_close_code)
+
+
+# A plain Starlette route on the app itself, not FastAPI's: a socket lives as long as its game, and FastAPI's
+# dependency solving (exit stacks, the solved values) and its nested routers' frames and scope copies stayed
+# alive with it, a fifth of the objects each held socket gave the collector to scan (`loadtest/capacity.py`'s
+# collector table). The endpoint takes no dependencies; it reads the service from the app's state.
+route = WebSocketRoute("/ws/{code}", websocket_endpoint, name="websocket")
 
 
 async def _handshake(websocket: WebSocket, service: RoomService) -> bool:
