@@ -337,6 +337,14 @@ def _spread(values: Sequence[float], fmt: str) -> str:
     return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
 
 
+def _collector_row(name: str, runs: Sequence[FanoutResult]) -> str:
+    windows = " / ".join(f"{r.heap_window.total_ms:.1f}" for r in runs if r.heap_window is not None)
+    full = " / ".join(str(r.full_collections) for r in runs)
+    paid = statistics.median(r.heap_paid.forced_ms for r in runs if r.heap_paid is not None)
+    per_conn = statistics.median(r.tracked_per_conn for r in runs)
+    return f"| {name} | {windows} | {full} | {paid:.0f} | {per_conn:.0f} |"
+
+
 def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[float]) -> str:
     """Each server's figures and Parlor's ratios over the runs (each ratio taken within one run): every run's
     value, and min / median / max; the targets are judged on the medians."""
@@ -369,16 +377,8 @@ def median_markdown(sets: Sequence[dict[str, FanoutResult]], loads: Sequence[flo
             "| server | collector CPU in the window, ms (each run) | full collections in the window (each run) | "
             "debt paid before the load, ms (median) | tracked objects per connection (median) |",
             "|---|---|---|---|---|",
+            *(_collector_row(name, [s[name] for s in sets]) for name in names),
         ]
-        for name in names:
-            heaps = [s[name].heap_window for s in sets]
-            paid = [h.forced_ms for h in (s[name].heap_paid for s in sets) if h is not None]
-            per_conn = [s[name].tracked_per_conn for s in sets]
-            out.append(
-                f"| {name} | {' / '.join(f'{h.total_ms:.1f}' for h in heaps if h is not None)} | "
-                f"{' / '.join(str(h.full) for h in heaps if h is not None)} | {statistics.median(paid):.0f} | "
-                f"{statistics.median(per_conn):.0f} |"
-            )
     out += [
         "",
         "| ratio (per run, then min / median / max) | CPU per frame, each run | CPU per frame | p99 latency |",
