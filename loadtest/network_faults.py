@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from launchers.backend import run_backend
 from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -34,8 +34,8 @@ from launchers.netcut import NetCut, run_netcut
 from launchers.process import free_port
 from launchers.streamlit import Frontend, frontend_origins, run_streamlit
 from loadtest.report import machine_line, update_section
+from loadtest.watched_room import UI_TIMEOUT_MS, WatchedRoom
 
-UI_TIMEOUT_MS = 60_000
 GIVE_UP_S = 60.0
 FAULTS: dict[str, tuple[float, Callable[[NetCut], None]]] = {
     "freeze": (15.0, NetCut.freeze),
@@ -54,42 +54,19 @@ class Run:
     faults: list[str] = field(default_factory=list)
 
 
-class Room:
-    """A started game: A (REST) hosts, B joins through the UI in Chromium; clues posted by A."""
+class Room(WatchedRoom):
+    """The watched room, counting the WebSockets Chromium opens."""
 
     def __init__(self, http: httpx.Client, page: Page, frontend: Frontend) -> None:
-        self.http, self.page = http, page
-        seat = http.post("/api/rooms", json={"name": "Alice"}).json()
-        self.code, self.auth = seat["room_code"], {"Authorization": f"Bearer {seat['token']}"}
-        page.goto(f"{frontend.url}/?room={self.code}")
-        form = page.get_by_test_id("stForm").filter(has_text="Join a room")
-        form.get_by_label("Your name").fill("Bob")
-        form.get_by_role("button", name="Join room").click()
-        page.get_by_test_id("connection-status").wait_for()
-        http.post(f"/api/rooms/{self.code}/bots", headers=self.auth).raise_for_status()
-        settings = {"discussion_seconds": 600, "voting_seconds": 300}
-        http.patch(f"/api/rooms/{self.code}/settings", json=settings, headers=self.auth).raise_for_status()
-        http.post(f"/api/rooms/{self.code}/start", headers=self.auth).raise_for_status()
-        expect(page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
-        self.clues: list[str] = []
+        super().__init__(http, page, frontend)
         self.opened = 0
         page.on("websocket", lambda _ws: self.count())
 
     def count(self) -> None:
         self.opened += 1
 
-    def clue(self, text: str) -> None:
-        self.http.post(f"/api/rooms/{self.code}/clues", json={"text": text}, headers=self.auth).raise_for_status()
-        self.clues.append(text)
-
-    def shown(self) -> list[str]:
-        try:
-            rows = self.page.locator(".parlor-feed > p").evaluate_all(
-                "els => els.map(e => [e.querySelector('b').textContent, e.lastChild.textContent])"
-            )
-        except Exception:  # the page is navigating
-            return []
-        return [str(text) for name, text in rows if name == "Alice"]
+    def texts(self) -> list[str]:
+        return self.shown() or []
 
     def light(self) -> str:
         try:
@@ -128,18 +105,18 @@ def measure(room: Room, net: NetCut, name: str, i: int) -> Run:
         if posted is None and now >= 1.0:
             room.clue(text)
             posted = time.monotonic()
-        if posted is not None and shown is None and text in room.shown():
+        if posted is not None and shown is None and text in room.texts():
             shown = time.monotonic()
         time.sleep(0.02)
     started, opened = room.started_since(since), room.opened - opened
     net.restore()
     green = room.wait(lambda: room.light() == "connected")
     if shown is None:
-        room.wait(lambda: text in room.shown())
+        room.wait(lambda: text in room.texts())
         shown = time.monotonic()
     assert posted is not None
     run = Run(left, green if green < GIVE_UP_S else GIVE_UP_S, started, opened, shown - posted)
-    texts = room.shown()
+    texts = room.texts()
     if len(texts) != len(set(texts)):
         run.faults.append("doubled")
     if set(room.clues) - set(texts):

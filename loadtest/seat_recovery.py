@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from launchers.backend import run_backend
 from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
@@ -34,10 +34,10 @@ from launchers.netcut import NetCut, run_netcut
 from launchers.process import free_port
 from launchers.streamlit import Frontend, frontend_origins, run_streamlit
 from loadtest.report import machine_line, percentile, update_section
+from loadtest.watched_room import UI_TIMEOUT_MS, WatchedRoom
 
 CONNECTED = "🟢 Connected (Real-time)"
 FALLBACK = "🔴 Disconnected (Fallback to polling)"
-UI_TIMEOUT_MS = 60_000
 TARGETS_S = {"reload": 2.0, "network cut": 2.0, "Streamlit restart": 10.0}
 
 
@@ -52,37 +52,8 @@ class Kind:
         return {"n": len(s), "p50": statistics.median(s), "p95": percentile(s, 95), "max": max(s)}
 
 
-class Room:
-    """A started game: A (REST) hosts, B joins through the UI in Chromium; clues posted by A."""
-
-    def __init__(self, http: httpx.Client, page: Page, frontend: Frontend) -> None:
-        self.http, self.page = http, page
-        seat = http.post("/api/rooms", json={"name": "Alice"}).json()
-        self.code, self.auth = seat["room_code"], {"Authorization": f"Bearer {seat['token']}"}
-        page.goto(f"{frontend.url}/?room={self.code}")
-        form = page.get_by_test_id("stForm").filter(has_text="Join a room")
-        form.get_by_label("Your name").fill("Bob")
-        form.get_by_role("button", name="Join room").click()
-        page.get_by_test_id("connection-status").wait_for()
-        http.post(f"/api/rooms/{self.code}/bots", headers=self.auth).raise_for_status()
-        settings = {"discussion_seconds": 600, "voting_seconds": 300}
-        http.patch(f"/api/rooms/{self.code}/settings", json=settings, headers=self.auth).raise_for_status()
-        http.post(f"/api/rooms/{self.code}/start", headers=self.auth).raise_for_status()
-        expect(page.get_by_test_id("word")).to_be_visible(timeout=UI_TIMEOUT_MS)
-        self.clues: list[str] = []
-
-    def clue(self, text: str) -> None:
-        self.http.post(f"/api/rooms/{self.code}/clues", json={"text": text}, headers=self.auth).raise_for_status()
-        self.clues.append(text)
-
-    def shown(self) -> list[str] | None:
-        try:
-            rows = self.page.locator(".parlor-feed > p").evaluate_all(
-                "els => els.map(e => [e.querySelector('b').textContent, e.lastChild.textContent])"
-            )
-        except Exception:  # the page is navigating
-            return None
-        return [str(text) for name, text in rows if name == "Alice"]
+class Room(WatchedRoom):
+    """The watched room, with what a recovery is judged by: the light's words and whether the page reloaded."""
 
     def status(self) -> str:
         try:
