@@ -4,7 +4,9 @@ without jumping (CLS <= 0.1), an idle discussion page lays nothing out, and the 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -34,6 +36,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WAIT_MS = scaled(30) * 1000
 IDLE_SECONDS = 10
 CLS_LIMIT = 0.1
+SLOW_DELTAS = Path(__file__).resolve().parent / "slow_deltas"
+DELTA_DELAY_MS = 30
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +49,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Backend, F
     # The bridge's heartbeat that hands the game's first render times to Python (one fragment rerun, a heartbeat
     # after the game starts) would land in the idle window.
     front_env = {"BRIDGE_HEARTBEAT_MS": "60000"}
+    # A loaded server (slow_deltas/sitecustomize.py): each view reaches the page element by element, as under the
+    # suite's load, where old views' leftovers pushed down by a new view's first elements shifted the page by 0.4.
+    path = [str(SLOW_DELTAS), *filter(None, [os.environ.get("PYTHONPATH")])]
+    front_env |= {"PYTHONPATH": os.pathsep.join(path), "PARLOR_TEST_DELTA_DELAY_MS": str(DELTA_DELAY_MS)}
     with (
         run_backend(env={"ALLOWED_ORIGINS": frontend_origins(port)}, tmp=tmp) as backend,
         run_streamlit(backend.url, port=port, tmp=tmp, env=front_env) as frontend,
