@@ -17,8 +17,11 @@ class FrontendSettings(BaseSettings):
     )
     websocket_enabled: bool = Field(True, description="false: legacy mode, Python polls the state endpoint")
     legacy_poll_seconds: float = Field(0.4, gt=0, description="State polling interval of the legacy mode")
+    # Each hand-over reruns the page's fragment (about 30 ms of a phone's main thread): while clues flow, one
+    # every 20 s cost a watching page more than the clues themselves. A phase change (at most a discussion apart)
+    # carries whatever is owed at once; the reports feed 5-minute rates.
     bridge_heartbeat_ms: int = Field(
-        20000,
+        60000,
         ge=500,
         description="How often a waiting batch checks for quiet events or bridge reports owed to Python "
         "(status changes and layout events resolve at once; an idle page waits on, up to 4 minutes)",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from frontend import live
 from frontend.api import Api, ApiError, Seat, forwarded_chain
@@ -150,7 +151,7 @@ def _landing() -> None:
     notice = ss.pop("notice", None)
     if notice:
         st.warning(md(notice), icon="⚠️")  # it may quote a server message: shown literally
-    with st.container(key="parlor-view-landing"):  # replaced as a whole by the room (see _bridge_room)
+    with _view("landing"):
         landing.render(api(), _take_seat, offer=_stored_seat(ss.get("offer")))
 
 
@@ -265,11 +266,24 @@ def legacy_panel() -> None:
     room.render(game_state(), api(), seat(), share_url(seat().room_code))
 
 
+def _view(name: str) -> DeltaGenerator:
+    """The view (the landing page, or the room in one phase) as one keyed container, replaced as a whole.
+
+    Streamlit sends a run's elements one by one, and a container that replaces one of the same kind at the same
+    place keeps the old one's elements until the new ones take their places or the run ends: on a loaded server
+    the old view's elements stayed on screen below the new view's first ones, and were pushed down by each that
+    arrived (seen: CLS 0.25 to 0.4 as a discussion, a lobby or Mr. White's guess came up). So the first run of
+    another view empties the place first (an element, which keeps nothing), then draws the container into it;
+    the same view's later runs update it in place.
+    """
+    slot = st.empty() if ss.get("view_drawn") != name else st
+    ss.view_drawn = name
+    return slot.container(key=f"parlor-view-{name}")
+
+
 def _bridge_room() -> None:
     ss.layout_key = room.layout_key(game_state())
-    # One container per phase: a new phase replaces the old view as a whole instead of element by element, so
-    # the old view's elements are never pushed down by the new ones arriving above them (layout shift).
-    with st.container(key=f"parlor-view-{game_state().get('phase')}"):
+    with _view(str(game_state().get("phase"))):
         room.render(game_state(), api(), seat(), share_url(seat().room_code), live=bridge_live, clue_box=False)
 
 

@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,8 @@ CLUES = 10
 CLUE_EVERY_SECONDS = 1.5
 CLUE_SETTLE_S = 0.5
 WAIT_MS = 60_000
+# What a clue's main-thread time is made of, as Chromium counts it (each window's share, not less idle).
+CLUE_PARTS = {"script_ms": "ScriptDuration", "style_ms": "RecalcStyleDuration", "layout_ms": "LayoutDuration"}
 BACKEND_ENV = {"MAX_CLUES_PER_ROUND": "1000", "CLUE_INTERVAL_SECONDS": "0"}
 GAME = {"discussion_seconds": 600}
 
@@ -167,7 +170,7 @@ WATCH_FEED_JS = """text => {
 }"""
 
 
-def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> dict[str, float]:
+def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> dict[str, Any]:
     """Main-thread milliseconds a clue costs the watching page, beyond what the page spends idle meanwhile.
 
     Each clue has its own window: from just before it is posted until CLUE_SETTLE_S after it is on screen (the
@@ -176,6 +179,8 @@ def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> dict[str, float
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
     busy_ms = window_s = 0.0
+    per_clue: list[float] = []
+    parts = dict.fromkeys(CLUE_PARTS, 0.0)
     for n in range(CLUES):
         text = f"watched clue {n}"
         page.wait_for_timeout(CLUE_EVERY_SECONDS * 1000)
@@ -186,13 +191,20 @@ def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> dict[str, float
         page.evaluate("() => window.__parlorLanded")  # one call, answered when the promise resolves
         page.wait_for_timeout(CLUE_SETTLE_S * 1000)
         after = chromium_metrics(cdp)
-        window_s += time.monotonic() - start
+        window = time.monotonic() - start
+        window_s += window
         busy_ms += main_thread_ms(before, after)
+        per_clue.append(main_thread_ms(before, after) - idle_ms_per_s * window)
+        for part, metric in CLUE_PARTS.items():
+            parts[part] += (after[metric] - before[metric]) * 1000
     cdp.detach()
     return {
         "ms": (busy_ms - idle_ms_per_s * window_s) / CLUES,
         "busy_ms": busy_ms / CLUES,
         "window_s": window_s / CLUES,
+        "median_ms": statistics.median(per_clue),
+        "per_clue_ms": [round(ms, 2) for ms in per_clue],
+        **{part: total / CLUES for part, total in parts.items()},
     }
 
 
@@ -293,6 +305,8 @@ def counter_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         (f"layouts in {IDLE_SECONDS} idle seconds", _f(c["bare idle"]["layouts"], 0),
          _f(c["landing idle"]["layouts"], 0), _f(c["game idle"]["layouts"], 0)),
         (f"main thread per clue on a watching page (ms, {CLUES} clues)", "-", "-", _f(c["clue"]["ms"])),
+        ("... of it script / style / layout (ms, CDP ScriptDuration / RecalcStyleDuration / LayoutDuration)", "-",
+         "-", " / ".join(_f(c["clue"].get(part, 0.0), 2) for part in CLUE_PARTS)),
         ("bytes over Streamlit's WebSocket, landing to a started game (KiB)", "-", "-", _f(c["ws_kib"], 0)),
     ]  # fmt: skip
 

@@ -22,7 +22,7 @@
   const { Outbox, SeatStore, FrontendWatch } = root.parlorParts;
   const { CLOSE, TRANSPORT, FRAME, ERROR, HTTP_UNSUPPORTED_PROTOCOL, ProtocolReload } = root.parlorParts;
 
-  const PERSIST_DELAY_MS = 250;
+  const PERSIST_DELAY_MS = 5000;
   const CLOCK_SAMPLES = 16;
   const BATCH_CAP = 100;
   const LONGPOLL_WAIT_S = 25;
@@ -589,9 +589,10 @@
       });
     }
 
-    // Serialising the whole buffer into sessionStorage grows with it, and a timer of 0 ran before the waiting
-    // Promise's hand-over to Python reached Streamlit. The mirror only serves a reload (which resumes from the
-    // server anyway), so it waits PERSIST_DELAY_MS, coalescing bursts, and is flushed when the page goes away.
+    // Serialising the whole buffer into sessionStorage grows with it (up to BUFFER_CAP events), and a timer of 0
+    // ran before the waiting Promise's hand-over to Python reached Streamlit. The mirror only serves a reload
+    // (which resumes from the server anyway), so it waits PERSIST_DELAY_MS, coalescing every clue of a lively
+    // table into one write instead of one per clue, and is flushed when the page is hidden or goes away.
     schedulePersist() {
       if (this.persistTimer) return;
       this.persistTimer = this.env.setTimeout(() => {
@@ -823,6 +824,10 @@
   if (!root.document) return; // Node's tests build their own Bridge with fakes
   root.parlorBridge = new Bridge(browserEnv(root), root);
   root.addEventListener("pagehide", () => root.parlorBridge && root.parlorBridge.flush());
+  // A phone's browser may discard a hidden tab without a pagehide: hidden is the last moment it surely runs.
+  root.document.addEventListener("visibilitychange", () => {
+    if (root.document.visibilityState === "hidden" && root.parlorBridge) root.parlorBridge.flush();
+  });
   root.addEventListener("online", () => {
     const b = root.parlorBridge;
     if (!b) return;

@@ -166,11 +166,15 @@
       }
     }
   };
-  // Each countdown not yet counting to its deadline (or, with `force`, every one) is set up from now.
+  let labelTimer = null;
+  // Each countdown not yet counting to its deadline (or, with `force`, every one) is set up from now. The bridge
+  // calls this for every event and the page for every change of the page (a clue's row): with nothing to set up,
+  // it touches nothing, timers included.
   const syncAll = (force) => {
-    if (doc.hidden) return;
+    if (doc.hidden || (!force && !countdowns.length)) return;
     const localMs = localNowMs();
     const offset = offsetMs(localMs);
+    let synced = force;
     for (const el of countdowns) {
       const s = el.parlorSynced;
       const label = el.querySelector(".parlor-countdown-text");
@@ -180,12 +184,14 @@
         s.total === (Number(el.dataset.total) || 0) &&
         Math.abs(s.offset - offset) < RESYNC_MS &&
         (!label || (label.parlorOdometer && label.parlorOdometer.timer.parentNode === label));
-      if (force || !fresh) sync(el, offset, localMs);
+      if (force || !fresh) {
+        sync(el, offset, localMs);
+        synced = true;
+      }
     }
-    scheduleLabels();
+    if (synced || labelTimer === null) scheduleLabels();
   };
   // The accessible text, once a second just after the shown second changes: one attribute, read by no style rule.
-  let labelTimer = null;
   const scheduleLabels = () => {
     w.clearTimeout(labelTimer);
     labelTimer = null;

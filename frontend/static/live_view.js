@@ -186,32 +186,41 @@
     move_sending: "Sending… {move}", move_done: "Sent: {move}", move_refused: "Not sent: {move}. {reason}",
   }; // prettier-ignore
   const DONE_SHOWN_MS = 3000; // a confirmed move that had to wait stays in the strip this long
+  // Parsed once per language: the same object for every paint, so a part drawn in these words can tell it is.
   const parsedWords = new Map();
   function wordsFor(slot) {
     const holder = slot.closest("[data-parlor-words]");
     const raw = holder ? holder.dataset.parlorWords : "";
     if (!parsedWords.has(raw)) {
-      let words = { words: {}, errors: {} };
+      let got = { words: {}, errors: {} };
       try {
-        words = raw ? JSON.parse(raw) : words;
+        got = raw ? JSON.parse(raw) : got;
       } catch (e) {}
-      parsedWords.set(raw, words);
-    }
-    const got = parsedWords.get(raw);
-    return {
-      errors: got.errors || {},
-      t: (key, values) => {
+      const errors = got.errors || {};
+      const t = (key, values) => {
         let text = (got.words || {})[key] || ENGLISH[key] || key;
         for (const [k, v] of Object.entries(values || {})) text = text.split("{" + k + "}").join(String(v));
         return text;
-      },
-    };
+      };
+      parsedWords.set(raw, { errors, t });
+    }
+    return parsedWords.get(raw);
   }
 
   function clueRow(clue) {
     const row = el("p");
     row.append(el("b", {}, clue.name), w.document.createTextNode(String(clue.text)));
     return row;
+  }
+
+  // Everything playerRow and paintPlayers draw from, as one string.
+  function playersKey(s) {
+    let key = String(s.phase);
+    for (const p of s.players || []) {
+      const drawn = [p.id, p.name, p.online, p.is_bot, p.is_host, p.spectator, p.stand_in, p.alive, p.role];
+      key += "\n" + [...drawn, p.has_voted, p.ready].join("\t");
+    }
+    return key;
   }
 
   function playerRow(p, phase, t) {
@@ -430,8 +439,10 @@
         changed = true;
       }
       let resync = false;
-      for (const frame of b.events) {
-        if (frame.id <= (this.state.last_event_id || 0)) continue;
+      const events = b.events;
+      let i = events.length; // the new events are at the end: no walk through the whole buffer per clue
+      while (i > 0 && events[i - 1].id > (this.state.last_event_id || 0)) i--;
+      for (const frame of events.slice(i)) {
         applyInPlace(this.state, frame);
         resync = resync || RESYNC.has(frame.type);
         changed = true;
@@ -478,7 +489,9 @@
 
     // ---- painting ------------------------------------------------------------------------------------
 
-    // Every placeholder after a change of state; only the empty ones after a change of the page.
+    // Every placeholder after a change of state; only the empty ones after a change of the page. A part is
+    // touched only when what it shows changed: a clue appends its row to the feed and leaves the rest alone (each
+    // node written costs the phone a style, layout and paint of what it moved).
     paint(all = true) {
       const s = this.state;
       if (!s) return;
@@ -494,28 +507,35 @@
       if (painted && this.bridge && this.bridge.markRendered) this.bridge.markRendered(s.last_event_id || 0);
     }
 
+    // The feed grows by appending the new clues' rows (and a round's heading) to the card already drawn; it is
+    // drawn anew only for another state (a snapshot, another seat) or fewer clues than it shows.
     paintFeed(slot, s) {
-      const { t } = wordsFor(slot);
       const clues = s.clues || [];
       let card = slot.firstElementChild;
-      const fresh = !card || card.dataset.gen !== String(this.gen) || Number(card.dataset.count) > clues.length;
+      const fresh = !card || card.parlorGen !== this.gen || card.parlorCount > clues.length;
+      if (!fresh && card.parlorCount === clues.length && (clues.length || card.parlorEmpty)) return;
+      const { t } = wordsFor(slot);
       if (fresh) {
-        card = el("div", { class: "parlor-card parlor-feed", "data-testid": "clue-feed", "data-gen": this.gen });
+        card = el("div", { class: "parlor-card parlor-feed", "data-testid": "clue-feed" });
         card.append(el("div", { class: "parlor-heading" }, t("clues")));
-        card.dataset.count = "0";
-        card.dataset.round = "";
+        card.parlorGen = this.gen;
+        card.parlorCount = 0;
+        card.parlorRound = "";
+        card.parlorEmpty = null;
         slot.replaceChildren(card);
       }
-      let count = Number(card.dataset.count);
-      if (count === clues.length && clues.length) return;
-      const empty = card.querySelector(".parlor-caption");
       if (!clues.length) {
-        if (!empty) card.append(el("div", { class: "parlor-caption" }, t("no_clues")));
+        card.parlorEmpty = el("div", { class: "parlor-caption" }, t("no_clues"));
+        card.append(card.parlorEmpty);
         return;
       }
-      if (empty) empty.remove();
+      if (card.parlorEmpty) {
+        card.parlorEmpty.remove();
+        card.parlorEmpty = null;
+      }
       const rows = w.document.createDocumentFragment();
-      let round = card.dataset.round;
+      let count = card.parlorCount;
+      let round = card.parlorRound;
       for (; count < clues.length; count++) {
         const clue = clues[count];
         if (String(clue.round) !== round) {
@@ -525,12 +545,18 @@
         rows.append(clueRow(clue));
       }
       card.append(rows);
-      card.dataset.count = String(count);
-      card.dataset.round = round;
+      card.parlorCount = count;
+      card.parlorRound = round;
     }
 
+    // Redrawn whole (at most 12 rows) when what it shows changed: a clue changes nothing here.
     paintPlayers(slot, s) {
-      const { t } = wordsFor(slot);
+      const words = wordsFor(slot);
+      const key = playersKey(s);
+      if (slot.firstChild && slot.parlorKey === key && slot.parlorWords === words) return;
+      slot.parlorKey = key;
+      slot.parlorWords = words;
+      const { t } = words;
       const inGame = IN_GAME.has(s.phase);
       const all = s.players || [];
       const players = all.filter((p) => !p.spectator);
@@ -542,7 +568,6 @@
         const names = watchers.map((p) => p.name).join(", ");
         box.append(el("div", { class: "parlor-caption" }, t("watching", { names })));
       }
-      // Redrawn whole (at most 12 rows), but only touched when it reads differently.
       const old = slot.firstElementChild;
       if (old && old.isEqualNode(box)) return;
       slot.replaceChildren(box);
@@ -572,9 +597,11 @@
       this.errors = words.errors;
       const max = String((s.limits && s.limits.clue_max) || CLUE_MAX);
       if (this.form) {
-        if (this.form.elements.clue.maxLength !== Number(max)) this.form.elements.clue.setAttribute("maxlength", max);
+        if (this.formMax !== max) this.form.elements.clue.setAttribute("maxlength", max);
+        this.formMax = max;
         return this.form;
       }
+      this.formMax = max;
       const form = el("form", { class: "parlor-clue", "data-testid": "clue-form", autocomplete: "off" });
       const { t } = words;
       const label = el("label", { for: "parlor-clue-input", class: "parlor-clue-label" }, t("your_clue"));

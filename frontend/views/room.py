@@ -209,22 +209,10 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
     st.container(key="parlor-share").code(share_url, language=None, wrap_lines=True)
     # On a phone the columns stack with the players at the bottom (style.css): a player who joins then moves
     # nothing on screen, where above the host's controls every join pushed them down.
+    # They are filled in that screen order, the host's side first: Streamlit sends each element as the script
+    # draws it, and on a loaded machine the page shows the players' column before the other one arrives above it
+    # and pushes it down (seen: the column moved from y=364, CLS 0.22).
     left, right = st.container(key="parlor-lobby-columns").columns([3, 2], gap="large")
-    with left:
-        st.markdown(f"#### {t(lang, 'players_n', n=len(players), max=max_players)}")
-        for p in players:
-            row = st.container(horizontal=True, vertical_alignment="center")
-            row.html(_player_row(p, lang))
-            if is_host and p["id"] != seat.player_id:
-                row.button(
-                    "✕",
-                    key=f"move-kick-{p['id']}",
-                    help=t(lang, "remove", name=md(p["name"])),
-                    on_click=run_action,
-                    args=(api.remove_player, seat, p["id"]),
-                )
-        if len(players) < min_players:
-            st.caption(t(lang, "need_more", n=min_players - len(players)))
     with right:
         settings: dict[str, Any] = dict(state.get("settings") or {})
         if is_host:
@@ -252,6 +240,21 @@ def _lobby(state: State, api: Api, seat: Seat, share_url: str) -> None:
             st.markdown(f"#### {t(lang, 'settings')}")
             st.markdown("\n".join(_settings_lines(lang, settings)))
             st.info(t(lang, "waiting_host"))
+    with left:
+        st.markdown(f"#### {t(lang, 'players_n', n=len(players), max=max_players)}")
+        for p in players:
+            row = st.container(horizontal=True, vertical_alignment="center")
+            row.html(_player_row(p, lang))
+            if is_host and p["id"] != seat.player_id:
+                row.button(
+                    "✕",
+                    key=f"move-kick-{p['id']}",
+                    help=t(lang, "remove", name=md(p["name"])),
+                    on_click=run_action,
+                    args=(api.remove_player, seat, p["id"]),
+                )
+        if len(players) < min_players:
+            st.caption(t(lang, "need_more", n=min_players - len(players)))
 
 
 def _settings_lines(lang: str, settings: dict[str, Any]) -> list[str]:

@@ -81,7 +81,7 @@ def test_two_players_play_a_whole_game_live(browser: Browser, stack: tuple[Backe
         expect(player.page.get_by_test_id("word")).to_be_visible(timeout=scaled(30) * 1000)
     alice.post_clue("you can bake with it")
     bob.expect_text("you can bake with it")
-    # The bridge mirrors its buffer to sessionStorage (shortly after, so the hand-over to Python goes first).
+    # The bridge mirrors its buffer to sessionStorage (within 5 s, one write for a burst of clues).
     bob.page.wait_for_function(
         "t => Object.keys(sessionStorage).some(k => k.startsWith('parlor:') && sessionStorage.getItem(k).includes(t))",
         arg="you can bake with it",

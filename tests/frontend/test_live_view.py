@@ -193,3 +193,57 @@ def test_a_reset_snapshot_replaces_the_view_even_though_its_id_is_lower(page: Pa
         [_plain(state), reset],
     )
     assert result == [2, 0, 1]
+
+
+def test_a_clue_appends_its_row_and_touches_nothing_else(page: Page) -> None:
+    """A clue on a watching page builds its row alone (a p and its b) and appends it to the feed already drawn:
+    the rows before it stay the same nodes, and neither the players list nor the clue box is rebuilt or touched."""
+    state = apply_event({}, {"id": None, "type": "snapshot", "data": SNAPSHOT})
+    for frame in _frames()[:10]:  # the discussion, two clues, both ready marks
+        state = apply_event(state, frame)
+    clue = {"id": 99, "type": "clue_posted", "ts": 1.0}
+    clue["data"] = {"round": 1, "player_id": "p3", "name": "Bot Ada", "text": "oven", "ts": 3.0}
+    result = page.evaluate(
+        """([state, html, clue]) => {
+            const view = window.parlorLive, bridge = window.parlorBridge;
+            view.attach(bridge);
+            bridge.config = { room: "ABCDE", player: "p1", token: "t", baseUrl: "http://127.0.0.1:9" };
+            view.seat = "ABCDE/p1";
+            view.state = state;
+            bridge.events = [];
+            document.body.innerHTML = html;
+            view.paint();
+            const rows = Array.from(document.querySelectorAll(".parlor-feed > *"));
+            const players = document.querySelector("[data-parlor-live=players]").firstChild;
+            const form = document.querySelector("[data-parlor-live=clue]").firstChild;
+            const records = [];
+            const watch = new MutationObserver((found) => records.push(...found));
+            watch.observe(document.body, { childList: true, subtree: true, attributes: true, characterData: true });
+            const made = [];
+            const create = document.createElement;
+            document.createElement = function (tag) { made.push(tag); return create.call(this, tag); };
+            try {
+                bridge.events = [clue];
+                view.sync();
+            } finally {
+                document.createElement = create;
+            }
+            records.push(...watch.takeRecords());
+            watch.disconnect();
+            const now = Array.from(document.querySelectorAll(".parlor-feed > *"));
+            return {
+                made,
+                records: records.map(r => [r.type, r.target.className, Array.from(r.addedNodes, n => n.nodeName),
+                                           r.removedNodes.length]),
+                kept: rows.every((row, i) => now[i] === row),
+                texts: now.filter(n => n.tagName === "P").map(n => n.textContent),
+                players: document.querySelector("[data-parlor-live=players]").firstChild === players,
+                form: document.querySelector("[data-parlor-live=clue]").firstChild === form,
+            };
+        }""",
+        [_plain(state), room.live_placeholders(state), clue],
+    )
+    assert result["made"] == ["p", "b"]
+    assert result["records"] == [["childList", "parlor-card parlor-feed", ["P"], 0]]
+    assert result["kept"] and result["players"] and result["form"]
+    assert result["texts"] == ["Bob" + EVIL, "Anncrust", "Bot Adaoven"]
