@@ -168,6 +168,22 @@ def test_the_view_draws_placeholders_with_text_escaped_and_refills_a_remounted_o
     assert page.get_by_label("Your clue").input_value() == "half typed"
 
 
+def seated_view(*names: str) -> str:
+    """The start of a page function `([state, *names]) => {...}`: the live view attached to the bridge, seated,
+    holding `state`, with no events buffered."""
+    return (
+        f"([state, {', '.join(names)}]) => {{"
+        + """
+            const view = window.parlorLive, bridge = window.parlorBridge;
+            view.attach(bridge);
+            bridge.config = { room: "ABCDE", player: "p1", token: "t", baseUrl: "http://127.0.0.1:9" };
+            view.seat = "ABCDE/p1";
+            view.state = state;
+            bridge.events = [];
+"""
+    )
+
+
 def test_a_reset_snapshot_replaces_the_view_even_though_its_id_is_lower(page: Page) -> None:
     """A room whose history was lost (new epoch) comes back with lower ids: the view takes the snapshot anyway,
     once, instead of keeping the stale room it drew."""
@@ -176,13 +192,8 @@ def test_a_reset_snapshot_replaces_the_view_even_though_its_id_is_lower(page: Pa
         state = apply_event(state, frame)
     reset = {**SNAPSHOT, "phase": "discussion", "round": 1, "clues": [], "last_event_id": 2}
     result = page.evaluate(
-        """([state, reset]) => {
-            const view = window.parlorLive, bridge = window.parlorBridge;
-            view.attach(bridge);
-            bridge.config = { room: "ABCDE", player: "p1", token: "t", baseUrl: "http://127.0.0.1:9" };
-            view.seat = "ABCDE/p1";
-            view.state = state;
-            bridge.events = [];
+        seated_view("reset")
+        + """
             bridge.snapshot = { last_event_id: 2, data: reset, reset: true };
             view.sync();
             const after = view.state.last_event_id, clues = view.state.clues.length;
@@ -204,13 +215,8 @@ def test_a_clue_appends_its_row_and_touches_nothing_else(page: Page) -> None:
     clue = {"id": 99, "type": "clue_posted", "ts": 1.0}
     clue["data"] = {"round": 1, "player_id": "p3", "name": "Bot Ada", "text": "oven", "ts": 3.0}
     result = page.evaluate(
-        """([state, html, clue]) => {
-            const view = window.parlorLive, bridge = window.parlorBridge;
-            view.attach(bridge);
-            bridge.config = { room: "ABCDE", player: "p1", token: "t", baseUrl: "http://127.0.0.1:9" };
-            view.seat = "ABCDE/p1";
-            view.state = state;
-            bridge.events = [];
+        seated_view("html", "clue")
+        + """
             document.body.innerHTML = html;
             view.paint();
             const rows = Array.from(document.querySelectorAll(".parlor-feed > *"));
