@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,15 +140,19 @@ def main_thread_ms(before: dict[str, float], after: dict[str, float]) -> float:
     return (busy - answering) * 1000
 
 
-def idle(page: Page, seconds: float) -> dict[str, float]:
-    """Main-thread milliseconds per second (TaskDuration) and layouts while nothing happens for `seconds`."""
+def idle(page: Page, seconds: float, messages: Callable[[], int] = lambda: 0) -> dict[str, float]:
+    """Main-thread milliseconds per second (TaskDuration) and layouts while nothing happens for `seconds`, with
+    what of it was script, and the messages over Streamlit's socket meanwhile (`messages()`: those so far), so a
+    window that caught a fragment rerun says so."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Performance.enable")
-    before = chromium_metrics(cdp)
+    before, sent = chromium_metrics(cdp), messages()
     page.wait_for_timeout(seconds * 1000)
     after = chromium_metrics(cdp)
     cdp.detach()
     return {
+        "script_ms_per_s": (after["ScriptDuration"] - before["ScriptDuration"]) * 1000 / seconds,
+        "streamlit_messages": messages() - sent,
         "ms_per_s": main_thread_ms(before, after) / seconds,
         # the thread's CPU time: what the tasks took less the time the thread waited for a core (a loaded machine)
         "cpu_ms_per_s": (after.get("ThreadTime", 0.0) - before.get("ThreadTime", 0.0)) * 1000 / seconds,
@@ -230,14 +234,14 @@ def counters(browser: Browser, backend: Backend, bare_url: str, parlor_url: str)
     views = table.views()
     next(views)  # landing
     page.wait_for_timeout(3000)
-    found["landing idle"] = idle(page, IDLE_SECONDS)
+    found["landing idle"] = idle(page, IDLE_SECONDS, lambda: len(frames))
     next(views)  # lobby
     next(views)  # discussion: the game has started
     found["ws_kib"] = sum(frames) / 1024
     # The bridge hands the game's first render times to Python at its next heartbeat (one fragment rerun, the
     # tail of the game's start); idle begins after it.
     page.wait_for_timeout(get_settings().bridge_heartbeat_ms + 3000)
-    found["game idle"] = idle(page, IDLE_SECONDS)
+    found["game idle"] = idle(page, IDLE_SECONDS, lambda: len(frames))
     found["clue"] = clue_cost(page, table, found["game idle"]["ms_per_s"])
     context.close()
     return found
@@ -302,6 +306,10 @@ def counter_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("... its CPU time (ms/s, CDP ThreadTime)", _f(c["bare idle"]["cpu_ms_per_s"]),
          _f(c["landing idle"]["cpu_ms_per_s"]), _f(c["game idle"]["cpu_ms_per_s"])),
         ("... ... Parlor in game against the bare app", "", "", f"{cpu_ratio:.2f}x"),
+        ("... of it script (ms/s, CDP ScriptDuration)", _f(c["bare idle"]["script_ms_per_s"]),
+         _f(c["landing idle"]["script_ms_per_s"]), _f(c["game idle"]["script_ms_per_s"])),
+        ("... messages over Streamlit's WebSocket meanwhile (a fragment rerun is some)", "-",
+         _f(c["landing idle"]["streamlit_messages"], 0), _f(c["game idle"]["streamlit_messages"], 0)),
         (f"layouts in {IDLE_SECONDS} idle seconds", _f(c["bare idle"]["layouts"], 0),
          _f(c["landing idle"]["layouts"], 0), _f(c["game idle"]["layouts"], 0)),
         (f"main thread per clue on a watching page (ms, {CLUES} clues)", "-", "-", _f(c["clue"]["ms"])),
