@@ -195,10 +195,10 @@ def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> dict[str, Any]:
         page.evaluate("() => window.__parlorLanded")  # one call, answered when the promise resolves
         page.wait_for_timeout(CLUE_SETTLE_S * 1000)
         after = chromium_metrics(cdp)
-        window = time.monotonic() - start
+        window, busy = time.monotonic() - start, main_thread_ms(before, after)
         window_s += window
-        busy_ms += main_thread_ms(before, after)
-        per_clue.append(main_thread_ms(before, after) - idle_ms_per_s * window)
+        busy_ms += busy
+        per_clue.append(busy - idle_ms_per_s * window)
         for part, metric in CLUE_PARTS.items():
             parts[part] += (after[metric] - before[metric]) * 1000
     cdp.detach()
