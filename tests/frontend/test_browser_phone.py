@@ -38,6 +38,9 @@ IDLE_SECONDS = 10
 CLS_LIMIT = 0.1
 SLOW_DELTAS = Path(__file__).resolve().parent / "slow_deltas"
 DELTA_DELAY_MS = 30
+# What animations run in the page (CSS or script, the compositor's included), by the element they move.
+RUNNING_ANIMATIONS_JS = """() => document.getAnimations().filter(a => a.playState === "running")
+    .map(a => (a.effect && a.effect.target ? a.effect.target.className || a.effect.target.tagName : "?"))"""
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +68,8 @@ def test_every_view_is_accessible_and_steady(browser: Browser, stack: tuple[Back
     """Landing, lobby, discussion, voting, Mr. White's guess and game over on a phone: no axe-core violation, and
     a CLS of at most 0.1 as each view comes up, however slowly Streamlit's elements arrive (a new view replaces the
     old one whole, drawn in screen order: frontend/page.py's _view); in discussion (English run), 10 idle seconds
-    with the countdown running cause no layout at all. Measured on the second game of the tab: Streamlit loads
+    with the countdown running cause no layout at all and leave no animation running (the countdown moves once a
+    second, and still moves). Measured on the second game of the tab: Streamlit loads
     each widget's code on its first use behind a shorter placeholder, so on a loaded machine a first lobby's
     widgets can arrive late and move what is below them (loadtest/web_audit.py reports the first visit's CLS)."""
     backend, frontend = stack
@@ -84,14 +88,21 @@ def test_every_view_is_accessible_and_steady(browser: Browser, stack: tuple[Back
         if (cls := cls_since(page, mark)) > CLS_LIMIT:
             problems[f"{view} CLS"] = [cls, shifts_since(page, mark)]
         if view == "discussion" and language == "en":
-            expect(page.locator(".parlor-countdown-text [role=timer]")).to_have_count(1)
+            timer = page.locator(".parlor-countdown-text [role=timer]")
+            expect(timer).to_have_count(1)
             cdp = context.new_cdp_session(page)
             cdp.send("Performance.enable")
             before = chromium_metrics(cdp)["LayoutCount"]
+            shown = timer.get_attribute("aria-label")
             page.wait_for_timeout(IDLE_SECONDS * 1000)
             layouts = chromium_metrics(cdp)["LayoutCount"] - before
             if layouts:
                 problems["discussion idle layouts"] = layouts
+            if timer.get_attribute("aria-label") == shown:
+                problems["countdown stood still"] = shown
+            # A running animation (even a compositor one) has Chromium draw a frame every vsync while idle.
+            if running := page.evaluate(RUNNING_ANIMATIONS_JS):
+                problems["animations running while idle"] = running
         mark = shift_mark(page)
     context.close()
     assert seen == list(VIEWS)

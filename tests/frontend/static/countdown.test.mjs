@@ -1,13 +1,14 @@
-// countdown.js: the odometer's arithmetic (what each strip's steps() animation shows, second by second, against
-// the m:ss the countdown must show), and its first frame in a fake page whose clock is the fake clock's, the
-// bridge the real one.
+// countdown.js: its arithmetic (what each place of the odometer shows, second by second, against the m:ss the
+// countdown must show, and when the next tick is due), and the page part in a fake page whose timers run on a fake
+// clock: a tick a second that writes only what changed, none while hidden or after 0:00, and a first frame that
+// counts from the server's clock (the bridge's estimate, or the stamp of the view).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import vm from "node:vm";
-import { makeBridge, CONFIG, event } from "./fakes.mjs";
+import { FakeClock, makeBridge, CONFIG, event } from "./fakes.mjs";
 
 const SOURCE = readFileSync(
   path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../frontend/static/countdown.js"),
@@ -22,81 +23,48 @@ function arithmetic() {
   return window.parlorCountdown;
 }
 
-// What the odometer shows `laterMs` after it was set up `left` seconds before the deadline.
-function shownAt(cd, p, laterMs) {
-  const [minutes, tens, ones] = p.strips.map((s) => s.labels[cd.stepAt(s, laterMs)]);
-  return `${minutes}:${tens}${ones}`;
-}
+const shown = (p) => `${p.places[0]}:${p.places[1]}${p.places[2]}`;
 
-// The bar's scaleX then: a steps(n, end) animation from `from` to 0, held at 0 once it ended.
-function barAt(p, total, laterMs) {
-  if (!p.bar) return 0;
-  const t = p.bar.elapsedMs + laterMs;
-  const progress = t >= p.bar.durationMs ? 1 : Math.floor((t / p.bar.durationMs) * p.bar.steps) / p.bar.steps;
-  return p.bar.from * (1 - progress);
-}
-
-test("every strip moves exactly when the shown second does, from any start, and holds 0:00 after the end", () => {
+test("the places show m:ss, the bar the whole seconds left, and the next tick is due just after the second changes", () => {
   const cd = arithmetic();
-  // set up at these times before the deadline (a new phase, a reload mid-second, a corrected clock, the end)
-  for (const left of [125, 120, 119.999, 90.25, 89.5, 60, 59.001, 10.5, 10, 9.75, 0.4, 0]) {
+  for (const left of [725, 605.2, 125, 120, 119.999, 90.25, 89.5, 60, 59.001, 10.5, 10, 9.75, 0.4, 0.001]) {
     const p = cd.plan(left, 120);
-    // then checked every 50 ms and 1 ms either side of each whole second, to 3 s past the deadline (exactly on a
-    // boundary either digit is right, and floating point picks one)
-    const checks = [0];
-    for (let ms = 25; ms <= (left + 3) * 1000; ms += 50) checks.push(ms); // never on a boundary: see below
-    for (let s = Math.floor(left); s >= -3; s--) checks.push((left - s) * 1000 - 1, (left - s) * 1000 + 1);
-    for (const ms of checks.filter((ms) => ms >= 0)) {
-      const u = left - ms / 1000;
-      assert.equal(shownAt(cd, p, ms), cd.format(u), `set up ${left} s before, ${ms} ms later`);
-      assert.ok(
-        Math.abs(barAt(p, 120, ms) - Math.max(0, Math.ceil(u)) / 120) < 1e-9,
-        `bar set up ${left} s before, ${ms} ms later`,
-      );
-    }
+    assert.equal(shown(p), cd.format(left), `${left} s left`);
+    assert.equal(p.text, cd.format(left));
+    assert.equal(p.scale, Math.min(1, Math.ceil(left) / 120));
+    assert.equal(p.urgent, left <= 10);
+    // nothing changes before the tick (5 ms early, the display is the same) and the tick shows the next second
+    assert.ok(p.nextMs > 0 && p.nextMs <= 1005 + 1e-6, `${left}: next in ${p.nextMs} ms`);
+    assert.equal(cd.format(left - (p.nextMs - 6) / 1000), p.text, `${left}: a tick before the change`);
+    assert.equal(cd.format(left - p.nextMs / 1000), cd.format(Math.ceil(left) - 1), `${left}: the tick`);
   }
-});
-
-test("each strip's animation starts at its step 0 and ends half a second past the deadline", () => {
-  const cd = arithmetic();
-  const p = cd.plan(89.5, 120); // 1:30, half a second into that second
-  const [minutes, tens, ones] = p.strips;
-  assert.deepEqual([...minutes.labels], ["1", "0"]);
-  assert.deepEqual([...tens.labels], ["5", "4", "3", "2", "1", "0"]);
-  assert.deepEqual([...ones.labels], ["9", "8", "7", "6", "5", "4", "3", "2", "1", "0"]);
-  // minutes: 2 steps of 60 s, started at u = 119 (shows 1 until u = 60)
-  assert.equal(minutes.durationMs, 120_000);
-  assert.equal(minutes.elapsedMs, (119 - 89.5) * 1000);
-  assert.equal(minutes.durationMs * minutes.iterations, (119 + 0.5) * 1000);
-  // tens: 60 s periods started at u = 119; ones: 10 s periods started at u = 89 + 10 = 99
-  assert.equal(tens.elapsedMs, (119 - 89.5) * 1000);
-  assert.equal(ones.elapsedMs, (99 - 89.5) * 1000);
-  assert.equal(ones.durationMs * ones.iterations, (99 + 0.5) * 1000);
-  // the bar: 90 steps of a second from 90/120, half a second gone
-  assert.deepEqual({ ...p.bar }, { from: 0.75, steps: 90, durationMs: 90_000, elapsedMs: 500 });
-  assert.equal(p.text, "1:30");
-  assert.equal(p.urgentInMs, 79_500);
-  assert.equal(cd.plan(9.5, 120).urgentInMs, 0);
-});
-
-test("ten minutes and more: the minutes strip holds every minute left", () => {
-  const cd = arithmetic();
-  const p = cd.plan(605.2, 900);
-  assert.deepEqual([...p.strips[0].labels], ["10", "9", "8", "7", "6", "5", "4", "3", "2", "1", "0"]);
-  for (const ms of [0, 199, 201, 5_199, 6_000, 545_300, 605_100, 606_000]) {
-    assert.equal(shownAt(cd, p, ms), cd.format(605.2 - ms / 1000));
+  // at the deadline and after: 0:00, an empty bar, no tick any more
+  for (const left of [0, -0.2, -30]) {
+    const p = cd.plan(left, 120);
+    assert.deepEqual([shown(p), p.scale, p.nextMs], ["0:00", 0, null]);
   }
+  assert.equal(cd.plan(30, 0).scale, 1); // no total: a full bar
+  assert.equal(cd.shift(0), "none");
+  assert.equal(cd.shift(7), "translateY(-8.75em)"); // seven lines of 1.25em up: the strip's "7"
 });
 
-// A countdown as frontend/views/common.py's countdown_html draws it, as much of it as countdown.js touches.
-function element(tag) {
+// A countdown as frontend/views/common.py's countdown_html draws it, as much of it as countdown.js touches; every
+// style write is counted (a write costs the page a frame even when it sets the same value).
+function element(tag, writes) {
   const attributes = {};
+  const style = {};
   return {
     tagName: tag,
-    style: {},
     children: [],
     parentNode: null,
-    animations: [],
+    textContent: "",
+    style: new Proxy(style, {
+      set(target, key, value) {
+        writes.push([tag, key, value]);
+        target[key] = value;
+        return true;
+      },
+    }),
     setAttribute: (k, v) => (attributes[k] = String(v)),
     getAttribute: (k) => (k in attributes ? attributes[k] : null),
     removeAttribute: (k) => delete attributes[k],
@@ -111,37 +79,101 @@ function element(tag) {
       this.children = [];
       this.append(...kids);
     },
-    animate(keyframes, timing) {
-      const a = { keyframes, timing, startTime: null, cancel() {} };
-      this.animations.push(a);
-      return a;
+  };
+}
+
+function drawnCountdown({ deadline, drawn, total }, writes = []) {
+  const label = element("DIV", writes);
+  const bar = element("BAR", writes);
+  const classes = new Set();
+  return {
+    dataset: { deadline: String(deadline), drawn: String(drawn), total: String(total) },
+    classList: { contains: (c) => classes.has(c), toggle: (c, on) => (on ? classes.add(c) : classes.delete(c)) },
+    querySelector: (selector) => (selector === ".parlor-countdown-text" ? label : bar),
+    label,
+    bar,
+    classes,
+    writes,
+    // what the page shows: the timer's label, the odometer's places (from their strips' transforms), the bar
+    timer: () => label.children[0],
+    seen() {
+      const strips = label.children[0].children.filter((c) => c.children.length).map((c) => c.children[0]);
+      const digit = (s) => (s.style.transform === "none" ? 0 : Math.round(-parseFloat(s.style.transform.slice(11)) / 1.25));
+      const labels = strips.map((s) => s.textContent.split("\n"));
+      const [m, t, o] = strips.map((s, i) => labels[i][digit(s)]);
+      return `${m}:${t}${o}`;
     },
   };
 }
 
-function drawnCountdown({ deadline, drawn, total }) {
-  const label = element("DIV");
-  const span = element("SPAN");
-  return {
-    dataset: { deadline: String(deadline), drawn: String(drawn), total: String(total) },
-    classList: { contains: () => false, toggle() {} },
-    querySelector: (selector) => (selector === ".parlor-countdown-text" ? label : span),
-    label,
-    span,
-  };
-}
-
-// Runs countdown.js in a page holding `countdowns`, whose clock reads `localMs`; returns what its timers say.
-function firstFrame(countdowns, localMs, bridge) {
+// Runs countdown.js in a page holding `countdowns`, whose clock is `clock` (performance.now() = clock.now()).
+function page(countdowns, clock, bridge, doc = {}) {
+  const listeners = {};
   const document = {
     hidden: false,
     getElementsByClassName: () => countdowns,
-    createElement: element,
-    addEventListener() {},
+    createElement: (tag) => element(tag, countdowns[0].writes), // the odometer's writes count with the countdown's
+    addEventListener: (type, fn) => (listeners[type] = fn),
+    ...doc,
   };
-  const window = { document, parlorBridge: bridge, setTimeout: () => 1, clearTimeout() {} };
-  vm.runInNewContext(SOURCE, { window, performance: { timeOrigin: 0, now: () => localMs } });
-  return countdowns.map((c) => c.label.children[0].getAttribute("aria-label"));
+  const window = { document, parlorBridge: bridge, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout };
+  vm.runInNewContext(SOURCE, { window, performance: { timeOrigin: 0, now: () => clock.now() } });
+  return { document, listeners, window };
+}
+
+test("a tick a second shows every second on time, writes only what changed, and stops at 0:00", async () => {
+  const clock = new FakeClock();
+  clock.t = SERVER_NOW_MS;
+  const writes = [];
+  const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 21_300) / 1000, drawn: SERVER_NOW_MS / 1000, total: 30 }, writes);
+  page([countdown], clock, null);
+  assert.equal(countdown.seen(), "0:22");
+  assert.equal(countdown.timer().getAttribute("aria-label"), "0:22");
+  assert.equal(countdown.bar.style.transform, `scaleX(${(22 / 30).toFixed(4)})`);
+  assert.equal(clock.timers.size, 1); // the next tick, nothing else
+  for (let s = 21; s >= 0; s--) {
+    writes.length = 0;
+    await clock.advance(s === 21 ? 300 + 4 : 999); // 1 ms before the tick is due: nothing moved yet
+    assert.equal(countdown.seen(), `0:${String(s + 1).padStart(2, "0")}`);
+    await clock.advance(1);
+    assert.equal(countdown.seen(), `0:${String(s).padStart(2, "0")}`);
+    assert.equal(countdown.timer().getAttribute("aria-label"), `0:${String(s).padStart(2, "0")}`);
+    // the seconds strip and the bar each second; the tens strip only when its digit moves
+    const tens = s % 10 === 9 ? 1 : 0;
+    assert.equal(writes.length, 2 + tens, `${s}: ${JSON.stringify(writes)}`);
+    assert.equal(countdown.classes.has("parlor-countdown-urgent"), s <= 10);
+  }
+  assert.equal(countdown.bar.style.transform, "scaleX(0.0000)");
+  assert.equal(clock.timers.size, 0); // 0:00: no timer left
+  writes.length = 0;
+  await clock.advance(60_000);
+  assert.deepEqual(writes, []);
+});
+
+test("no tick while the tab is hidden; shown again, it counts from now", async () => {
+  const clock = new FakeClock();
+  clock.t = SERVER_NOW_MS;
+  const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 90_000) / 1000, drawn: SERVER_NOW_MS / 1000, total: 90 });
+  const doc = { hidden: false };
+  const p = page([countdown], clock, null, doc);
+  assert.equal(countdown.seen(), "1:30");
+  p.document.hidden = true;
+  p.listeners.visibilitychange();
+  assert.equal(clock.timers.size, 0);
+  await clock.advance(42_500);
+  assert.equal(countdown.seen(), "1:30"); // nothing ran
+  p.document.hidden = false;
+  p.listeners.visibilitychange();
+  assert.equal(countdown.seen(), "0:48"); // 47.5 s left
+  assert.equal(clock.timers.size, 1);
+});
+
+// The timer's label on the first frame of countdowns drawn in a page whose clock reads `localMs`.
+function firstFrame(countdowns, localMs, bridge) {
+  const clock = new FakeClock();
+  clock.t = localMs;
+  page(countdowns, clock, bridge);
+  return countdowns.map((c) => [c.timer().getAttribute("aria-label"), c.seen()]);
 }
 
 test("after a reload, a polling seat's replayed events do not put the first frame back at the phase's start", async () => {
@@ -158,15 +190,9 @@ test("after a reload, a polling seat's replayed events do not put the first fram
   await h.clock.advance(0);
   assert.equal(h.bridge.lastId, 1);
   const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 89_500) / 1000, drawn: SERVER_NOW_MS / 1000, total: 120 });
-  const localMs = h.clock.now() + 200;
-  assert.deepEqual(firstFrame([countdown], localMs, h.bridge), ["1:30"]);
-  // and the animations count from there (the stamp: the server's clock is at least 200 ms ahead of the browser's
-  // guess, so 1:29.5 left): the seconds strip 9.5 s into its period (started at u = 99), the bar 0.5 s into its
-  // first second
-  const [, , ones] = countdown.label.children[0].children.filter((c) => c.children.length).map((c) => c.children[0]);
-  assert.equal(ones.animations.length, 1);
-  assert.ok(Math.abs(localMs - ones.animations[0].startTime - 9_500) < 1e-6);
-  assert.ok(Math.abs(localMs - countdown.span.animations[0].startTime - 500) < 1e-6);
+  // the stamp: the server's clock is at least 200 ms ahead of the browser's guess, so 1:29.5 left, shown 1:30
+  assert.deepEqual(firstFrame([countdown], h.clock.now() + 200, h.bridge), [["1:30", "1:30"]]);
+  assert.equal(countdown.bar.style.transform, "scaleX(0.7500)");
 });
 
 test("before the bridge has heard the server, a browser clock a minute behind does not add a minute", () => {
@@ -174,7 +200,7 @@ test("before the bridge has heard the server, a browser clock a minute behind do
   const localMs = SERVER_NOW_MS - 60_000 + 200; // drawn 200 ms ago by a server whose clock runs 60 s ahead
   bridge.env.now = () => localMs;
   const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 44_500) / 1000, drawn: SERVER_NOW_MS / 1000, total: 60 });
-  assert.deepEqual(firstFrame([countdown], localMs, bridge), ["0:45"]);
+  assert.deepEqual(firstFrame([countdown], localMs, bridge), [["0:45", "0:45"]]);
 });
 
 test("a bridge that has heard the server keeps its tighter estimate over an old stamp", () => {
@@ -184,5 +210,16 @@ test("a bridge that has heard the server keeps its tighter estimate over an old 
   bridge.observeServerTime(SERVER_NOW_MS / 1000, localMs);
   // Python drew this 20 s ago (an old rerun's element): its stamp bounds the clock far below the bridge's estimate
   const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 9_500) / 1000, drawn: (SERVER_NOW_MS - 20_000) / 1000, total: 60 });
-  assert.deepEqual(firstFrame([countdown], localMs, bridge), ["0:10"]);
+  assert.deepEqual(firstFrame([countdown], localMs, bridge), [["0:10", "0:10"]]);
+});
+
+test("a deadline with more minutes than the odometer holds rebuilds it", () => {
+  const clock = new FakeClock();
+  clock.t = SERVER_NOW_MS;
+  const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 65_000) / 1000, drawn: SERVER_NOW_MS / 1000, total: 600 });
+  const p = page([countdown], clock, null);
+  assert.equal(countdown.seen(), "1:05");
+  countdown.dataset.deadline = String((SERVER_NOW_MS + 605_000) / 1000); // a host extended the phase
+  p.window.parlorCountdown.tick();
+  assert.equal(countdown.seen(), "10:05");
 });
