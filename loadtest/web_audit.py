@@ -27,11 +27,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
+from playwright.sync_api import Browser, CDPSession, Page, WebSocket, sync_playwright
 
 from frontend.config import get_settings
 from launchers.backend import Backend, run_backend
@@ -39,6 +40,7 @@ from launchers.chromium import CHROMIUM, CHROMIUM_ARGS
 from launchers.nginx import run_frontend_nginx
 from launchers.process import free_port, wait_http
 from launchers.streamlit import run_streamlit
+from loadtest.chromium_cpu import ROLES, ChromiumCpu, Reading
 from loadtest.page_audit import (
     ROOT,
     VIEWS,
@@ -54,7 +56,8 @@ from loadtest.report import machine_line, update_section
 
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
 BARE_APP = "loadtest/bare_app.py"
-IDLE_SECONDS = 30
+IDLE_WINDOWS = 6
+IDLE_WINDOW_S = 10
 CLUES = 10
 CLUE_EVERY_SECONDS = 1.5
 CLUE_SETTLE_S = 0.5
@@ -62,7 +65,9 @@ WAIT_MS = 60_000
 # What a clue's main-thread time is made of, as Chromium counts it (each window's share, not less idle).
 CLUE_PARTS = {"script_ms": "ScriptDuration", "style_ms": "RecalcStyleDuration", "layout_ms": "LayoutDuration"}
 BACKEND_ENV = {"MAX_CLUES_PER_ROUND": "1000", "CLUE_INTERVAL_SECONDS": "0"}
-GAME = {"discussion_seconds": 600}
+# A long discussion, and the four players who only post over REST (no socket: "dropped") keep their seats: with
+# the default grace of 60 s, stand-in bots took their seats and posted four clues inside the idle windows.
+GAME = {"discussion_seconds": 600, "grace_seconds": 600}
 
 
 # ---- Lighthouse ------------------------------------------------------------------------------------------------
@@ -129,7 +134,7 @@ def lighthouse_runs(bare_url: str, parlor_url: str) -> dict[str, dict[str, Any]]
     return runs
 
 
-# ---- Chromium's counters -------------------------------------------------------------------------------------
+# ---- Chromium's counters and the browsers' CPU -----------------------------------------------------------------
 
 
 def main_thread_ms(before: dict[str, float], after: dict[str, float]) -> float:
@@ -140,24 +145,63 @@ def main_thread_ms(before: dict[str, float], after: dict[str, float]) -> float:
     return (busy - answering) * 1000
 
 
-def idle(page: Page, seconds: float, messages: Callable[[], int] = lambda: 0) -> dict[str, float]:
-    """Main-thread milliseconds per second (TaskDuration) and layouts while nothing happens for `seconds`, with
-    what of it was script, and the messages over Streamlit's socket meanwhile (`messages()`: those so far), so a
-    window that caught a fragment rerun says so."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    before, sent = chromium_metrics(cdp), messages()
-    page.wait_for_timeout(seconds * 1000)
-    after = chromium_metrics(cdp)
-    cdp.detach()
-    return {
-        "script_ms_per_s": (after["ScriptDuration"] - before["ScriptDuration"]) * 1000 / seconds,
-        "streamlit_messages": messages() - sent,
-        "ms_per_s": main_thread_ms(before, after) / seconds,
-        # the thread's CPU time: what the tasks took less the time the thread waited for a core (a loaded machine)
-        "cpu_ms_per_s": (after.get("ThreadTime", 0.0) - before.get("ThreadTime", 0.0)) * 1000 / seconds,
-        "layouts": after["LayoutCount"] - before["LayoutCount"],
-    }
+@dataclass
+class Watched:
+    """A page whose costs are read: Chromium's counters for its renderer main thread (its own DevTools session),
+    the CPU of the whole browser it is the only page of (/proc, every thread), and the messages over Streamlit's
+    socket so far (`messages`)."""
+
+    page: Page
+    cpu: ChromiumCpu
+    messages: Callable[[], int] = lambda: 0
+    cdp: CDPSession = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cdp = self.page.context.new_cdp_session(self.page)
+        self.cdp.send("Performance.enable")
+
+    def reading(self) -> tuple[dict[str, float], Reading, int]:
+        return chromium_metrics(self.cdp), self.cpu.read(), self.messages()
+
+    def between(self, before: tuple[dict[str, float], Reading, int], after: tuple[dict[str, float], Reading, int],
+                seconds: float) -> dict[str, float]:  # fmt: skip
+        """Per second of `seconds` between two readings (layouts and messages: how many)."""
+        (m0, c0, n0), (m1, c1, n1) = before, after
+        browser = ChromiumCpu.spent(c0, c1)
+        return {
+            "ms_per_s": main_thread_ms(m0, m1) / seconds,
+            # the thread's CPU time: what its tasks took less the time it waited for a core (a loaded machine)
+            "cpu_ms_per_s": (m1.get("ThreadTime", 0.0) - m0.get("ThreadTime", 0.0)) * 1000 / seconds,
+            "script_ms_per_s": (m1["ScriptDuration"] - m0["ScriptDuration"]) * 1000 / seconds,
+            "layouts": m1["LayoutCount"] - m0["LayoutCount"],
+            "streamlit_messages": n1 - n0,
+            **{f"browser {role} ms_per_s": ms / seconds for role, ms in browser.items()},
+        }
+
+
+def idle(watched: dict[str, Watched], windows: int = IDLE_WINDOWS, seconds: float = IDLE_WINDOW_S) -> dict[str, Any]:
+    """Every watched page while nothing happens, side by side: all read at the same moments, `windows` windows of
+    `seconds` each. Per page the median of the windows for each rate (a window that caught Chromium's own periodic
+    work, which lands in every browser at once, does not decide the figure), the layouts and Streamlit messages of
+    all windows together, and each window's main-thread and whole-browser rates."""
+    first = next(iter(watched.values())).page
+    found: dict[str, list[dict[str, float]]] = {name: [] for name in watched}
+    before = {name: w.reading() for name, w in watched.items()}
+    for _ in range(windows):
+        first.wait_for_timeout(seconds * 1000)  # Playwright's events (the socket's messages) run meanwhile
+        after = {name: w.reading() for name, w in watched.items()}
+        for name, w in watched.items():
+            found[name].append(w.between(before[name], after[name], seconds))
+        before = after
+    summary: dict[str, Any] = {}
+    for name, rows in found.items():
+        summary[name] = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
+        summary[name]["layouts"] = sum(row["layouts"] for row in rows)
+        summary[name]["streamlit_messages"] = sum(row["streamlit_messages"] for row in rows)
+        summary[name]["windows"] = [
+            (round(row["ms_per_s"], 2), round(row["browser total ms_per_s"], 2)) for row in rows
+        ]
+    return summary
 
 
 # Sets window.__parlorLanded, a promise resolved once the feed shows a row with `text`: a MutationObserver in the
@@ -174,53 +218,57 @@ WATCH_FEED_JS = """text => {
 }"""
 
 
-def clue_cost(page: Page, table: Table, idle_ms_per_s: float) -> dict[str, Any]:
-    """Main-thread milliseconds a clue costs the watching page, beyond what the page spends idle meanwhile.
+def clue_cost(game: Watched, table: Table, idle_rates: dict[str, float]) -> dict[str, Any]:
+    """What a clue costs the watching page beyond what it spends idle meanwhile: milliseconds of its renderer main
+    thread (Chromium's counters) and of its whole browser (/proc, every thread).
 
     Each clue has its own window: from just before it is posted until CLUE_SETTLE_S after it is on screen (the
-    frame that paints it, the report the bridge keeps), counters read at both ends; the windows' idle share
-    (`idle_ms_per_s`) is taken off. The gaps between clues are not counted."""
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    busy_ms = window_s = 0.0
-    per_clue: list[float] = []
+    frame that paints it, the report the bridge keeps), read at both ends; each window's idle share (`idle_rates`,
+    the page's idle medians) is taken off. The gaps between clues are not counted. Median and mean over CLUES."""
+    page = game.page
+    main: list[float] = []
+    browser: list[float] = []
     parts = dict.fromkeys(CLUE_PARTS, 0.0)
+    windows = 0.0
     for n in range(CLUES):
         text = f"watched clue {n}"
         page.wait_for_timeout(CLUE_EVERY_SECONDS * 1000)
         page.evaluate(WATCH_FEED_JS, text)  # watching before the clue leaves
-        before = chromium_metrics(cdp)
+        before = game.reading()
         start = time.monotonic()
         table.call("POST", "clues", table.others[n % len(table.others)], {"text": text})
         page.evaluate("() => window.__parlorLanded")  # one call, answered when the promise resolves
         page.wait_for_timeout(CLUE_SETTLE_S * 1000)
-        after = chromium_metrics(cdp)
-        window, busy = time.monotonic() - start, main_thread_ms(before, after)
-        window_s += window
-        busy_ms += busy
-        per_clue.append(busy - idle_ms_per_s * window)
+        after = game.reading()
+        window = time.monotonic() - start
+        windows += window
+        main.append(main_thread_ms(before[0], after[0]) - idle_rates["ms_per_s"] * window)
+        browser.append(ChromiumCpu.spent(before[1], after[1])["total"] - idle_rates["browser total ms_per_s"] * window)
         for part, metric in CLUE_PARTS.items():
-            parts[part] += (after[metric] - before[metric]) * 1000
-    cdp.detach()
+            parts[part] += (after[0][metric] - before[0][metric]) * 1000
     return {
-        "ms": (busy_ms - idle_ms_per_s * window_s) / CLUES,
-        "busy_ms": busy_ms / CLUES,
-        "window_s": window_s / CLUES,
-        "median_ms": statistics.median(per_clue),
-        "per_clue_ms": [round(ms, 2) for ms in per_clue],
+        "ms": statistics.median(main),
+        "mean_ms": statistics.fmean(main),
+        "browser_ms": statistics.median(browser),
+        "browser_mean_ms": statistics.fmean(browser),
+        "window_s": windows / CLUES,
+        "per_clue_ms": [round(ms, 2) for ms in main],
+        "per_clue_browser_ms": [round(ms, 2) for ms in browser],
         **{part: total / CLUES for part, total in parts.items()},
     }
 
 
-def counters(browser: Browser, backend: Backend, bare_url: str, parlor_url: str) -> dict[str, Any]:
+def counters(launch: Callable[[], Browser], backend: Backend, bare_url: str, parlor_url: str) -> dict[str, Any]:
+    """Three browsers, one page each, measured side by side: the bare app, a visitor on Parlor's landing page, and a
+    host who creates a room and starts a game (the page the clues are then measured on)."""
     found: dict[str, Any] = {}
-    context, page = open_phone(browser, bare_url, "en-US", WAIT_MS)
-    page.get_by_role("button", name="Go").wait_for()
-    page.wait_for_timeout(3000)
-    found["bare idle"] = idle(page, IDLE_SECONDS)
-    context.close()
+    browsers = {name: launch() for name in ("bare", "landing", "game")}
+    _, bare = open_phone(browsers["bare"], bare_url, "en-US", WAIT_MS)
+    bare.get_by_role("button", name="Go").wait_for()
+    _, landing = open_phone(browsers["landing"], parlor_url, "en-US", WAIT_MS)
+    landing.get_by_test_id("stForm").first.wait_for()
 
-    context, page = open_phone(browser, "about:blank", "en-US", WAIT_MS)
+    _, page = open_phone(browsers["game"], "about:blank", "en-US", WAIT_MS)
     frames: list[int] = []
 
     def on_socket(ws: WebSocket) -> None:
@@ -233,17 +281,22 @@ def counters(browser: Browser, backend: Backend, bare_url: str, parlor_url: str)
     table = Table(backend.url, page, "en", WAIT_MS, settings=GAME)
     views = table.views()
     next(views)  # landing
-    page.wait_for_timeout(3000)
-    found["landing idle"] = idle(page, IDLE_SECONDS, lambda: len(frames))
     next(views)  # lobby
     next(views)  # discussion: the game has started
     found["ws_kib"] = sum(frames) / 1024
     # The bridge hands the game's first render times to Python at its next heartbeat (one fragment rerun, the
     # tail of the game's start); idle begins after it.
     page.wait_for_timeout(get_settings().bridge_heartbeat_ms + 3000)
-    found["game idle"] = idle(page, IDLE_SECONDS, lambda: len(frames))
-    found["clue"] = clue_cost(page, table, found["game idle"]["ms_per_s"])
-    context.close()
+    watched = {
+        "bare": Watched(bare, ChromiumCpu.of(browsers["bare"])),
+        "landing": Watched(landing, ChromiumCpu.of(browsers["landing"])),
+        "game": Watched(page, ChromiumCpu.of(browsers["game"]), lambda: len(frames)),
+    }
+    idle_found = idle(watched)
+    found |= {f"{name} idle": rates for name, rates in idle_found.items()}
+    found["clue"] = clue_cost(watched["game"], table, found["game idle"])
+    for browser in browsers.values():
+        browser.close()
     return found
 
 
@@ -283,11 +336,15 @@ def run(counters_only: bool = False) -> dict[str, Any]:
         if not counters_only:
             result["lighthouse"] = lighthouse_runs(bare.url, nginx.url + "/")
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            result["counters"] = counters(browser, backend, bare.url, nginx.url)
+
+            def launch() -> Browser:
+                return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+            result["counters"] = counters(launch, backend, bare.url, nginx.url)
             if not counters_only:
+                browser = launch()
                 result["views"] = walks(browser, backend, nginx.url)
-            browser.close()
+                browser.close()
     return result
 
 
@@ -295,26 +352,42 @@ def _f(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _ratio(c: dict[str, Any], key: str) -> str:
+    bare = c["bare idle"][key]
+    return f"{c['game idle'][key] / bare:.1f}x" if bare else "inf"
+
+
 def counter_rows(c: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    ratio = c["game idle"]["ms_per_s"] / c["bare idle"]["ms_per_s"] if c["bare idle"]["ms_per_s"] else float("inf")
-    bare_cpu = c["bare idle"]["cpu_ms_per_s"]
-    cpu_ratio = c["game idle"]["cpu_ms_per_s"] / bare_cpu if bare_cpu else float("inf")
+    b, la, g, clue = c["bare idle"], c["landing idle"], c["game idle"], c["clue"]
+    idle_s = IDLE_WINDOWS * IDLE_WINDOW_S
+
+    def row(label: str, key: str, digits: int = 1) -> tuple[str, str, str, str]:
+        return label, _f(b[key], digits), _f(la[key], digits), _f(g[key], digits)
+
+    def each(label: str, show: Callable[[dict[str, Any]], str]) -> tuple[str, str, str, str]:
+        return label, show(b), show(la), show(g)
+
     return [
-        (f"renderer main thread while idle, {IDLE_SECONDS} s (ms/s, CDP TaskDuration)",
-         _f(c["bare idle"]["ms_per_s"]), _f(c["landing idle"]["ms_per_s"]), _f(c["game idle"]["ms_per_s"])),
-        ("... Parlor in game against the bare app", "", "", f"{ratio:.2f}x"),
-        ("... its CPU time (ms/s, CDP ThreadTime)", _f(c["bare idle"]["cpu_ms_per_s"]),
-         _f(c["landing idle"]["cpu_ms_per_s"]), _f(c["game idle"]["cpu_ms_per_s"])),
-        ("... ... Parlor in game against the bare app", "", "", f"{cpu_ratio:.2f}x"),
-        ("... of it script (ms/s, CDP ScriptDuration)", _f(c["bare idle"]["script_ms_per_s"]),
-         _f(c["landing idle"]["script_ms_per_s"]), _f(c["game idle"]["script_ms_per_s"])),
-        ("... messages over Streamlit's WebSocket meanwhile (a fragment rerun is some)", "-",
-         _f(c["landing idle"]["streamlit_messages"], 0), _f(c["game idle"]["streamlit_messages"], 0)),
-        (f"layouts in {IDLE_SECONDS} idle seconds", _f(c["bare idle"]["layouts"], 0),
-         _f(c["landing idle"]["layouts"], 0), _f(c["game idle"]["layouts"], 0)),
-        (f"main thread per clue on a watching page (ms, {CLUES} clues)", "-", "-", _f(c["clue"]["ms"])),
-        ("... of it script / style / layout (ms, CDP ScriptDuration / RecalcStyleDuration / LayoutDuration)", "-",
-         "-", " / ".join(_f(c["clue"].get(part, 0.0), 2) for part in CLUE_PARTS)),
+        row(f"renderer main thread while idle (ms/s, CDP TaskDuration; median of {IDLE_WINDOWS} windows of "
+            f"{IDLE_WINDOW_S} s, the three pages side by side)", "ms_per_s", 2),
+        ("... Parlor in game against the bare app", "", "", _ratio(c, "ms_per_s")),
+        row("... of it script (ms/s, CDP ScriptDuration)", "script_ms_per_s", 2),
+        ("whole browser while idle, every thread of every process (ms/s of CPU, /proc schedstat; median)",
+         _f(b["browser total ms_per_s"], 2), _f(la["browser total ms_per_s"], 2), _f(g["browser total ms_per_s"], 2)),
+        ("... Parlor in game against the bare app", "", "", _ratio(c, "browser total ms_per_s")),
+        each("... of it renderer main / compositor / display compositor / rest (ms/s)",
+             lambda p: " / ".join(_f(p[f"browser {role} ms_per_s"], 2) for role in ROLES)),
+        each("... each window: main thread, whole browser (ms/s)",
+             lambda p: "; ".join(f"{m:.1f}, {w:.1f}" for m, w in p["windows"])),
+        (f"layouts in {idle_s} idle seconds", _f(b["layouts"], 0), _f(la["layouts"], 0), _f(g["layouts"], 0)),
+        ("messages over Streamlit's WebSocket meanwhile (a fragment rerun is some)", "-",
+         "-", _f(g["streamlit_messages"], 0)),
+        (f"a clue on a watching page, renderer main thread (ms; median, mean of {CLUES} clues)", "-", "-",
+         f"{_f(clue['ms'])}, {_f(clue['mean_ms'])}"),
+        ("... of it script / style / layout (ms, CDP ScriptDuration / RecalcStyleDuration / LayoutDuration; mean)",
+         "-", "-", " / ".join(_f(clue.get(part, 0.0), 2) for part in CLUE_PARTS)),
+        ("... whole browser, every thread (ms; median, mean)", "-", "-",
+         f"{_f(clue['browser_ms'])}, {_f(clue['browser_mean_ms'])}"),
         ("bytes over Streamlit's WebSocket, landing to a started game (KiB)", "-", "-", _f(c["ws_kib"], 0)),
     ]  # fmt: skip
 

@@ -99,7 +99,11 @@
   // Moves what changed since the last tick, nothing else (a style write, even of the same value, costs a frame).
   const show = (el, p) => {
     setUrgent(el, p.urgent);
-    const label = el.querySelector(".parlor-countdown-text");
+    // its text and bar, found once (a view drawn anew is a new element)
+    const [label, bar] = el.parlorParts || (el.parlorParts = [
+      el.querySelector(".parlor-countdown-text"),
+      el.querySelector(".parlor-countdown-bar > span"),
+    ]);
     if (label) {
       let odo = label.parlorOdometer;
       if (!odo || odo.timer.parentNode !== label || p.places[0] > odo.minutes) {
@@ -111,7 +115,6 @@
         odo.shown[i] = digit;
       });
     }
-    const bar = el.querySelector(".parlor-countdown-bar > span");
     const scale = `scaleX(${p.scale.toFixed(4)})`;
     if (bar && bar.style.transform !== scale) bar.style.transform = scale;
   };
