@@ -649,6 +649,16 @@ def chromium_limit(results: list[Result]) -> list[str]:
     return lines
 
 
+def crowded(busiest: float, cores: int) -> str:
+    """What a high load average during a run says, and does not: it counts the run's own threads (every Chromium
+    renderer's) as well as any other work on the machine."""
+    return (
+        f"The cores were crowded during the windows (1-minute load average up to {busiest:.0f} on {cores} cores, "
+        "counting this run's own Chromium, Streamlit and backend threads and anything else running): latency "
+        "includes waits for a core, and the machine-busy share is everyone's."
+    )
+
+
 def markdown(results: list[Result], command: str) -> str:
     base = min((r.browsers for r in results), default=1)
     browsers = "one browser process" if base == 1 else f"{base} browser processes"
@@ -708,10 +718,8 @@ def markdown(results: list[Result], command: str) -> str:
     if busiest > 2 * cores:
         lines += [
             "",
-            f"The machine was shared with other work during this run (1-minute load average up to {busiest:.0f} on "
-            f"{cores} cores, see the last column): push-to-screen here is mostly the wait for a core, and the "
-            "machine-busy share is everyone's. The CPU-time figures (per clue per session, per page) are the "
-            "processes' own and hold; rerun on an idle machine for latency.",
+            crowded(busiest, cores) + " The CPU-time figures (per clue per session, per page) are the processes' "
+            "own and hold whatever else ran.",
         ]
     lines += ["", "**How many sessions one Streamlit process holds** (p95 push-to-screen ≤ 100 ms):", ""]
     lines += capacity(main)
@@ -765,8 +773,7 @@ def mixed_markdown(results: list[Result], command: str) -> str:
     if busiest > 2 * (os.cpu_count() or 1):
         lines += [
             "",
-            f"The machine was shared with other work during this run (1-minute load average up to {busiest:.0f} on "
-            f"{os.cpu_count()} cores): the machine-busy share is everyone's, and latency includes waits for a core.",
+            crowded(busiest, os.cpu_count() or 1),
         ]
     lines += [
         "",
@@ -809,7 +816,8 @@ def plot_mixed(results: list[Result], directory: Path = IMG) -> Path:
 def plot(results: list[Result], directory: Path = IMG) -> list[Path]:
     import matplotlib
 
-    results = [r for r in results if r.browsers == 1]
+    base = min((r.browsers for r in results), default=1)  # as the table: the runs over the fewest browsers
+    results = [r for r in results if r.browsers == base]
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

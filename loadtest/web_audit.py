@@ -6,10 +6,13 @@ One run starts the real stack (backend, Streamlit behind deploy/nginx-frontend.c
 Streamlit app (loadtest/bare_app.py: text, an input, a button) served as Streamlit serves any app. Then:
 - Lighthouse (npm, package-lock.json) with its default mobile profile on both, cold; Parlor again with a warm
   cache (the next game night); its desktop preset for CLS; the accessibility score of Parlor's landing page.
-- In headless Chromium at 375x740, with Chromium's own counters (CDP Performance.getMetrics): the renderer's
-  main-thread time (TaskDuration) and layouts while nothing happens, on the bare app, Parlor's landing page
-  and a Parlor discussion with its countdown running; the main-thread time a clue costs a watching page; the
-  bytes over Streamlit's WebSocket from the landing page to a started game.
+- In headless Chromium at 375x740, three browsers of one page each, side by side: the bare app, a visitor on
+  Parlor's landing page, and a Parlor discussion with its countdown running. While nothing happens, read at the
+  same moments over several windows (medians): Chromium's own counters for the renderer's main thread (CDP
+  Performance.getMetrics: TaskDuration, ScriptDuration, LayoutCount), and the whole browser's CPU, every thread
+  of every process (loadtest/chromium_cpu.py, from /proc), which also sees the compositor and the display
+  compositor. Then what a clue costs the watching page (both ways), and the bytes over Streamlit's WebSocket
+  from the landing page to a started game.
 - Every view (landing, lobby, discussion, voting, Mr. White's guess, game over) walked at phone width in English
   and French (axe-core violations, CLS as the view comes up) and at desktop width (CLS).
 Prints the table and, with --write, puts it in docs/benchmarks.md (section web-audit).
@@ -466,11 +469,15 @@ def main(argv: list[str] | None = None) -> int:
             "`deploy/nginx-frontend.conf`) and a bare Streamlit app (`loadtest/bare_app.py`, served as Streamlit "
             f"serves any app) in one run. Lighthouse {lighthouse_version} with its default mobile profile "
             "(simulated slow 4G and 4x CPU slowdown), cold unless said; the warm run reuses the browser of a first "
-            f"visit. axe-core {axe_version}. Chromium's counters at 375x740 (CDP Performance.getMetrics): idle "
-            "windows begin 3 s after the page settled, and in game after the bridge's first heartbeat (the one "
-            "fragment rerun that hands the game's first render times to Python); a clue's cost is counted from "
-            "its post until 0.5 s after the page's own observer saw it in the feed, less the idle rate, the "
-            "audit's DevTools calls taken off.\n\n" + table + "\n\n" + machine_line(("streamlit", "playwright")) + "\n",
+            f"visit. axe-core {axe_version}. At 375x740, three browsers of one page each read side by side (the "
+            "bare app, a visitor on Parlor's landing page, the host's page in discussion with 10 minutes on the "
+            f"countdown), idle from the bridge's first heartbeat after the game started: {IDLE_WINDOWS} windows of "
+            f"{IDLE_WINDOW_S} s, the median of each rate. Main thread: Chromium's counters (CDP "
+            "Performance.getMetrics), the audit's own DevTools calls taken off. Whole browser: every thread of "
+            "every process of that page's browser, nanoseconds on a core from /proc (`loadtest/chromium_cpu.py`); "
+            "it sees what the main thread's counters cannot, the compositor and the display compositor drawing "
+            "frames. A clue's cost is counted from its post until 0.5 s after the page's own observer saw it in "
+            "the feed, less the idle rate.\n\n" + table + "\n\n" + machine_line(("streamlit", "playwright")) + "\n",
         )
     return 0
 
