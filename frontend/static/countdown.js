@@ -18,6 +18,7 @@
   if (w.parlorCountdown) return;
   const URGENT_S = 10;
   const AFTER_MS = 5; // a tick lands just after the shown second changed, never just before
+  const RESYNC_MS = 20; // a clock estimate that moves less than this leaves the countdown's tick where it is
   const LINE_EM = 1.25; // style.css: a place's window is one line of 1.25em
   const format = (seconds) => {
     const s = Math.max(0, Math.ceil(seconds));
@@ -119,6 +120,7 @@
     if (bar && bar.style.transform !== scale) bar.style.transform = scale;
   };
   let timer = null;
+  let shownOffset = null; // the server clock's offset the countdowns were last shown with
   // Every countdown shown as of now, and the next tick set for when the soonest of them changes. The bridge calls
   // this for every event (its clock estimate may have moved) and the page for every new deadline; with no
   // countdown on the page it touches nothing, timers included. `force`: also when the page has none yet.
@@ -128,8 +130,10 @@
     if (doc.hidden || (!force && !countdowns.length)) return;
     const localMs = localNowMs();
     const offset = offsetMs(localMs);
+    shownOffset = offset;
     let nextMs = null;
     for (const el of countdowns) {
+      el.parlorShownFor = el.dataset.deadline + "/" + el.dataset.total;
       if (!el.dataset.deadline) continue;
       const left = Number(el.dataset.deadline) - (localMs + offset) / 1000;
       const p = plan(left, Number(el.dataset.total) || 0);
@@ -139,13 +143,27 @@
     if (nextMs !== null) timer = w.setTimeout(() => tickAll(false), nextMs);
   };
   doc.addEventListener("visibilitychange", () => tickAll(false)); // hidden: the tick stops; shown: from now
-  // A view drawn anew (Streamlit replaces the element, React re-mounts it): shown before its first paint.
+  // A view drawn anew (Streamlit replaces the element, React re-mounts it) or a new deadline: shown before its
+  // first paint. Any other change of the page (a clue's row) leaves the countdown alone.
+  const unshown = () => {
+    for (const el of countdowns) {
+      if (el.parlorShownFor !== el.dataset.deadline + "/" + el.dataset.total) return true;
+      const label = el.parlorParts && el.parlorParts[0];
+      if (label && !(label.parlorOdometer && label.parlorOdometer.timer.parentNode === label)) return true;
+    }
+    return false;
+  };
   if (w.MutationObserver && doc.documentElement) {
     new w.MutationObserver(() => {
-      if (countdowns.length) tickAll(false);
+      if (unshown()) tickAll(false);
     }).observe(doc.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-deadline"] });
   }
-  // The bridge's clock estimate corrected (a faster frame): shown from the better estimate.
-  if (w.parlorBridge && w.parlorBridge.subscribe) w.parlorBridge.subscribe(() => tickAll(false));
+  // The bridge's clock estimate corrected (a faster frame) by more than RESYNC_MS: shown from the better estimate.
+  // Every event calls this; one that moves no estimate costs a subtraction.
+  const resync = () => {
+    if (!countdowns.length) return;
+    if (shownOffset === null || unshown() || Math.abs(offsetMs(localNowMs()) - shownOffset) >= RESYNC_MS) tickAll(false);
+  };
+  if (w.parlorBridge && w.parlorBridge.subscribe) w.parlorBridge.subscribe(resync);
   tickAll(true);
 })(window);

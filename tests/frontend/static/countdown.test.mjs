@@ -107,7 +107,7 @@ function drawnCountdown({ deadline, drawn, total }, writes = []) {
 }
 
 // Runs countdown.js in a page holding `countdowns`, whose clock is `clock` (performance.now() = clock.now()).
-function page(countdowns, clock, bridge, doc = {}) {
+function page(countdowns, clock, bridge, doc = {}, win = {}) {
   const listeners = {};
   const document = {
     hidden: false,
@@ -116,7 +116,7 @@ function page(countdowns, clock, bridge, doc = {}) {
     addEventListener: (type, fn) => (listeners[type] = fn),
     ...doc,
   };
-  const window = { document, parlorBridge: bridge, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout };
+  const window = { document, parlorBridge: bridge, setTimeout: clock.setTimeout, clearTimeout: clock.clearTimeout, ...win };
   vm.runInNewContext(SOURCE, { window, performance: { timeOrigin: 0, now: () => clock.now() } });
   return { document, listeners, window };
 }
@@ -166,6 +166,39 @@ test("no tick while the tab is hidden; shown again, it counts from now", async (
   p.listeners.visibilitychange();
   assert.equal(countdown.seen(), "0:48"); // 47.5 s left
   assert.equal(clock.timers.size, 1);
+});
+
+test("a change elsewhere in the page, or an event that moves no clock, leaves the countdown and its tick alone", async () => {
+  const clock = new FakeClock();
+  clock.t = SERVER_NOW_MS;
+  const writes = [];
+  const countdown = drawnCountdown({ deadline: (SERVER_NOW_MS + 90_000) / 1000, drawn: SERVER_NOW_MS / 1000, total: 90 }, writes);
+  let changed = null; // the page's MutationObserver callback
+  class MutationObserver {
+    constructor(fn) {
+      changed = fn;
+    }
+    observe() {}
+  }
+  let serverAheadMs = 0;
+  let event = null; // the bridge's subscriber
+  const bridge = { serverNowMs: () => clock.now() + serverAheadMs, subscribe: (fn) => (event = fn) };
+  page([countdown], clock, bridge, { documentElement: {} }, { MutationObserver });
+  await clock.advance(300);
+  const [tick] = clock.timers.keys();
+  writes.length = 0;
+  changed(); // a clue's row appended
+  event(); // the clue's event, the same clock
+  serverAheadMs = 15; // an estimate 15 ms better: under RESYNC_MS
+  event();
+  assert.deepEqual(writes, []);
+  assert.deepEqual([...clock.timers.keys()], [tick]); // the same tick, not cleared and set again
+  serverAheadMs = 800; // a much better estimate: shown from it at once
+  event();
+  assert.equal(countdown.seen(), "1:29"); // 89.7 - 0.8 = 88.9 s left
+  countdown.dataset.deadline = String((SERVER_NOW_MS + 200_000) / 1000); // a new deadline on the same element
+  changed();
+  assert.equal(countdown.seen(), "3:19"); // 200 - 0.3 - 0.8 = 198.9 s left
 });
 
 // The timer's label on the first frame of countdowns drawn in a page whose clock reads `localMs`.
