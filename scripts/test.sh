@@ -28,7 +28,11 @@ if [[ "$workers" != "0" ]]; then
 fi
 # These measure recovery times of several backends or frontend replicas, nginx and Prometheus together: they
 # run afterwards, alone, so the browser tests of the parallel phase do not starve them.
-serial=(tests/frontend/test_replicas.py tests/e2e/test_rolling_restart.py tests/e2e/test_scaleout.py tests/backend/rollout/test_autopilot_live.py)
+# The phone test too: it measures the layout shifts of views whose elements its Streamlit sends one by one (slowed
+# on purpose, to check the drawing order). Starved by the parallel phase's browsers, it once saw a rarer race (an
+# old view's leftovers, cleared only when the run ends, pushed down by the new view: CLS 0.20-0.25, in 2 of about
+# 30 games on 2026-12-08), an open bug its own repro does not reach on a quiet machine.
+serial=(tests/frontend/test_replicas.py tests/e2e/test_rolling_restart.py tests/e2e/test_scaleout.py tests/backend/rollout/test_autopilot_live.py tests/frontend/test_browser_phone.py)
 # These start podman containers and pods: each one adds and removes network interfaces on the host, and every
 # Chromium on the machine then aborts its requests in flight with net::ERR_NETWORK_CHANGED (seen in the traces of
 # two browser tests whose landing page stayed blank: Streamlit's lazily loaded widget code failed that way). They
