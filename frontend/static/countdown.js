@@ -122,8 +122,8 @@
   };
   let timer = null;
   let shownOffset = null; // the server clock's offset the countdowns were last shown with
-  // Every countdown shown as of now, and the next tick set for when the soonest of them changes. The bridge calls
-  // this for every event (its clock estimate may have moved) and the page for every new deadline; with no
+  // Every countdown shown as of now, and the next tick set for when the soonest of them changes. The tick calls
+  // this, and so do a new deadline, the tab shown again and a corrected clock estimate (see below); with no
   // countdown on the page it touches nothing, timers included. `force`: also when the page has none yet.
   const tickAll = (force) => {
     w.clearTimeout(timer);
