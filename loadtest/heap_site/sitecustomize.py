@@ -14,6 +14,7 @@ import gc
 import json
 import os
 import signal
+import threading
 import time
 
 _DIR = os.environ.get("PARLOR_HEAP_PROBE")
@@ -49,8 +50,14 @@ if _DIR:
         os.replace(path + ".tmp", path)
 
     def _collect(signum: int, frame: object) -> None:
-        t0 = time.thread_time_ns()
+        t0, full = time.thread_time_ns(), _counts[2]
         gc.collect()
+        if _counts[2] == full:
+            # The signal landed while a collection ran Python code (a gc callback, a finalizer): gc.collect() then
+            # returns at once and collects nothing. Ask again a little later, from another thread (a signal sent
+            # from here would be handled at once, inside the same collection, again and again).
+            threading.Timer(0.005, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+            return
         _forced["ms"] = (time.thread_time_ns() - t0) / 1e6
         _forced["n"] += 1
         _forced["tracked"] = len(gc.get_objects())
